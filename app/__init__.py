@@ -1,0 +1,1 @@
+"""PelviTrack application layer: the command line and the desktop GUI."""

@@ -1,0 +1,1 @@
+"""Subcommands of ``pelvitrack``: one module each, with ``add_parser`` and ``run``."""

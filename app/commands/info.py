@@ -1,0 +1,55 @@
+"""``pelvitrack info INPUT``: describe a cine series."""
+
+from __future__ import annotations
+
+import argparse
+
+from core.io import read_series
+from core.series import CineSeries
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("info", help="describe a cine series (DICOM, NIfTI, TIFF/PNG, project)")
+    p.add_argument("input", help="series file or folder")
+    p.add_argument("--series-uid", help="pick one series when a folder holds several")
+    p.add_argument(
+        "--spacing", type=float, nargs=2, metavar=("ROW_MM", "COL_MM"),
+        help="pixel spacing for image stacks that do not store it (default 1 mm)",
+    )
+    p.set_defaults(func=run)
+
+
+def describe(series: CineSeries) -> list[str]:
+    """Lines describing a series (no patient name or id)."""
+    m = series.meta
+    h, w = series.shape
+    lines = [
+        f"subject:      {series.subject}",
+        f"source:       {m.get('source_path', '')} ({m.get('format', '')})",
+        f"description:  {m.get('series_description') or '-'}",
+        f"frames:       {series.n_frames}",
+        f"matrix:       {h} x {w} (rows x columns)",
+        f"spacing:      {series.spacing_mm[0]:.4g} x {series.spacing_mm[1]:.4g} mm (row x column)",
+        f"field of view: {h * series.spacing_mm[0]:.1f} x {w * series.spacing_mm[1]:.1f} mm",
+        f"frame interval: {series.frame_interval_s:.4g} s "
+        f"(duration {series.times_s[-1]:.4g} s)",
+        f"orientation:  {m.get('orientation', 'unknown')}",
+    ]
+    ops = m.get("orientation_ops") or []
+    if ops:
+        lines.append(f"reoriented:   {', '.join(ops)}")
+    if m.get("series_uid"):
+        lines.append(f"series UID:   {m['series_uid']}")
+    for w_ in series.warnings:
+        lines.append(f"warning:      {w_}")
+    return lines
+
+
+def run(args: argparse.Namespace) -> int:
+    series = read_series(
+        args.input,
+        series_uid=args.series_uid,
+        spacing_mm=tuple(args.spacing) if args.spacing else None,
+    )
+    print("\n".join(describe(series)))
+    return 0
