@@ -1,0 +1,86 @@
+"""Put moved points back on a frame's boundary, keep their order, smooth in time."""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.signal import savgol_filter
+
+from core.track.contours import arc_lengths, point_at, project_to_contour
+
+
+def snap_to_contour(contour: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """Arc-length positions of the closest contour points.
+
+    Args:
+        contour: (M, 2) closed contour, xy mm.
+        points: (N, 2) xy mm (e.g. rest points moved by the registration).
+
+    Returns:
+        (N,) arc-length positions in mm along ``contour`` (from its vertex 0).
+    """
+    return project_to_contour(contour, points)[1]
+
+
+def regularize_spacing(
+    contour: np.ndarray, s: np.ndarray, min_gap_fraction: float = 0.3, smooth_pts: float = 0.0
+) -> np.ndarray:
+    """Points on a contour at arc positions s, in order and without bunching.
+
+    The gaps between consecutive points (going around the contour in the
+    contour's direction) are unwrapped; gaps below ``min_gap_fraction`` × L/N
+    are raised to it and the gaps rescaled to sum to L, keeping the mean
+    position, so order is preserved and no two points coincide.
+
+    Args:
+        contour: (M, 2) closed contour, xy mm.
+        s: (N,) arc positions in mm.
+        min_gap_fraction: minimal gap as a fraction of the even spacing L/N.
+        smooth_pts: optional Gaussian sigma (in points) applied to the gaps.
+
+    Returns:
+        (N, 2) xy mm on the contour.
+    """
+    _, length = arc_lengths(contour)
+    n = len(s)
+    gaps = np.mod(np.diff(np.concatenate([s, s[:1]])), length)
+    if gaps.sum() > 1.5 * length or gaps.sum() < 0.5 * length:
+        # order broken badly (points wrapped twice): fall back to sorted order
+        gaps = np.full(n, length / n)
+    if smooth_pts > 0:
+        from scipy.ndimage import gaussian_filter1d
+
+        gaps = gaussian_filter1d(gaps, smooth_pts, mode="wrap")
+    gaps = np.maximum(gaps, min_gap_fraction * length / n)
+    gaps *= length / gaps.sum()
+    new = s[0] + np.concatenate([[0.0], np.cumsum(gaps)[:-1]])
+    shift = np.mean(_wrap(s - new, length))
+    return point_at(contour, new + shift)
+
+
+def _wrap(d: np.ndarray, length: float) -> np.ndarray:
+    return (d + length / 2) % length - length / 2
+
+
+def smooth_in_time(
+    paths: np.ndarray, present: np.ndarray, rest_frame: int, window: int = 5, order: int = 2
+) -> np.ndarray:
+    """Savitzky–Golay smoothing of point paths over frames, rest frame kept fixed.
+
+    Args:
+        paths: (T, N, 2) xy mm.
+        present: (T,) bool, frames where the organ exists (others untouched).
+        rest_frame: frame whose positions are kept exactly.
+        window: odd window length in frames (reduced for short series).
+        order: polynomial order.
+
+    Returns:
+        (T, N, 2) smoothed paths.
+    """
+    t_n = paths.shape[0]
+    win = min(window, t_n if t_n % 2 else t_n - 1)
+    if win <= order:
+        return paths
+    out = savgol_filter(paths, win, order, axis=0, mode="interp")
+    out[rest_frame] = paths[rest_frame]
+    out[~present] = paths[~present]
+    return out

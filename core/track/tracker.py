@@ -1,0 +1,149 @@
+"""Follow N material points per organ through a cine series.
+
+Pipeline per series (all organs at once):
+
+1. Trace each organ's sub-pixel contour in every frame (:mod:`core.track.contours`).
+2. Register every frame to the rest frame with a smooth dense field computed on
+   image intensity plus soft organ masks, cropped to the organs' region
+   (:mod:`core.track.register`).
+3. Place N points evenly by arc length on the rest contour (point 0 = the most
+   cranial point), move them with the field, smooth their paths in time, snap
+   them onto each frame's contour and even out bunching without changing order
+   (:mod:`core.track.snap`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+from scipy import ndimage
+
+from core.errors import TrackingError
+from core.progress import Progress
+from core.track.contours import mask_contour, resample_closed
+from core.track.register import RegistrationSettings, register_to_rest, sample_field
+from core.track.snap import regularize_spacing, smooth_in_time, snap_to_contour
+from core.track.tracks import Tracks
+
+if TYPE_CHECKING:
+    from core.series import CineSeries
+
+
+def _crop_box(labels: np.ndarray, margin: int) -> tuple[int, int, int, int]:
+    any_organ = labels.any(axis=0)
+    h, w = any_organ.shape
+    if not any_organ.any():
+        return 0, h, 0, w
+    rows = np.flatnonzero(any_organ.any(axis=1))
+    cols = np.flatnonzero(any_organ.any(axis=0))
+    return (max(0, rows[0] - margin), min(h, rows[-1] + margin + 1),
+            max(0, cols[0] - margin), min(w, cols[-1] + margin + 1))
+
+
+def _channels(frames: np.ndarray, labels: np.ndarray, n_organs: int) -> np.ndarray:
+    lo, hi = np.percentile(frames, [1.0, 99.0])
+    img = np.clip((frames - lo) / max(hi - lo, 1e-6), 0.0, 1.0).astype(np.float32)
+    chans = [img]
+    for k in range(1, n_organs + 1):
+        m = (labels == k).astype(np.float32)
+        chans.append(ndimage.gaussian_filter(m, sigma=(0, 1.0, 1.0)))
+    return np.stack(chans, axis=1)
+
+
+def _check(series: CineSeries, labels: np.ndarray, organs: Sequence[str], n_points: int,
+           rest_frame: int) -> np.ndarray:
+    lab = np.asarray(labels)
+    if lab.ndim != 3:
+        raise TrackingError(f"expected labels (T,H,W), got shape {lab.shape}")
+    if lab.shape != series.frames.shape:
+        raise TrackingError(
+            f"labels {lab.shape} do not match the series frames {series.frames.shape}")
+    if not organs:
+        raise TrackingError("no organs to track")
+    if int(n_points) < 3:
+        raise TrackingError(f"n_points must be >= 3, got {n_points}")
+    if not 0 <= int(rest_frame) < lab.shape[0]:
+        raise TrackingError(f"rest_frame must be in [0, {lab.shape[0] - 1}], got {rest_frame}")
+    return lab
+
+
+def track_organs(
+    series: CineSeries,
+    labels: np.ndarray,
+    organs: Sequence[str],
+    *,
+    n_points: int = 128,
+    rest_frame: int = 0,
+    device: str = "auto",
+    settings: RegistrationSettings | None = None,
+) -> Iterator[Progress]:
+    """Track N boundary points per organ so that point i keeps its material identity.
+
+    Args:
+        series: the cine series (frames (T,H,W), spacing_mm (row, col)).
+        labels: (T, H, W) integer labels, organ ``organs[i]`` has label i+1.
+        organs: organ names in label order.
+        n_points: points per organ N (evenly spaced in arc length at rest).
+        rest_frame: reference frame.
+        device: torch device for the registration ("auto" = CUDA if present).
+        settings: registration settings (defaults if None).
+
+    Yields:
+        :class:`Progress` records of stage ``"track"``; the last one has stage
+        ``"done"`` and ``data["result"]`` a :class:`Tracks` with points
+        (T, N, 2) xy mm and valid (T, N) per organ.  An organ missing in a
+        frame gives NaN points and valid False there (all frames if it is
+        missing at rest).
+
+    Raises:
+        TrackingError: labels do not fit the series, or bad n_points / rest_frame.
+    """
+    lab = _check(series, labels, organs, n_points, rest_frame)
+    n_points, rest_frame = int(n_points), int(rest_frame)
+    t_n = lab.shape[0]
+    sr, sc = series.spacing_mm
+    total = 3 + len(organs)
+    yield Progress("track", 0, total, "tracing contours")
+    contours = {
+        organ: [mask_contour(lab[t] == k + 1, series.spacing_mm) for t in range(t_n)]
+        for k, organ in enumerate(organs)
+    }
+    yield Progress("track", 1, total, "registering frames")
+    margin = int(max(12, 0.08 * max(lab.shape[1:])))
+    r0, r1, c0, c1 = _crop_box(lab > 0, margin)
+    images = _channels(series.frames[:, r0:r1, c0:c1], lab[:, r0:r1, c0:c1], len(organs))
+    field = register_to_rest(images, rest_frame, device=device, settings=settings)
+    yield Progress("track", 2, total, "placing points")
+    points: dict[str, np.ndarray] = {}
+    valid: dict[str, np.ndarray] = {}
+    for k, organ in enumerate(organs):
+        pts = np.full((t_n, n_points, 2), np.nan)
+        ok = np.zeros((t_n, n_points), bool)
+        rest_c = contours[organ][rest_frame]
+        if rest_c is not None:
+            top = rest_c[np.lexsort((rest_c[:, 0], rest_c[:, 1]))[0]]
+            rest_pts = resample_closed(rest_c, n_points, start=top)
+            rows, cols = rest_pts[:, 1] / sr - r0, rest_pts[:, 0] / sc - c0
+            moved = np.empty((t_n, n_points, 2))
+            for t in range(t_n):
+                d = sample_field(field[t], rows, cols)
+                moved[t] = rest_pts + d * np.array([sc, sr])
+            present = np.array([c is not None for c in contours[organ]])
+            moved = smooth_in_time(moved, present, rest_frame)
+            for t in range(t_n):
+                c = contours[organ][t]
+                if c is None:
+                    continue
+                if t == rest_frame:
+                    pts[t] = rest_pts
+                else:
+                    s = snap_to_contour(c, moved[t])
+                    pts[t] = regularize_spacing(c, s)
+                ok[t] = True
+        points[organ], valid[organ] = pts, ok
+        yield Progress("track", 3 + k, total, f"tracked {organ}")
+    result = Tracks(points=points, valid=valid, rest_frame=rest_frame, n_points=n_points,
+                    contours=contours)
+    yield Progress("done", total, total, "tracking done", {"result": result})
