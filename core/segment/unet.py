@@ -1,0 +1,123 @@
+"""A configurable 2D U-Net (Ronneberger et al. 2015) for frame-wise segmentation.
+
+The network maps a one-channel intensity-normalised frame (N, 1, H, W) to
+class logits (N, n_classes, H, W); class 0 is background and classes 1.. are
+the organs of the model config.  H and W must be multiples of ``2**depth``
+(the Segmenter pads to that).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+NORMS = ("instance", "batch", "group")
+
+
+def _norm(kind: str, channels: int) -> nn.Module:
+    if kind == "instance":
+        return nn.InstanceNorm2d(channels, affine=True)
+    if kind == "batch":
+        return nn.BatchNorm2d(channels)
+    if kind == "group":
+        return nn.GroupNorm(min(8, channels), channels)
+    raise ValueError(f"norm must be one of {NORMS}, got {kind!r}")
+
+
+class ConvBlock(nn.Module):
+    """Two 3×3 convolutions, each followed by normalisation and LeakyReLU."""
+
+    def __init__(self, c_in: int, c_out: int, norm: str) -> None:
+        super().__init__()
+        self.block = nn.Sequential(
+            nn.Conv2d(c_in, c_out, 3, padding=1, bias=False),
+            _norm(norm, c_out),
+            nn.LeakyReLU(0.01, inplace=True),
+            nn.Conv2d(c_out, c_out, 3, padding=1, bias=False),
+            _norm(norm, c_out),
+            nn.LeakyReLU(0.01, inplace=True),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.block(x)
+
+
+class UNet(nn.Module):
+    """2D U-Net with ``depth`` down-sampling steps.
+
+    Args:
+        in_channels: input channels (1 for a grey-level frame).
+        n_classes: output classes including background (1 + number of organs).
+        base_channels: channels of the first level; level k has
+            ``base_channels * 2**k`` (capped at 16 × base).
+        depth: number of 2× down-sampling steps (input sides must be
+            multiples of ``2**depth``).
+        norm: ``"instance"``, ``"batch"`` or ``"group"`` normalisation.
+
+    Shapes:
+        forward: (N, in_channels, H, W) float → logits (N, n_classes, H, W).
+    """
+
+    def __init__(
+        self,
+        in_channels: int = 1,
+        n_classes: int = 4,
+        base_channels: int = 16,
+        depth: int = 4,
+        norm: str = "instance",
+    ) -> None:
+        super().__init__()
+        if in_channels < 1 or n_classes < 2 or base_channels < 1 or depth < 1:
+            raise ValueError(
+                f"invalid U-Net: in_channels={in_channels}, n_classes={n_classes}, "
+                f"base_channels={base_channels}, depth={depth}"
+            )
+        if norm not in NORMS:
+            raise ValueError(f"norm must be one of {NORMS}, got {norm!r}")
+        self.config = {
+            "in_channels": in_channels, "n_classes": n_classes,
+            "base_channels": base_channels, "depth": depth, "norm": norm,
+        }
+        chans = [base_channels * min(2**k, 16) for k in range(depth + 1)]
+        self.encoders = nn.ModuleList()
+        c_prev = in_channels
+        for c in chans[:-1]:
+            self.encoders.append(ConvBlock(c_prev, c, norm))
+            c_prev = c
+        self.bottleneck = ConvBlock(chans[-2], chans[-1], norm)
+        self.ups = nn.ModuleList()
+        self.decoders = nn.ModuleList()
+        for k in range(depth - 1, -1, -1):
+            self.ups.append(nn.ConvTranspose2d(chans[k + 1], chans[k], 2, stride=2))
+            self.decoders.append(ConvBlock(2 * chans[k], chans[k], norm))
+        self.head = nn.Conv2d(chans[0], n_classes, 1)
+
+    @property
+    def multiple(self) -> int:
+        """Input sides must be multiples of this number (``2**depth``)."""
+        return 2 ** int(self.config["depth"])
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Return class logits (N, n_classes, H, W) of frames (N, C, H, W)."""
+        if x.ndim != 4 or x.shape[1] != self.config["in_channels"]:
+            raise ValueError(
+                f"expected (N,{self.config['in_channels']},H,W) input, got {tuple(x.shape)}"
+            )
+        m = self.multiple
+        if x.shape[-2] % m or x.shape[-1] % m:
+            raise ValueError(f"input sides must be multiples of {m}, got {tuple(x.shape[-2:])}")
+        skips = []
+        for enc in self.encoders:
+            x = enc(x)
+            skips.append(x)
+            x = F.max_pool2d(x, 2)
+        x = self.bottleneck(x)
+        for up, dec, skip in zip(self.ups, self.decoders, reversed(skips), strict=True):
+            x = dec(torch.cat([up(x), skip], dim=1))
+        return self.head(x)
+
+
+def count_parameters(model: nn.Module) -> int:
+    """Number of trainable parameters of ``model``."""
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)

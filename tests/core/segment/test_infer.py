@@ -1,0 +1,83 @@
+import numpy as np
+import pytest
+import torch
+
+from core.errors import ModelError
+from core.segment.infer import Segmenter, pick_device, postprocess
+from core.segment.model_io import save_model
+from core.segment.unet import UNet
+from core.series import CineSeries
+
+CFG = {"organs": ["bladder", "uterus_vagina", "rectum"], "spacing_mm": 1.25}
+
+
+def _segmenter(tmp_path=None):
+    torch.manual_seed(0)
+    net = UNet(base_channels=4, depth=2, norm="instance")
+    if tmp_path is None:
+        return Segmenter(net, device="cpu", config=CFG)
+    save_model(net, dict(CFG), tmp_path / "tiny")
+    return Segmenter(tmp_path / "tiny", device="cpu")
+
+
+@pytest.mark.parametrize("spacing", [(1.25, 1.25), (0.9, 1.4), (2.0, 2.0)])
+def test_labels_on_original_matrix(tiny_case, spacing):
+    series, _ = tiny_case
+    series = CineSeries(series.frames[:, :45, :37], spacing, series.times_s)
+    seg = _segmenter()
+    records = list(seg.segment(series, batch_size=2))
+    assert records[-1].stage == "done"
+    assert [r.done for r in records if r.stage == "segment"] == [0, 2, 3]
+    res = records[-1].data["result"]
+    assert res.labels.shape == (3, 45, 37) and res.labels.dtype == np.uint8
+    assert res.confidence.shape == (3, 3) and res.confidence.dtype == np.float32
+    assert np.all((res.confidence >= 0) & (res.confidence <= 1))
+    assert res.organs == tuple(CFG["organs"])
+    assert res.labels.max() <= 3
+
+
+def test_deterministic_and_batch_independent(tmp_path, tiny_case):
+    series, _ = tiny_case
+    seg = _segmenter(tmp_path)
+    a = seg.predict(series, batch_size=1)
+    b = seg.predict(series, batch_size=3)
+    assert np.array_equal(a.labels, b.labels)
+    assert np.allclose(a.confidence, b.confidence, atol=1e-5)
+    assert a.model_id == seg.model_id and len(a.model_id) == 12
+
+
+def test_confidence_is_zero_for_absent_organ():
+    torch.manual_seed(0)
+    net = UNet(base_channels=4, depth=2)
+    with torch.no_grad():  # a network that always says "bladder"
+        for p in net.parameters():
+            p.zero_()
+        net.head.bias.copy_(torch.tensor([0.0, 5.0, 0.0, 0.0]))
+    seg = Segmenter(net, device="cpu", config=CFG)
+    series = CineSeries(np.random.default_rng(0).random((2, 20, 20)), (1.0, 1.0), [0, 1])
+    res = seg.predict(series)
+    assert np.all(res.labels == 1)
+    expected = np.exp(5) / (np.exp(5) + 3)
+    assert np.allclose(res.confidence[:, 0], expected, atol=1e-4)
+    assert np.all(res.confidence[:, 1:] == 0)
+
+
+def test_postprocess_keeps_largest_component_and_fills_holes():
+    lab = np.zeros((20, 20), np.uint8)
+    lab[2:10, 2:10] = 1
+    lab[5, 5] = 0  # hole
+    lab[15:17, 15:17] = 1  # small island
+    lab[12:14, 2:4] = 2
+    out = postprocess(lab, 3)
+    assert out[5, 5] == 1 and np.all(out[15:17, 15:17] == 0)
+    assert np.all(out[12:14, 2:4] == 2) and (out == 1).sum() == 64
+
+
+def test_errors(tmp_path):
+    with pytest.raises(ModelError, match="nothing.json"):
+        Segmenter(tmp_path / "nothing", device="cpu")
+    with pytest.raises(ModelError):
+        Segmenter(UNet(base_channels=4, depth=2), device="cpu")
+    assert pick_device("cpu").type == "cpu"
+    with pytest.raises(TypeError):
+        _segmenter().predict(np.zeros((2, 8, 8)))
