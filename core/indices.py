@@ -82,6 +82,8 @@ def curvature(points: np.ndarray, scale_mm: float = DEFAULT_SCALE_MM) -> np.ndar
         raise ValueError(f"scale_mm must be >= 0, got {scale_mm}")
     if not np.all(np.isfinite(p)):
         raise ValueError("points contain NaN; pass only valid points")
+    if signed_area(p) < 0:  # clockwise input: same convention (convex = positive)
+        return curvature(p[::-1], scale_mm)[::-1].copy()
     cs, u_pts, u_len = _spline(p)
     m = int(min(8192, max(512, 8 * len(p))))
     u = np.linspace(0.0, u_len, m, endpoint=False)

@@ -1,0 +1,285 @@
+"""``analyze``: read → segment → track → indices, as one generator, and its outputs.
+
+The CLI (``pelvitrack analyze``) and the GUI both run :func:`analyze`; the final
+progress record carries an :class:`AnalysisResult`.  :func:`write_outputs`
+writes the files of one analysis into a folder.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from core import __version__
+from core.errors import TrackingError
+from core.indices import DEFAULT_SCALE_MM, frame_table, point_table
+from core.organs import ORGANS
+from core.progress import Progress
+from core.series import CineSeries
+from core.track import Tracks, track_organs
+
+if TYPE_CHECKING:
+    from core.project import Project
+
+STAGES = ("read", "segment", "track", "indices")
+
+#: Files written by :func:`write_outputs` (tables get the format's suffix).
+OUTPUT_NAMES = {
+    "labels": "labels.nii.gz",
+    "points": "points",
+    "frames": "frames",
+    "project": "analysis.pvt",
+    "overlay": "overlay.gif",
+}
+
+
+@dataclass
+class AnalysisResult:
+    """Everything one analysis produced.
+
+    Attributes:
+        series: the cine series analysed.
+        labels: uint8 (T, H, W) organ labels.
+        confidence: (T, n_organs) segmentation confidence in [0, 1], or None
+            when labels were given.
+        model_id: id of the segmentation model ("given" when labels were passed in).
+        organs: organ names in label order.
+        tracks: tracked points per organ.
+        points: per-point table (:data:`core.indices.POINT_COLUMNS`).
+        frames: per-frame table (:data:`core.indices.FRAME_COLUMNS`).
+        settings: JSON-able settings of the run (rest_frame, n_points, device, ...).
+    """
+
+    series: CineSeries
+    labels: np.ndarray
+    confidence: np.ndarray | None
+    model_id: str
+    organs: tuple[str, ...]
+    tracks: Tracks
+    points: pd.DataFrame
+    frames: pd.DataFrame
+    settings: dict[str, Any] = field(default_factory=dict)
+
+    def to_project(self) -> Project:
+        """A :class:`core.project.Project` holding this analysis."""
+        from core.project import Project
+
+        now = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+        source = "manual" if self.model_id == "given" else "auto"
+        provenance = [{"source": source, "model_id": self.model_id, "time": now}
+                      for _ in range(self.series.n_frames)]
+        return Project(
+            series=self.series,
+            organs=tuple(self.organs),
+            labels=self.labels,
+            provenance=provenance,
+            confidence=self.confidence,
+            tracks=self.tracks.to_dict(),
+            landmarks={},
+            settings=dict(self.settings),
+        )
+
+
+def _read(source: CineSeries | str | os.PathLike, series_uid: str | None) -> CineSeries:
+    if isinstance(source, CineSeries):
+        return source
+    if isinstance(source, (str, os.PathLike)):
+        from core.io import read_series
+
+        return read_series(source, series_uid=series_uid)
+    raise TypeError(f"expected a CineSeries or a path, got {type(source).__name__}")
+
+
+def analyze(
+    source: CineSeries | str | os.PathLike,
+    *,
+    model: str | os.PathLike | None = None,
+    device: str = "auto",
+    rest_frame: int = 0,
+    n_points: int = 128,
+    segmenter: Any = None,
+    labels: np.ndarray | None = None,
+    organs: Sequence[str] | None = None,
+    series_uid: str | None = None,
+    scale_mm: float = DEFAULT_SCALE_MM,
+) -> Iterator[Progress]:
+    """Analyse one cine series: segment every frame, track the organs, measure.
+
+    Args:
+        source: a :class:`CineSeries` or a path any reader of :mod:`core.io` accepts.
+        model: segmentation model path (None = shipped default); ignored when
+            ``segmenter`` or ``labels`` is given.
+        device: "auto" (CUDA when present), "cpu", "cuda", ...
+        rest_frame: reference frame for displacement and descent.
+        n_points: tracked points per organ.
+        segmenter: an object with ``segment(series)`` like
+            :class:`core.segment.infer.Segmenter` (tests, GUI reuse).
+        labels: (T, H, W) labels to use instead of segmenting.
+        organs: organ names of ``labels`` (default :data:`core.organs.ORGANS`).
+        series_uid: pick one series when a folder holds several.
+        scale_mm: curvature smoothing scale in mm.
+
+    Yields:
+        :class:`Progress` with stages "read", "segment", "track", "indices"; the
+        last record has stage "done" and ``data["result"]`` an :class:`AnalysisResult`.
+
+    Raises:
+        ReaderError, ModelError, TrackingError: from the stages; ValueError for
+        bad arguments.
+    """
+    yield Progress("read", 0, 1, "reading series")
+    series = _read(source, series_uid)
+    t_n = series.n_frames
+    if not 0 <= int(rest_frame) < t_n:
+        raise ValueError(f"rest_frame must be in [0, {t_n - 1}], got {rest_frame}")
+    if int(n_points) < 3:
+        raise ValueError(f"n_points must be >= 3, got {n_points}")
+    yield Progress("read", 1, 1, f"{t_n} frames {series.shape[0]}x{series.shape[1]}")
+
+    confidence: np.ndarray | None = None
+    if labels is not None:
+        lab = np.asarray(labels)
+        if lab.shape != series.frames.shape:
+            raise TrackingError(
+                f"labels {lab.shape} do not match the series frames {series.frames.shape}")
+        lab = lab.astype(np.uint8)
+        organ_names = tuple(organs) if organs is not None else ORGANS
+        model_id = "given"
+        yield Progress("segment", t_n, t_n, "labels given")
+    else:
+        if segmenter is None:
+            from core.segment.infer import Segmenter
+
+            segmenter = Segmenter(model, device=device)
+        seg = None
+        for p in segmenter.segment(series):
+            if p.stage == "done":
+                seg = p.data["result"]
+            else:
+                yield Progress("segment", p.done, p.total, p.message)
+        if seg is None:
+            raise TrackingError("segmentation ended without a result")
+        lab = np.asarray(seg.labels, dtype=np.uint8)
+        confidence = np.asarray(seg.confidence, dtype=np.float32)
+        organ_names = tuple(seg.organs)
+        model_id = str(seg.model_id)
+
+    tracks = None
+    for p in track_organs(series, lab, organ_names, n_points=n_points, rest_frame=rest_frame,
+                          device=device):
+        if p.stage == "done":
+            tracks = p.data["result"]
+        else:
+            yield p
+    assert tracks is not None
+
+    yield Progress("indices", 0, 2, "point table")
+    points = point_table(tracks, series, scale_mm=scale_mm)
+    yield Progress("indices", 1, 2, "frame table")
+    frames = frame_table(points, series, lab, organ_names, confidence=confidence,
+                         rest_frame=rest_frame, contours=tracks.contours)
+    yield Progress("indices", 2, 2, "indices done")
+    settings = {
+        "rest_frame": int(rest_frame),
+        "n_points": int(n_points),
+        "device": str(device),
+        "curvature_scale_mm": float(scale_mm),
+        "model_id": model_id,
+        "pelvitrack_version": __version__,
+    }
+    result = AnalysisResult(series, lab, confidence, model_id, organ_names, tracks, points,
+                            frames, settings)
+    yield Progress("done", 1, 1, "analysis done", {"result": result})
+
+
+def run_analyze(source: CineSeries | str | os.PathLike, **kwargs: Any) -> AnalysisResult:
+    """Run :func:`analyze` to the end and return its result."""
+    result = None
+    for p in analyze(source, **kwargs):
+        if p.stage == "done":
+            result = p.data["result"]
+    assert result is not None
+    return result
+
+
+def identity_tables(result: AnalysisResult, keep_identity: bool) -> tuple[pd.DataFrame,
+                                                                            pd.DataFrame]:
+    """The points and frames tables with the subject column set for export.
+
+    Subject is the pseudonymous alias (``series.meta["subject_id"]``) unless
+    ``keep_identity``, then the patient id (alias when there is none).  No
+    table ever carries the patient name.
+    """
+    meta = result.series.meta
+    subject = result.series.subject
+    if keep_identity and meta.get("patient_id"):
+        subject = str(meta["patient_id"])
+    pts = result.points.copy()
+    frs = result.frames.copy()
+    pts["subject"] = subject
+    frs["subject"] = subject
+    return pts, frs
+
+
+def write_outputs(
+    result: AnalysisResult,
+    out_dir: str | os.PathLike,
+    fmt: str = "csv",
+    keep_identity: bool = False,
+    overlay: bool = True,
+) -> dict[str, Path]:
+    """Write the files of one analysis into a folder.
+
+    Files: ``labels.nii.gz``, ``points.<fmt>``, ``frames.<fmt>``,
+    ``analysis.pvt`` (project file) and ``overlay.gif`` (unless ``overlay`` is False).
+
+    Args:
+        result: the analysis.
+        out_dir: target folder (created if needed).
+        fmt: table format "csv", "xlsx" or "parquet".
+        keep_identity: keep the patient id as subject in tables and the
+            patient identity in the project file.
+        overlay: write the overlay video.
+
+    Returns:
+        name -> path written (keys of :data:`OUTPUT_NAMES`).
+    """
+    from core.export import write_labels_nifti, write_overlay_video, write_table
+    from core.project import save_project
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    pts, frs = identity_tables(result, keep_identity)
+    written: dict[str, Path] = {}
+    written["labels"] = Path(write_labels_nifti(result.labels, result.series,
+                                                out / OUTPUT_NAMES["labels"]))
+    written["points"] = Path(write_table(pts, out / OUTPUT_NAMES["points"], fmt))
+    written["frames"] = Path(write_table(frs, out / OUTPUT_NAMES["frames"], fmt))
+    project = result.to_project()
+    if not keep_identity:
+        from core.export import pseudonymize
+
+        project.series = project.series.with_frames(project.series.frames)
+        project.series.meta = _pseudonymized_meta(pseudonymize(project.series.meta))
+    save_project(project, out / OUTPUT_NAMES["project"])
+    written["project"] = out / OUTPUT_NAMES["project"]
+    if overlay:
+        written["overlay"] = Path(write_overlay_video(
+            result.series, result.labels, out / OUTPUT_NAMES["overlay"],
+            tracks=result.tracks.points, organs=result.organs))
+    return written
+
+
+def _pseudonymized_meta(meta: dict[str, Any]) -> dict[str, Any]:
+    from core.series import default_meta
+
+    out = default_meta()
+    out.update(meta)
+    return out
