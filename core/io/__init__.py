@@ -8,13 +8,37 @@ line in :data:`READERS`.
 
 from __future__ import annotations
 
+import struct
+import zlib
 from pathlib import Path
 
-from core.errors import ReaderError
+import numpy as np
+
+from core.errors import PelviTrackError, ReaderError
 from core.io.registry import READERS, Reader, find_reader
 from core.series import CineSeries
 
 __all__ = ["READERS", "Reader", "find_reader", "read_series"]
+
+#: Exception types third-party readers raise on damaged files; turned into ReaderError.
+READ_ERRORS: tuple[type[BaseException], ...] = (
+    ValueError,
+    TypeError,
+    KeyError,
+    IndexError,
+    AttributeError,
+    LookupError,
+    OSError,
+    EOFError,
+    struct.error,
+    zlib.error,
+    NotImplementedError,
+    RuntimeError,
+    OverflowError,
+    MemoryError,
+    ZeroDivisionError,
+    ArithmeticError,
+)
 
 
 def read_series(
@@ -43,7 +67,30 @@ def read_series(
     p = Path(path)
     if not p.exists():
         raise ReaderError(p, "no such file or folder")
+    spacing = _check_spacing(p, spacing_mm)
+    if frame_interval_s is not None and not (
+        np.isfinite(frame_interval_s) and frame_interval_s > 0
+    ):
+        raise ReaderError(p, f"frame_interval_s must be a positive number, got {frame_interval_s}")
     reader = find_reader(p)
-    return reader.read(
-        p, series_uid=series_uid, spacing_mm=spacing_mm, frame_interval_s=frame_interval_s
-    )
+    try:
+        return reader.read(
+            p, series_uid=series_uid, spacing_mm=spacing, frame_interval_s=frame_interval_s
+        )
+    except PelviTrackError:
+        raise
+    except READ_ERRORS as exc:
+        # Safety net at the reader boundary: libraries raise many types on damaged input.
+        raise ReaderError(p, f"cannot read ({type(exc).__name__}: {exc})") from exc
+
+
+def _check_spacing(path: Path, spacing_mm: object) -> tuple[float, float] | None:
+    if spacing_mm is None:
+        return None
+    try:
+        sp = tuple(float(s) for s in spacing_mm)  # type: ignore[union-attr]
+    except (TypeError, ValueError) as exc:
+        raise ReaderError(path, f"spacing_mm must be two numbers, got {spacing_mm!r}") from exc
+    if len(sp) != 2 or not all(np.isfinite(s) and s > 0 for s in sp):
+        raise ReaderError(path, f"spacing_mm must be two positive numbers, got {spacing_mm!r}")
+    return sp[0], sp[1]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -23,17 +24,24 @@ class Reader(Protocol):
         ...
 
 
-def _readers() -> list[Reader]:
-    # Imported lazily so that `import core.io` stays cheap.  One line per format.
-    from core.io import dicom_enhanced, dicom_folder, image_stack, nifti, project_file
+#: Reader modules under core.io, in the order they are asked.  One line per format.
+# DICOM before image stacks: a DICOM folder with a stray thumbnail stays DICOM.
+READER_MODULES = ("project_file", "nifti", "dicom_enhanced", "dicom_folder", "image_stack")
 
-    return [
-        project_file.READER,
-        nifti.READER,
-        image_stack.READER,
-        dicom_enhanced.READER,
-        dicom_folder.READER,
-    ]
+
+def _readers() -> list[Reader]:
+    # Imported lazily so that `import core.io` stays cheap.  A reader module that
+    # does not exist yet (built in parallel) is left out rather than breaking all.
+    readers: list[Reader] = []
+    for name in READER_MODULES:
+        try:
+            module = importlib.import_module(f"core.io.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name == f"core.io.{name}":
+                continue
+            raise
+        readers.append(module.READER)
+    return readers
 
 
 READERS: list[Reader] = []

@@ -1,0 +1,130 @@
+"""Canonical in-plane orientation of a cine series.
+
+PelviTrack works in a canonical sagittal frame: rows run head→feet and columns
+run anterior→posterior (see ``docs/interfaces.md``).  DICOM describes the plane
+with ImageOrientationPatient (IOP): six direction cosines in the patient LPS
+system (+x left, +y posterior, +z head), first the *row* direction (where the
+column index grows along a row), then the *column* direction (where the row
+index grows down a column).
+
+Canonical sagittal therefore means::
+
+    row direction    ≈ (0, +1, 0)   column index grows towards posterior
+    column direction ≈ (0, 0, -1)   row index grows towards the feet
+
+:func:`canonicalize` transposes and flips the frames of a sagittal slice until
+this holds and records what it did.  Axial and coronal slices are left as is,
+with the plane recorded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+#: Operation names recorded in ``meta["orientation_ops"]``.
+TRANSPOSE = "transpose"
+FLIP_ROWS = "flip rows"  # reverse the order of the rows (up-down)
+FLIP_COLUMNS = "flip columns"  # reverse the order of the columns (left-right)
+
+_PLANES = ("sagittal", "coronal", "axial")  # plane whose normal is ±x, ±y, ±z
+
+
+def parse_iop(iop: Sequence[float] | np.ndarray | None) -> np.ndarray | None:
+    """Validate an ImageOrientationPatient value.
+
+    Args:
+        iop: six numbers (row cosine x, y, z, column cosine x, y, z) or None.
+
+    Returns:
+        A (2, 3) float64 array (row direction, column direction), each row of
+        unit length, or None when ``iop`` is missing or not a usable orientation
+        (wrong length, non-finite, zero or parallel vectors).
+    """
+    if iop is None:
+        return None
+    try:
+        arr = np.asarray([float(v) for v in iop], dtype=np.float64)
+    except (TypeError, ValueError):
+        return None
+    if arr.shape != (6,) or not np.all(np.isfinite(arr)):
+        return None
+    vecs = arr.reshape(2, 3)
+    norms = np.linalg.norm(vecs, axis=1)
+    if np.any(norms < 1e-6):
+        return None
+    vecs = vecs / norms[:, None]
+    if np.linalg.norm(np.cross(vecs[0], vecs[1])) < 1e-3:
+        return None  # parallel row and column directions
+    return vecs
+
+
+def plane_of(iop: Sequence[float] | np.ndarray | None) -> str:
+    """Name the plane of a slice: "sagittal", "coronal", "axial" or "unknown".
+
+    The plane is the one whose normal (row × column direction) lies closest to
+    the slice normal, so slightly oblique slices get the nearest plane.
+    """
+    vecs = parse_iop(iop)
+    if vecs is None:
+        return "unknown"
+    normal = np.cross(vecs[0], vecs[1])
+    return _PLANES[int(np.argmax(np.abs(normal)))]
+
+
+def canonicalize(
+    frames: np.ndarray, iop: Sequence[float] | np.ndarray | None
+) -> tuple[np.ndarray, list[str], str]:
+    """Bring the frames of a sagittal slice into canonical order.
+
+    Args:
+        frames: array (T, H, W) of any dtype.
+        iop: ImageOrientationPatient of the slice (six direction cosines in LPS),
+            or None when the file does not say.
+
+    Returns:
+        ``(frames, ops, label)``: the frames, (T, H, W) or (T, W, H) after a
+        transpose; the operations applied in order (subset of ``"transpose"``,
+        ``"flip rows"``, ``"flip columns"``); and a label for
+        ``meta["orientation"]`` such as ``"sagittal (canonical)"``,
+        ``"axial (left as is)"`` or ``"unknown (no orientation tag)"``.
+        A transpose swaps the pixel spacing: see :func:`reorient_spacing`.
+
+    Raises:
+        ValueError: ``frames`` is not 3-D.
+    """
+    frames = np.asarray(frames)
+    if frames.ndim != 3:
+        raise ValueError(f"expected (T,H,W) frames, got shape {frames.shape}")
+    if iop is None:
+        return frames, [], "unknown (no orientation tag)"
+    vecs = parse_iop(iop)
+    if vecs is None:
+        return frames, [], "unknown (invalid orientation tag)"
+    plane = plane_of(vecs.ravel())
+    if plane != "sagittal":
+        return frames, [], f"{plane} (left as is)"
+
+    row_dir, col_dir = vecs  # row_dir: along a row (column index); col_dir: down a column
+    ops: list[str] = []
+    # Rows must run along z (head→feet): the column direction must be mostly z.
+    if abs(col_dir[2]) < abs(row_dir[2]):
+        frames = np.swapaxes(frames, 1, 2)
+        row_dir, col_dir = col_dir, row_dir
+        ops.append(TRANSPOSE)
+    if col_dir[2] > 0:  # row index grows towards the head: flip up-down
+        frames = frames[:, ::-1, :]
+        ops.append(FLIP_ROWS)
+    if row_dir[1] < 0:  # column index grows towards anterior: flip left-right
+        frames = frames[:, :, ::-1]
+        ops.append(FLIP_COLUMNS)
+    return np.ascontiguousarray(frames), ops, "sagittal (canonical)"
+
+
+def reorient_spacing(spacing_mm: tuple[float, float], ops: Sequence[str]) -> tuple[float, float]:
+    """Pixel spacing (row, col) in mm after the operations of :func:`canonicalize`."""
+    row, col = float(spacing_mm[0]), float(spacing_mm[1])
+    if TRANSPOSE in ops:
+        row, col = col, row
+    return row, col
