@@ -258,8 +258,9 @@ def write_outputs(
     out.mkdir(parents=True, exist_ok=True)
     pts, frs = identity_tables(result, keep_identity)
     written: dict[str, Path] = {}
-    written["labels"] = Path(write_labels_nifti(result.labels, result.series,
-                                                out / OUTPUT_NAMES["labels"]))
+    series = result.series
+    written["labels"] = Path(write_labels_nifti(result.labels, series.spacing_mm,
+                                                out / OUTPUT_NAMES["labels"], series.times_s))
     written["points"] = Path(write_table(pts, out / OUTPUT_NAMES["points"], fmt))
     written["frames"] = Path(write_table(frs, out / OUTPUT_NAMES["frames"], fmt))
     project = result.to_project()
@@ -271,9 +272,15 @@ def write_outputs(
     save_project(project, out / OUTPUT_NAMES["project"])
     written["project"] = out / OUTPUT_NAMES["project"]
     if overlay:
+        contours = {
+            organ: [pts if ok.all() else None
+                    for pts, ok in zip(result.tracks.points[organ], result.tracks.valid[organ],
+                                       strict=True)]
+            for organ in result.organs
+        }
         written["overlay"] = Path(write_overlay_video(
-            result.series, result.labels, out / OUTPUT_NAMES["overlay"],
-            tracks=result.tracks.points, organs=result.organs))
+            series.frames, contours, series.spacing_mm, out / OUTPUT_NAMES["overlay"],
+            times_s=series.times_s))
     return written
 
 

@@ -1,0 +1,96 @@
+"""analyze(): stages, result, tables and written files on a small moving case."""
+
+import numpy as np
+import pytest
+import torch
+from track.synthetic import ORGANS3, make_case
+
+from core.indices import FRAME_COLUMNS, POINT_COLUMNS
+from core.pipeline import AnalysisResult, analyze, run_analyze
+from core.segment.infer import SegmentationResult
+
+torch.set_num_threads(2)
+
+
+@pytest.fixture(scope="module")
+def case():
+    c = make_case(shape=64, n_frames=6, spacing=2.0, seed=5)
+    c.series.meta.update(patient_name="DOE^JANE", patient_id="PID-991", subject_id="alias-5")
+    return c
+
+
+@pytest.fixture(scope="module")
+def result(case):
+    return run_analyze(case.series, labels=case.labels, n_points=24)
+
+
+def test_stages_in_order_and_result(case):
+    stages = []
+    for p in analyze(case.series, labels=case.labels, n_points=24):
+        if not stages or stages[-1] != p.stage:
+            stages.append(p.stage)
+        last = p
+    assert stages == ["read", "segment", "track", "indices", "done"]
+    res = last.data["result"]
+    assert isinstance(res, AnalysisResult)
+    assert res.organs == ORGANS3 and res.model_id == "given"
+    assert res.tracks.points["bladder"].shape == (6, 24, 2)
+    assert res.settings["n_points"] == 24 and res.settings["rest_frame"] == 0
+
+
+def test_tables(result, case):
+    assert list(result.points.columns) == list(POINT_COLUMNS)
+    assert list(result.frames.columns) == list(FRAME_COLUMNS)
+    assert len(result.points) == 3 * 6 * 24 and len(result.frames) == 3 * 6
+    assert set(result.points["subject"]) == {"alias-5"}
+    # the field moves the bladder down (y grows caudally): positive descent at peak
+    peak = int(np.argmax(case.strain))
+    b = result.frames[(result.frames.organ == "bladder") & (result.frames.frame == peak)]
+    assert b["descent_mm"].iloc[0] > 3.0
+    text = result.points.to_csv() + result.frames.to_csv()
+    assert "DOE" not in text and "PID-991" not in text
+
+
+def test_segmenter_is_used_and_confidence_lands_in_frames(case):
+    class FakeSegmenter:
+        def segment(self, series):
+            from core.progress import Progress
+
+            yield Progress("segment", 0, series.n_frames)
+            conf = np.full((series.n_frames, 3), 0.9, np.float32)
+            res = SegmentationResult(case.labels, conf, "fake-1", ORGANS3)
+            yield Progress("done", series.n_frames, series.n_frames, "", {"result": res})
+
+    res = run_analyze(case.series, segmenter=FakeSegmenter(), n_points=16)
+    assert res.model_id == "fake-1"
+    np.testing.assert_allclose(res.frames["confidence"], 0.9, rtol=1e-6)
+
+
+def test_bad_arguments(case):
+    with pytest.raises(ValueError, match="rest_frame"):
+        run_analyze(case.series, labels=case.labels, rest_frame=9)
+    from core.errors import TrackingError
+
+    with pytest.raises(TrackingError, match="do not match"):
+        run_analyze(case.series, labels=case.labels[:3])
+    with pytest.raises(TypeError, match="CineSeries or a path"):
+        run_analyze(42, labels=case.labels)
+
+
+def test_write_outputs(result, tmp_path):
+    load_project = pytest.importorskip("core.project").load_project
+    from core.export import read_labels_nifti
+    from core.pipeline import write_outputs
+
+    written = write_outputs(result, tmp_path, fmt="csv")
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert names == ["analysis.pvt", "frames.csv", "labels.nii.gz", "overlay.gif", "points.csv"]
+    assert set(written) == {"labels", "points", "frames", "project", "overlay"}
+    np.testing.assert_array_equal(read_labels_nifti(tmp_path / "labels.nii.gz"), result.labels)
+    proj = load_project(tmp_path / "analysis.pvt")
+    np.testing.assert_allclose(proj.tracks["bladder"]["points"],
+                               result.tracks.points["bladder"])
+    for f in ("points.csv", "frames.csv"):
+        text = (tmp_path / f).read_text()
+        assert "DOE" not in text and "PID-991" not in text and "alias-5" in text
+    assert proj.series.meta.get("patient_name", "") == ""
