@@ -1,0 +1,123 @@
+"""Start the desktop app: QApplication, theme, excepthook, main window, screenshot mode."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QEventLoop, QSettings, QTimer
+from PySide6.QtWidgets import QApplication
+
+#: Window size of ``--screenshot`` renders (px).
+SCREENSHOT_SIZE = (1440, 900)
+
+
+def ensure_app() -> QApplication:
+    """The QApplication (created once, dark theme applied)."""
+    from app.gui.theme import apply_dark_theme
+
+    app = QApplication.instance()
+    if app is None:
+        app = QApplication(sys.argv[:1])
+        app.setOrganizationName("PelviTrack")
+        app.setApplicationName("PelviTrack")
+        apply_dark_theme(app)
+    return app  # type: ignore[return-value]
+
+
+def wait_for_worker(window: Any, timeout_s: float = 600.0) -> None:
+    """Run the event loop until the window's worker finished (or the timeout)."""
+    if not window.busy:
+        return
+    loop = QEventLoop()
+    window.worker.finished.connect(loop.quit)
+    QTimer.singleShot(int(timeout_s * 1000), loop.quit)
+    if window.busy:
+        loop.exec()
+    QApplication.processEvents()
+
+
+def render_screenshot(window: Any, path: str | Path) -> Path:
+    """Resize the window to :data:`SCREENSHOT_SIZE`, lay it out and save a PNG."""
+    window.resize(*SCREENSHOT_SIZE)
+    window.show()
+    for _ in range(5):
+        QApplication.processEvents()
+    window.player.view.autoRange(padding=0.02)
+    QApplication.processEvents()
+    return window.save_screenshot(path)
+
+
+def run_gui(path: str | Path | None = None, *, start: Callable[[Any], bool] | None = None,
+            screenshot: str | Path | None = None, settings: QSettings | None = None,
+            analyze_options: dict[str, Any] | None = None, frame: int | None = None) -> int:
+    """Open the main window.
+
+    Args:
+        path: a series or project to open at start.
+        start: alternative start action ``start(window) -> bool`` (the demo).
+        screenshot: render the window to this PNG once loaded and exit.
+        settings: preferences store (default the user's).
+        analyze_options: keyword arguments for ``core.pipeline.analyze``.
+        frame: frame to show at start (screenshot mode; default the peak of the
+            manoeuvre, the frame of largest mean displacement).
+
+    Returns:
+        Exit code: 0, or 2 when the screenshot could not be made.
+    """
+    from app.gui.dialogs import install_excepthook
+    from app.gui.main_window import MainWindow
+
+    app = ensure_app()
+    if screenshot is None:
+        install_excepthook()
+    window = MainWindow(settings=settings, analyze_options=analyze_options)
+    if screenshot is not None:
+        return _screenshot_run(window, path, start, Path(screenshot), frame)
+    window.show()
+    if start is not None:
+        start(window)
+    elif path is not None:
+        window.open_path(path)
+    return int(app.exec())
+
+
+def peak_frame(window: Any) -> int:
+    """Frame of the largest mean displacement over organs (0 without a result)."""
+    import numpy as np
+
+    data = window.state.data
+    if data is None:
+        return 0
+    vals = [v for v in data.frame_values.get("mean_displacement_mm", {}).values()]
+    if not vals:
+        return 0
+    mean = np.nanmean(np.vstack(vals), axis=0) if np.isfinite(np.vstack(vals)).any() else None
+    return int(np.nanargmax(mean)) if mean is not None else 0
+
+
+def _screenshot_run(window: Any, path: str | Path | None, start: Callable[[Any], bool] | None,
+                    out: Path, frame: int | None) -> int:
+    from app.gui.dialogs import error_message
+
+    errors: list[str] = []
+    window.error_handler = lambda exc, _details: errors.append(error_message(exc))
+    window.resize(*SCREENSHOT_SIZE)
+    window.show()
+    started = start(window) if start is not None else (
+        window.open_path(path) if path is not None else False)
+    if started:
+        wait_for_worker(window)
+    if errors:
+        print(f"error: {errors[0]}", file=sys.stderr)
+        return 2
+    if window.state.data is not None:
+        window.state.set_options(show_rest=True)
+        window.state.set_frame(frame if frame is not None else peak_frame(window))
+    render_screenshot(window, out)
+    window.state.set_dirty(False)
+    window.shutdown()
+    print(f"screenshot written: {out}")
+    return 0

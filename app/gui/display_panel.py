@@ -1,0 +1,109 @@
+"""Side panel: organ legend with visibility toggles, point index and overlay options."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QFormLayout,
+    QGroupBox,
+    QLabel,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.gui.model import POINT_INDICES
+from app.gui.state import AppState
+from app.gui.theme import organ_label, organ_qcolor
+
+
+class DisplayPanel(QWidget):
+    """Organ legend (colour swatch + show/hide), colour-by index, rest contour and vectors."""
+
+    def __init__(self, state: AppState, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.state = state
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(6, 4, 6, 4)
+        self.organ_group = QGroupBox("Organs", self)
+        self.organ_layout = QVBoxLayout(self.organ_group)
+        lay.addWidget(self.organ_group)
+        self.organ_boxes: dict[str, QCheckBox] = {}
+
+        opts = QGroupBox("Contour points", self)
+        form = QFormLayout(opts)
+        self.index_combo = QComboBox(opts)
+        for key, label in POINT_INDICES.items():
+            self.index_combo.addItem(label, key)
+        self.index_combo.currentIndexChanged.connect(
+            lambda _i: state.set_point_index(self.index_combo.currentData()))
+        form.addRow("Colour by", self.index_combo)
+        self.rest_box = QCheckBox("Rest contour (dashed)", opts)
+        self.rest_box.toggled.connect(lambda on: state.set_options(show_rest=on))
+        form.addRow(self.rest_box)
+        self.vector_box = QCheckBox("Displacement vectors", opts)
+        self.vector_box.toggled.connect(lambda on: state.set_options(show_vectors=on))
+        form.addRow(self.vector_box)
+        lay.addWidget(opts)
+
+        info = QGroupBox("Series", self)
+        il = QVBoxLayout(info)
+        self.info_label = QLabel("No series loaded.\nFile ▸ Open, or drop a file here.", info)
+        self.info_label.setObjectName("muted")
+        self.info_label.setWordWrap(True)
+        il.addWidget(self.info_label)
+        lay.addWidget(info)
+        self.hover_label = QLabel("", self)
+        self.hover_label.setObjectName("muted")
+        self.hover_label.setWordWrap(True)
+        lay.addWidget(self.hover_label)
+        lay.addStretch(1)
+
+        state.result_changed.connect(self._on_result)
+        state.organ_visibility_changed.connect(self._on_visibility)
+        state.index_changed.connect(self._on_index)
+        state.options_changed.connect(self._on_options)
+
+    def _on_result(self) -> None:
+        for box in self.organ_boxes.values():
+            self.organ_layout.removeWidget(box)
+            box.deleteLater()
+        self.organ_boxes = {}
+        data = self.state.data
+        if data is None:
+            return
+        for i, organ in enumerate(data.organs):
+            c = organ_qcolor(organ, i)
+            box = QCheckBox(organ_label(organ), self.organ_group)
+            box.setStyleSheet(
+                f"QCheckBox::indicator:checked {{ background: {c.name()}; border: 1px solid "
+                f"{c.name()}; border-radius: 3px; }} QCheckBox::indicator:unchecked {{ "
+                f"border: 1px solid {c.name()}; border-radius: 3px; }} "
+                f"QCheckBox {{ color: {c.name()}; font-weight: 600; }}")
+            box.setChecked(self.state.visible.get(organ, True))
+            box.toggled.connect(lambda on, o=organ: self.state.set_organ_visible(o, on))
+            self.organ_layout.addWidget(box)
+            self.organ_boxes[organ] = box
+        s = data.series
+        h, w = s.shape
+        model = getattr(data.result, "model_id", "") if data.result is not None else ""
+        self.info_label.setText(
+            f"{s.meta.get('series_description') or s.subject}\n"
+            f"{s.n_frames} frames · {h}×{w} px\n"
+            f"{s.spacing_mm[0]:.3g} × {s.spacing_mm[1]:.3g} mm · "
+            f"{s.frame_interval_s:.3g} s/frame"
+            + (f"\nmodel: {model}" if model else ""))
+
+    def _on_visibility(self, organ: str, visible: bool) -> None:
+        box = self.organ_boxes.get(organ)
+        if box is not None and box.isChecked() != visible:
+            box.setChecked(visible)
+
+    def _on_index(self, column: str) -> None:
+        i = self.index_combo.findData(column)
+        if i >= 0 and i != self.index_combo.currentIndex():
+            self.index_combo.setCurrentIndex(i)
+
+    def _on_options(self) -> None:
+        self.rest_box.setChecked(self.state.show_rest)
+        self.vector_box.setChecked(self.state.show_vectors)

@@ -1,0 +1,457 @@
+"""The main window: player in the centre, plots in docks, menus, status bar with progress."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QSettings, Qt
+from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QDockWidget,
+    QFileDialog,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QProgressBar,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.gui import export_actions as ex
+from app.gui.dialogs import choose_series, show_error
+from app.gui.display_panel import DisplayPanel
+from app.gui.player import PlayerView
+from app.gui.plots import Kymograph, ProfilePlot, TimePlot
+from app.gui.resources import icon
+from app.gui.series_list import list_series
+from app.gui.state import AppState
+from app.gui.transport import Playback, TransportBar
+from app.gui.workers import GeneratorWorker, load_project_job, read_and_analyze
+from core.progress import Progress
+
+MAX_RECENT = 8
+SERIES_FILTER = ("Cine series (*.dcm *.nii *.nii.gz *.tif *.tiff *.png *.pvt);;"
+                 "PelviTrack project (*.pvt);;All files (*)")
+
+
+class MainWindow(QMainWindow):
+    """PelviTrack main window.
+
+    Args:
+        settings: where preferences live (tests pass an isolated ``QSettings``).
+        analyze: analysis generator function (default ``core.pipeline.analyze``);
+            called as ``analyze(series, **analyze_options)``.
+        analyze_options: keyword arguments for ``analyze`` (model, device, labels, ...).
+    """
+
+    def __init__(self, settings: QSettings | None = None,
+                 analyze: Callable[..., Iterator[Progress]] | None = None,
+                 analyze_options: dict[str, Any] | None = None) -> None:
+        super().__init__()
+        self.settings = settings if settings is not None else QSettings("PelviTrack", "PelviTrack")
+        self.analyze = analyze
+        self.analyze_options = dict(analyze_options or {})
+        self.state = AppState(self)
+        self.playback = Playback(self.state, self)
+        self.worker: GeneratorWorker | None = None
+        #: Called as ``error_handler(exc, details)`` instead of a dialog when set
+        #: (screenshot mode, scripts).
+        self.error_handler: Callable[[BaseException, str], None] | None = None
+        self.setWindowIcon(icon("pelvitrack"))
+        self.setAcceptDrops(True)
+        self.setDockOptions(QMainWindow.DockOption.AnimatedDocks
+                            | QMainWindow.DockOption.AllowNestedDocks)
+
+        central = QWidget(self)
+        lay = QVBoxLayout(central)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(0)
+        self.player = PlayerView(self.state, central)
+        self.transport = TransportBar(self.state, self.playback, central)
+        lay.addWidget(self.player, 1)
+        lay.addWidget(self.transport)
+        self.setCentralWidget(central)
+
+        self.panel = DisplayPanel(self.state, self)
+        self.time_plot = TimePlot(self.state, self)
+        self.profile = ProfilePlot(self.state, self)
+        self.kymograph = Kymograph(self.state, self)
+        self.docks = {
+            "display": self._dock("Display", self.panel, Qt.DockWidgetArea.LeftDockWidgetArea),
+            "time": self._dock("Indices over time", self.time_plot,
+                               Qt.DockWidgetArea.RightDockWidgetArea),
+            "profile": self._dock("Contour profile", self.profile,
+                                  Qt.DockWidgetArea.RightDockWidgetArea),
+            "kymograph": self._dock("Kymograph", self.kymograph,
+                                    Qt.DockWidgetArea.RightDockWidgetArea),
+        }
+        self.player.hovered.connect(self.panel.hover_label.setText)
+        self._build_status_bar()
+        self._build_menus()
+        self.state.dirty_changed.connect(lambda *_: self._update_title())
+        self.state.path_changed.connect(self._update_title)
+        self.state.result_changed.connect(self._update_actions)
+        self._restore_settings()
+        self._update_title()
+        self._update_actions()
+
+    # -- construction ----------------------------------------------------------
+    def _dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(f"dock_{title.lower().replace(' ', '_')}")
+        dock.setWidget(widget)
+        dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
+                         | QDockWidget.DockWidgetFeature.DockWidgetFloatable
+                         | QDockWidget.DockWidgetFeature.DockWidgetClosable)
+        self.addDockWidget(area, dock)
+        return dock
+
+    def _build_status_bar(self) -> None:
+        bar = self.statusBar()
+        self.status_label = QLabel("Ready — File ▸ Open, or drop a series here", self)
+        bar.addWidget(self.status_label, 1)
+        self.progress = QProgressBar(self)
+        self.progress.setFixedWidth(220)
+        self.progress.setRange(0, 100)
+        self.progress.hide()
+        bar.addPermanentWidget(self.progress)
+        self.cancel_button = QPushButton("Cancel", self)
+        self.cancel_button.clicked.connect(self.cancel_work)
+        self.cancel_button.hide()
+        bar.addPermanentWidget(self.cancel_button)
+
+    def _action(self, menu, text: str, slot: Callable[[], Any],  # noqa: ANN001
+                shortcut: QKeySequence | str | None = None) -> QAction:
+        act = QAction(text, self)
+        if shortcut is not None:
+            act.setShortcut(QKeySequence(shortcut))
+            act.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+        act.triggered.connect(lambda *_: slot())
+        menu.addAction(act)
+        return act
+
+    def _build_menus(self) -> None:
+        mb = self.menuBar()
+        f = mb.addMenu("&File")
+        self._action(f, "&Open series…", self.open_series_dialog, QKeySequence.StandardKey.Open)
+        self._action(f, "Open series &folder…", self.open_folder_dialog, "Ctrl+Shift+O")
+        self._action(f, "Open &project…", self.open_project_dialog, "Ctrl+P")
+        self.recent_menu = f.addMenu("&Recent")
+        f.addSeparator()
+        self.save_action = self._action(f, "&Save project", self.save,
+                                        QKeySequence.StandardKey.Save)
+        self.save_as_action = self._action(f, "Save project &as…", self.save_as, "Ctrl+Shift+S")
+        f.addSeparator()
+        self._action(f, "&Quit", self.close, QKeySequence.StandardKey.Quit)
+        e = mb.addMenu("&Export")
+        self.export_actions = [
+            self._action(e, "&Tables (CSV / XLSX / Parquet)…", self.export_tables_dialog),
+            self._action(e, "&Labels (NIfTI)…", self.export_labels_dialog),
+            self._action(e, "Overlay &video (GIF / MP4)…", self.export_video_dialog),
+        ]
+        self._action(e, "&Screenshot (PNG)…", self.export_screenshot_dialog)
+        v = mb.addMenu("&View")
+        self._action(v, "Play / pause", self.playback.toggle, Qt.Key.Key_Space)
+        self._action(v, "Next frame", lambda: self.state.step(1), Qt.Key.Key_Right)
+        self._action(v, "Previous frame", lambda: self.state.step(-1), Qt.Key.Key_Left)
+        self._action(v, "First frame", lambda: self.state.set_frame(0), Qt.Key.Key_Home)
+        self._action(v, "Last frame", lambda: self.state.set_frame(10**9), Qt.Key.Key_End)
+        v.addSeparator()
+        for dock in self.docks.values():
+            v.addAction(dock.toggleViewAction())
+        h = mb.addMenu("&Help")
+        self._action(h, "&About PelviTrack", self._about)
+        self._rebuild_recent()
+
+    # -- settings --------------------------------------------------------------
+    def _restore_settings(self) -> None:
+        s = self.settings
+        geom = s.value("window/geometry")
+        if geom is not None:
+            self.restoreGeometry(geom)
+        layout = s.value("window/state")
+        if layout is not None:
+            self.restoreState(layout)
+        fps = s.value("playback/fps")
+        if fps is not None:
+            self.playback.set_fps(float(fps))
+
+    def _save_settings(self) -> None:
+        s = self.settings
+        s.setValue("window/geometry", self.saveGeometry())
+        s.setValue("window/state", self.saveState())
+        s.setValue("playback/fps", self.playback.fps)
+        s.sync()
+
+    def recent_files(self) -> list[str]:
+        """Recently opened paths, newest first."""
+        value = self.settings.value("files/recent", [])
+        return [value] if isinstance(value, str) else list(value or [])
+
+    def _add_recent(self, path: Path) -> None:
+        items = [str(path)] + [p for p in self.recent_files() if p != str(path)]
+        self.settings.setValue("files/recent", items[:MAX_RECENT])
+        self.settings.setValue("files/last_folder", str(path.parent if path.is_file() else path))
+        self._rebuild_recent()
+
+    def _rebuild_recent(self) -> None:
+        self.recent_menu.clear()
+        for p in self.recent_files():
+            act = self.recent_menu.addAction(p)
+            act.triggered.connect(lambda *_, p=p: self.open_path(p))
+        self.recent_menu.setEnabled(bool(self.recent_files()))
+
+    def _last_folder(self) -> str:
+        return str(self.settings.value("files/last_folder", str(Path.home())))
+
+    # -- opening ---------------------------------------------------------------
+    def open_series_dialog(self) -> None:
+        """Ask for a series file (or project) and open it."""
+        path, _ = QFileDialog.getOpenFileName(self, "Open series", self._last_folder(),
+                                              SERIES_FILTER)
+        if path:
+            self.open_path(path)
+
+    def open_folder_dialog(self) -> None:
+        """Ask for a DICOM / image-stack folder and open it."""
+        path = QFileDialog.getExistingDirectory(self, "Open series folder", self._last_folder())
+        if path:
+            self.open_path(path)
+
+    def open_project_dialog(self) -> None:
+        """Ask for a project file and open it."""
+        path, _ = QFileDialog.getOpenFileName(self, "Open project", self._last_folder(),
+                                              ex.FILTERS["project"])
+        if path:
+            self.open_path(path)
+
+    def open_path(self, path: str | Path, series_uid: str | None = None) -> bool:
+        """Open a series or project and analyse it off the GUI thread.
+
+        A folder holding several DICOM series asks which one.  Returns whether
+        work was started.
+        """
+        p = Path(path)
+        if not p.exists():
+            from core.errors import ReaderError
+
+            self.report_error(ReaderError(p, "no such file or folder"))
+            return False
+        if p.suffix.lower() == ".pvt":
+            return self.start_job(lambda: load_project_job(p), p, project=p, dirty=False)
+        if p.is_dir() and series_uid is None:
+            entries = list_series(p)
+            if len(entries) > 1:
+                series_uid = choose_series(entries, str(p), self)
+                if series_uid is None:
+                    return False
+        uid = series_uid
+        return self.start_job(
+            lambda: read_and_analyze(p, series_uid=uid, analyze=self.analyze,
+                                     **self.analyze_options), p)
+
+    def open_series(self, series: Any, source: Path | None = None) -> bool:
+        """Analyse an in-memory CineSeries (e.g. the demo)."""
+        return self.start_job(lambda: read_and_analyze(series, analyze=self.analyze,
+                                                       **self.analyze_options), source)
+
+    def report_error(self, exc: BaseException, details: str = "") -> None:
+        """Show an error dialog (or hand it to :attr:`error_handler`)."""
+        if self.error_handler is not None:
+            self.error_handler(exc, details)
+        else:
+            show_error(self, exc, details)
+
+    # -- workers ---------------------------------------------------------------
+    @property
+    def busy(self) -> bool:
+        """Whether long work is running."""
+        return self.worker is not None and self.worker.isRunning()
+
+    def start_job(self, job: Callable[[], Iterator[Progress]], source: Path | None, *,
+                  project: Path | None = None, dirty: bool = True) -> bool:
+        """Run a progress generator in a worker; on success it replaces the state."""
+        if self.busy:
+            QMessageBox.information(self, "PelviTrack", "Another analysis is running; "
+                                    "cancel it first.")
+            return False
+        self.playback.stop()
+        w = GeneratorWorker(job, self)
+        w.progress.connect(self._on_progress)
+        w.finished_ok.connect(lambda result: self._on_done(result, source, project, dirty))
+        w.failed.connect(self._on_failed)
+        w.cancelled.connect(self._on_cancelled)
+        w.finished.connect(self._on_worker_finished)
+        self.worker = w
+        self.progress.setValue(0)
+        self.progress.show()
+        self.cancel_button.show()
+        self.cancel_button.setEnabled(True)
+        self.status_label.setText(f"Opening {source.name if source else 'series'}…")
+        w.start()
+        return True
+
+    def cancel_work(self) -> None:
+        """Cancel the running analysis; what was shown before stays."""
+        if self.worker is not None:
+            self.worker.cancel()
+            self.cancel_button.setEnabled(False)
+            self.status_label.setText("Cancelling…")
+
+    def _on_progress(self, p: Progress) -> None:
+        self.progress.setRange(0, 100 if p.total > 0 else 0)
+        self.progress.setValue(int(100 * p.fraction))
+        self.progress.setFormat(f"{p.stage} %p%")
+        self.status_label.setText(f"{p.stage}: {p.message}" if p.message else p.stage)
+
+    def _on_done(self, result: Any, source: Path | None, project: Path | None,
+                 dirty: bool) -> None:
+        if result is None:
+            self.status_label.setText("Analysis ended without a result")
+            return
+        self.state.set_result(result, source=source, project=project, dirty=dirty)
+        fi = result.series.frame_interval_s
+        if fi > 0 and self.settings.value("playback/fps") is None:
+            self.playback.set_fps(min(30.0, 1.0 / fi))
+        if source is not None and source.exists():
+            self._add_recent(source)
+        self.status_label.setText(
+            f"Analysed {result.series.n_frames} frames · model {getattr(result, 'model_id', '')}")
+
+    def _on_failed(self, exc: BaseException, details: str) -> None:
+        self.status_label.setText("Failed — the previous series is kept")
+        self.report_error(exc, details)
+
+    def _on_cancelled(self) -> None:
+        self.status_label.setText("Cancelled — the previous series is kept")
+
+    def _on_worker_finished(self) -> None:
+        self.progress.hide()
+        self.cancel_button.hide()
+        if self.worker is not None:
+            self.worker.deleteLater()
+        self.worker = None
+
+    # -- saving and export -----------------------------------------------------
+    def _ask_save(self, title: str, kind: str, default: str) -> tuple[str, str]:
+        start = str(Path(self._last_folder()) / default)
+        return QFileDialog.getSaveFileName(self, title, start, ex.FILTERS[kind])
+
+    def _run_export(self, func: Callable[[], Any], what: str) -> bool:
+        try:
+            out = func()
+        except Exception as exc:  # noqa: BLE001 - every error becomes a dialog
+            self.report_error(exc)
+            return False
+        paths = out if isinstance(out, list) else [out]
+        self.status_label.setText(f"{what} written: " + ", ".join(str(p) for p in paths))
+        return True
+
+    def save(self) -> bool:
+        """Save to the current project file (asks for one the first time)."""
+        if self.state.project_path is None:
+            return self.save_as()
+        return self._save_to(self.state.project_path)
+
+    def save_as(self) -> bool:
+        """Ask for a project file name and save."""
+        if not self.state.has_result:
+            return False
+        path, _ = self._ask_save("Save project", "project", f"{self.state.data.series.subject}.pvt")
+        return bool(path) and self._save_to(Path(path))
+
+    def _save_to(self, path: Path) -> bool:
+        ok = self._run_export(lambda: ex.save_project_file(self.state.result, path), "Project")
+        if ok:
+            final = path if path.suffix.lower() == ".pvt" else path.with_name(path.name + ".pvt")
+            self.state.project_path = final
+            self.state.set_dirty(False)
+            self.state.path_changed.emit()
+        return ok
+
+    def export_tables_dialog(self) -> bool:
+        """Export the points and frames tables."""
+        path, filt = self._ask_save("Export tables", "tables",
+                                    f"{self.state.data.series.subject}.csv")
+        return bool(path) and self._run_export(
+            lambda: ex.export_tables(self.state.result, path, filt), "Tables")
+
+    def export_labels_dialog(self) -> bool:
+        """Export the label maps as NIfTI."""
+        path, _ = self._ask_save("Export labels", "labels",
+                                 f"{self.state.data.series.subject}_labels.nii.gz")
+        return bool(path) and self._run_export(
+            lambda: ex.export_labels(self.state.result, path), "Labels")
+
+    def export_video_dialog(self) -> bool:
+        """Export the overlay video at the player's speed and window."""
+        path, _ = self._ask_save("Export overlay video", "video",
+                                 f"{self.state.data.series.subject}_overlay.gif")
+        levels = tuple(float(v) for v in self.player.image.getLevels())
+        return bool(path) and self._run_export(
+            lambda: ex.export_video(self.state.result, path, self.playback.fps, levels), "Video")
+
+    def export_screenshot_dialog(self) -> bool:
+        """Save a PNG of the whole window."""
+        path, _ = self._ask_save("Save screenshot", "screenshot", "pelvitrack.png")
+        return bool(path) and self._run_export(lambda: self.save_screenshot(path), "Screenshot")
+
+    def save_screenshot(self, path: str | Path) -> Path:
+        """Render the window to a PNG file."""
+        p = Path(path)
+        if not self.grab().save(str(p), "PNG"):
+            raise OSError(f"{p}: could not write the PNG")
+        return p
+
+    # -- window ----------------------------------------------------------------
+    def _update_title(self) -> None:
+        self.setWindowTitle(self.state.title())
+
+    def _update_actions(self) -> None:
+        has = self.state.has_result
+        for act in (*self.export_actions, self.save_action, self.save_as_action):
+            act.setEnabled(has)
+
+    def _about(self) -> None:
+        from core import __version__
+
+        QMessageBox.about(self, "About PelviTrack",
+                          f"<b>PelviTrack {__version__}</b><br>Segment, track and measure pelvic "
+                          "organs on dynamic (cine) pelvic MRI.")
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802
+        """Accept dropped files and folders."""
+        if event.mimeData().hasUrls():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802
+        """Open the first dropped file or folder."""
+        urls = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
+        if urls:
+            event.acceptProposedAction()
+            self.open_path(urls[0])
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
+        """Offer to save unsaved changes; stop any running work."""
+        if self.state.dirty and self.state.has_result:
+            answer = QMessageBox.question(
+                self, "Unsaved changes", "Save the analysis as a project before closing?",
+                QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard
+                | QMessageBox.StandardButton.Cancel, QMessageBox.StandardButton.Save)
+            if answer == QMessageBox.StandardButton.Cancel or (
+                    answer == QMessageBox.StandardButton.Save and not self.save()):
+                event.ignore()
+                return
+        self.shutdown()
+        event.accept()
+
+    def shutdown(self) -> None:
+        """Stop playback and workers, and store the settings."""
+        self.playback.stop()
+        if self.worker is not None:
+            self.worker.cancel()
+            self.worker.wait(10_000)
+        self._save_settings()

@@ -1,0 +1,119 @@
+"""Run :mod:`core` generators of :class:`~core.progress.Progress` off the GUI thread.
+
+A :class:`GeneratorWorker` is a ``QThread`` that iterates a generator and
+re-emits its records as Qt signals (queued to the GUI thread).  Cancel with
+:meth:`GeneratorWorker.cancel` (``requestInterruption``): the worker closes the
+generator at the next record — ``core`` generators clean up on close — and
+emits ``cancelled``; the state is never touched, so what was shown before stays.
+"""
+
+from __future__ import annotations
+
+import traceback
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from PySide6.QtCore import QObject, QThread, Signal
+
+from core.progress import Progress
+
+#: A zero-argument callable returning the generator to run (called in the worker thread).
+JobFactory = Callable[[], Iterator[Progress]]
+
+
+class GeneratorWorker(QThread):
+    """Iterate a progress generator in a thread.
+
+    Signals:
+        progress(object): each :class:`Progress` record (GUI thread).
+        finished_ok(object): the final ``data["result"]`` (or the last record's data).
+        failed(object, str): the exception and its formatted traceback.
+        cancelled(): the user cancelled; nothing was produced.
+    """
+
+    progress = Signal(object)
+    finished_ok = Signal(object)
+    failed = Signal(object, str)
+    cancelled = Signal()
+
+    def __init__(self, job: JobFactory, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._job = job
+
+    def cancel(self) -> None:
+        """Ask the worker to stop at the next progress record."""
+        self.requestInterruption()
+
+    def run(self) -> None:  # noqa: D102 - QThread entry point, runs in the worker thread
+        gen: Iterator[Progress] | None = None
+        result: Any = None
+        try:
+            gen = self._job()
+            for record in gen:
+                if self.isInterruptionRequested():
+                    gen.close()
+                    self.cancelled.emit()
+                    return
+                self.progress.emit(record)
+                if record.stage == "done" or "result" in record.data:
+                    result = record.data.get("result", result)
+            if self.isInterruptionRequested():
+                self.cancelled.emit()
+                return
+            self.finished_ok.emit(result)
+        except Exception as exc:  # noqa: BLE001 - every error is reported to the GUI
+            from core.errors import Cancelled
+
+            if isinstance(exc, Cancelled):
+                self.cancelled.emit()
+            else:
+                self.failed.emit(exc, traceback.format_exc())
+        finally:
+            if gen is not None and hasattr(gen, "close"):
+                gen.close()
+
+
+def read_and_analyze(source: Any, *, series_uid: str | None = None,
+                     analyze: Callable[..., Iterator[Progress]] | None = None,
+                     **options: Any) -> Iterator[Progress]:
+    """Read a series (if given a path) and analyse it, as one progress generator.
+
+    Args:
+        source: path of a series (anything ``read_series`` accepts) or a CineSeries.
+        series_uid: pick one series of a multi-series DICOM folder.
+        analyze: the analysis generator function (default ``core.pipeline.analyze``).
+        **options: passed to ``analyze`` (model, device, rest_frame, n_points).
+
+    Yields:
+        A ``read`` record carrying ``data["series"]``, then the analysis records;
+        the last has ``data["result"]``.
+    """
+    from core.series import CineSeries
+
+    if isinstance(source, CineSeries):
+        series = source
+    else:
+        from core.io import read_series
+
+        yield Progress("read", 0, 1, f"reading {source}")
+        series = read_series(source, series_uid=series_uid)
+    yield Progress("read", 1, 1, f"read {series.n_frames} frames", {"series": series})
+    if analyze is None:
+        from core.pipeline import analyze as analyze_fn
+    else:
+        analyze_fn = analyze
+    yield from analyze_fn(series, **options)
+
+
+def load_project_job(path: Any) -> Iterator[Progress]:
+    """Load a project file as a progress generator whose result is the project's result.
+
+    Yields:
+        ``read`` records; the last carries ``data["result"]``.
+    """
+    from app.gui.adapters import result_from_project
+    from core.project import load_project
+
+    yield Progress("read", 0, 1, f"opening {path}")
+    project = load_project(path)
+    yield Progress("read", 1, 1, "project loaded", {"result": result_from_project(project)})
