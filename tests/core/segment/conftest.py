@@ -30,3 +30,9 @@ def ellipse_case(seed: int = 0, t: int = 3, shape: tuple[int, int] = (48, 48),
 @pytest.fixture
 def tiny_case() -> tuple[CineSeries, np.ndarray]:
     return ellipse_case(0)
+
+
+@pytest.fixture
+def make_case():
+    """The :func:`ellipse_case` generator itself."""
+    return ellipse_case

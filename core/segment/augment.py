@@ -1,0 +1,210 @@
+"""Strong joint augmentation of training batches on the training device (kornia + torch).
+
+Geometry (one sampling grid per sample, applied to image, labels and signed
+distances together): affine (rotation, isotropic scale, shear, translation,
+built with :func:`kornia.geometry.transform.get_affine_matrix2d`) composed with a
+smooth elastic displacement.  Images and SDFs are resampled bilinearly, labels
+by nearest neighbour; SDF values are multiplied by the local magnification so
+they stay distances on the output grid.  No left-right (or any) flips: the
+anatomy is in canonical orientation.
+
+Intensity (image only): smooth multiplicative bias field, random monotone
+intensity curve (gamma-like, never inverting), contrast and brightness,
+down-up resampling (resolution change), Gaussian blur (:func:`kornia.filters.gaussian_blur2d`),
+Rician or Gaussian noise; finally the same robust percentile normalisation the
+Segmenter applies, so training inputs match inference inputs.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+import torch
+from kornia.filters import gaussian_blur2d
+from kornia.geometry.conversions import normalize_homography
+from kornia.geometry.transform import get_affine_matrix2d
+from torch.nn import functional as F
+
+
+@dataclass
+class AugmentConfig:
+    """Ranges of the random augmentation (all per sample).
+
+    Attributes:
+        rotation_deg: max |rotation| in degrees.
+        scale: (min, max) isotropic scale (log-uniform).
+        shear: max |shear| (tangent) in x and y.
+        translate: max |translation| as a fraction of the side.
+        elastic_mm: max elastic displacement amplitude in pixels.
+        elastic_grid: control points per side of the elastic field.
+        bias: max log-amplitude of the multiplicative bias field.
+        curve: strength of the random monotone intensity curve (0 = identity).
+        contrast: (min, max) contrast factor.
+        noise: (min, max) noise σ relative to the normalised range [0, 1].
+        blur_sigma: (min, max) Gaussian blur σ in pixels.
+        lowres: (min, max) down-sampling factor of the resolution change.
+        p_elastic, p_bias, p_blur, p_lowres, p_noise: probabilities.
+    """
+
+    rotation_deg: float = 15.0
+    scale: tuple[float, float] = (0.8, 1.25)
+    shear: float = 0.12
+    translate: float = 0.08
+    elastic_mm: float = 6.0
+    elastic_grid: int = 6
+    bias: float = 0.5
+    curve: float = 0.6
+    contrast: tuple[float, float] = (0.6, 1.5)
+    noise: tuple[float, float] = (0.0, 0.12)
+    blur_sigma: tuple[float, float] = (0.3, 1.3)
+    lowres: tuple[float, float] = (1.2, 2.2)
+    p_elastic: float = 0.8
+    p_bias: float = 0.8
+    p_blur: float = 0.3
+    p_lowres: float = 0.3
+    p_noise: float = 0.9
+
+    def to_dict(self) -> dict:
+        """JSON-able dict of the ranges."""
+        return asdict(self)
+
+
+def _u(g: torch.Generator, n: int, lo: float, hi: float, device: torch.device) -> torch.Tensor:
+    return torch.rand(n, generator=g, device=device) * (hi - lo) + lo
+
+
+def _bern(g: torch.Generator, n: int, p: float, device: torch.device) -> torch.Tensor:
+    return torch.rand(n, generator=g, device=device) < p
+
+
+def _smooth_field(g: torch.Generator, n: int, c: int, grid: int, size: tuple[int, int],
+                  device: torch.device) -> torch.Tensor:
+    """Random field (n, c, H, W) in about [-1, 1], smooth at scale side/grid."""
+    coarse = torch.rand(n, c, grid, grid, generator=g, device=device) * 2 - 1
+    return F.interpolate(coarse, size=size, mode="bicubic", align_corners=True)
+
+
+def sampling_grid(n: int, size: tuple[int, int], cfg: AugmentConfig, g: torch.Generator,
+                  device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    """Random sampling grids (n, H, W, 2) in normalised coordinates and magnifications (n,).
+
+    The grid maps each output pixel to the input position it samples.
+    """
+    h, w = size
+    angle = _u(g, n, -cfg.rotation_deg, cfg.rotation_deg, device)
+    s = torch.exp(_u(g, n, math.log(cfg.scale[0]), math.log(cfg.scale[1]), device))
+    sx = _u(g, n, -cfg.shear, cfg.shear, device)
+    sy = _u(g, n, -cfg.shear, cfg.shear, device)
+    t = torch.stack([_u(g, n, -cfg.translate, cfg.translate, device) * w,
+                     _u(g, n, -cfg.translate, cfg.translate, device) * h], dim=1)
+    centre = torch.tensor([[(w - 1) / 2, (h - 1) / 2]], device=device).expand(n, 2)
+    m = get_affine_matrix2d(t, centre, torch.stack([s, s], 1), angle, sx, sy)  # src px → dst px
+    dst_from_src = normalize_homography(m, (h, w), (h, w))
+    src_from_dst = torch.linalg.inv(dst_from_src)[:, :2]
+    grid = F.affine_grid(src_from_dst, [n, 1, h, w], align_corners=True)
+    mag = 1.0 / torch.sqrt(torch.abs(torch.linalg.det(src_from_dst[:, :, :2])))
+    if cfg.p_elastic > 0 and cfg.elastic_mm > 0:
+        amp = _u(g, n, 0, cfg.elastic_mm, device) * _bern(g, n, cfg.p_elastic, device)
+        disp = _smooth_field(g, n, 2, cfg.elastic_grid, size, device).permute(0, 2, 3, 1)
+        scale_px = torch.tensor([2.0 / max(w - 1, 1), 2.0 / max(h - 1, 1)], device=device)
+        grid = grid + disp * amp[:, None, None, None] * scale_px
+    return grid, mag
+
+
+def _percentile_normalize(x: torch.Tensor, lo: float = 1.0, hi: float = 99.0) -> torch.Tensor:
+    flat = x.flatten(1)
+    q = torch.quantile(flat, torch.tensor([lo / 100, hi / 100], device=x.device), dim=1)
+    p_lo, p_hi = q[0][:, None, None, None], q[1][:, None, None, None]
+    return ((x - p_lo) / (p_hi - p_lo).clamp_min(1e-6)).clamp(-1.0, 2.0)
+
+
+def augment_intensity(x: torch.Tensor, cfg: AugmentConfig, g: torch.Generator) -> torch.Tensor:
+    """Random intensity changes of normalised images (N, 1, H, W); returns renormalised images."""
+    n, _, h, w = x.shape
+    dev = x.device
+    x = x.clamp_min(0)
+    # monotone random curve on [0, 1.5]: piecewise linear with positive random slopes
+    if cfg.curve > 0:
+        k = 6
+        slopes = torch.exp((torch.rand(n, k, generator=g, device=dev) * 2 - 1) * cfg.curve * 1.5)
+        knots = torch.cat([torch.zeros(n, 1, device=dev), slopes.cumsum(1)], 1)
+        knots = knots / knots[:, -1:]
+        pos = (x.clamp(0, 1.5) / 1.5 * k).flatten(1)
+        i0 = pos.floor().clamp(0, k - 1).long()
+        frac = pos - i0
+        y = knots.gather(1, i0) * (1 - frac) + knots.gather(1, i0 + 1) * frac
+        x = (y * 1.5).view(n, 1, h, w)
+    if cfg.p_bias > 0:
+        amp = _u(g, n, 0, cfg.bias, dev) * _bern(g, n, cfg.p_bias, dev)
+        field = _smooth_field(g, n, 1, 4, (h, w), dev)
+        x = x * torch.exp(field * amp[:, None, None, None])
+    c = _u(g, n, *cfg.contrast, dev)[:, None, None, None]
+    mean = x.mean((1, 2, 3), keepdim=True)
+    x = ((x - mean) * c + mean).clamp_min(0)
+    if cfg.p_lowres > 0:
+        sel = _bern(g, n, cfg.p_lowres, dev)
+        if sel.any():
+            f = float(_u(g, 1, *cfg.lowres, dev))
+            small = (max(4, int(h / f)), max(4, int(w / f)))
+            low = F.interpolate(x[sel], size=small, mode="bilinear", align_corners=False,
+                                antialias=True)
+            x = x.clone()
+            x[sel] = F.interpolate(low, size=(h, w), mode="bilinear", align_corners=False)
+    if cfg.p_blur > 0:
+        sel = _bern(g, n, cfg.p_blur, dev)
+        if sel.any():
+            sig = _u(g, int(sel.sum()), *cfg.blur_sigma, dev)
+            x = x.clone()
+            x[sel] = gaussian_blur2d(x[sel], (7, 7), torch.stack([sig, sig], 1))
+    if cfg.p_noise > 0:
+        sd = (_u(g, n, *cfg.noise, dev) * _bern(g, n, cfg.p_noise, dev))[:, None, None, None]
+        ref = torch.quantile(x.flatten(1), 0.99, dim=1)[:, None, None, None].clamp_min(1e-3)
+        n1 = torch.randn(x.shape, generator=g, device=dev) * sd * ref
+        n2 = torch.randn(x.shape, generator=g, device=dev) * sd * ref
+        rician = _bern(g, n, 0.5, dev)[:, None, None, None]
+        x = torch.where(rician, torch.sqrt((x + n1) ** 2 + n2**2), x + n1)
+    return _percentile_normalize(x)
+
+
+def augment_batch(
+    image: torch.Tensor, labels: torch.Tensor, sdf: torch.Tensor | None,
+    cfg: AugmentConfig | None = None, generator: torch.Generator | None = None,
+    intensity: bool = True,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+    """Augment a batch jointly.
+
+    Args:
+        image: (N, 1, H, W) float normalised images.
+        labels: (N, H, W) integer labels.
+        sdf: (N, C, H, W) signed distances in mm, or None.
+        cfg: ranges; default :class:`AugmentConfig`.
+        generator: torch generator on the images' device (seeded → reproducible).
+        intensity: also apply the intensity changes (geometry is always applied).
+
+    Returns:
+        (image, labels (long), sdf) of the same shapes.
+    """
+    if image.ndim != 4 or image.shape[1] != 1:
+        raise ValueError(f"expected (N,1,H,W) images, got {tuple(image.shape)}")
+    if labels.shape != (image.shape[0], *image.shape[2:]):
+        raise ValueError(f"labels shape {tuple(labels.shape)} does not match images "
+                         f"{tuple(image.shape)}")
+    cfg = cfg or AugmentConfig()
+    dev = image.device
+    if generator is None:
+        generator = torch.Generator(device=dev)
+        generator.seed()
+    n, _, h, w = image.shape
+    grid, mag = sampling_grid(n, (h, w), cfg, generator, dev)
+    img = F.grid_sample(image.float(), grid, mode="bilinear", padding_mode="zeros",
+                        align_corners=True)
+    lab = F.grid_sample(labels[:, None].float(), grid, mode="nearest", padding_mode="zeros",
+                        align_corners=True)[:, 0].round().long()
+    out_sdf = None
+    if sdf is not None:
+        out_sdf = F.grid_sample(sdf.float(), grid, mode="bilinear", padding_mode="border",
+                                align_corners=True) * mag[:, None, None, None]
+    if intensity:
+        img = augment_intensity(img, cfg, generator)
+    return img, lab, out_sdf

@@ -1,0 +1,144 @@
+"""Training data: cases → frames on the training grid, cached in memory.
+
+A *source* is ``(frames (T,H,W), labels (T,H,W) uint8, spacing_mm (row, col))``:
+a phantom case (``core.phantom.generate_case``) or a corrected project.  Every
+source is intensity-normalised (same function as inference), resampled to the
+training spacing, centred on a fixed square canvas and given exact signed
+distance maps (mm) of its truth, computed on the canvas.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+
+from core.segment.preprocess import (
+    normalize_intensity,
+    resample_images,
+    resample_labels,
+    signed_distance,
+    target_shape,
+)
+
+Source = tuple[np.ndarray, np.ndarray, tuple[float, float]]
+
+
+@dataclass
+class FrameCache:
+    """Frames of many cases on one canvas.
+
+    Attributes:
+        images: float16 (F, 1, S, S) normalised intensities.
+        labels: uint8 (F, S, S).
+        sdf: float16 (F, C, S, S) signed distances of the truth in mm.
+        case_index: int64 (F,) which source each frame came from.
+    """
+
+    images: torch.Tensor
+    labels: torch.Tensor
+    sdf: torch.Tensor
+    case_index: torch.Tensor
+
+    def __len__(self) -> int:
+        return int(self.images.shape[0])
+
+    def to(self, device: torch.device) -> FrameCache:
+        """Copy to a device."""
+        return FrameCache(self.images.to(device), self.labels.to(device), self.sdf.to(device),
+                          self.case_index.to(device))
+
+
+def _fit(a: np.ndarray, size: int) -> np.ndarray:
+    """Centre-pad (with zeros) or centre-crop the last two axes to ``size``."""
+    out = np.zeros((*a.shape[:-2], size, size), dtype=a.dtype)
+    h, w = a.shape[-2:]
+    sh, sw = max(0, (h - size) // 2), max(0, (w - size) // 2)
+    dh, dw = max(0, (size - h) // 2), max(0, (size - w) // 2)
+    ch, cw = min(h, size), min(w, size)
+    out[..., dh : dh + ch, dw : dw + cw] = a[..., sh : sh + ch, sw : sw + cw]
+    return out
+
+
+def prepare_source(source: Source, n_classes: int, spacing_mm: float, canvas: int,
+                   frame_idx: Sequence[int] | None = None,
+                   percentiles: tuple[float, float] = (1.0, 99.0),
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One source → (images (F,1,S,S) float32, labels (F,S,S) uint8, sdf (F,C,S,S) float32).
+
+    Args:
+        source: (frames (T,H,W), labels (T,H,W), spacing_mm (row, col)).
+        n_classes: classes including background.
+        spacing_mm: training spacing (mm per pixel).
+        canvas: side S of the square canvas in pixels.
+        frame_idx: frames to keep (default all).
+        percentiles: robust normalisation percentiles (over the whole series).
+    """
+    frames, labels, sp = source
+    frames, labels = np.asarray(frames), np.asarray(labels)
+    if frames.ndim != 3 or labels.shape != frames.shape:
+        raise ValueError(f"expected frames and labels (T,H,W) of one shape, got "
+                         f"{frames.shape} and {labels.shape}")
+    norm = normalize_intensity(frames, percentiles)
+    if frame_idx is not None:
+        norm, labels = norm[list(frame_idx)], labels[list(frame_idx)]
+    size = target_shape(frames.shape[1:], tuple(sp), spacing_mm)
+    img = resample_images(torch.from_numpy(norm[:, None]), size).numpy()
+    lab = resample_labels(labels, size, n_classes)
+    img, lab = _fit(img, canvas), _fit(lab, canvas)
+    sdf = np.stack([signed_distance(f, n_classes, spacing_mm) for f in lab])
+    return img.astype(np.float32), lab, sdf
+
+
+def phantom_source(seed: int, overrides: dict[str, Any] | None = None) -> Source:
+    """Generate phantom case ``seed`` and return it as a source."""
+    from core.phantom import generate_case  # imported late: optional at import time
+
+    case = generate_case(seed, **(overrides or {}))
+    return case.series.frames, case.labels, case.series.spacing_mm
+
+
+def _phantom_job(args: tuple) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    seed, overrides, n_classes, spacing_mm, canvas, n_keep = args
+    src = phantom_source(seed, overrides)
+    t = src[0].shape[0]
+    idx = None if not n_keep or n_keep >= t else np.linspace(0, t - 1, n_keep).round().astype(int)
+    return prepare_source(src, n_classes, spacing_mm, canvas, idx)
+
+
+def build_cache(
+    sources: Sequence[Source] = (), phantom_seeds: Sequence[int] = (),
+    phantom_overrides: dict[str, Any] | None = None, *, n_classes: int, spacing_mm: float,
+    canvas: int, frames_per_case: int | None = None, workers: int = 0,
+) -> FrameCache:
+    """Prepare every source and phantom case and stack their frames.
+
+    Args:
+        sources: explicit (frames, labels, spacing_mm) sources (all frames used).
+        phantom_seeds: phantom cases to generate.
+        phantom_overrides: keyword overrides for ``generate_case``.
+        n_classes, spacing_mm, canvas: as in :func:`prepare_source`.
+        frames_per_case: evenly spaced frames kept per phantom case (None: all).
+        workers: processes generating phantom cases in parallel (0: in this process).
+    """
+    parts = [prepare_source(s, n_classes, spacing_mm, canvas) for s in sources]
+    jobs = [(int(s), phantom_overrides, n_classes, spacing_mm, canvas, frames_per_case)
+            for s in phantom_seeds]
+    if workers and len(jobs) > 1:
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            parts += list(pool.map(_phantom_job, jobs))
+    else:
+        parts += [_phantom_job(j) for j in jobs]
+    if not parts:
+        raise ValueError("no training data: give sources or phantom seeds")
+    case_index = np.concatenate([np.full(len(p[0]), i) for i, p in enumerate(parts)])
+    return FrameCache(
+        images=torch.from_numpy(np.concatenate([p[0] for p in parts])).half(),
+        labels=torch.from_numpy(np.concatenate([p[1] for p in parts])),
+        sdf=torch.from_numpy(np.concatenate([p[2] for p in parts])).half(),
+        case_index=torch.from_numpy(case_index.astype(np.int64)),
+    )

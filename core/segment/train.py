@@ -1,0 +1,295 @@
+"""Training of the segmentation U-Net as a generator of progress records.
+
+``train(config, out_dir)`` builds (or resumes) a model, caches training frames
+in memory (phantom cases and/or explicit sources), and yields
+:class:`core.progress.Progress` records.  At the end of each epoch it writes a
+checkpoint (``last.safetensors`` / ``last.json`` for the model, and
+``last_state.safetensors`` / ``last_state.json`` for optimiser, loss and RNG
+state — safetensors + JSON, never pickle) *before* yielding, so closing the
+generator (cancel) always leaves the last good checkpoint.  The final model is
+``model.safetensors`` / ``model.json``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from core.errors import ModelError
+from core.organs import ORGANS
+from core.progress import Progress
+from core.segment.augment import AugmentConfig, augment_batch
+from core.segment.data import FrameCache, Source, build_cache
+from core.segment.infer import pick_device
+from core.segment.losses import LOSSES, make_loss
+from core.segment.model_io import load_model, read_tensors, save_model, write_json, write_tensors
+from core.segment.unet import UNet
+
+
+@dataclass
+class TrainConfig:
+    """Everything that defines a training run (JSON-able except ``sources``).
+
+    Phantom seeds: training uses ``seed0 .. seed0+cases-1``, validation
+    ``val_seed0 ..``; evaluation should use seeds ≥ 1000, never trained on.
+    """
+
+    loss: str = "dice_adaptive"
+    loss_kw: dict[str, float] = field(default_factory=lambda: {"lam": 1.0})
+    epochs: int = 20
+    steps_per_epoch: int = 100
+    batch_size: int = 16
+    lr: float = 2e-3
+    weight_decay: float = 1e-4
+    warmup_steps: int = 50
+    seed: int = 0
+    cases: int = 40
+    case_seed0: int = 0
+    val_cases: int = 3
+    val_seed0: int = 500
+    frames_per_case: int | None = 12
+    phantom_overrides: dict[str, Any] = field(default_factory=dict)
+    spacing_mm: float = 1.25
+    canvas: int = 256
+    crop: int = 224
+    base_channels: int = 16
+    depth: int = 4
+    norm: str = "batch"
+    organs: tuple[str, ...] = ORGANS
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
+    device: str = "auto"
+    amp: bool = True
+    workers: int = 0
+    log_every: int = 10
+    sources: Sequence[Source] = field(default_factory=list, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.loss not in LOSSES:
+            raise ValueError(f"loss must be one of {LOSSES}, got {self.loss!r}")
+        if isinstance(self.augment, dict):
+            self.augment = AugmentConfig(**self.augment)
+        m = 2**self.depth
+        if self.crop % m or self.crop > self.canvas:
+            raise ValueError(f"crop must be a multiple of {m} and <= canvas {self.canvas}, "
+                             f"got {self.crop}")
+        if self.epochs < 1 or self.steps_per_epoch < 1 or self.batch_size < 1:
+            raise ValueError("epochs, steps_per_epoch and batch_size must be >= 1")
+        self.organs = tuple(self.organs)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able dict (explicit sources are recorded by count only)."""
+        d = asdict(self)
+        d.pop("sources")
+        d["n_sources"] = len(self.sources)
+        d["organs"] = list(self.organs)
+        return d
+
+
+def _lr_factor(step: int, cfg: TrainConfig) -> float:
+    total = cfg.epochs * cfg.steps_per_epoch
+    if step < cfg.warmup_steps:
+        return (step + 1) / cfg.warmup_steps
+    t = (step - cfg.warmup_steps) / max(1, total - cfg.warmup_steps)
+    return 0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * min(1.0, t)))
+
+
+def _batch(cache: FrameCache, idx: torch.Tensor, crop: int, rng: np.random.Generator,
+           device: torch.device) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    s = cache.images.shape[-1]
+    img, lab, sdf = [], [], []
+    for i in idx.tolist():
+        r, c = rng.integers(0, s - crop + 1, size=2)
+        img.append(cache.images[i, :, r : r + crop, c : c + crop])
+        lab.append(cache.labels[i, r : r + crop, c : c + crop])
+        sdf.append(cache.sdf[i, :, r : r + crop, c : c + crop])
+    return (torch.stack(img).to(device).float(), torch.stack(lab).to(device).long(),
+            torch.stack(sdf).to(device).float())
+
+
+def _dice_per_class(pred: torch.Tensor, true: torch.Tensor, n_classes: int) -> np.ndarray:
+    out = []
+    for c in range(1, n_classes):
+        p, t = pred == c, true == c
+        denom = int(p.sum() + t.sum())
+        out.append(1.0 if denom == 0 else 2.0 * int((p & t).sum()) / denom)
+    return np.array(out)
+
+
+def validate(model: UNet, cache: FrameCache, organs: Sequence[str], spacing_mm: float,
+             device: torch.device, amp: bool) -> dict[str, float]:
+    """Per-organ mean DSC, HD95 and ASD (mm) on validation frames (no augmentation)."""
+    from core.metrics import organ_metrics
+
+    model.eval()
+    preds = []
+    with torch.inference_mode():
+        for start in range(0, len(cache), 16):
+            x = cache.images[start : start + 16].to(device).float()
+            if device.type == "cuda":
+                x = x.contiguous(memory_format=torch.channels_last)
+            with torch.autocast(device.type, dtype=torch.bfloat16,
+                                enabled=amp and device.type == "cuda"):
+                preds.append(model(x).argmax(1).cpu())
+    model.train()
+    pred = torch.cat(preds).numpy().astype(np.uint8)
+    df = organ_metrics(pred, cache.labels.numpy(), tuple(organs), (spacing_mm, spacing_mm))
+    metrics: dict[str, float] = {}
+    for organ, g in df.groupby("organ"):
+        metrics[f"dsc_{organ}"] = float(g["dsc"].mean())
+        metrics[f"hd95_{organ}"] = float(g["hd95_mm"].replace(np.inf, np.nan).mean())
+        metrics[f"asd_{organ}"] = float(g["asd_mm"].replace(np.inf, np.nan).mean())
+    metrics["dsc_mean"] = float(np.mean([metrics[f"dsc_{o}"] for o in organs]))
+    return metrics
+
+
+def _save_state(out: Path, opt: torch.optim.Optimizer, loss_fn: torch.nn.Module,
+                gen: torch.Generator, rng: np.random.Generator, meta: dict[str, Any]) -> None:
+    sd = opt.state_dict()
+    tensors: dict[str, torch.Tensor] = {"gen_state": gen.get_state()}
+    for k, v in loss_fn.state_dict().items():
+        tensors[f"loss.{k}"] = v
+    scalars: dict[str, Any] = {}
+    for pid, st in sd["state"].items():
+        for name, val in st.items():
+            if torch.is_tensor(val):
+                tensors[f"opt.{pid}.{name}"] = val
+            else:
+                scalars[f"{pid}.{name}"] = val
+    write_tensors(out / "last_state.safetensors", tensors)
+    write_json(out / "last_state.json", {**meta, "param_groups": sd["param_groups"],
+                                         "opt_scalars": scalars,
+                                         "np_rng": rng.bit_generator.state})
+
+
+def _load_state(out: Path, opt: torch.optim.Optimizer, loss_fn: torch.nn.Module,
+                gen: torch.Generator, rng: np.random.Generator) -> dict[str, Any]:
+    path = out / "last_state.json"
+    try:
+        meta = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ModelError(f"{path}: cannot resume ({exc})") from exc
+    tensors = read_tensors(out / "last_state.safetensors")
+    state: dict[int, dict[str, Any]] = {}
+    for key, val in tensors.items():
+        if key.startswith("opt."):
+            _, pid, name = key.split(".", 2)
+            state.setdefault(int(pid), {})[name] = val
+    for key, val in meta["opt_scalars"].items():
+        pid, name = key.split(".", 1)
+        state.setdefault(int(pid), {})[name] = val
+    opt.load_state_dict({"state": state, "param_groups": meta["param_groups"]})
+    loss_fn.load_state_dict({k[5:]: v for k, v in tensors.items() if k.startswith("loss.")})
+    gen.set_state(tensors["gen_state"])
+    rng.bit_generator.state = meta["np_rng"]
+    return meta
+
+
+def train(config: TrainConfig, out_dir: str | Path, resume: bool = False) -> Iterator[Progress]:
+    """Train a U-Net; yields progress, writes checkpoints and the final model in ``out_dir``.
+
+    Args:
+        config: the run's settings.
+        out_dir: folder for checkpoints and the final model (``model.*``).
+        resume: continue from ``out_dir/last_*`` if present.
+
+    Yields:
+        ``Progress("data", ...)`` while caching, ``Progress("train", step, total,
+        data={"loss", "dice", "lambda", "lr", "epoch"})`` every ``log_every`` steps,
+        ``Progress("validate", epoch, epochs, data={metrics})`` after each epoch
+        (checkpoint already written) and finally ``Progress("done", ...)`` with
+        ``data["result"]`` the path stem of the final model.
+    """
+    cfg = config
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    device = pick_device(cfg.device)
+    torch.manual_seed(cfg.seed)
+    rng = np.random.default_rng(cfg.seed)
+    gen = torch.Generator(device=device)
+    gen.manual_seed(cfg.seed)
+    n_classes = len(cfg.organs) + 1
+    model = UNet(1, n_classes, cfg.base_channels, cfg.depth, cfg.norm)
+    loss_fn = make_loss(cfg.loss, **(cfg.loss_kw if cfg.loss != "dice" else {}))
+    start_epoch = 0
+    resuming = resume and (out / "last_state.json").is_file()
+    if resuming:
+        loaded, _ = load_model(out / "last")
+        model.load_state_dict(loaded.state_dict())
+    model.to(device)
+    loss_fn.to(device)
+    if device.type == "cuda":
+        model = model.to(memory_format=torch.channels_last)
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    if resuming:
+        start_epoch = int(_load_state(out, opt, loss_fn, gen, rng)["epoch"])
+    total = cfg.epochs * cfg.steps_per_epoch
+
+    yield Progress("data", 0, 1, "preparing training frames")
+    t0 = time.perf_counter()
+    seeds = range(cfg.case_seed0, cfg.case_seed0 + cfg.cases)
+    common = dict(n_classes=n_classes, spacing_mm=cfg.spacing_mm, canvas=cfg.canvas,
+                  frames_per_case=cfg.frames_per_case, workers=cfg.workers,
+                  phantom_overrides=cfg.phantom_overrides)
+    train_cache = build_cache(cfg.sources, seeds, **common)
+    val_seeds = range(cfg.val_seed0, cfg.val_seed0 + cfg.val_cases)
+    val_cache = (build_cache((), val_seeds, **common) if cfg.val_cases
+                 else build_cache(cfg.sources[:1], (), **common))
+    if device.type == "cuda":
+        train_cache = train_cache.to(device)
+    yield Progress("data", 1, 1, f"{len(train_cache)} training frames "
+                   f"({time.perf_counter() - t0:.1f} s)", {"frames": len(train_cache)})
+
+    amp = cfg.amp and device.type == "cuda"
+    metrics: dict[str, float] = {}
+    model.train()
+    for epoch in range(start_epoch, cfg.epochs):
+        for i in range(cfg.steps_per_epoch):
+            step = epoch * cfg.steps_per_epoch + i
+            for group in opt.param_groups:
+                group["lr"] = cfg.lr * _lr_factor(step, cfg)
+            idx = torch.from_numpy(rng.integers(0, len(train_cache), cfg.batch_size))
+            x, y, sdf = _batch(train_cache, idx, cfg.crop, rng, device)
+            x, y, sdf = augment_batch(x, y, sdf, cfg.augment, gen)
+            if device.type == "cuda":
+                x = x.contiguous(memory_format=torch.channels_last)
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
+                logits = model(x)
+            loss, parts = loss_fn(logits.float(), y, sdf)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
+            opt.step()
+            if (step + 1) % cfg.log_every == 0 or i == cfg.steps_per_epoch - 1:
+                yield Progress("train", step + 1, total, f"epoch {epoch + 1}/{cfg.epochs}",
+                               {"loss": float(loss.detach()), **parts,
+                                "lr": opt.param_groups[0]["lr"], "epoch": epoch + 1})
+        metrics = validate(model, val_cache, cfg.organs, cfg.spacing_mm, device, cfg.amp)
+        model_cfg = _model_config(cfg, epoch + 1, metrics)
+        save_model(model, model_cfg, out / "last")
+        _save_state(out, opt, loss_fn, gen, rng, {"epoch": epoch + 1, "step": step + 1})
+        yield Progress("validate", epoch + 1, cfg.epochs, f"epoch {epoch + 1} validated",
+                       {"epoch": epoch + 1, **metrics})
+    model_cfg = _model_config(cfg, cfg.epochs, metrics)
+    save_model(model.cpu().eval(), model_cfg, out / "model")
+    yield Progress("done", cfg.epochs, cfg.epochs, "training done", {"result": out / "model"})
+
+
+def _model_config(cfg: TrainConfig, epoch: int, metrics: dict[str, float]) -> dict[str, Any]:
+    return {
+        "organs": list(cfg.organs),
+        "spacing_mm": cfg.spacing_mm,
+        "normalization": {"kind": "percentile", "percentiles": [1.0, 99.0]},
+        "loss": cfg.loss,
+        "training": {**cfg.to_dict(), "epochs_done": epoch,
+                     "train_phantom_seeds": [cfg.case_seed0, cfg.case_seed0 + cfg.cases - 1],
+                     "val_phantom_seeds": [cfg.val_seed0, cfg.val_seed0 + cfg.val_cases - 1]},
+        "metrics": {"validation": metrics},
+    }

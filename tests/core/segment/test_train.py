@@ -1,0 +1,79 @@
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from core.segment.infer import Segmenter
+from core.segment.model_io import load_model
+from core.segment.train import TrainConfig, train
+
+
+def _config(ellipse_case, **kw):
+    sources = []
+    for seed in range(2):
+        series, labels = ellipse_case(seed, t=3, shape=(40, 40), spacing=(1.5, 1.5))
+        sources.append((series.frames, labels, series.spacing_mm))
+    base = dict(loss="dice_adaptive", epochs=2, steps_per_epoch=3, batch_size=2, cases=0,
+                val_cases=0, canvas=48, crop=32, base_channels=4, depth=2, norm="batch",
+                spacing_mm=2.0, device="cpu", log_every=1, sources=sources, seed=3)
+    base.update(kw)
+    return TrainConfig(**base)
+
+
+def test_training_yields_progress_and_model(tmp_path, make_case):
+    records = list(train(_config(make_case), tmp_path))
+    stages = [r.stage for r in records]
+    assert stages[0] == "data" and stages[-1] == "done"
+    steps = [r for r in records if r.stage == "train"]
+    assert [r.done for r in steps] == [1, 2, 3, 4, 5, 6] and steps[0].total == 6
+    assert all(np.isfinite(r.data["loss"]) for r in steps)
+    vals = [r for r in records if r.stage == "validate"]
+    assert len(vals) == 2 and 0 <= vals[-1].data["dsc_mean"] <= 1
+    model, cfg = load_model(records[-1].data["result"])
+    assert cfg["loss"] == "dice_adaptive" and cfg["spacing_mm"] == 2.0
+    assert cfg["training"]["n_sources"] == 2 and cfg["training"]["epochs_done"] == 2
+    series, _ = make_case(5, t=2, shape=(40, 40))
+    res = Segmenter(records[-1].data["result"], device="cpu").predict(series)
+    assert res.labels.shape == (2, 40, 40)
+
+
+def test_cancel_leaves_checkpoint_and_resume_continues(tmp_path, make_case):
+    gen = train(_config(make_case, epochs=3), tmp_path)
+    for r in gen:
+        if r.stage == "validate":
+            break
+    gen.close()  # cancel after the first epoch
+    assert not (tmp_path / "model.json").exists()
+    _, cfg = load_model(tmp_path / "last")  # loadable checkpoint
+    assert cfg["training"]["epochs_done"] == 1
+    state = json.loads((tmp_path / "last_state.json").read_text())
+    assert state["epoch"] == 1 and state["step"] == 3
+    records = list(train(_config(make_case, epochs=3), tmp_path, resume=True))
+    steps = [r.done for r in records if r.stage == "train"]
+    assert steps == [4, 5, 6, 7, 8, 9]  # continues after the checkpoint
+    assert [r.done for r in records if r.stage == "validate"] == [2, 3]
+
+
+def test_resume_reproduces_uninterrupted_run(tmp_path, make_case):
+    full = list(train(_config(make_case), tmp_path / "a"))
+    gen = train(_config(make_case), tmp_path / "b")
+    for r in gen:
+        if r.stage == "validate":
+            break
+    gen.close()
+    resumed = list(train(_config(make_case), tmp_path / "b", resume=True))
+    la = [r.data["loss"] for r in full if r.stage == "train"][3:]
+    lb = [r.data["loss"] for r in resumed if r.stage == "train"]
+    assert np.allclose(la, lb, rtol=1e-4, atol=1e-5)
+    ma, _ = load_model(tmp_path / "a" / "model")
+    mb, _ = load_model(tmp_path / "b" / "model")
+    for (k, va), vb in zip(ma.state_dict().items(), mb.state_dict().values(), strict=True):
+        assert torch.allclose(va.float(), vb.float(), atol=1e-4), k
+
+
+def test_config_checks():
+    with pytest.raises(ValueError, match="loss must be one of"):
+        TrainConfig(loss="ce")
+    with pytest.raises(ValueError, match="multiple of 16"):
+        TrainConfig(crop=100)
