@@ -47,11 +47,15 @@ def largest_component(mask: np.ndarray) -> np.ndarray:
     lab, n = ndimage.label(mask, structure=np.ones((3, 3), bool))
     if n == 0:
         return np.zeros_like(mask, dtype=bool)
+    keep = 1
     if n > 1:
         sizes = np.bincount(lab.ravel())
         sizes[0] = 0
-        mask = lab == int(np.argmax(sizes))
-    return ndimage.binary_fill_holes(mask)
+        keep = int(np.argmax(sizes))
+    sl = ndimage.find_objects(lab, max_label=keep)[keep - 1]
+    out = np.zeros(mask.shape, dtype=bool)
+    out[sl] = ndimage.binary_fill_holes(lab[sl] == keep)
+    return out
 
 
 def mask_contour(

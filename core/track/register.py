@@ -59,9 +59,36 @@ def _identity(h: int, w: int, device: torch.device) -> torch.Tensor:
     return torch.stack([gx, gy], dim=-1)[None]  # (1,h,w,2)
 
 
-def _field(params: torch.Tensor, h: int, w: int) -> torch.Tensor:
-    """Control grid (T,2,gh,gw) → dense field (T,2,h,w), normalized units."""
-    return F.interpolate(params, size=(h, w), mode="bicubic", align_corners=True)
+def _basis(g: int, n: int, device: torch.device) -> torch.Tensor:
+    """(n, g) matrix of 1D bicubic interpolation from g control points to n samples."""
+    eye = torch.eye(g, device=device).reshape(g, 1, g, 1)
+    return F.interpolate(eye, size=(n, 1), mode="bicubic", align_corners=True)[:, 0, :, 0].T
+
+
+def _field(params: torch.Tensor, by: torch.Tensor, bx: torch.Tensor) -> torch.Tensor:
+    """Control grid (T,2,gh,gw) → dense field (T,2,h,w) via separable bicubic bases."""
+    return torch.einsum("hg,tcgk,wk->tchw", by, params, bx)
+
+
+class _Adam:
+    """Plain Adam on one tensor (avoids importing torch.optim, which pulls in dynamo)."""
+
+    def __init__(self, param: torch.Tensor, lr: float, betas: tuple[float, float] = (0.9, 0.999),
+                 eps: float = 1e-8) -> None:
+        self.p, self.lr, self.b1, self.b2, self.eps = param, lr, betas[0], betas[1], eps
+        self.m = torch.zeros_like(param)
+        self.v = torch.zeros_like(param)
+        self.t = 0
+
+    @torch.no_grad()
+    def step(self) -> None:
+        g = self.p.grad
+        self.t += 1
+        self.m.mul_(self.b1).add_(g, alpha=1 - self.b1)
+        self.v.mul_(self.b2).addcmul_(g, g, value=1 - self.b2)
+        m_hat = self.m / (1 - self.b1 ** self.t)
+        v_hat = self.v / (1 - self.b2 ** self.t)
+        self.p.sub_(self.lr * m_hat / (v_hat.sqrt() + self.eps))
 
 
 def register_to_rest(
@@ -101,7 +128,7 @@ def register_to_rest(
     params = torch.zeros(t_n, 2, gh, gw, device=dev, requires_grad=True)
     keep = torch.ones(t_n, 1, 1, 1, device=dev)
     keep[rest_frame] = 0.0
-    opt = torch.optim.Adam([params], lr=s.lr)
+    adam = _Adam(params, s.lr)
     for factor, n_iter in zip(s.levels, s.iters, strict=True):
         if factor > 1:
             img = F.avg_pool2d(full, kernel_size=factor, stride=factor, ceil_mode=True)
@@ -109,10 +136,11 @@ def register_to_rest(
             img = full
         h, w = img.shape[-2:]
         base = _identity(h, w, dev)
+        by, bx = _basis(gh, h, dev), _basis(gw, w, dev)
         fixed = img[rest_frame:rest_frame + 1]
         for _ in range(n_iter):
-            opt.zero_grad(set_to_none=True)
-            u = _field(params * keep, h, w)
+            params.grad = None
+            u = _field(params * keep, by, bx)
             grid = base + u.permute(0, 2, 3, 1)
             warped = F.grid_sample(img, grid, mode="bilinear", padding_mode="border",
                                    align_corners=True)
@@ -125,9 +153,9 @@ def register_to_rest(
                 dyp = params[:, :, 1:, :] - params[:, :, :-1, :]
                 loss = loss + s.smooth * ((dxp ** 2).mean() + (dyp ** 2).mean())
             loss.backward()
-            opt.step()
+            adam.step()
     with torch.no_grad():
-        u = _field(params * keep, h_full, w_full)
+        u = _field(params * keep, _basis(gh, h_full, dev), _basis(gw, w_full, dev))
         u_px = torch.stack([u[:, 0] * (w_full - 1) / 2, u[:, 1] * (h_full - 1) / 2], dim=1)
     return u_px.cpu().numpy().astype(np.float32)
 

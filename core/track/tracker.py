@@ -45,11 +45,10 @@ def _crop_box(labels: np.ndarray, margin: int) -> tuple[int, int, int, int]:
 def _channels(frames: np.ndarray, labels: np.ndarray, n_organs: int) -> np.ndarray:
     lo, hi = np.percentile(frames, [1.0, 99.0])
     img = np.clip((frames - lo) / max(hi - lo, 1e-6), 0.0, 1.0).astype(np.float32)
-    chans = [img]
-    for k in range(1, n_organs + 1):
-        m = (labels == k).astype(np.float32)
-        chans.append(ndimage.gaussian_filter(m, sigma=(0, 1.0, 1.0)))
-    return np.stack(chans, axis=1)
+    # one label channel: organ k at level k / n_organs, lightly blurred
+    lab = np.where(labels <= n_organs, labels, 0).astype(np.float32) / max(n_organs, 1)
+    lab = ndimage.gaussian_filter(lab, sigma=(0, 1.0, 1.0))
+    return np.stack([img, lab], axis=1)
 
 
 def _check(series: CineSeries, labels: np.ndarray, organs: Sequence[str], n_points: int,
