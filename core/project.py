@@ -15,7 +15,7 @@ import re
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 
@@ -325,11 +325,28 @@ def _fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
+#: Bytes per write call when saving.
+WRITE_CHUNK = 1 << 20
+
+
+def _write_chunk(fh: BinaryIO, chunk: memoryview) -> None:
+    fh.write(chunk)
+
+
+def _write_file(path: Path, data: memoryview) -> None:
+    """Write ``data`` into the (new, empty) file ``path``, flush and fsync it."""
+    with open(path, "wb") as fh:
+        for start in range(0, len(data), WRITE_CHUNK):
+            _write_chunk(fh, data[start : start + WRITE_CHUNK])
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
 def save_project(project: Project, path: str | os.PathLike) -> Path:
     """Save a project as one HDF5 file, atomically.
 
-    The file is written to a temporary file in the same folder
-    (``.<name>.tmp-XXXXXXXX``), flushed and fsynced, closed, moved onto
+    The HDF5 file is built in memory, written to a temporary file in the same
+    folder (``.<name>.tmp-XXXXXXXX``), flushed and fsynced, closed, moved onto
     ``path`` with :func:`os.replace`, then the folder is fsynced.  On any error
     the temporary file is removed and an existing file at ``path`` is left
     untouched.
@@ -365,16 +382,12 @@ def save_project(project: Project, path: str | os.PathLike) -> Path:
 
     tmp = folder / f".{path.name}.tmp-{secrets.token_hex(4)}"
     try:
+        image = project_file.project_image(project, SCHEMA_VERSION)
         # O_EXCL: never clobber; mode 0o666 lets the umask decide, like any new file.
         os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
         if path.exists():
             os.chmod(tmp, path.stat().st_mode & 0o7777)
-        project_file.write_project_h5(project, tmp, SCHEMA_VERSION)
-        fd = os.open(tmp, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        _write_file(tmp, image)
         os.replace(tmp, path)
         _fsync_dir(folder)
     except BaseException as exc:

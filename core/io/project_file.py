@@ -28,6 +28,7 @@ Nothing is ever unpickled.  Public entry points are
 from __future__ import annotations
 
 import datetime as _dt
+import io
 import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -119,14 +120,27 @@ def _write_tracks(f: h5py.File, project: Project) -> None:
         lg.create_dataset(name, data=arr)
 
 
-def write_project_h5(project: Project, path: Path, schema_version: int) -> None:
-    """Write every part of ``project`` into a new HDF5 file at ``path`` (truncating it).
+def project_image(project: Project, schema_version: int) -> memoryview:
+    """The complete HDF5 file of ``project``, built in memory.
 
-    Not atomic by itself: :func:`core.project.save_project` calls it on a
-    temporary file.  Raises OSError / ValueError on failure.
+    Building the file in memory keeps HDF5 away from the disk: a disk error
+    then surfaces as a plain :class:`OSError` from ordinary file writes
+    (HDF5 handles left open after a failed write to disk can crash the
+    process later, when they are garbage-collected).
+
+    Args:
+        project: a validated project.
+        schema_version: value of the root ``schema_version`` attribute.
+
+    Returns:
+        The file's bytes.
+
+    Raises:
+        ValueError: a part cannot be stored (e.g. settings not JSON-able).
     """
     meta = project.series.meta
-    with h5py.File(path, "w") as f:
+    buffer = io.BytesIO()
+    with h5py.File(buffer, "w") as f:
         f.attrs["format"] = FORMAT
         f.attrs["schema_version"] = np.int64(schema_version)
         f.attrs["software"] = f"PelviTrack {__version__}"
@@ -137,7 +151,7 @@ def write_project_h5(project: Project, path: Path, schema_version: int) -> None:
         _write_labels(f, project)
         _write_tracks(f, project)
         f.create_dataset("settings_json", data=_dumps(project.settings, "settings"), dtype=_STR)
-        f.flush()
+    return buffer.getbuffer()
 
 
 # --------------------------------------------------------------------------- read

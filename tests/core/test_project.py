@@ -2,12 +2,15 @@
 
 import errno
 import os
+import subprocess
+import sys
 
 import h5py
 import numpy as np
 import pytest
 
 import core.io.project_file as project_file
+import core.project
 from core.errors import ProjectError, ReaderError
 from core.io import read_series
 from core.project import (
@@ -159,33 +162,91 @@ def _changed(project: Project) -> Project:
 
 def test_crash_mid_write_leaves_old_file_intact(tmp_path, monkeypatch):
     path, old, old_bytes = _old_file(tmp_path)
-    real = project_file._write_tracks
-    written = {}
+    monkeypatch.setattr(core.project, "WRITE_CHUNK", 1000)
+    real = core.project._write_chunk
+    seen = {"n": 0}
 
-    def crash(f, project):
-        real(f, project)  # part of the temp file is written ...
-        written["tmp"] = f.filename
-        raise RuntimeError("simulated crash")  # ... then the process "dies"
+    def crash(fh, chunk):
+        if seen["n"] == 3:
+            seen["tmp"] = fh.name
+            seen["size"] = os.path.getsize(fh.name)
+            raise RuntimeError("simulated crash")  # the process "dies" mid-write
+        real(fh, chunk)
+        fh.flush()
+        seen["n"] += 1
 
-    monkeypatch.setattr(project_file, "_write_tracks", crash)
+    monkeypatch.setattr(core.project, "_write_chunk", crash)
     with pytest.raises(ProjectError, match="could not save: simulated crash") as info:
         save_project(_changed(make_project()), path)
     assert info.value.path == str(path)
-    assert os.path.basename(written["tmp"]).startswith(".case.pvt.tmp-")
-    assert path.read_bytes() == old_bytes
+    assert os.path.basename(seen["tmp"]).startswith(".case.pvt.tmp-")
+    assert seen["size"] == 3000  # part of the temp file was on disk ...
+    assert path.read_bytes() == old_bytes  # ... yet the old file is intact
     assert_projects_equal(old, load_project(path))
-    assert sorted(os.listdir(tmp_path)) == ["case.pvt"]  # no temp file left
+    assert sorted(os.listdir(tmp_path)) == ["case.pvt"]  # and no temp file is left
+
+
+def test_error_while_building_the_file_keeps_old_file(tmp_path, monkeypatch):
+    path, old, old_bytes = _old_file(tmp_path)
+    real = project_file._write_tracks
+
+    def crash(f, project):
+        real(f, project)
+        raise RuntimeError("simulated failure in the HDF5 writer")
+
+    monkeypatch.setattr(project_file, "_write_tracks", crash)
+    with pytest.raises(ProjectError, match="could not save: simulated failure"):
+        save_project(_changed(make_project()), path)
+    assert path.read_bytes() == old_bytes
+    assert sorted(os.listdir(tmp_path)) == ["case.pvt"]
 
 
 def test_disk_full_gives_project_error_and_keeps_old_file(tmp_path, monkeypatch):
     path, old, old_bytes = _old_file(tmp_path)
+    monkeypatch.setattr(core.project, "WRITE_CHUNK", 4096)
+    real = core.project._write_chunk
+    calls = []
 
-    def full(f, series):
-        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+    def full(fh, chunk):
+        calls.append(len(chunk))
+        if len(calls) > 2:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        real(fh, chunk)
 
-    monkeypatch.setattr(project_file, "_write_series", full)
+    monkeypatch.setattr(core.project, "_write_chunk", full)
     with pytest.raises(ProjectError, match="could not save: No space left on device"):
         save_project(_changed(make_project()), path)
+    assert path.read_bytes() == old_bytes
+    assert sorted(os.listdir(tmp_path)) == ["case.pvt"]
+
+
+_FSIZE_SCRIPT = """
+import resource, signal, sys
+import numpy as np
+from core.errors import ProjectError
+from core.project import Project, save_project
+from core.series import CineSeries
+path, limit = sys.argv[1], int(sys.argv[2])
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+resource.setrlimit(resource.RLIMIT_FSIZE, (limit, resource.RLIM_INFINITY))
+frames = np.random.default_rng(0).random((4, 128, 128)).astype(np.float32)
+try:
+    save_project(Project(CineSeries(frames, (1, 1), [0, 1, 2, 3])), path)
+except ProjectError as exc:
+    print("ProjectError:", exc.reason)
+"""
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs POSIX resource limits")
+def test_real_write_failure_file_size_limit(tmp_path):
+    """A real OS write error (file size limit, like a full disk) in a child process."""
+    path, old, old_bytes = _old_file(tmp_path)
+    res = subprocess.run(
+        [sys.executable, "-c", _FSIZE_SCRIPT, str(path), str(len(old_bytes) + 4096)],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert res.returncode == 0, res.stderr
+    assert "ProjectError: could not save: File too large" in res.stdout
     assert path.read_bytes() == old_bytes
     assert sorted(os.listdir(tmp_path)) == ["case.pvt"]
 
