@@ -70,10 +70,18 @@ def to_grey(img: np.ndarray, path: Path) -> np.ndarray:
     return arr.astype(np.float64)
 
 
+def _page_array(page: Any) -> np.ndarray:
+    """Pixels of one TIFF page, samples last (planar RGB moved to (H, W, S))."""
+    arr = page.asarray()
+    if arr.ndim == 3 and int(page.planarconfig) == int(tifffile.PLANARCONFIG.SEPARATE):
+        arr = np.moveaxis(arr, 0, -1)
+    return arr
+
+
 def _read_tiff_pages(path: Path) -> list[np.ndarray]:
     try:
         with tifffile.TiffFile(path) as tif:
-            pages = [to_grey(page.asarray(), path) for page in tif.pages]
+            pages = [to_grey(_page_array(page), path) for page in tif.pages]
     except ReaderError:
         raise
     except IMAGE_ERRORS as exc:

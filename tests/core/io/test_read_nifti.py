@@ -1,0 +1,102 @@
+"""Reading 2D+t NIfTI files: convention data[:, :, t].T is frame t."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nibabel as nib
+import numpy as np
+import pytest
+
+from core.errors import ReaderError
+from core.io import read_series
+
+NIB_DATA = Path(nib.__file__).parent / "tests" / "data"
+
+
+def _write(path: Path, data: np.ndarray, zooms, time_unit: str | None = "sec") -> Path:
+    img = nib.Nifti1Image(data, np.eye(4))
+    img.header.set_zooms(zooms)
+    if time_unit is not None:
+        img.header.set_xyzt_units("mm", time_unit)
+    nib.save(img, path)
+    return path
+
+
+def _frames(n=5, h=6, w=4) -> np.ndarray:
+    return np.random.default_rng(3).integers(0, 1000, (n, h, w)).astype(np.float32)
+
+
+def test_whc_array_reads_as_frames(tmp_path):
+    frames = _frames()
+    data = np.transpose(frames, (2, 1, 0))  # (W, H, T)
+    path = _write(tmp_path / "cine.nii.gz", data, (0.9, 1.3, 1.0))
+    img = nib.load(path)
+    img.header["pixdim"][4] = 0.5
+    nib.save(nib.Nifti1Image(np.asarray(img.dataobj), img.affine, img.header), path)
+    s = read_series(path)
+    for t in range(5):
+        np.testing.assert_array_equal(s.frames[t], data[:, :, t].T)
+    assert s.spacing_mm == (1.3, 0.9)  # (row = zooms[1], col = zooms[0])
+    np.testing.assert_allclose(s.times_s, np.arange(5) * 0.5)
+    assert s.meta["format"] == "nifti" and s.warnings == []
+
+
+def test_singleton_slice_axis_and_milliseconds(tmp_path):
+    frames = _frames(n=4)
+    data = np.transpose(frames, (2, 1, 0))[:, :, None, :]  # (W, H, 1, T)
+    path = _write(tmp_path / "cine.nii", data, (1.0, 1.5, 5.0, 250.0), time_unit="msec")
+    s = read_series(path)
+    np.testing.assert_array_equal(s.frames, frames)
+    assert s.spacing_mm == (1.5, 1.0)
+    np.testing.assert_allclose(s.times_s, [0.0, 0.25, 0.5, 0.75])
+
+
+def test_no_time_step_uses_option_or_1s_with_warning(tmp_path):
+    data = np.transpose(_frames(n=3), (2, 1, 0))
+    path = _write(tmp_path / "c.nii.gz", data, (1.0, 1.0, 1.0), time_unit=None)
+    s = read_series(path, frame_interval_s=2.0)
+    np.testing.assert_allclose(s.times_s, [0.0, 2.0, 4.0])
+    assert any("2 s given" in w for w in s.warnings)
+    s1 = read_series(path)
+    assert any("1 s assumed" in w for w in s1.warnings)
+
+
+def test_round_trip_with_the_label_writer(tmp_path):
+    export = pytest.importorskip("core.export.nifti")
+    labels = np.random.default_rng(0).integers(0, 4, (4, 7, 5)).astype(np.uint8)
+    path = export.write_labels_nifti(labels, (1.2, 0.8), tmp_path / "labels.nii.gz",
+                                     times_s=[0.0, 1.5, 3.1, 4.0])
+    s = read_series(path)
+    np.testing.assert_array_equal(s.frames, labels)
+    assert s.spacing_mm == (1.2, 0.8)
+    np.testing.assert_allclose(s.times_s, [0.0, 1.5, 3.1, 4.0])
+
+
+def test_static_3d_volume_is_refused(tmp_path):
+    data = np.zeros((6, 5, 4, 1), dtype=np.float32)
+    path = _write(tmp_path / "vol.nii.gz", data, (1.0, 1.0, 1.0, 1.0))
+    with pytest.raises(ReaderError, match="a 3D volume, not a 2D\\+t cine"):
+        read_series(path)
+    with pytest.raises(ReaderError, match="a 3D volume, not a 2D\\+t cine"):
+        read_series(NIB_DATA / "anatomical.nii")  # (33,41,25), time unit set, no time step
+
+
+def test_4d_with_several_slices_is_refused_naming_the_shape():
+    path = NIB_DATA / "example4d.nii.gz"
+    with pytest.raises(ReaderError) as err:
+        read_series(path)
+    assert "(128, 96, 24, 2)" in str(err.value) and str(path) in str(err.value)
+
+
+def test_damaged_nifti(tmp_path):
+    path = tmp_path / "bad.nii.gz"
+    path.write_bytes(b"\x1f\x8b" + bytes(range(200)))
+    with pytest.raises(ReaderError) as err:
+        read_series(path)
+    assert err.value.path == str(path)
+    good = _write(tmp_path / "ok.nii", np.zeros((4, 4, 3), np.float32), (1, 1, 1))
+    cut = tmp_path / "cut.nii"
+    cut.write_bytes(good.read_bytes()[:300])
+    with pytest.raises(ReaderError):
+        read_series(cut)
