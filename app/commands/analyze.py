@@ -73,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
                     bar.close()
                 stage = p.stage
                 bar = tqdm(total=max(p.total, 1), desc=f"{stage:<8}", file=sys.stderr,
-                           leave=False, dynamic_ncols=True)
+                           leave=False, dynamic_ncols=True, disable=None)
             bar.total = max(p.total, 1)
             bar.n = min(p.done, bar.total)
             bar.set_postfix_str(p.message, refresh=True)

@@ -1,0 +1,109 @@
+"""``pelvitrack analyze``: files written, summary, pseudonymisation, bad input."""
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from app.cli import main
+from core.progress import Progress
+from core.segment.infer import SegmentationResult
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "core"))
+from track.synthetic import ORGANS3, make_case  # noqa: E402
+
+torch.set_num_threads(2)
+
+project = pytest.importorskip("core.project")
+
+
+@pytest.fixture(scope="module")
+def case():
+    return make_case(shape=64, n_frames=5, spacing=2.0, seed=9)
+
+
+@pytest.fixture()
+def input_file(case, tmp_path):
+    """A project file holding the series with a patient identity (a readable input)."""
+    series = case.series
+    series.meta.update(patient_name="DOE^JANE", patient_id="PID-123", subject_id="alias-9")
+    path = tmp_path / "input.pvt"
+    project.save_project(project.Project(series=series, organs=ORGANS3), path)
+    return path
+
+
+@pytest.fixture()
+def fake_segmenter(case, monkeypatch):
+    """Replace the model by one returning the true labels (until a model ships)."""
+
+    class Fake:
+        def __init__(self, model=None, device="auto"):
+            self.model = model
+
+        def segment(self, series):
+            t = series.n_frames
+            yield Progress("segment", 0, t, "")
+            res = SegmentationResult(case.labels, np.full((t, 3), 0.8, np.float32),
+                                     "fake-model", ORGANS3)
+            yield Progress("done", t, t, "", {"result": res})
+
+    monkeypatch.setattr("core.segment.infer.Segmenter", Fake)
+
+
+def test_analyze_writes_all_files(input_file, fake_segmenter, tmp_path, capsys, case):
+    out = tmp_path / "out"
+    rc = main(["analyze", str(input_file), "--out", str(out), "--points", "32"])
+    assert rc == 0
+    names = sorted(p.name for p in out.iterdir())
+    assert names == ["analysis.pvt", "frames.csv", "labels.nii.gz", "overlay.gif", "points.csv"]
+    printed = capsys.readouterr().out
+    assert "bladder" in printed and "max descent" in printed
+    pts = pd.read_csv(out / "points.csv")
+    frames = pd.read_csv(out / "frames.csv")
+    assert len(pts) == 3 * 5 * 32 and len(frames) == 3 * 5
+    # pseudonymised: the alias, never the name or id
+    assert set(pts["subject"]) == {"alias-9"} and set(frames["subject"]) == {"alias-9"}
+    for f in ("points.csv", "frames.csv"):
+        text = (out / f).read_text()
+        assert "DOE" not in text and "PID-123" not in text
+    proj = project.load_project(out / "analysis.pvt")
+    assert proj.series.meta.get("patient_name", "") == ""
+    assert proj.tracks["rectum"]["points"].shape == (5, 32, 2)
+    # NIfTI round trip keeps the orientation: frame t rows x cols equals the labels
+    from core.export import read_labels_nifti
+
+    np.testing.assert_array_equal(read_labels_nifti(out / "labels.nii.gz"), case.labels)
+    import nibabel as nib
+
+    img = nib.load(out / "labels.nii.gz")
+    assert img.header.get_zooms()[:2] == pytest.approx((2.0, 2.0))
+
+
+def test_keep_identity_and_parquet(input_file, fake_segmenter, tmp_path):
+    out = tmp_path / "out"
+    rc = main(["analyze", str(input_file), "--out", str(out), "--points", "16",
+               "--format", "parquet", "--keep-identity", "--rest-frame", "1", "--no-video"])
+    assert rc == 0
+    pts = pd.read_parquet(out / "points.parquet")
+    assert set(pts["subject"]) == {"PID-123"}
+    assert "DOE^JANE" not in pts.to_csv()  # the name never goes into a table
+    rest = pts[pts.frame == 1]
+    np.testing.assert_allclose(rest["displacement_mm"], 0.0, atol=1e-9)
+    assert not (out / "overlay.gif").exists()
+
+
+def test_bad_input_is_one_line_error(tmp_path, capsys):
+    rc = main(["analyze", str(tmp_path / "missing"), "--out", str(tmp_path / "o")])
+    assert rc == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error:")
+
+
+def test_bad_rest_frame_is_one_line_error(input_file, fake_segmenter, tmp_path, capsys):
+    rc = main(["analyze", str(input_file), "--out", str(tmp_path / "o"), "--rest-frame", "99"])
+    assert rc == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith("error:") and "rest_frame" in err[-1]
