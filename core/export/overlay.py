@@ -105,9 +105,8 @@ def render_overlay_frame(
     base = base.resize((out_w, out_h), Image.Resampling.BILINEAR).convert("RGBA")
 
     ss = _SUPERSAMPLE
-    layer = Image.new("RGBA", (out_w * ss, out_h * ss), (0, 0, 0, 0))
-    draw = ImageDraw.Draw(layer)
     width = max(1, round(line_width_px * ss))
+    lines = []
     for index, (organ, pts) in enumerate(contours.items()):
         if pts is None:
             continue
@@ -120,16 +119,31 @@ def render_overlay_frame(
         # mm -> supersampled pixel coordinates.  The image extent starts half a
         # pixel before the first pixel centre; PIL coordinates are pixel
         # corners (the centre of pixel 0 is at 0.5), as are these.
-        u = ((pts[:, 0] + 0.5 * sp[1]) / px_mm) * ss
-        v = ((pts[:, 1] + 0.5 * sp[0]) / px_mm) * ss
-        xy = list(zip(u.tolist(), v.tolist(), strict=True))
-        xy.append(xy[0])
-        rgb = _colour(colours, organ, index)
-        draw.line(xy, fill=(*rgb, 255), width=width, joint="curve")
-        r, (x0, y0) = width / 2.0, xy[0]  # round the seam where the line closes
-        draw.ellipse((x0 - r, y0 - r, x0 + r, y0 + r), fill=(*rgb, 255))
-    layer = layer.resize((out_w, out_h), Image.Resampling.BOX)
-    composed = Image.alpha_composite(base, layer)
+        uv = (pts + 0.5 * sp[::-1]) / px_mm * ss
+        lines.append((np.vstack([uv, uv[:1]]), _colour(colours, organ, index)))
+    composed = base
+    if lines:
+        # Draw only inside the contours' bounding box (aligned to whole output
+        # pixels), then reduce it by box filtering: anti-aliased lines, cheaply.
+        allpts = np.vstack([uv for uv, _ in lines])
+        lo = np.floor((allpts.min(axis=0) - width) / ss).astype(int)
+        hi = np.ceil((allpts.max(axis=0) + width) / ss).astype(int)
+        lo = np.clip(lo, 0, [out_w, out_h])
+        hi = np.clip(hi, 0, [out_w, out_h])
+        box_w, box_h = int(hi[0] - lo[0]), int(hi[1] - lo[1])
+        if box_w > 0 and box_h > 0:
+            layer = Image.new("RGBA", (box_w * ss, box_h * ss), (0, 0, 0, 0))
+            draw = ImageDraw.Draw(layer)
+            r = width / 2.0
+            for uv, rgb in lines:
+                uv = uv - lo * ss
+                xy = [tuple(p) for p in uv.tolist()]
+                draw.line(xy, fill=(*rgb, 255), width=width, joint="curve")
+                x0, y0 = xy[0]  # round the seam where the closed line meets itself
+                draw.ellipse((x0 - r, y0 - r, x0 + r, y0 + r), fill=(*rgb, 255))
+            layer = layer.resize((box_w, box_h), Image.Resampling.BOX)
+            composed = base.copy()
+            composed.alpha_composite(layer, dest=(int(lo[0]), int(lo[1])))
     if text:
         ImageDraw.Draw(composed).text((6, 4), text, fill=(255, 255, 255, 255))
     return np.asarray(composed.convert("RGB"))
