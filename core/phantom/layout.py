@@ -1,0 +1,166 @@
+"""Random mid-sagittal pelvic anatomy, laid out in the body frame.
+
+Body frame: mm, origin at the inferior pubic point, ``x`` posterior, ``y``
+caudal.  :func:`draw_layout` returns plain numbers and lists (JSON-able), from
+which :mod:`core.phantom.paint` renders tissues and organ level sets.
+Typical adult female sizes are used (symphysis 38–50 mm, pubococcygeal line
+85–110 mm, bladder from nearly empty to full, anteverted or retroverted uterus).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from core.phantom.shapes import smooth_curve
+
+
+def _unit(angle_deg: float) -> np.ndarray:
+    """Direction at ``angle_deg`` from +x (posterior) towards −y (cranial)."""
+    a = np.deg2rad(angle_deg)
+    return np.array([np.cos(a), -np.sin(a)])
+
+
+def _harmonics(rng: np.random.Generator, n: int, amp: float) -> tuple[list, list]:
+    coeffs = [float(rng.uniform(-amp, amp) / (k + 1) ** 0.7) for k in range(n)]
+    phases = [float(rng.uniform(0, 2 * np.pi)) for _ in range(n)]
+    return coeffs, phases
+
+
+def _spine_curve(rng: np.random.Generator, tip: np.ndarray) -> np.ndarray:
+    """Anterior surface of coccyx, sacrum and lumbar spine, from the coccyx tip up."""
+    k = rng.uniform(0.8, 1.2)  # sacral curvature
+    lord = rng.uniform(0.6, 1.4)  # lumbar lordosis
+    sc = rng.uniform(0.92, 1.1)  # size
+    ctrl = np.array([
+        [0, 0], [9, -12], [17 * k, -26], [28 * k, -50], [32 * k, -75], [27 * k, -100],
+        [14 * k, -124], [2 * k - 6 * lord, -152], [-4 - 10 * lord, -185],
+        [-6 - 12 * lord, -220], [-4 - 10 * lord, -255], [2 - 6 * lord, -290], [8, -330],
+        [14, -380], [18, -440],
+    ]) * sc
+    return smooth_curve(ctrl + tip, n=140)
+
+
+def draw_layout(rng: np.random.Generator) -> dict:
+    """Draw one random pelvic anatomy in the body frame.
+
+    Args:
+        rng: random generator (the only source of randomness).
+
+    Returns:
+        A JSON-able dict of shapes (centres, radii, angles in radians, polylines
+        as lists of [x, y] mm) and landmarks ``inferior_pubic_point`` and
+        ``coccyx_tip`` (body-frame mm).
+    """
+    u = rng.uniform
+    lay: dict = {}
+    # Pubic symphysis: ellipse whose inferior end is the origin, top tilted anteriorly.
+    ls, ts, tilt = u(38, 50), u(11, 16), np.deg2rad(u(18, 45))
+    axis = np.array([-np.sin(tilt), -np.cos(tilt)])
+    lay["symphysis"] = {
+        "centre": (axis * ls / 2).tolist(), "radii": [ls / 2, ts / 2],
+        "angle": float(np.arctan2(axis[1], axis[0])), "disc": u(1.0, 2.5),
+    }
+    top_pubis = axis * ls
+    # Coccyx tip from the pubococcygeal line length and angle.
+    pcl, phi = u(85, 110), u(8, 35)
+    tip = pcl * _unit(phi)
+    spine = _spine_curve(rng, tip)
+    lay["spine"] = {"curve": spine.tolist(), "canal": u(9, 15), "disc_signal": u(0, 1)}
+    lay["landmarks"] = {"inferior_pubic_point": [0.0, 0.0], "coccyx_tip": tip.tolist()}
+
+    # Bladder neck behind the symphysis, vagina just behind the bladder base.
+    neck = np.array([u(13, 22), u(-20, -6)])
+    beta = u(48, 75)  # vaginal axis angle above the horizontal
+    dv = _unit(beta)
+    rv = u(5, 8)
+    perineum_y = u(30, 44)
+    v_anchor = neck + np.array([u(3, 7) + rv, 0.0])
+    t_low = (perineum_y - 2 - v_anchor[1]) / dv[1]  # dv[1] < 0: going down is t < 0
+    v_low = v_anchor + t_low * dv
+    v_high = v_anchor + u(30, 55) * dv
+    lay["vagina"] = {"pts": [v_low.tolist(), v_high.tolist()], "radius": rv,
+                     "lumen": u(0.6, 2.0)}
+    # Cervix continues the vagina, the body flexes anteriorly (or posteriorly).
+    cdir = _unit(beta + u(-15, 20))
+    lc, rc = u(22, 34), u(11, 16)
+    c_top = v_high + lc * cdir
+    lay["cervix"] = {"pts": [(v_high - 4 * dv).tolist(), c_top.tolist()], "radius": rc,
+                     "canal": u(0.8, 2.0)}
+    retro = rng.random() < 0.2
+    psi = u(-55, -10) if retro else u(35, 115)
+    bdir = _unit(beta + psi)
+    lb, tb = u(38, 62), u(15, 24)
+    coeffs, phases = _harmonics(rng, 3, 0.12)
+    lay["uterus_body"] = {
+        "centre": (c_top + bdir * (lb / 2 - 4)).tolist(), "radii": [lb / 2 + 4, tb],
+        "angle": float(np.arctan2(bdir[1], bdir[0])), "coeffs": coeffs, "phases": phases,
+        "endometrium": u(1.0, 6.0), "jz": u(2.0, 5.0), "axis": [c_top.tolist(),
+        (c_top + bdir * (lb - 8)).tolist()], "retroverted": bool(retro),
+    }
+    # Bladder: from nearly empty to full, rising above the symphysis.
+    fill = u(0.0, 1.0)
+    rb = 13 + 32 * fill
+    bang = np.deg2rad(u(-20, 20))
+    bcentre = neck + np.array([0.25 * rb + 4, -0.9 * rb - 2])
+    coeffs, phases = _harmonics(rng, 4, 0.16 if fill < 0.4 else 0.1)
+    lay["bladder"] = {
+        "centre": bcentre.tolist(), "radii": [rb * u(0.95, 1.3), rb * u(0.7, 1.0)],
+        "angle": float(bang), "coeffs": coeffs, "phases": phases, "power": u(2.0, 2.8),
+        "neck": neck.tolist(), "neck_radius": u(3.5, 6.0), "wall": 2.0 + 3.0 * (1 - fill),
+        "fill": fill,
+    }
+    lay["urethra"] = {"pts": [neck.tolist(), (neck + [-u(4, 10), u(30, 40)]).tolist()],
+                      "radius": u(5, 7)}
+    # Rectum: anal canal down-back to the anus, ampulla and rectum up along the sacrum.
+    arj_y = u(-6, 10)
+    tv = (arj_y - v_anchor[1]) / dv[1]
+    arj = np.array([v_anchor[0] + tv * dv[0] + rv + u(9, 16), arj_y])
+    gam = np.deg2rad(u(5, 40))
+    anus = arj + u(26, 38) * np.array([np.sin(gam), np.cos(gam)])
+    amp_r, up_r = u(9, 20), u(7, 13)
+
+    def x_vagina(y: float) -> float:
+        return float(v_anchor[0] + (y - v_anchor[1]) / dv[1] * dv[0])
+
+    gap = u(4, 14)
+    # Rectum centre line follows the spine at a distance gap + radius in front of it.
+    sp = spine[(spine[:, 1] < arj[1] - 28) & (spine[:, 1] > arj[1] - 120)]
+    tang = np.gradient(sp, axis=0)
+    norm = np.stack([tang[:, 1], -tang[:, 0]], 1)
+    norm /= np.linalg.norm(norm, axis=1, keepdims=True)
+    norm *= -np.sign(norm[:, 0:1] + 1e-9)  # anterior (−x) pointing normal
+    off = sp + norm * (gap + np.linspace(amp_r, up_r, len(sp))[:, None])
+    off = off[::-1]  # from caudal to cranial
+    amp_y = arj[1] - u(18, 28)
+    amp_c = np.array([max(arj[0] + u(-2, 6), x_vagina(amp_y) + rv + amp_r + u(1, 5)), amp_y])
+    pick = off[np.linspace(0, len(off) - 1, 5).astype(int)[1:]]
+    ctrl = np.concatenate([[anus, arj, amp_c], pick])
+    pts = smooth_curve(ctrl, n=20)
+    radii = np.interp(np.linspace(0, 1, len(pts)), [0, 0.22, 0.3, 0.55, 1],
+                      [u(5, 8), u(6, 9), amp_r, amp_r * u(0.7, 1.0), up_r])
+    content = rng.choice(["gel", "stool", "gas", "collapsed"], p=[0.35, 0.35, 0.15, 0.15])
+    lay["rectum"] = {"pts": pts.tolist(), "radii": radii.tolist(), "wall": u(2.0, 4.0),
+                     "content": str(content), "arj": arj.tolist(), "anus": anus.tolist()}
+    # Pelvic floor muscles and the perineal body.
+    lay["levator"] = {"pts": [(arj + [radii[1] + 3, 2]).tolist(),
+                              ((arj + tip) / 2 + [0, u(0, 6)]).tolist(), tip.tolist()],
+                      "radius": u(2.5, 5.0)}
+    lay["perineal_body"] = {"centre": ((v_low + anus) / 2 + [0, -u(4, 10)]).tolist(),
+                            "radii": [u(7, 11), u(6, 10)]}
+    lay["sphincter"] = u(3, 6)
+    # Body outline and fat / muscle layers.
+    xa, xb = -u(45, 95), u(60, 110)
+    body = np.array([
+        [xa, -480], [xa - u(0, 15), -260], [xa - u(0, 20), -150], [xa * 0.85, -70],
+        [top_pubis[0] - u(12, 30), top_pubis[1] + 5], [-u(8, 18), u(18, 30)],
+        [v_low[0] - 2, perineum_y + 1], [anus[0] - 12, anus[1] + 2], [anus[0] + 4, anus[1] + 3],
+        [tip[0] + u(25, 50), tip[1] + u(40, 70)], [tip[0] + xb, tip[1] - u(10, 40)],
+        [tip[0] + xb * u(0.9, 1.1), -220], [tip[0] + xb * u(0.7, 1.0) - 25, -480],
+    ])
+    lay["body"] = {
+        "outline": body.tolist(), "fat_ant": u(8, 45), "fat_post": u(10, 55),
+        "rectus": u(7, 13), "muscle_post": u(20, 45), "skin": u(1.0, 2.0),
+    }
+    lay["top_pubis"] = top_pubis.tolist()
+    lay["n_bowel"] = int(rng.integers(25, 60))
+    return lay

@@ -1,0 +1,311 @@
+"""Render a body-frame layout onto the fine grid: tissue classes and organ level sets.
+
+The soft-tissue map moves with the motion field; the rigid map (pubic
+symphysis and spinal column) moves only with the global jitter and is laid on
+top.  Organ level sets (mm, negative inside) are mutually exclusive, stay
+inside the body and keep clear of the bones, so labels and contours follow them
+exactly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import ndimage
+from scipy.spatial import cKDTree
+from skimage.draw import polygon as draw_polygon
+
+from core.phantom import tissues as T
+from core.phantom.grid import BIG, Canvas
+from core.phantom.shapes import blob_sdf, polyline_distance, smin, smooth_curve, tube_sdf
+
+
+@dataclass
+class Painted:
+    """Rest-frame rendering on the fine grid.
+
+    Attributes:
+        soft: uint8 tissue class per fine pixel (moves with the soft tissue).
+        rigid: uint8 tissue class of bones / spinal column (0 where none).
+        rigid_sdf: signed distance (mm) to the rigid structures.
+        organs: (n_organs, rows, cols) float32 exclusive level sets (mm, < 0 inside).
+        body_sdf: signed distance (mm) to the skin, negative inside the body.
+    """
+
+    soft: np.ndarray
+    rigid: np.ndarray
+    rigid_sdf: np.ndarray
+    organs: np.ndarray
+    body_sdf: np.ndarray
+
+
+def _exclusive(levels: list[np.ndarray]) -> list[np.ndarray]:
+    """Make level sets mutually exclusive; touching organs share one boundary."""
+    out = []
+    for k, lk in enumerate(levels):
+        others = [lj for j, lj in enumerate(levels) if j != k]
+        m = np.minimum.reduce(others)
+        out.append(np.maximum(lk, 0.5 * (lk - m)))
+    return out
+
+
+def _one_piece(level: np.ndarray) -> np.ndarray:
+    """Keep only the largest inside component of a level set (others become outside)."""
+    lab, n = ndimage.label(level < 0)
+    if n <= 1:
+        return level
+    sizes = ndimage.sum_labels(np.ones_like(lab), lab, index=np.arange(1, n + 1))
+    keep = int(np.argmax(sizes)) + 1
+    drop = (lab > 0) & (lab != keep)
+    out = level.copy()
+    out[drop] = np.abs(level[drop]) + 0.05
+    return out
+
+
+def _body(canvas: Canvas, lay: dict) -> np.ndarray:
+    """Signed distance (mm) to the skin, negative inside."""
+    outline = smooth_curve(np.asarray(lay["body"]["outline"]), n=300, closed=True)
+    rc = canvas.image_to_index(canvas.body_to_image(outline))
+    inside = np.zeros(canvas.shape, bool)
+    rr, cc = draw_polygon(rc[:, 0], rc[:, 1], canvas.shape)
+    inside[rr, cc] = True
+    step = canvas.step_mm
+    d_in = ndimage.distance_transform_edt(inside) * step
+    d_out = ndimage.distance_transform_edt(~inside) * step
+    return (d_out - d_in).astype(np.float32)
+
+
+def _spine(canvas: Canvas, lay: dict, rng: np.random.Generator) -> tuple[np.ndarray, ...]:
+    """Vertebrae, discs, canal and posterior elements: (sdf, tissue map)."""
+    curve = np.asarray(lay["spine"]["curve"])
+    seg = np.hypot(*np.diff(curve, axis=0).T)
+    s = np.concatenate([[0.0], np.cumsum(seg)])
+    tang = np.gradient(curve, axis=0)
+    tang /= np.linalg.norm(tang, axis=1, keepdims=True)
+    post = np.stack([-tang[:, 1], tang[:, 0]], 1)
+    post *= np.sign(post[:, 0:1] + 1e-9)  # normal pointing posterior (+x)
+    # (length along the curve, gap after, depth) from the coccyx tip up.
+    gap_disc = rng.uniform(7, 11)
+    levels = [(9, 2, 9), (9, 2, 11), (11, 3, 13), (16, 2, 17), (19, 1.5, 22), (22, 1.5, 28),
+              (24, 1.5, 34), (28, gap_disc, 40)]
+    levels += [(rng.uniform(26, 31), gap_disc, rng.uniform(33, 38)) for _ in range(9)]
+    bone = np.full(canvas.shape, BIG, np.float32)
+    disc = np.full(canvas.shape, BIG, np.float32)
+    pos = 0.0
+    for i, (length, gap, depth) in enumerate(levels):
+        if pos + length > s[-1]:
+            break
+        mid = pos + length / 2
+        c = np.array([np.interp(mid, s, curve[:, 0]), np.interp(mid, s, curve[:, 1])])
+        t = np.array([np.interp(mid, s, tang[:, 0]), np.interp(mid, s, tang[:, 1])])
+        n = np.array([-t[1], t[0]]) * np.sign(-t[1] + 1e-9)
+        centre = c + n * depth / 2
+        ang = float(np.arctan2(t[1], t[0]))
+        r = (length / 2, depth / 2)
+        sdf = canvas.evaluate(
+            lambda X, Y, centre=centre, ang=ang, r=r: blob_sdf(X, Y, centre, r, ang, power=4.0),
+            np.array([centre]), max(r) + 4)
+        bone = np.minimum(bone, sdf)
+        if gap > 4 and i >= 7:
+            dc = c + t * (length / 2 + gap / 2) + n * depth / 2
+            rr = (gap / 2 + 1.0, depth / 2 - 1)
+            dsd = canvas.evaluate(
+                lambda X, Y, dc=dc, ang=ang, rr=rr: blob_sdf(X, Y, dc, rr, ang, power=3.0),
+                np.array([dc]), max(rr) + 4)
+            disc = np.minimum(disc, dsd)
+        pos += length + gap
+    # Canal (CSF above S2, fat below) and posterior elements behind the bodies.
+    canal_w = lay["spine"]["canal"]
+    depth_at = np.interp(s, [0, 60, 110, 160, 2000], [8, 18, 34, 40, 37])
+    canal_line = curve + post * (depth_at[:, None] + 2 + canal_w / 2)
+    keep = s > 35
+    canal = canvas.evaluate(
+        lambda X, Y: tube_sdf(X, Y, canal_line[keep][::4],
+                              np.interp(s[keep][::4], [35, 110, 2000],
+                                        [2.5, canal_w / 2, canal_w / 2])),
+        canal_line[keep], canal_w + 4)
+    back_line = curve + post * (depth_at[:, None] + 4 + canal_w + 6)
+    back = canvas.evaluate(
+        lambda X, Y: tube_sdf(X, Y, back_line[keep][::4],
+                              np.interp(s[keep][::4], [35, 120, 2000], [3, 6, 9])),
+        back_line[keep], 14)
+    column = smin(smin(np.minimum(bone, disc), canal, 3.0), back, 3.0)
+    tmap = np.zeros(canvas.shape, np.uint8)
+    tmap[column < 0] = T.FIBROUS
+    tmap[back < 0] = T.MARROW
+    tmap[(back < 0) & (back > -1.5)] = T.CORTEX
+    tmap[canal < 0] = T.CSF
+    tmap[disc < 0] = T.DISC
+    tmap[(disc < 0) & (disc > -2.0)] = T.FIBROUS
+    tmap[bone < 0] = T.MARROW
+    tmap[(bone < 0) & (bone > -1.6)] = T.CORTEX
+    return column, tmap, canal_line
+
+
+def paint(canvas: Canvas, lay: dict, rng: np.random.Generator) -> Painted:
+    """Render the rest-frame anatomy of ``lay`` on ``canvas``.
+
+    Args:
+        canvas: fine grid with body-frame coordinates.
+        lay: layout from :func:`core.phantom.layout.draw_layout`.
+        rng: random generator (bowel loops and contents).
+
+    Returns:
+        The painted rest frame (see :class:`Painted`).
+    """
+    X, Y = canvas.X, canvas.Y
+    ev = canvas.evaluate
+    body = _body(canvas, lay)
+    column, rigid, _ = _spine(canvas, lay, rng)
+    sy = lay["symphysis"]
+    sym = ev(lambda X, Y: blob_sdf(X, Y, sy["centre"], sy["radii"], sy["angle"]),
+             np.array([sy["centre"]]), max(sy["radii"]) + 4)
+    rigid[sym < 0] = T.MARROW
+    rigid[(sym < 0) & (sym > -1.8)] = T.CORTEX
+    axis = np.array([np.cos(sy["angle"]), np.sin(sy["angle"])])
+    across = (X - sy["centre"][0]) * axis[1] - (Y - sy["centre"][1]) * axis[0]
+    rigid[(sym < -0.8) & (np.abs(across) < sy["disc"])] = T.FIBROUS
+    rigid_sdf = np.minimum(column, sym)
+
+    # Soft tissue: fat, skin, abdominal wall and back muscles.
+    soft = np.zeros(canvas.shape, np.uint8)
+    b = lay["body"]
+    inside = body < 0
+    depth = -body
+    soft[inside] = T.FAT
+    lm = lay["landmarks"]
+    tip = np.asarray(lm["coccyx_tip"])
+    fat_t = np.interp(X, [-60, tip[0]], [b["fat_ant"], b["fat_post"]])
+    top = np.asarray(lay["top_pubis"])
+    rectus = inside & (depth > fat_t) & (depth < fat_t + b["rectus"]) & (X < top[0] + 25) & (
+        Y < top[1] + 8)
+    soft[rectus] = T.MUSCLE
+    back = inside & (depth > fat_t) & (depth < fat_t + b["muscle_post"]) & (X > tip[0] - 5)
+    soft[back & (Y < tip[1] + 30)] = T.MUSCLE
+    soft[inside & (depth < b["skin"])] = T.SKIN
+
+    # Organs.
+    bl = lay["bladder"]
+    bladder = ev(lambda X, Y: smin(
+        blob_sdf(X, Y, bl["centre"], bl["radii"], bl["angle"], bl["coeffs"], bl["phases"],
+                 bl["power"]),
+        tube_sdf(X, Y, np.array([bl["centre"], bl["neck"]]), [bl["neck_radius"] * 2,
+                                                             bl["neck_radius"]]), 8.0),
+        np.array([bl["centre"], bl["neck"]]), max(bl["radii"]) * 1.4 + 10)
+    va, ce, ub = lay["vagina"], lay["cervix"], lay["uterus_body"]
+    vag = ev(lambda X, Y: tube_sdf(X, Y, np.array(va["pts"]), [va["radius"]] * 2),
+             np.array(va["pts"]), va["radius"] + 6)
+    cer = ev(lambda X, Y: tube_sdf(X, Y, np.array(ce["pts"]), [ce["radius"]] * 2),
+             np.array(ce["pts"]), ce["radius"] + 6)
+    ubody = ev(lambda X, Y: blob_sdf(X, Y, ub["centre"], ub["radii"], ub["angle"],
+                                     ub["coeffs"], ub["phases"]),
+               np.array([ub["centre"]]), max(ub["radii"]) * 1.3 + 6)
+    uterus = smin(smin(vag, cer, 6.0), ubody, 10.0)
+    re = lay["rectum"]
+    rpts = np.asarray(re["pts"])
+    rectum = ev(lambda X, Y: tube_sdf(X, Y, rpts, re["radii"]), rpts, max(re["radii"]) + 6)
+    levels = _exclusive([bladder, uterus, rectum])
+    clear = np.maximum(-rigid_sdf + 2.5, body + 3.0)
+    organs = np.stack([_one_piece(np.maximum(lv, clear)) for lv in levels]).astype(np.float32)
+
+    # Pelvic floor and sphincters (drawn before organs so organs stay on top).
+    lv = lay["levator"]
+    lev = ev(lambda X, Y: tube_sdf(X, Y, np.asarray(lv["pts"]), [lv["radius"] * 1.6,
+                                                                 lv["radius"], lv["radius"]]),
+             np.asarray(lv["pts"]), 12)
+    soft[(lev < 0) & inside] = T.MUSCLE
+    pb = lay["perineal_body"]
+    per = ev(lambda X, Y: blob_sdf(X, Y, pb["centre"], pb["radii"], 0.3),
+             np.array([pb["centre"]]), 14)
+    soft[(per < 0) & inside] = T.FIBROUS
+    canal_pts = rpts[:6]
+    sph = ev(lambda X, Y: tube_sdf(X, Y, canal_pts, np.asarray(re["radii"][:6]) +
+                                   lay["sphincter"]), canal_pts, 16)
+    soft[(sph < 0) & inside] = T.MUSCLE
+    ur = lay["urethra"]
+    ure_d = ev(lambda X, Y: polyline_distance(X, Y, np.asarray(ur["pts"]))[0],
+               np.asarray(ur["pts"]), ur["radius"] + 4)
+    soft[(ure_d < ur["radius"]) & inside] = T.MUSCLE
+    soft[(ure_d < 1.0) & inside] = T.VAG_LUMEN
+
+    _bowel(canvas, lay, rng, soft, organs, rigid_sdf, body)
+    _organ_tissues(canvas, lay, soft, organs, vag, cer, ubody)
+    return Painted(soft, rigid, rigid_sdf.astype(np.float32), organs, body)
+
+
+def _bowel(canvas: Canvas, lay: dict, rng: np.random.Generator, soft: np.ndarray,
+           organs: np.ndarray, rigid_sdf: np.ndarray, body: np.ndarray) -> None:
+    """Bowel loops (walls, fluid / mixed / gas content) filling the abdomen."""
+    X, Y = canvas.X, canvas.Y
+    top = np.asarray(lay["top_pubis"])
+    tip = np.asarray(lay["landmarks"]["coccyx_tip"])
+    b = lay["body"]
+    fat_t = np.interp(X, [-60, tip[0]], [b["fat_ant"], b["fat_post"]])
+    # Below a line from the top of the pubis to the mid sacrum the pelvis holds no bowel.
+    p0, p1 = top + [0, -5], tip + [0, -rng.uniform(45, 80)]
+    slope = (p1[1] - p0[1]) / (p1[0] - p0[0])
+    floor = p0[1] + slope * (X - p0[0])
+    cavity = (body < -(fat_t + b["rectus"] + 2)) & (Y < floor) & (rigid_sdf > 6)
+    cavity &= organs.min(0) > rng.uniform(2, 6)
+    rr, cc = np.nonzero(cavity[::4, ::4])
+    if rr.size == 0:
+        return
+    n = min(lay["n_bowel"] * 3, rr.size)
+    pick = rng.choice(rr.size, n, replace=False)
+    cent = canvas.index_to_image(np.stack([rr[pick] * 4, cc[pick] * 4], 1).astype(float))
+    sub = np.nonzero(cavity)
+    pts = canvas.index_to_image(np.stack(sub, 1).astype(float))
+    d, near = cKDTree(cent).query(pts, k=2)
+    d1, d2, near = d[:, 0], d[:, 1], near[:, 0]
+    kind = rng.choice([T.FLUID, T.MIXED, T.GAS, T.BOWEL_WALL], n, p=[0.3, 0.45, 0.1, 0.15])
+    radius = rng.uniform(8, 20, n)
+    wall = rng.uniform(1.2, 2.5)
+    vals = np.full(len(near), T.FAT, np.uint8)
+    inner = d1 < radius[near]
+    vals[inner] = kind[near][inner]
+    edge = inner & ((d2 - d1 < 2 * wall) | (d1 > radius[near] - wall))
+    vals[edge] = T.BOWEL_WALL
+    soft[sub] = vals
+
+
+def _organ_tissues(canvas: Canvas, lay: dict, soft: np.ndarray, organs: np.ndarray,
+                   vag: np.ndarray, cer: np.ndarray, ubody: np.ndarray) -> None:
+    """Walls, contents and zonal anatomy inside the three organs."""
+    X, Y = canvas.X, canvas.Y
+    bl, re, ub = lay["bladder"], lay["rectum"], lay["uterus_body"]
+    e_b, e_u, e_r = organs
+    soft[e_b < 0] = T.URINE
+    soft[(e_b < 0) & (e_b > -bl["wall"])] = T.BLADDER_WALL
+    # Uterus and vagina: pick the zone by the nearest primitive.
+    inside_u = e_u < 0
+    zone = np.argmin(np.stack([vag, cer, ubody - 4.0]), axis=0)
+    soft[inside_u & (zone == 0)] = T.VAG_WALL
+    va = lay["vagina"]
+    dv = canvas.evaluate(lambda X, Y: polyline_distance(X, Y, np.asarray(va["pts"]))[0],
+                         np.asarray(va["pts"]), 8)
+    soft[inside_u & (zone == 0) & (dv < va["lumen"])] = T.VAG_LUMEN
+    soft[inside_u & (zone == 1)] = T.STROMA
+    ce = lay["cervix"]
+    dc = canvas.evaluate(lambda X, Y: polyline_distance(X, Y, np.asarray(ce["pts"]))[0],
+                         np.asarray(ce["pts"]), 8)
+    soft[inside_u & (zone == 1) & (dc < ce["canal"])] = T.ENDOMETRIUM
+    soft[inside_u & (zone == 2)] = T.MYOMETRIUM
+    ax = np.asarray(ub["axis"])
+    de = canvas.evaluate(lambda X, Y: polyline_distance(X, Y, ax)[0], ax, 20)
+    body_zone = inside_u & (zone == 2)
+    soft[body_zone & (de < ub["endometrium"] + ub["jz"])] = T.STROMA
+    soft[body_zone & (de < ub["endometrium"])] = T.ENDOMETRIUM
+    # Rectum: wall and content (gel, stool, gas or collapsed lumen).
+    inside_r = e_r < 0
+    content = {"gel": T.FLUID, "stool": T.STOOL, "gas": T.GAS, "collapsed": T.RECT_WALL}
+    soft[inside_r] = content[re["content"]]
+    if re["content"] == "collapsed":
+        rp = np.asarray(re["pts"])
+        dr = canvas.evaluate(lambda X, Y: polyline_distance(X, Y, rp)[0], rp, 8)
+        soft[inside_r & (dr < 1.5)] = T.MIXED
+    soft[inside_r & (e_r > -re["wall"])] = T.RECT_WALL
+    # Anal canal: narrow, mostly wall.
+    canal = inside_r & (Y > re["arj"][1] + 4)
+    soft[canal & (e_r < -re["wall"])] = T.RECT_WALL
+    del X, Y

@@ -1,0 +1,74 @@
+"""Tissue classes of the phantom and their randomized MR contrast.
+
+The anatomy is painted as a map of tissue classes; a contrast draws one signal
+level per class (relative units, fluid ≈ 1) for a T2-weighted single-shot
+(HASTE/SSFSE) or a balanced SSFP (TrueFISP/FIESTA) acquisition.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+AIR, FAT, MUSCLE, SKIN, URINE, BLADDER_WALL = 0, 1, 2, 3, 4, 5
+MYOMETRIUM, ENDOMETRIUM, STROMA, VAG_WALL, VAG_LUMEN = 6, 7, 8, 9, 10
+RECT_WALL, BOWEL_WALL, FLUID, MIXED, GAS = 11, 12, 13, 14, 15
+CORTEX, MARROW, DISC, CSF, FIBROUS, VESSEL, STOOL = 16, 17, 18, 19, 20, 21, 22
+N_TISSUES = 23
+
+NAMES = (
+    "air", "fat", "muscle", "skin", "urine", "bladder_wall", "myometrium", "endometrium",
+    "stroma", "vagina_wall", "vagina_lumen", "rectal_wall", "bowel_wall", "fluid", "mixed",
+    "gas", "cortex", "marrow", "disc", "csf", "fibrous", "vessel", "stool",
+)
+
+#: (low, high) signal per tissue for each contrast family, fluid ≈ 1.
+_RANGES: dict[str, dict[int, tuple[float, float]]] = {
+    "t2": {
+        AIR: (0.0, 0.0), FAT: (0.45, 0.8), MUSCLE: (0.07, 0.2), SKIN: (0.25, 0.5),
+        URINE: (0.85, 1.0), BLADDER_WALL: (0.08, 0.25), MYOMETRIUM: (0.28, 0.55),
+        ENDOMETRIUM: (0.55, 0.9), STROMA: (0.08, 0.22), VAG_WALL: (0.15, 0.4),
+        VAG_LUMEN: (0.1, 0.9), RECT_WALL: (0.12, 0.35), BOWEL_WALL: (0.12, 0.3),
+        FLUID: (0.65, 1.0), MIXED: (0.25, 0.6), GAS: (0.0, 0.05), CORTEX: (0.0, 0.05),
+        MARROW: (0.3, 0.6), DISC: (0.35, 0.85), CSF: (0.8, 1.0), FIBROUS: (0.08, 0.25),
+        VESSEL: (0.03, 0.35), STOOL: (0.15, 0.45),
+    },
+    "bssfp": {
+        AIR: (0.0, 0.0), FAT: (0.6, 0.95), MUSCLE: (0.12, 0.3), SKIN: (0.3, 0.55),
+        URINE: (0.8, 1.0), BLADDER_WALL: (0.12, 0.3), MYOMETRIUM: (0.3, 0.5),
+        ENDOMETRIUM: (0.45, 0.8), STROMA: (0.15, 0.3), VAG_WALL: (0.2, 0.45),
+        VAG_LUMEN: (0.15, 0.9), RECT_WALL: (0.18, 0.4), BOWEL_WALL: (0.18, 0.35),
+        FLUID: (0.7, 1.0), MIXED: (0.3, 0.65), GAS: (0.0, 0.05), CORTEX: (0.0, 0.06),
+        MARROW: (0.4, 0.8), DISC: (0.35, 0.8), CSF: (0.8, 1.0), FIBROUS: (0.12, 0.3),
+        VESSEL: (0.7, 1.0), STOOL: (0.2, 0.5),
+    },
+}
+
+#: Relative amplitude of the tissue texture (smooth multiplicative noise).
+TEXTURE = np.full(N_TISSUES, 0.05)
+TEXTURE[[FAT, MUSCLE]] = 0.12
+TEXTURE[[MIXED, STOOL]] = 0.45
+TEXTURE[[MYOMETRIUM, MARROW]] = 0.1
+TEXTURE[[AIR, GAS, CORTEX]] = 0.0
+
+CONTRASTS = tuple(_RANGES)
+
+
+def draw_contrast(contrast: str, rng: np.random.Generator) -> np.ndarray:
+    """Draw one signal level per tissue class for a contrast family.
+
+    Args:
+        contrast: ``"t2"`` (HASTE/SSFSE-like) or ``"bssfp"`` (TrueFISP/FIESTA-like).
+        rng: random generator.
+
+    Returns:
+        (N_TISSUES,) float64 signal levels, fluid ≈ 1.
+    """
+    if contrast not in _RANGES:
+        raise ValueError(f"contrast must be one of {CONTRASTS}, got {contrast!r}")
+    table = np.zeros(N_TISSUES)
+    for tissue, (lo, hi) in _RANGES[contrast].items():
+        table[tissue] = rng.uniform(lo, hi)
+    # Keep the contrasts that every pelvic T2/bSSFP image shows.
+    table[URINE] = max(table[URINE], table[FAT] + 0.08)
+    table[MUSCLE] = min(table[MUSCLE], table[FAT] - 0.2)
+    return table
