@@ -154,6 +154,19 @@ def test_overlay_frame_anisotropic_pixels_and_grey_window():
     assert np.all(np.diff(rgb[5, :, 0].astype(int)) >= 0)
 
 
+def test_overlay_contour_leaving_the_image_is_clipped():
+    frame = np.zeros((20, 30), np.float32)
+    contour = np.array([[-10.0, 10.0], [15.0, -10.0], [40.0, 10.0], [15.0, 30.0]])  # diamond
+    rgb = render_overlay_frame(frame, {"rectum": contour}, (1.0, 1.0), window=(0, 1), scale=2)
+    assert rgb.shape == (40, 60, 3)
+    colour = np.array(ORGAN_COLOURS["rectum"])
+    coloured = np.all(np.abs(rgb.astype(int) - colour) <= 40, axis=2)
+    # The diamond's edges cross the image near its four corners, never its centre.
+    assert coloured[:8, :8].any() and coloured[:8, -8:].any()
+    assert coloured[-8:, :8].any() and coloured[-8:, -8:].any()
+    assert not coloured[15:25, 20:40].any()
+
+
 def test_overlay_video_gif_and_errors(tmp_path, monkeypatch):
     frames = np.random.default_rng(0).random((3, 12, 16)).astype(np.float32)
     contours = {"bladder": [_circle(8, 6, 3), None, _circle(8, 6, 4)]}

@@ -150,3 +150,30 @@ def test_organ_metrics_validation():
         organ_metrics(np.zeros((2, 4, 4)), np.zeros((2, 4, 4)), ("a",), 1.0)
     with pytest.raises(ValueError, match="'organ' column"):
         summarize(pd.DataFrame({"x": [1]}))
+
+
+def test_matches_brute_force_surface_distances_on_random_blobs():
+    from scipy import ndimage
+    from scipy.spatial.distance import cdist
+
+    rng = np.random.default_rng(7)
+    sp = (0.8, 1.7)
+    for _ in range(5):
+        a = ndimage.binary_opening(rng.random((30, 40)) < 0.55, iterations=2)
+        b = ndimage.binary_opening(rng.random((30, 40)) < 0.55, iterations=2)
+        if not a.any() or not b.any():
+            continue
+        sa = a & ~ndimage.binary_erosion(a, border_value=0)
+        sb = b & ~ndimage.binary_erosion(b, border_value=0)
+        pa = np.argwhere(sa) * sp
+        pb = np.argwhere(sb) * sp
+        d = cdist(pa, pb)
+        d_ab, d_ba = d.min(axis=1), d.min(axis=0)
+        assert hausdorff(a, b, sp) == pytest.approx(max(d_ab.max(), d_ba.max()))
+        assert hd95(a, b, sp) == pytest.approx(
+            max(np.percentile(d_ab, 95), np.percentile(d_ba, 95))
+        )
+        assert asd(a, b, sp) == pytest.approx(np.concatenate([d_ab, d_ba]).mean())
+        row = organ_metrics(a[None].astype(np.uint8), b[None].astype(np.uint8), ("x",), sp)
+        assert row.hd_mm.iloc[0] == pytest.approx(hausdorff(a, b, sp))
+        assert row.asd_mm.iloc[0] == pytest.approx(asd(a, b, sp))
