@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pydicom
 from pydicom.dataset import Dataset
-from pydicom.errors import InvalidDicomError
+from pydicom.errors import BytesLengthException, InvalidDicomError
 from pydicom.multival import MultiValue
 
 from core.errors import ReaderError
@@ -27,6 +27,7 @@ from core.errors import ReaderError
 #: the reader boundary and turned into ReaderError.
 DICOM_ERRORS: tuple[type[BaseException], ...] = (
     InvalidDicomError,
+    BytesLengthException,
     ValueError,
     AttributeError,
     KeyError,

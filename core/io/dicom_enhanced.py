@@ -194,11 +194,16 @@ class DicomFileReader:
 
     def read(self, path: Path, **options: Any) -> CineSeries:
         """Read the file; options ``spacing_mm``, ``frame_interval_s`` (``series_uid`` unused)."""
-        return read_file(
-            path,
-            spacing_mm=options.get("spacing_mm"),
-            frame_interval_s=options.get("frame_interval_s"),
-        )
+        try:
+            return read_file(
+                path,
+                spacing_mm=options.get("spacing_mm"),
+                frame_interval_s=options.get("frame_interval_s"),
+            )
+        except ReaderError:
+            raise
+        except dc.DICOM_ERRORS as exc:  # damage found late, e.g. inside a sequence
+            raise ReaderError(path, f"damaged DICOM ({type(exc).__name__}: {exc})") from exc
 
 
 READER = DicomFileReader()

@@ -288,12 +288,17 @@ class DicomFolderReader:
 
     def read(self, path: Path, **options: Any) -> CineSeries:
         """Read the folder; options ``series_uid``, ``spacing_mm``, ``frame_interval_s``."""
-        return read_folder(
-            path,
-            series_uid=options.get("series_uid"),
-            spacing_mm=options.get("spacing_mm"),
-            frame_interval_s=options.get("frame_interval_s"),
-        )
+        try:
+            return read_folder(
+                path,
+                series_uid=options.get("series_uid"),
+                spacing_mm=options.get("spacing_mm"),
+                frame_interval_s=options.get("frame_interval_s"),
+            )
+        except ReaderError:
+            raise
+        except dc.DICOM_ERRORS as exc:  # damage found late, e.g. inside a sequence
+            raise ReaderError(path, f"damaged DICOM ({type(exc).__name__}: {exc})") from exc
 
 
 READER = DicomFolderReader()
