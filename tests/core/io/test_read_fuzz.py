@@ -10,6 +10,7 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from io_dicom_factory import pattern, write_mr
@@ -18,6 +19,9 @@ from pydicom.data import get_testdata_file
 from core.errors import ReaderError
 from core.io import read_series
 from core.series import CineSeries
+
+# pydicom warns about every invalid value it meets in damaged files; that is expected here.
+pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 
 EMRI_BYTES = Path(get_testdata_file("emri_small.dcm")).read_bytes()
 FUZZ = settings(max_examples=50, deadline=None,
