@@ -261,15 +261,25 @@ class ProjectFileReader:
     def read(self, path: Path, **options: Any) -> CineSeries:
         """The project's series (options such as ``spacing_mm`` are ignored: stored).
 
+        Like every reader, it sets ``meta["source_path"]`` to the file read and
+        ``meta["format"]`` to ``"project"``; the stored values move to
+        ``meta["original_source_path"]`` / ``meta["original_format"]``.
+
         Raises:
             ReaderError: the project file is damaged or too new.
         """
         from core.project import load_project
 
         try:
-            return load_project(path).series
+            series = load_project(path).series
         except ProjectError as exc:
             raise ReaderError(path, exc.reason) from exc
+        meta = series.meta
+        meta.setdefault("original_source_path", meta.get("source_path", ""))
+        meta.setdefault("original_format", meta.get("format", ""))
+        meta["source_path"] = str(path)
+        meta["format"] = "project"
+        return series
 
 
 READER = ProjectFileReader()

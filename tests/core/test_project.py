@@ -321,6 +321,8 @@ def test_read_series_on_a_project_returns_its_series(tmp_path):
     np.testing.assert_array_equal(series.frames, project.series.frames)
     assert series.spacing_mm == project.series.spacing_mm
     np.testing.assert_array_equal(series.times_s, project.series.times_s)
+    assert series.meta["source_path"] == str(path) and series.meta["format"] == "project"
+    assert series.meta["subject_id"] == "S-001"
     other = tmp_path / "other.h5"
     with h5py.File(other, "w") as f:
         f["x"] = np.zeros(3)
