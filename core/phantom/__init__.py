@@ -7,6 +7,6 @@ material-point trajectories of the organ boundaries and bony landmarks.
 """
 
 from core.phantom.case import LANDMARKS, PhantomCase, generate_case
-from core.phantom.truth import read_truth, write_case
+from core.phantom.truth import PhantomTruth, read_truth, write_case
 
-__all__ = ["LANDMARKS", "PhantomCase", "generate_case", "read_truth", "write_case"]
+__all__ = ["LANDMARKS", "PhantomCase", "PhantomTruth", "generate_case", "read_truth", "write_case"]

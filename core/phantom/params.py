@@ -26,6 +26,9 @@ RANGES: dict[str, Any] = {
     "tilt_deg": (-12.0, 12.0),
 }
 
+#: Smallest field of view (mm) drawn when the spacing is not fixed by an override.
+MIN_FOV_MM = 190.0
+
 OVERRIDABLE = (
     "shape", "spacing_mm", "n_frames", "frame_interval_s", "contrast", "snr", "noise",
     "bias_strength", "motion_strength", "jitter_mm", "flicker", "tilt_deg", "peak_strain",
@@ -86,7 +89,14 @@ def sample_params(rng: np.random.Generator, overrides: dict[str, Any]) -> dict[s
         noise = float(ov.pop("noise"))
         ov["snr"] = float("inf") if noise <= 0 else 1.0 / noise
     p.update(ov)
-    return _validate(p)
+    p = _validate(p)
+    if "spacing_mm" not in ov:
+        # Small matrices (tests) get larger pixels so that the pelvis still fits.
+        least = MIN_FOV_MM / min(p["shape"])
+        if p["spacing_mm"][0] < least:
+            ratio = p["spacing_mm"][1] / p["spacing_mm"][0]
+            p["spacing_mm"] = [least, least * ratio]
+    return p
 
 
 def _validate(p: dict[str, Any]) -> dict[str, Any]:
