@@ -1,5 +1,6 @@
 """Exports: tables, pseudonymised metadata, NIfTI label maps and overlay videos."""
 
+import json
 import math
 
 import imageio.v3 as iio
@@ -100,6 +101,8 @@ def test_nifti_orientation_round_trip(tmp_path):
     assert img.header["pixdim"][4] == pytest.approx(1.5)
     assert img.header.get_xyzt_units() == ("mm", "sec")
     assert img.header.get_intent()[0] == "label"
+    info = json.loads(img.header.extensions[0].get_content())
+    assert info["times_s"] == times.tolist() and info["spacing_mm"] == [1.2, 0.8]
     np.testing.assert_array_equal(read_labels_nifti(path), labels)
 
 
