@@ -389,7 +389,6 @@ def save_project(project: Project, path: str | os.PathLike) -> Path:
             os.chmod(tmp, path.stat().st_mode & 0o7777)
         _write_file(tmp, image)
         os.replace(tmp, path)
-        _fsync_dir(folder)
     except BaseException as exc:
         try:
             tmp.unlink()
@@ -398,6 +397,12 @@ def save_project(project: Project, path: str | os.PathLike) -> Path:
         if isinstance(exc, Exception):
             raise ProjectError(path, f"could not save: {_reason(exc)}") from exc
         raise
+    try:
+        _fsync_dir(folder)
+    except OSError as exc:
+        raise ProjectError(
+            path, f"saved, but the folder could not be synced to disk: {_reason(exc)}"
+        ) from exc
     return path
 
 

@@ -330,3 +330,14 @@ def test_read_series_on_a_project_returns_its_series(tmp_path):
     text = tmp_path / "t.pvt"
     text.write_text("hello")
     assert not project_file.READER.can_read(text)
+
+
+def test_settings_that_are_not_json_give_project_error(tmp_path):
+    project = make_project()
+    project.settings["callback"] = object()
+    with pytest.raises(ProjectError, match="settings cannot be stored as JSON"):
+        save_project(project, tmp_path / "x.pvt")
+    assert os.listdir(tmp_path) == []
+    project.settings = {"np": np.float32(1.5), "arr": np.arange(3), "tuple": (1, 2)}
+    back = load_project(save_project(project, tmp_path / "x.pvt"))
+    assert back.settings == {"np": 1.5, "arr": [0, 1, 2], "tuple": [1, 2]}
