@@ -16,6 +16,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "--spacing", type=float, nargs=2, metavar=("ROW_MM", "COL_MM"),
         help="pixel spacing for image stacks that do not store it (default 1 mm)",
     )
+    p.add_argument(
+        "--frame-interval", type=float, metavar="SECONDS",
+        help="frame interval for files that do not store times (default 1 s)",
+    )
     p.set_defaults(func=run)
 
 
@@ -46,10 +50,12 @@ def describe(series: CineSeries) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Print the description of the series; errors go up to the CLI (exit 2)."""
     series = read_series(
         args.input,
         series_uid=args.series_uid,
         spacing_mm=tuple(args.spacing) if args.spacing else None,
+        frame_interval_s=args.frame_interval,
     )
     print("\n".join(describe(series)))
     return 0

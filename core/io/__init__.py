@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from core.errors import PelviTrackError, ReaderError
-from core.io.registry import READERS, Reader, find_reader
+from core.io.registry import READERS, Reader, find_reader, short_error
 from core.series import CineSeries
 
 __all__ = ["READERS", "Reader", "find_reader", "read_series"]
@@ -81,7 +81,7 @@ def read_series(
         raise
     except READ_ERRORS as exc:
         # Safety net at the reader boundary: libraries raise many types on damaged input.
-        raise ReaderError(p, f"cannot read ({type(exc).__name__}: {exc})") from exc
+        raise ReaderError(p, f"cannot read ({short_error(exc)})") from exc
 
 
 def _check_spacing(path: Path, spacing_mm: object) -> tuple[float, float] | None:

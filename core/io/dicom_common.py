@@ -22,6 +22,7 @@ from pydicom.errors import BytesLengthException, InvalidDicomError
 from pydicom.multival import MultiValue
 
 from core.errors import ReaderError
+from core.io.registry import short_error
 
 #: Exceptions pydicom (and numpy underneath) raise on damaged input.  Caught at
 #: the reader boundary and turned into ReaderError.
@@ -98,7 +99,7 @@ def _dcmread(path: Path, stop_before_pixels: bool) -> Dataset:
     except ReaderError:
         raise
     except DICOM_ERRORS as exc:
-        raise ReaderError(path, f"damaged DICOM file ({type(exc).__name__}: {exc})") from exc
+        raise ReaderError(path, f"damaged DICOM file ({short_error(exc)})") from exc
     return ds
 
 
@@ -164,14 +165,14 @@ def decode_frames(ds: Dataset, path: Path) -> np.ndarray:
     try:
         arr = np.asarray(ds.pixel_array)
     except DICOM_ERRORS as exc:
-        msg = (str(exc).splitlines() or [""])[0]
+        msg = short_error(exc).split(": ", 1)[-1]
         low = str(exc).lower()
         if "plugin" in low and ("missing" in low or "available" in low):
             raise ReaderError(path, _missing_decoder_reason(transfer_syntax(ds))) from exc
         if "length" in low or "truncat" in low or "expected" in low:
             reason = f"truncated or damaged pixel data ({msg})"
         else:
-            reason = f"cannot decode pixel data ({type(exc).__name__}: {msg})"
+            reason = f"cannot decode pixel data ({short_error(exc)})"
         raise ReaderError(path, reason) from exc
     samples = int(number(ds, "SamplesPerPixel", 1))
     n_frames = int(number(ds, "NumberOfFrames", 1) or 1)

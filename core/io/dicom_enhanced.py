@@ -26,6 +26,7 @@ from pydicom.dataset import Dataset
 
 from core.errors import ReaderError
 from core.io import dicom_common as dc
+from core.io.registry import short_error
 from core.series import CineSeries
 
 _DICOM_SUFFIXES = {".dcm", ".dicom", ".ima"}
@@ -203,7 +204,7 @@ class DicomFileReader:
         except ReaderError:
             raise
         except dc.DICOM_ERRORS as exc:  # damage found late, e.g. inside a sequence
-            raise ReaderError(path, f"damaged DICOM ({type(exc).__name__}: {exc})") from exc
+            raise ReaderError(path, f"damaged DICOM ({short_error(exc)})") from exc
 
 
 READER = DicomFileReader()

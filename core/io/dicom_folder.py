@@ -22,6 +22,7 @@ from pydicom.dataset import Dataset
 
 from core.errors import ReaderError
 from core.io import dicom_common as dc
+from core.io.registry import short_error
 from core.series import CineSeries
 
 #: Stop scanning a folder after this many files (a whole PACS export is not a cine).
@@ -298,7 +299,7 @@ class DicomFolderReader:
         except ReaderError:
             raise
         except dc.DICOM_ERRORS as exc:  # damage found late, e.g. inside a sequence
-            raise ReaderError(path, f"damaged DICOM ({type(exc).__name__}: {exc})") from exc
+            raise ReaderError(path, f"damaged DICOM ({short_error(exc)})") from exc
 
 
 READER = DicomFolderReader()

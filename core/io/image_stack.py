@@ -20,6 +20,7 @@ import tifffile
 from PIL import Image, UnidentifiedImageError
 
 from core.errors import ReaderError
+from core.io.registry import short_error
 from core.series import CineSeries
 
 _TIFF = {".tif", ".tiff"}
@@ -85,7 +86,7 @@ def _read_tiff_pages(path: Path) -> list[np.ndarray]:
     except ReaderError:
         raise
     except IMAGE_ERRORS as exc:
-        raise ReaderError(path, f"not a readable TIFF file ({type(exc).__name__}: {exc})") from exc
+        raise ReaderError(path, f"not a readable TIFF file ({short_error(exc)})") from exc
     return pages
 
 
@@ -101,7 +102,7 @@ def _read_frame_file(path: Path) -> np.ndarray:
                 im = im.convert("RGB" if im.mode in ("P", "PA", "CMYK", "YCbCr", "HSV") else "L")
             arr = np.asarray(im)
     except IMAGE_ERRORS as exc:
-        raise ReaderError(path, f"not a readable image ({type(exc).__name__}: {exc})") from exc
+        raise ReaderError(path, f"not a readable image ({short_error(exc)})") from exc
     return to_grey(arr, path)
 
 

@@ -37,6 +37,7 @@ import nibabel as nib
 import numpy as np
 
 from core.errors import ReaderError
+from core.io.registry import short_error
 from core.series import CineSeries
 
 #: Exceptions nibabel raises on damaged files (wrapped into ReaderError).
@@ -76,7 +77,7 @@ def _load(path: Path) -> tuple[Any, np.ndarray]:
     except ReaderError:
         raise
     except NIFTI_ERRORS as exc:
-        raise ReaderError(path, f"not a readable NIfTI file ({type(exc).__name__}: {exc})") from exc
+        raise ReaderError(path, f"not a readable NIfTI file ({short_error(exc)})") from exc
     if data.dtype.kind not in "uifb":
         raise ReaderError(path, f"unsupported NIfTI data type {data.dtype}")
     return img, data

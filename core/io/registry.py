@@ -61,3 +61,14 @@ def find_reader(path: Path) -> Reader:
         path,
         f"not a supported {kind} (expected DICOM, NIfTI, TIFF/PNG frames or a PelviTrack project)",
     )
+
+
+def short_error(exc: BaseException, limit: int = 200) -> str:
+    """``"Type: first line of the message"``, at most ``limit`` characters.
+
+    Library messages can span lines; a ReaderError reason stays one line so the
+    CLI prints exactly one ``error: …`` line.
+    """
+    lines = str(exc).strip().splitlines()
+    text = f"{type(exc).__name__}: {lines[0].strip()}" if lines else type(exc).__name__
+    return text if len(text) <= limit else text[: limit - 1] + "…"

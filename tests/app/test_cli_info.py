@@ -1,0 +1,126 @@
+"""``pelvitrack info``: describes a series; bad input gives one ``error:`` line, exit 2."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from pydicom.data import get_testdata_file
+
+from app.cli import main
+
+EMRI = get_testdata_file("emri_small.dcm")
+
+
+def test_info_on_emri_small(capsys):
+    assert main(["info", EMRI, "--frame-interval", "0.5"]) == 0
+    out = capsys.readouterr().out
+    assert "frames:       10" in out
+    assert "matrix:       64 x 64" in out
+    assert "spacing:      1 x 1 mm" in out
+    assert "frame interval: 0.5 s" in out
+    assert "warning:      pixel spacing missing, 1 mm assumed" in out
+
+
+def _write_frame(path: Path, pixels: np.ndarray, series_uid: str, instance: int) -> Path:
+    from pydicom.dataset import Dataset, FileMetaDataset
+    from pydicom.uid import ExplicitVRLittleEndian, MRImageStorage, generate_uid
+
+    meta = FileMetaDataset()
+    meta.MediaStorageSOPClassUID = MRImageStorage
+    meta.MediaStorageSOPInstanceUID = generate_uid()
+    meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds = Dataset()
+    ds.file_meta = meta
+    ds.SOPClassUID = MRImageStorage
+    ds.SOPInstanceUID = meta.MediaStorageSOPInstanceUID
+    ds.SeriesInstanceUID = series_uid
+    ds.InstanceNumber = instance
+    ds.TriggerTime = 100.0 * instance
+    ds.SamplesPerPixel = 1
+    ds.PhotometricInterpretation = "MONOCHROME2"
+    ds.Rows, ds.Columns = pixels.shape
+    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 16, 15, 0
+    ds.PixelData = pixels.astype(np.uint16).tobytes()
+    ds.save_as(path, enforce_file_format=True)
+    return path
+
+
+def _bad_inputs(tmp: Path) -> dict[str, tuple[Path, str]]:
+    """name -> (path, a word the message must contain)."""
+    cases: dict[str, tuple[Path, str]] = {}
+    not_dicom = tmp / "notes.dcm"
+    not_dicom.write_text("plain text")
+    cases["not dicom"] = (not_dicom, "not a DICOM file")
+    cases["truncated"] = (Path(get_testdata_file("MR_truncated.dcm")), "truncated")
+    cases["single image"] = (Path(get_testdata_file("MR_small.dcm")), "a single image")
+    sizes = tmp / "sizes"
+    sizes.mkdir()
+    _write_frame(sizes / "a", np.zeros((6, 6)), "1.1", 1)
+    _write_frame(sizes / "b", np.zeros((8, 6)), "1.1", 2)
+    cases["sizes"] = (sizes, "differs")
+    empty = tmp / "empty"
+    empty.mkdir()
+    cases["empty"] = (empty, "empty folder")
+    cases["missing"] = (tmp / "does-not-exist", "no such file")
+    stray = tmp / "stray"
+    stray.mkdir()
+    (stray / "README").write_text("x")
+    cases["no images"] = (stray, "not a supported folder")
+    two = tmp / "two"
+    two.mkdir()
+    for k in range(2):
+        _write_frame(two / f"a{k}", np.zeros((4, 4)), "1.1", k + 1)
+        _write_frame(two / f"b{k}", np.zeros((4, 4)), "2.2", k + 1)
+    cases["two series"] = (two, "2 series")
+    cube = tmp / "vol.nii.gz"
+    import nibabel as nib
+
+    nib.save(nib.Nifti1Image(np.zeros((5, 5, 4, 1), np.float32), np.eye(4)), cube)
+    cases["3d volume"] = (cube, "a 3D volume")
+    return cases
+
+
+@pytest.fixture(scope="module")
+def bad_inputs(tmp_path_factory) -> dict[str, tuple[Path, str]]:
+    return _bad_inputs(tmp_path_factory.mktemp("bad"))
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["not dicom", "truncated", "single image", "sizes", "empty", "missing", "no images",
+     "two series", "3d volume"],
+)
+def test_bad_input_gives_one_error_line(capsys, bad_inputs, name):
+    path, word = bad_inputs[name]
+    assert main(["info", str(path)]) == 2
+    captured = capsys.readouterr()
+    lines = captured.err.strip().splitlines()
+    assert len(lines) == 1, captured.err
+    assert lines[0].startswith("error: ")
+    assert str(path) in lines[0]
+    assert word in lines[0]
+    assert "Traceback" not in captured.err + captured.out
+
+
+def test_missing_decoder_names_the_package(capsys, monkeypatch):
+    from pydicom.pixels import get_decoder
+    from pydicom.uid import JPEG2000Lossless
+
+    monkeypatch.setattr(get_decoder(JPEG2000Lossless), "_available", {})
+    assert main(["info", get_testdata_file("emri_small_jpeg_2k_lossless.dcm")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: ") and "install pylibjpeg" in err[0]
+
+
+def test_subprocess_error_has_no_traceback(bad_inputs):
+    path, _ = bad_inputs["truncated"]
+    res = subprocess.run([sys.executable, "-m", "app", "info", str(path)],
+                         capture_output=True, text=True, timeout=120)
+    assert res.returncode == 2
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and str(path) in lines[0]
+    assert "Traceback" not in res.stderr
