@@ -200,3 +200,80 @@ def test_recursive_subfolders(tmp_path):
                  trigger_ms=250.0 * k)
     s = read_series(tmp_path)
     np.testing.assert_allclose(s.times_s, [0.0, 0.25, 0.5])
+
+
+def _write_with(folder: Path, k: int, **tags) -> Path:
+    """A frame written by write_mr, then extra tags set directly."""
+    import pydicom
+
+    path = write_mr(folder / _random_name(), pattern(k), series_uid="4.2", instance=10 - k)
+    ds = pydicom.dcmread(path)
+    for key, value in tags.items():
+        setattr(ds, key, value)
+    ds.save_as(path)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("tags", "source"),
+    [
+        (lambda k: {"AcquisitionDateTime": f"20240102235959.{k * 4:02d}0000"},
+         "AcquisitionDateTime"),
+        (lambda k: {"ContentDate": "20240102", "ContentTime": f"0930{10 + k:02d}.2"},
+         "ContentTime"),
+        (lambda k: {"TriggerTime": 0.0, "AcquisitionTime": f"0930{10 + 2 * k:02d}"},
+         "AcquisitionTime"),  # constant TriggerTime (not gated) is passed over
+    ],
+)
+def test_other_time_tags(tmp_path, tags, source):
+    for k in (1, 3, 0, 2):
+        _write_with(tmp_path, k, **tags(k))
+    s = read_series(tmp_path)
+    assert s.meta["time_source"] == source
+    np.testing.assert_array_equal(s.frames[:, 0, 0], [0, 100, 200, 300])
+    step = {"AcquisitionDateTime": 0.04, "ContentTime": 1.0, "AcquisitionTime": 2.0}[source]
+    np.testing.assert_allclose(s.times_s, np.arange(4) * step, atol=1e-6)
+
+
+def test_acquisition_time_across_midnight_uses_the_date(tmp_path):
+    stamps = [("20240102", "235959.0"), ("20240103", "000000.5"), ("20240103", "000002.0")]
+    for k, (day, tm) in enumerate(stamps):
+        _write_with(tmp_path, k, AcquisitionDate=day, AcquisitionTime=tm)
+    s = read_series(tmp_path)
+    np.testing.assert_allclose(s.times_s, [0.0, 1.5, 3.0])
+
+
+def test_coarse_clock_ties_spread_evenly_with_warning(tmp_path):
+    # Four frames in 3 s, but the clock only has whole seconds: 10, 10, 11, 13.
+    for k, sec in zip((0, 1, 2, 3), (10, 10, 11, 13), strict=True):
+        _write_with(tmp_path, k, AcquisitionTime=f"0930{sec:02d}", InstanceNumber=k + 1)
+    s = read_series(tmp_path)
+    np.testing.assert_array_equal(s.frames[:, 0, 0], [0, 100, 200, 300])
+    np.testing.assert_allclose(s.times_s, [0.0, 1.0, 2.0, 3.0])
+    assert any("repeated values" in w for w in s.warnings)
+
+
+def test_duplicate_files_are_read_once(tmp_path):
+    folder, _ = _cine_folder(tmp_path)
+    first = next(p for p in sorted(folder.iterdir()) if len(p.name) == 12)
+    (folder / "copy_of_one").write_bytes(first.read_bytes())
+    s = read_series(folder)
+    assert s.n_frames == 6
+    assert any("duplicate image" in w for w in s.warnings)
+
+
+def test_a_multiframe_file_alone_in_a_folder(tmp_path):
+    from pydicom.data import get_testdata_file
+
+    (tmp_path / "IM0001").write_bytes(Path(get_testdata_file("emri_small.dcm")).read_bytes())
+    (tmp_path / "README.txt").write_text("x")
+    s = read_series(tmp_path)
+    assert s.n_frames == 10 and s.meta["format"] == "dicom-enhanced"
+
+
+def test_bad_options_are_refused(tmp_path):
+    folder, _ = _cine_folder(tmp_path)
+    with pytest.raises(ReaderError, match="spacing_mm must be two positive"):
+        read_series(folder, spacing_mm=(0.0, 1.0))
+    with pytest.raises(ReaderError, match="frame_interval_s must be a positive"):
+        read_series(folder, frame_interval_s=-1.0)
