@@ -164,7 +164,11 @@ def read_file(
     arr = dc.decode_frames(ds, path)  # damage is reported before "a single image"
     n = arr.shape[0]
     if n < 2:
-        raise ReaderError(path, "a single image, a cine series needs at least 2 frames")
+        raise ReaderError(
+            path,
+            "a single image, a cine series needs at least 2 frames "
+            "(for single-frame files, open the folder that holds the whole series)",
+        )
     warnings: list[str] = []
     shared, per = _groups(ds, n)
     spacing = dc.resolve_spacing(_spacing(ds, shared, per), spacing_mm, warnings)

@@ -277,3 +277,10 @@ def test_bad_options_are_refused(tmp_path):
         read_series(folder, spacing_mm=(0.0, 1.0))
     with pytest.raises(ReaderError, match="frame_interval_s must be a positive"):
         read_series(folder, frame_interval_s=-1.0)
+
+
+def test_monochrome1_is_inverted_so_bright_is_high(tmp_path):
+    for k in range(2):
+        _write_with(tmp_path, k, PhotometricInterpretation="MONOCHROME1", TriggerTime=100.0 * k)
+    s = read_series(tmp_path)
+    np.testing.assert_array_equal(s.frames[1], 65535.0 - pattern(1).astype(np.float32))
