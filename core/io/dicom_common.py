@@ -183,7 +183,7 @@ def decode_frames(ds: Dataset, path: Path) -> np.ndarray:
     if arr.ndim != 3 or (n_frames > 1 and arr.shape[0] != n_frames):
         raise ReaderError(path, f"unexpected pixel array shape {arr.shape}")
     if str(ds.get("PhotometricInterpretation", "")).strip().upper() == "MONOCHROME1":
-        bits = int(number(ds, "BitsStored", 16))
+        bits = min(max(int(number(ds, "BitsStored", 16) or 16), 1), 32)
         if arr.dtype.kind in "ui" and int(number(ds, "PixelRepresentation", 0)) == 0:
             arr = (2**bits - 1) - arr.astype(np.float64)
         else:
@@ -192,7 +192,7 @@ def decode_frames(ds: Dataset, path: Path) -> np.ndarray:
 
 
 def number(ds: Dataset | None, keyword: str, default: float | None = None) -> float | None:
-    """Public form of :func:`_number` accepting ``None`` datasets."""
+    """A numeric element as float; ``default`` when missing, not a number or not finite."""
     if ds is None:
         return default
     try:
