@@ -17,6 +17,7 @@ from core.phantom.motion import Motion, jitter_path, strain_curve
 from core.phantom.motion_design import design_bumps
 from core.phantom.paint import paint
 from core.phantom.params import sample_params
+from core.phantom.sampling import bilinear
 from core.phantom.tissues import FAT, draw_contrast
 from core.series import CineSeries
 
@@ -47,31 +48,101 @@ class PhantomCase:
     params: dict[str, Any] = field(default_factory=dict)
 
 
-def _sample(img: np.ndarray, idx: np.ndarray, order: int = 1, cval: float = 0.0) -> np.ndarray:
-    """Sample a fine-grid array at (…, 2) (row, col) indices."""
-    coords = np.moveaxis(idx, -1, 0)
-    return ndimage.map_coordinates(img, coords, order=order, mode="constant", cval=cval)
+@dataclass
+class PhantomModel:
+    """Everything needed to render any frame of a case (internal, used by tests).
+
+    Attributes:
+        params: the case parameters.
+        canvas: fine grid.
+        layout: body-frame anatomy.
+        soft_stack: (1 + n_organs, rows, cols) soft signal and organ level sets.
+        rigid_stack: (2, rows, cols) rigid signal (premultiplied) and coverage.
+        motion: the motion of every frame.
+        strain: (T,) effort.
+        times_s: (T,) frame times.
+    """
+
+    params: dict[str, Any]
+    canvas: Canvas
+    layout: dict
+    soft_stack: np.ndarray
+    rigid_stack: np.ndarray
+    motion: Motion
+    strain: np.ndarray
+    times_s: np.ndarray
+    _organ_window: tuple[slice, slice] | None = None
+    _rigid_pixels: tuple[np.ndarray, np.ndarray] | None = None
+
+    @property
+    def pixel_axes(self) -> tuple[np.ndarray, np.ndarray]:
+        """Image-mm x of every column and y of every row of the output grid."""
+        h, w = self.params["shape"]
+        sr, sc = self.params["spacing_mm"]
+        return np.arange(w) * sc, np.arange(h) * sr
+
+    def sample(self, t: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Frame t before artefacts: (signal (H, W), coverage of bone (H, W),
+        organ level sets (n_organs, H, W) in mm, negative inside)."""
+        xs, ys = self.pixel_axes
+        q = self.canvas.image_to_index(self.motion.backward_grid(t, xs, ys))
+        soft = bilinear(self.soft_stack[:1], q)[0]
+        n_org = len(self.soft_stack) - 1
+        levels = np.full((n_org,) + soft.shape, 1e3, np.float32)
+        win = self.organ_window
+        levels[:, win[0], win[1]] = bilinear(self.soft_stack[1:], q[win], 1e3)
+        rows, cols = self.rigid_pixels
+        j = self.motion.jitter_mm[t]
+        pr = self.canvas.image_to_index(np.stack([xs[cols] - j[0], ys[rows] - j[1]], -1))
+        rig, alpha_pts = bilinear(self.rigid_stack, pr)
+        alpha = np.zeros_like(soft)
+        alpha[rows, cols] = alpha_pts
+        img = soft * (1.0 - alpha)
+        img[rows, cols] += rig
+        return img, alpha, levels
+
+    @property
+    def organ_window(self) -> tuple[slice, slice]:
+        """Output-pixel window that holds every organ in every frame."""
+        if self._organ_window is None:
+            rc = np.argwhere(self.soft_stack[1:].min(0) < 0)
+            mm = self.canvas.index_to_image(np.stack([rc.min(0), rc.max(0)]).astype(float))
+            reach = 10.0 + sum(float(np.abs(b.vec).max()) + 40.0 * abs(b.angle)
+                               for b in self.motion.bumps) * max(
+                                   1.0, float(np.abs(self.motion.amps).max()))
+            xs, ys = self.pixel_axes
+            c0, c1 = np.searchsorted(xs, [mm[0, 0] - reach, mm[1, 0] + reach])
+            r0, r1 = np.searchsorted(ys, [mm[0, 1] - reach, mm[1, 1] + reach])
+            self._organ_window = (slice(int(r0), int(r1)), slice(int(c0), int(c1)))
+        return self._organ_window
+
+    @property
+    def rigid_pixels(self) -> tuple[np.ndarray, np.ndarray]:
+        """(rows, cols) of output pixels that bone may cover in some frame."""
+        if self._rigid_pixels is None:
+            xs, ys = self.pixel_axes
+            gx, gy = np.meshgrid(xs, ys)
+            rc = self.canvas.image_to_index(np.stack([gx, gy], -1))
+            cover = bilinear(self.rigid_stack[1:], rc)[0] > 0
+            reach = float(np.abs(self.motion.jitter_mm).max()) + 1.0
+            step = min(self.params["spacing_mm"])
+            cover = ndimage.binary_dilation(cover, iterations=int(np.ceil(reach / step)) + 1)
+            self._rigid_pixels = np.nonzero(cover)
+        return self._rigid_pixels
+
+    def labels(self, levels: np.ndarray) -> np.ndarray:
+        """Labels (H, W) uint8 from organ level sets (n_organs, H, W)."""
+        best = np.argmin(levels, axis=0)
+        return np.where(levels.min(0) < 0, best + 1, 0).astype(np.uint8)
 
 
-def generate_case(seed: int, **overrides: Any) -> PhantomCase:
-    """Generate one random phantom case, deterministic by ``seed``.
-
-    Args:
-        seed: integer seed of ``np.random.default_rng``; the same seed and
-            overrides give the same case.
-        **overrides: fix parameters, e.g. ``shape=(96, 96)``, ``n_frames=6``,
-            ``spacing_mm=1.2`` (or (row, col)), ``contrast="bssfp"``, ``snr=20``,
-            ``noise=0.05`` (= 1/snr), ``bias_strength=0``, ``motion_strength=1``,
-            ``jitter_mm=0``, ``peak_strain=1``, ``n_points=128``; see
-            :data:`core.phantom.params.OVERRIDABLE`.
+def build_model(seed: int, **overrides: Any) -> tuple[PhantomModel, np.random.Generator]:
+    """Draw the parameters, anatomy and motion of a case (no frames yet).
 
     Returns:
-        The case (see :class:`PhantomCase`).
-
-    Raises:
-        ValueError: an unknown override or a value out of range.
+        (model, the random generator in the state that frame rendering continues from).
     """
-    if not isinstance(seed, (int, np.integer)) or seed < 0:
+    if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0:
         raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
     rng = np.random.default_rng(int(seed))
     p = sample_params(rng, overrides)
@@ -82,6 +153,7 @@ def generate_case(seed: int, **overrides: Any) -> PhantomCase:
     fov = (h * sr, w * sc)
     # Anatomy: pelvis placed in the field of view with a random offset and tilt.
     lay = draw_layout(rng)
+    lay["pixel_mm"] = max(sr, sc)
     tilt = np.deg2rad(p["tilt_deg"])
     origin = (fov[1] * rng.uniform(0.3, 0.42), fov[0] * rng.uniform(0.62, 0.78))
     if fov[1] < 260:
@@ -110,59 +182,24 @@ def generate_case(seed: int, **overrides: Any) -> PhantomCase:
     amps[0] = 0.0
     jitter = jitter_path(n_t, p["jitter_mm"], rng)
     motion = Motion(bumps, amps, jitter)
+    model = PhantomModel(p, canvas, lay, np.concatenate([soft[None], painted.organs]),
+                         np.stack([rigid, alpha]), motion, strain, times)
+    strained = np.array([c != "resp" for c in channels])
     extent = (0.0, fov[1], 0.0, fov[0])
     t_peak = int(np.argmax(strain))
     scale = 1.0
-    for _ in range(10):
-        if motion.min_jacobian(t_peak, extent) > 0.35:
+    for _ in range(12):
+        if motion.min_jacobian(t_peak, extent) > 0.5:
             break
-        scale *= 0.8
-        motion.amps[:, [c != "resp" for c in channels]] *= 0.8
-    rr, cc = np.mgrid[0:h, 0:w]
-    pix = np.stack([cc * sc, rr * sr], -1).astype(float)
+        scale *= 0.85
+        motion.amps[:, strained] *= 0.85
     # Keep organs off the bones at the peak of the manoeuvre.
-    for _ in range(8):
-        q = canvas.image_to_index(motion.backward(t_peak, pix))
-        inside = np.min([_sample(o, q, cval=1e3) for o in painted.organs], axis=0) < 0
-        bone = _sample(alpha, canvas.image_to_index(pix - jitter[t_peak])) > 0.3
-        if not np.any(inside & bone):
+    for _ in range(10):
+        _, bone, levels = model.sample(t_peak)
+        if not np.any((levels.min(0) < 0) & (bone > 0.3)):
             break
-        scale *= 0.8
-        motion.amps[:, [c != "resp" for c in channels]] *= 0.8
-
-    # Frames.
-    bias = render.bias_field((h, w), p["bias_strength"], rng)
-    band = render.banding((h, w), p["banding"], rng) if p["banding"] > 0 else None
-    sigma_n = table[FAT] / p["snr"] if np.isfinite(p["snr"]) else 0.0
-    flicker = 1.0 + rng.uniform(-1, 1, n_t) * p["flicker"]
-    ghost_axis = int(rng.integers(0, 2))
-    ghost_shift = int(rng.integers(8, 40)) * (1 if rng.random() < 0.5 else -1)
-    frames = np.empty((n_t, h, w), np.float32)
-    labels = np.zeros((n_t, h, w), np.uint8)
-    for t in range(n_t):
-        q = canvas.image_to_index(motion.backward(t, pix))
-        pr = canvas.image_to_index(pix - jitter[t])
-        a = _sample(alpha, pr)
-        img = _sample(soft, q) * (1.0 - a) + _sample(rigid, pr)
-        lv = np.stack([_sample(o, q, cval=1e3) for o in painted.organs])
-        best = np.argmin(lv, axis=0)
-        labels[t] = np.where(lv.min(0) < 0, best + 1, 0)
-        img = img * bias * flicker[t]
-        if band is not None:
-            img = img * band
-        img = render.ghost(img, p["ghosting"] * rng.uniform(0.5, 1.0), ghost_axis, ghost_shift)
-        img = render.add_noise(img, sigma_n, rng)
-        frames[t] = img * p["intensity_scale"]
-
-    # Truth: rest contours carried forward, landmarks with the jitter.
-    trajectories = {}
-    for k, organ in enumerate(ORGANS):
-        q0 = rest_contour(painted.organs[k], canvas, p["n_points"])
-        trajectories[organ] = np.stack([motion.forward(t, q0) for t in range(n_t)])
-    lms = {}
-    for name in LANDMARKS:
-        pt = canvas.body_to_image(np.asarray(lay["landmarks"][name]))
-        lms[name] = pt[None, :] + jitter
+        scale *= 0.85
+        motion.amps[:, strained] *= 0.85
     p.update({
         "seed": int(seed), "motion_scale_applied": float(scale),
         "motion_strength_effective": float(p["motion_strength"] * scale),
@@ -170,11 +207,67 @@ def generate_case(seed: int, **overrides: Any) -> PhantomCase:
         "bumps": [b.to_json() for b in bumps], "bump_channels": list(channels),
         "contrast_table": [round(float(v), 4) for v in table],
     })
+    return model, rng
+
+
+def generate_case(seed: int, **overrides: Any) -> PhantomCase:
+    """Generate one random phantom case, deterministic by ``seed``.
+
+    Args:
+        seed: integer seed of ``np.random.default_rng``; the same seed and
+            overrides give the same case.
+        **overrides: fix parameters, e.g. ``shape=(96, 96)``, ``n_frames=6``,
+            ``spacing_mm=1.2`` (or (row, col)), ``contrast="bssfp"``, ``snr=20``,
+            ``noise=0.05`` (= 1/snr), ``bias_strength=0``, ``motion_strength=1``,
+            ``jitter_mm=0``, ``peak_strain=1``, ``n_points=128``; see
+            :data:`core.phantom.params.OVERRIDABLE`.
+
+    Returns:
+        The case (see :class:`PhantomCase`).
+
+    Raises:
+        ValueError: an unknown override or a value out of range.
+    """
+    model, rng = build_model(seed, **overrides)
+    p = model.params
+    h, w = p["shape"]
+    n_t = p["n_frames"]
+    table = np.asarray(p["contrast_table"])
+    bias = render.bias_field((h, w), p["bias_strength"], rng)
+    band = render.banding((h, w), p["banding"], rng) if p["banding"] > 0 else None
+    sigma_n = table[FAT] / p["snr"] if np.isfinite(p["snr"]) else 0.0
+    flicker = 1.0 + rng.uniform(-1, 1, n_t) * p["flicker"]
+    ghost_axis = int(rng.integers(0, 2))
+    ghost_shift = int(rng.integers(8, 40)) * (1 if rng.random() < 0.5 else -1)
+    static = bias if band is None else bias * band
+    psf = p["psf_px"] if ghost_axis == 1 else p["psf_px"][::-1]
+    frames = np.empty((n_t, h, w), np.float32)
+    labels = np.zeros((n_t, h, w), np.uint8)
+    for t in range(n_t):
+        img, _, levels = model.sample(t)
+        labels[t] = model.labels(levels)
+        img = img * static * flicker[t]
+        if max(psf) > 0.05:  # blur of the acquisition (mostly along phase encoding)
+            img = ndimage.gaussian_filter(img, psf)
+        img = render.ghost(img, p["ghosting"] * rng.uniform(0.5, 1.0), ghost_axis, ghost_shift)
+        img = render.add_noise(img, sigma_n, rng)
+        frames[t] = img * p["intensity_scale"]
+
+    # Truth: rest contours carried forward, landmarks with the jitter.
+    motion, canvas = model.motion, model.canvas
+    trajectories = {}
+    for k, organ in enumerate(ORGANS):
+        q0 = rest_contour(model.soft_stack[1 + k], canvas, p["n_points"])
+        trajectories[organ] = np.stack([motion.forward(t, q0) for t in range(n_t)])
+    lms = {}
+    for name in LANDMARKS:
+        pt = canvas.body_to_image(np.asarray(model.layout["landmarks"][name]))
+        lms[name] = pt[None, :] + motion.jitter_mm
     meta = {"subject_id": f"phantom-{int(seed):04d}", "format": "phantom",
             "series_description": f"PelviTrack phantom ({p['contrast']})",
             "orientation": "sagittal (canonical)"}
-    series = CineSeries(frames, (sr, sc), times, meta)
-    return PhantomCase(series, labels, ORGANS, trajectories, lms, strain, p)
+    series = CineSeries(frames, tuple(p["spacing_mm"]), model.times_s, meta)
+    return PhantomCase(series, labels, ORGANS, trajectories, lms, model.strain, p)
 
 
 def _round(obj: Any) -> Any:

@@ -122,7 +122,7 @@ def draw_layout(rng: np.random.Generator) -> dict:
     def x_vagina(y: float) -> float:
         return float(v_anchor[0] + (y - v_anchor[1]) / dv[1] * dv[0])
 
-    gap = u(4, 14)
+    gap = u(7, 18)
     # Rectum centre line follows the spine at a distance gap + radius in front of it.
     sp = spine[(spine[:, 1] < arj[1] - 28) & (spine[:, 1] > arj[1] - 120)]
     tang = np.gradient(sp, axis=0)
@@ -149,18 +149,31 @@ def draw_layout(rng: np.random.Generator) -> dict:
                             "radii": [u(7, 11), u(6, 10)]}
     lay["sphincter"] = u(3, 6)
     # Body outline and fat / muscle layers.
-    xa, xb = -u(45, 95), u(60, 110)
+    xa = -u(45, 95)
+
+    def x_spine(y: float) -> float:
+        near = spine[np.abs(spine[:, 1] - y) < 15]
+        return float(near[:, 0].max()) if len(near) else float(tip[0])
+
+    back_soft = u(35, 85)
     body = np.array([
         [xa, -480], [xa - u(0, 15), -260], [xa - u(0, 20), -150], [xa * 0.85, -70],
         [top_pubis[0] - u(12, 30), top_pubis[1] + 5], [-u(8, 18), u(18, 30)],
         [v_low[0] - 2, perineum_y + 1], [anus[0] - 12, anus[1] + 2], [anus[0] + 4, anus[1] + 3],
-        [tip[0] + u(25, 50), tip[1] + u(40, 70)], [tip[0] + xb, tip[1] - u(10, 40)],
-        [tip[0] + xb * u(0.9, 1.1), -220], [tip[0] + xb * u(0.7, 1.0) - 25, -480],
+        [tip[0] + u(15, 35), tip[1] + u(45, 70)],
+        [x_spine(tip[1] - 30) + 35 + back_soft, tip[1] - 30],
+        [x_spine(tip[1] - 90) + 45 + back_soft, tip[1] - 90],
+        [x_spine(-200) + 60 + back_soft * u(0.8, 1.3), -200],
+        [x_spine(-320) + 60 + back_soft * u(0.8, 1.3), -320],
+        [x_spine(-450) + 60 + back_soft * u(0.8, 1.3), -480],
     ])
     lay["body"] = {
         "outline": body.tolist(), "fat_ant": u(8, 45), "fat_post": u(10, 55),
         "rectus": u(7, 13), "muscle_post": u(20, 45), "skin": u(1.0, 2.0),
     }
     lay["top_pubis"] = top_pubis.tolist()
-    lay["n_bowel"] = int(rng.integers(25, 60))
+    lay["n_bowel"] = int(rng.integers(30, 80))
+    # Gap (mm) left by bladder and rectum against the vagina (0 = touching).
+    lay["contact"] = [u(0, 1.5) if rng.random() < 0.6 else 0.0,
+                      u(0, 3.0) if rng.random() < 0.6 else 0.0]
     return lay

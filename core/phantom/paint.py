@@ -12,9 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from PIL import Image, ImageDraw
 from scipy import ndimage
 from scipy.spatial import cKDTree
-from skimage.draw import polygon as draw_polygon
 
 from core.phantom import tissues as T
 from core.phantom.grid import BIG, Canvas
@@ -63,13 +63,52 @@ def _one_piece(level: np.ndarray) -> np.ndarray:
     return out
 
 
+def _regular_partition(levels: list[np.ndarray], step_mm: float,
+                       pixel_mm: float) -> np.ndarray:
+    """Regularise exclusive organ level sets so that pixels can show every part.
+
+    The partition (background + organs) is smoothed by a Gaussian vote of its
+    indicators (removes slivers and notches narrower than about one output
+    pixel, of any label), each organ is reduced to its largest piece and turned
+    back into a smooth signed distance (mm, negative inside).
+
+    Returns:
+        (n_organs, rows, cols) float32 level sets.
+    """
+    sigma = 1.1 * pixel_mm / step_mm
+    votes = [np.ones(levels[0].shape, np.float32) * 0.5]  # background
+    votes += [(lv < 0).astype(np.float32) for lv in levels]
+    votes = [ndimage.gaussian_filter(v, sigma) for v in votes]
+    votes[0] = 1.0 - np.sum(votes[1:], axis=0)
+    part = np.argmax(np.stack(votes), axis=0)
+    out = np.full((len(levels),) + levels[0].shape, BIG, np.float32)
+    for k in range(len(levels)):
+        inside = part == k + 1
+        if not inside.any():
+            continue
+        rows, cols = np.nonzero(inside)
+        pad = 8
+        r0, r1 = max(rows.min() - pad, 0), min(rows.max() + pad + 1, inside.shape[0])
+        c0, c1 = max(cols.min() - pad, 0), min(cols.max() + pad + 1, inside.shape[1])
+        win = inside[r0:r1, c0:c1]
+        lab, n = ndimage.label(win)
+        if n > 1:
+            sizes = ndimage.sum_labels(np.ones_like(lab), lab, index=np.arange(1, n + 1))
+            win = lab == int(np.argmax(sizes)) + 1
+        d_out = ndimage.distance_transform_edt(~win)
+        d_in = ndimage.distance_transform_edt(win)
+        sdf = np.where(win, 0.5 - d_in, d_out - 0.5) * step_mm
+        out[k, r0:r1, c0:c1] = ndimage.gaussian_filter(sdf, 0.7, mode="nearest")
+    return out
+
+
 def _body(canvas: Canvas, lay: dict) -> np.ndarray:
     """Signed distance (mm) to the skin, negative inside."""
     outline = smooth_curve(np.asarray(lay["body"]["outline"]), n=300, closed=True)
     rc = canvas.image_to_index(canvas.body_to_image(outline))
-    inside = np.zeros(canvas.shape, bool)
-    rr, cc = draw_polygon(rc[:, 0], rc[:, 1], canvas.shape)
-    inside[rr, cc] = True
+    img = Image.new("1", (canvas.shape[1], canvas.shape[0]), 0)
+    ImageDraw.Draw(img).polygon([(float(c), float(r)) for r, c in rc], fill=1)
+    inside = np.asarray(img, dtype=bool)
     step = canvas.step_mm
     d_in = ndimage.distance_transform_edt(inside) * step
     d_out = ndimage.distance_transform_edt(~inside) * step
@@ -93,6 +132,7 @@ def _spine(canvas: Canvas, lay: dict, rng: np.random.Generator) -> tuple[np.ndar
     bone = np.full(canvas.shape, BIG, np.float32)
     disc = np.full(canvas.shape, BIG, np.float32)
     pos = 0.0
+    spinous: list = []
     for i, (length, gap, depth) in enumerate(levels):
         if pos + length > s[-1]:
             break
@@ -114,6 +154,8 @@ def _spine(canvas: Canvas, lay: dict, rng: np.random.Generator) -> tuple[np.ndar
                 lambda X, Y, dc=dc, ang=ang, rr=rr: blob_sdf(X, Y, dc, rr, ang, power=3.0),
                 np.array([dc]), max(rr) + 4)
             disc = np.minimum(disc, dsd)
+        if i >= 8:  # lumbar: a spinous process behind the canal
+            spinous.append((c + n * (depth + lay["spine"]["canal"] + 20) - t * 4, ang))
         pos += length + gap
     # Canal (CSF above S2, fat below) and posterior elements behind the bodies.
     canal_w = lay["spine"]["canal"]
@@ -125,11 +167,18 @@ def _spine(canvas: Canvas, lay: dict, rng: np.random.Generator) -> tuple[np.ndar
                               np.interp(s[keep][::4], [35, 110, 2000],
                                         [2.5, canal_w / 2, canal_w / 2])),
         canal_line[keep], canal_w + 4)
-    back_line = curve + post * (depth_at[:, None] + 4 + canal_w + 6)
+    sac = (s > 35) & (s < 135)
+    back_line = curve + post * (depth_at[:, None] + 4 + canal_w + 2)
     back = canvas.evaluate(
-        lambda X, Y: tube_sdf(X, Y, back_line[keep][::4],
-                              np.interp(s[keep][::4], [35, 120, 2000], [3, 6, 9])),
-        back_line[keep], 14)
+        lambda X, Y: tube_sdf(X, Y, back_line[sac][::4],
+                              np.interp(s[sac][::4], [35, 135], [2.5, 5.0])),
+        back_line[sac], 10)
+    for centre, ang in spinous:
+        sp_sdf = canvas.evaluate(
+            lambda X, Y, centre=centre, ang=ang: blob_sdf(X, Y, centre, (9.0, 17.0), ang,
+                                                          power=2.5),
+            np.array([centre]), 22)
+        back = np.minimum(back, sp_sdf)
     column = smin(smin(np.minimum(bone, disc), canal, 3.0), back, 3.0)
     tmap = np.zeros(canvas.shape, np.uint8)
     tmap[column < 0] = T.FIBROUS
@@ -205,9 +254,14 @@ def paint(canvas: Canvas, lay: dict, rng: np.random.Generator) -> Painted:
     re = lay["rectum"]
     rpts = np.asarray(re["pts"])
     rectum = ev(lambda X, Y: tube_sdf(X, Y, rpts, re["radii"]), rpts, max(re["radii"]) + 6)
+    # The vagina and cervix keep their shape: bladder and rectum rest against them.
+    tube = smin(vag, cer, 6.0)
+    bladder = np.maximum(bladder, -(tube - lay["contact"][0]))
+    rectum = np.maximum(rectum, -(tube - lay["contact"][1]))
     levels = _exclusive([bladder, uterus, rectum])
     clear = np.maximum(-rigid_sdf + 2.5, body + 3.0)
-    organs = np.stack([_one_piece(np.maximum(lv, clear)) for lv in levels]).astype(np.float32)
+    organs = _regular_partition([np.maximum(lv, clear) for lv in levels], canvas.step_mm,
+                                lay.get("pixel_mm", 1.0))
 
     # Pelvic floor and sphincters (drawn before organs so organs stay on top).
     lv = lay["levator"]
@@ -251,16 +305,17 @@ def _bowel(canvas: Canvas, lay: dict, rng: np.random.Generator, soft: np.ndarray
     rr, cc = np.nonzero(cavity[::4, ::4])
     if rr.size == 0:
         return
-    n = min(lay["n_bowel"] * 3, rr.size)
+    n = min(lay["n_bowel"], rr.size)
     pick = rng.choice(rr.size, n, replace=False)
     cent = canvas.index_to_image(np.stack([rr[pick] * 4, cc[pick] * 4], 1).astype(float))
     sub = np.nonzero(cavity)
     pts = canvas.index_to_image(np.stack(sub, 1).astype(float))
     d, near = cKDTree(cent).query(pts, k=2)
     d1, d2, near = d[:, 0], d[:, 1], near[:, 0]
-    kind = rng.choice([T.FLUID, T.MIXED, T.GAS, T.BOWEL_WALL], n, p=[0.3, 0.45, 0.1, 0.15])
-    radius = rng.uniform(8, 20, n)
-    wall = rng.uniform(1.2, 2.5)
+    kind = rng.choice([T.FLUID, T.MIXED, T.GAS, T.BOWEL_WALL, T.STOOL], n,
+                      p=[0.3, 0.35, 0.08, 0.12, 0.15])
+    radius = rng.uniform(9, 22, n)
+    wall = rng.uniform(0.8, 2.0)
     vals = np.full(len(near), T.FAT, np.uint8)
     inner = d1 < radius[near]
     vals[inner] = kind[near][inner]
@@ -292,10 +347,12 @@ def _organ_tissues(canvas: Canvas, lay: dict, soft: np.ndarray, organs: np.ndarr
     soft[inside_u & (zone == 1) & (dc < ce["canal"])] = T.ENDOMETRIUM
     soft[inside_u & (zone == 2)] = T.MYOMETRIUM
     ax = np.asarray(ub["axis"])
-    de = canvas.evaluate(lambda X, Y: polyline_distance(X, Y, ax)[0], ax, 20)
+    endo, jz = ub["endometrium"], ub["jz"]
+    d_jz = canvas.evaluate(lambda X, Y: tube_sdf(X, Y, ax, [0.6 * jz + 0.5, endo + jz]), ax, 20)
+    d_en = canvas.evaluate(lambda X, Y: tube_sdf(X, Y, ax, [0.4, endo]), ax, 20)
     body_zone = inside_u & (zone == 2)
-    soft[body_zone & (de < ub["endometrium"] + ub["jz"])] = T.STROMA
-    soft[body_zone & (de < ub["endometrium"])] = T.ENDOMETRIUM
+    soft[body_zone & (d_jz < 0)] = T.STROMA
+    soft[body_zone & (d_en < 0)] = T.ENDOMETRIUM
     # Rectum: wall and content (gel, stool, gas or collapsed lumen).
     inside_r = e_r < 0
     content = {"gel": T.FLUID, "stool": T.STOOL, "gas": T.GAS, "collapsed": T.RECT_WALL}

@@ -32,7 +32,7 @@ MIN_FOV_MM = 190.0
 OVERRIDABLE = (
     "shape", "spacing_mm", "n_frames", "frame_interval_s", "contrast", "snr", "noise",
     "bias_strength", "motion_strength", "jitter_mm", "flicker", "tilt_deg", "peak_strain",
-    "ghosting", "banding", "intensity_scale", "supersample", "n_points", "resp_mm",
+    "ghosting", "banding", "intensity_scale", "supersample", "n_points", "resp_mm", "psf_px",
 )
 
 
@@ -80,6 +80,7 @@ def sample_params(rng: np.random.Generator, overrides: dict[str, Any]) -> dict[s
         "resp_mm": u(0.5, 5.0),
         "intensity_scale": float(np.exp(u(np.log(200), np.log(3000)))),
         "supersample": 2.0,
+        "psf_px": [u(0.0, 0.5), u(0.2, 1.1)],
         "n_points": 128,
     }
     p["ghosting"] = u(0.02, 0.12) if rng.random() < 0.2 else 0.0
@@ -128,6 +129,12 @@ def _validate(p: dict[str, Any]) -> dict[str, Any]:
         raise ValueError(f"peak_strain must be in [0, 1], got {p['peak_strain']}")
     if float(p["supersample"]) < 1:
         raise ValueError(f"supersample must be >= 1, got {p['supersample']}")
+    psf = np.asarray(p["psf_px"], dtype=float).ravel()
+    if psf.size == 1:
+        psf = np.array([psf[0], psf[0]])
+    if psf.size != 2 or np.any(psf < 0):
+        raise ValueError(f"psf_px must be one or two numbers >= 0, got {p['psf_px']}")
+    p["psf_px"] = [float(psf[0]), float(psf[1])]
     if int(p["n_points"]) < 8:
         raise ValueError(f"n_points must be >= 8, got {p['n_points']}")
     p["n_points"] = int(p["n_points"])

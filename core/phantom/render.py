@@ -74,13 +74,13 @@ def bias_field(shape: tuple[int, int], strength: float, rng: np.random.Generator
 def banding(shape: tuple[int, int], depth: float, rng: np.random.Generator) -> np.ndarray:
     """bSSFP off-resonance banding: dark bands where the off-resonance phase is ±π."""
     h, w = shape
-    phase = smooth_noise(shape, max(h, w) / rng.uniform(2.0, 5.0), rng) * rng.uniform(1.0, 3.0)
+    phase = smooth_noise(shape, max(h, w) / rng.uniform(1.5, 3.0), rng) * rng.uniform(0.5, 1.5)
     yy, xx = np.mgrid[0:h, 0:w] / max(h, w)
     ang = rng.uniform(0, 2 * np.pi)
-    phase = phase + rng.uniform(1.0, 4.0) * (np.cos(ang) * xx + np.sin(ang) * yy)
+    phase = phase + rng.uniform(0.5, 2.5) * (np.cos(ang) * xx + np.sin(ang) * yy)
     phase = np.pi * phase + rng.uniform(0, 2 * np.pi)
     dist = np.abs(np.mod(phase, 2 * np.pi) - np.pi)
-    width = rng.uniform(0.06, 0.2)
+    width = rng.uniform(0.15, 0.45)
     return 1.0 - depth * np.exp(-((dist / width) ** 2))
 
 
@@ -88,9 +88,8 @@ def add_noise(img: np.ndarray, sigma: float, rng: np.random.Generator) -> np.nda
     """Rician noise: magnitude of the signal plus complex Gaussian noise of std ``sigma``."""
     if not np.isfinite(sigma) or sigma <= 0:
         return img
-    re = img + rng.normal(0.0, sigma, img.shape)
-    im = rng.normal(0.0, sigma, img.shape)
-    return np.hypot(re, im)
+    noise = rng.standard_normal((2,) + img.shape, dtype=np.float32) * np.float32(sigma)
+    return np.hypot(img + noise[0], noise[1])
 
 
 def ghost(img: np.ndarray, amount: float, axis: int, shift: int) -> np.ndarray:
