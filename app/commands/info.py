@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import warnings
 
 from core.io import read_series
 from core.series import CineSeries
@@ -50,12 +51,22 @@ def describe(series: CineSeries) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Print the description of the series; errors go up to the CLI (exit 2)."""
-    series = read_series(
-        args.input,
-        series_uid=args.series_uid,
-        spacing_mm=tuple(args.spacing) if args.spacing else None,
-        frame_interval_s=args.frame_interval,
-    )
-    print("\n".join(describe(series)))
+    """Print the description of the series; errors go up to the CLI (exit 2).
+
+    Library warnings raised while reading (pydicom complains about odd values
+    in many scanner files) are collected and listed with the description, so a
+    failed read still prints exactly one ``error: …`` line.
+    """
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        series = read_series(
+            args.input,
+            series_uid=args.series_uid,
+            spacing_mm=tuple(args.spacing) if args.spacing else None,
+            frame_interval_s=args.frame_interval,
+        )
+    lines = describe(series)
+    notes = sorted({str(w.message).splitlines()[0] for w in caught if str(w.message).strip()})
+    lines += [f"note:         {n}" for n in notes]
+    print("\n".join(lines))
     return 0

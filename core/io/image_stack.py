@@ -20,7 +20,7 @@ import tifffile
 from PIL import Image, UnidentifiedImageError
 
 from core.errors import ReaderError
-from core.io.registry import short_error
+from core.io.registry import quiet_loggers, short_error
 from core.series import CineSeries
 
 _TIFF = {".tif", ".tiff"}
@@ -81,7 +81,7 @@ def _page_array(page: Any) -> np.ndarray:
 
 def _read_tiff_pages(path: Path) -> list[np.ndarray]:
     try:
-        with tifffile.TiffFile(path) as tif:
+        with quiet_loggers("tifffile"), tifffile.TiffFile(path) as tif:
             pages = [to_grey(_page_array(page), path) for page in tif.pages]
     except ReaderError:
         raise

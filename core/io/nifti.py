@@ -37,7 +37,7 @@ import nibabel as nib
 import numpy as np
 
 from core.errors import ReaderError
-from core.io.registry import short_error
+from core.io.registry import quiet_loggers, short_error
 from core.series import CineSeries
 
 #: Exceptions nibabel raises on damaged files (wrapped into ReaderError).
@@ -70,10 +70,11 @@ def _is_nifti_name(path: Path) -> bool:
 
 def _load(path: Path) -> tuple[Any, np.ndarray]:
     try:
-        img = nib.load(path)
-        if not isinstance(img, (nib.Nifti1Image, nib.Nifti2Image)):
-            raise ReaderError(path, f"not a NIfTI image ({type(img).__name__})")
-        data = np.asanyarray(img.dataobj)
+        with quiet_loggers("nibabel", "nibabel.global"):
+            img = nib.load(path)
+            if not isinstance(img, (nib.Nifti1Image, nib.Nifti2Image)):
+                raise ReaderError(path, f"not a NIfTI image ({type(img).__name__})")
+            data = np.asanyarray(img.dataobj)
     except ReaderError:
         raise
     except NIFTI_ERRORS as exc:

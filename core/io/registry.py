@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib
+import logging
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -72,3 +75,22 @@ def short_error(exc: BaseException, limit: int = 200) -> str:
     lines = str(exc).strip().splitlines()
     text = f"{type(exc).__name__}: {lines[0].strip()}" if lines else type(exc).__name__
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+@contextlib.contextmanager
+def quiet_loggers(*names: str) -> Iterator[None]:
+    """Silence library loggers (below CRITICAL) while reading a damaged file.
+
+    tifffile and nibabel log warnings about damage they then raise on; with no
+    logging configured Python prints them to stderr, which would add lines to
+    the CLI's single ``error: …`` line.  The levels are restored afterwards.
+    """
+    loggers = [logging.getLogger(n) for n in names]
+    levels = [lg.level for lg in loggers]
+    for lg in loggers:
+        lg.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        for lg, level in zip(loggers, levels, strict=True):
+            lg.setLevel(level)
