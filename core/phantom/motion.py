@@ -184,5 +184,5 @@ def jitter_path(n: int, amp_mm: float, rng: np.random.Generator) -> np.ndarray:
     k = np.array([0.25, 0.5, 0.25])
     path = np.stack([np.convolve(steps[:, i], k, mode="same") for i in range(2)], 1)
     path = path - path[0]
-    scale = np.abs(path).max()
+    scale = np.hypot(path[:, 0], path[:, 1]).max()
     return path * (amp_mm / scale) if scale > 0 else path

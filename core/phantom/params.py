@@ -66,7 +66,7 @@ def sample_params(rng: np.random.Generator, overrides: dict[str, Any]) -> dict[s
     aniso = 1.0 if rng.random() < 0.7 else u(0.9, 1.1)
     p: dict[str, Any] = {
         "shape": list(_matrix(rng)),
-        "spacing_mm": [sp, float(np.clip(sp * aniso, 0.9, 1.7))],
+        "spacing_mm": [sp, float(np.clip(sp * aniso, *RANGES["spacing_mm"]))],
         "n_frames": int(rng.integers(RANGES["n_frames"][0], RANGES["n_frames"][1] + 1)),
         "frame_interval_s": u(*RANGES["frame_interval_s"]),
         "contrast": "t2" if rng.random() < 0.6 else "bssfp",
