@@ -3,7 +3,11 @@
 Readers form a registry (MONAI ``ImageReader`` style): each module defines a
 reader object with ``name``, ``can_read(path) -> bool`` and
 ``read(path, **options) -> CineSeries``.  Adding a format is one module and one
-line in :data:`READERS`.
+line in :data:`core.io.registry.READER_MODULES`.
+
+Every reader raises :class:`core.errors.ReaderError` (path + reason, one line)
+on bad input; :func:`read_series` also converts any library exception that
+slips through into a ReaderError.
 """
 
 from __future__ import annotations
@@ -68,20 +72,29 @@ def read_series(
     if not p.exists():
         raise ReaderError(p, "no such file or folder")
     spacing = _check_spacing(p, spacing_mm)
-    if frame_interval_s is not None and not (
-        np.isfinite(frame_interval_s) and frame_interval_s > 0
-    ):
-        raise ReaderError(p, f"frame_interval_s must be a positive number, got {frame_interval_s}")
+    interval = _check_interval(p, frame_interval_s)
     reader = find_reader(p)
     try:
-        return reader.read(
-            p, series_uid=series_uid, spacing_mm=spacing, frame_interval_s=frame_interval_s
-        )
+        return reader.read(p, series_uid=series_uid, spacing_mm=spacing, frame_interval_s=interval)
     except PelviTrackError:
         raise
     except READ_ERRORS as exc:
         # Safety net at the reader boundary: libraries raise many types on damaged input.
         raise ReaderError(p, f"cannot read ({short_error(exc)})") from exc
+
+
+def _check_interval(path: Path, frame_interval_s: object) -> float | None:
+    if frame_interval_s is None:
+        return None
+    try:
+        value = float(frame_interval_s)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        value = float("nan")
+    if not (np.isfinite(value) and value > 0):
+        raise ReaderError(
+            path, f"frame_interval_s must be a positive number, got {frame_interval_s!r}"
+        )
+    return value
 
 
 def _check_spacing(path: Path, spacing_mm: object) -> tuple[float, float] | None:
