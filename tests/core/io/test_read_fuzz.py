@@ -120,3 +120,35 @@ def test_undamaged_inputs_read():
         np.testing.assert_allclose(s.times_s, [0.0, 0.5])
     finally:
         shutil.rmtree(tmp)
+
+
+def _nifti_and_tiff_bytes() -> dict[str, bytes]:
+    import nibabel as nib
+    import tifffile
+
+    frames = np.random.default_rng(0).integers(0, 999, (4, 9, 7)).astype(np.int16)
+    tmp = Path(tempfile.mkdtemp())
+    try:
+        nib.save(nib.Nifti1Image(np.transpose(frames, (2, 1, 0)), np.eye(4)), tmp / "c.nii.gz")
+        tifffile.imwrite(tmp / "c.tif", frames, photometric="minisblack")
+        return {"nii.gz": (tmp / "c.nii.gz").read_bytes(), "tif": (tmp / "c.tif").read_bytes()}
+    finally:
+        shutil.rmtree(tmp)
+
+
+OTHER_BYTES = _nifti_and_tiff_bytes()
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(kind=st.sampled_from(sorted(OTHER_BYTES)), cut=st.integers(0, 10**6),
+       flips=st.one_of(st.none(), st.lists(st.tuples(st.integers(0, 400), st.integers(1, 255)),
+                                           min_size=1, max_size=6)))
+def test_damaged_nifti_and_tiff(kind, cut, flips):
+    data = OTHER_BYTES[kind]
+    data = data[: cut % len(data)] if flips is None else _flip(data, flips)
+
+    def write(tmp: Path) -> Path:
+        (tmp / f"c.{kind}").write_bytes(data)
+        return tmp / f"c.{kind}"
+
+    _in_tmp(write)
