@@ -155,9 +155,9 @@ def build_model(seed: int, **overrides: Any) -> tuple[PhantomModel, np.random.Ge
     lay = draw_layout(rng)
     lay["pixel_mm"] = max(sr, sc)
     tilt = np.deg2rad(p["tilt_deg"])
-    origin = (fov[1] * rng.uniform(0.3, 0.42), fov[0] * rng.uniform(0.62, 0.78))
-    if fov[1] < 260:
-        origin = (fov[1] * rng.uniform(0.2, 0.35), origin[1])
+    # Inferior pubic point: the pelvis is centred with some slack, the perineum in view.
+    origin = (max(fov[1] * rng.uniform(0.3, 0.42), min(60.0, 0.3 * fov[1])),
+              min(fov[0] * rng.uniform(0.62, 0.78), fov[0] - min(60.0, 0.25 * fov[0])))
     step = min(sr, sc) / p["supersample"]
     canvas = Canvas.build(fov, step, 40.0, origin, tilt)
     painted = paint(canvas, lay, rng)

@@ -94,7 +94,7 @@ def draw_layout(rng: np.random.Generator) -> dict:
     lay["uterus_body"] = {
         "centre": (c_top + bdir * (lb / 2 - 4)).tolist(), "radii": [lb / 2 + 4, tb],
         "angle": float(np.arctan2(bdir[1], bdir[0])), "coeffs": coeffs, "phases": phases,
-        "endometrium": u(1.0, 6.0), "jz": u(2.0, 5.0), "axis": [c_top.tolist(),
+        "endometrium": u(0.8, 4.5), "jz": u(1.5, 4.5), "axis": [c_top.tolist(),
         (c_top + bdir * (lb - 8)).tolist()], "retroverted": bool(retro),
     }
     # Bladder: from nearly empty to full, rising above the symphysis.

@@ -18,7 +18,14 @@ from scipy.spatial import cKDTree
 
 from core.phantom import tissues as T
 from core.phantom.grid import BIG, Canvas
-from core.phantom.shapes import blob_sdf, polyline_distance, smin, smooth_curve, tube_sdf
+from core.phantom.shapes import (
+    blob_sdf,
+    polyline_distance,
+    smin,
+    smooth_curve,
+    smooth_noise,
+    tube_sdf,
+)
 
 
 @dataclass
@@ -284,6 +291,7 @@ def paint(canvas: Canvas, lay: dict, rng: np.random.Generator) -> Painted:
     soft[(ure_d < 1.0) & inside] = T.VAG_LUMEN
 
     _bowel(canvas, lay, rng, soft, organs, rigid_sdf, body)
+    _vessels(canvas, lay, rng, soft, body)
     _organ_tissues(canvas, lay, soft, organs, vag, cer, ubody)
     return Painted(soft, rigid, rigid_sdf.astype(np.float32), organs, body)
 
@@ -310,11 +318,16 @@ def _bowel(canvas: Canvas, lay: dict, rng: np.random.Generator, soft: np.ndarray
     cent = canvas.index_to_image(np.stack([rr[pick] * 4, cc[pick] * 4], 1).astype(float))
     sub = np.nonzero(cavity)
     pts = canvas.index_to_image(np.stack(sub, 1).astype(float))
+    # Warp the space a little so that loops are irregular, not round cells.
+    amp = rng.uniform(3.0, 8.0)
+    scale = rng.uniform(8.0, 16.0) / canvas.step_mm
+    for axis in range(2):
+        pts[:, axis] += amp * smooth_noise(canvas.shape, scale, rng)[sub]
     d, near = cKDTree(cent).query(pts, k=2)
     d1, d2, near = d[:, 0], d[:, 1], near[:, 0]
     kind = rng.choice([T.FLUID, T.MIXED, T.GAS, T.BOWEL_WALL, T.STOOL], n,
                       p=[0.3, 0.35, 0.08, 0.12, 0.15])
-    radius = rng.uniform(9, 22, n)
+    radius = rng.uniform(12, 28, n)
     wall = rng.uniform(0.8, 2.0)
     vals = np.full(len(near), T.FAT, np.uint8)
     inner = d1 < radius[near]
@@ -322,6 +335,25 @@ def _bowel(canvas: Canvas, lay: dict, rng: np.random.Generator, soft: np.ndarray
     edge = inner & ((d2 - d1 < 2 * wall) | (d1 > radius[near] - wall))
     vals[edge] = T.BOWEL_WALL
     soft[sub] = vals
+
+
+def _vessels(canvas: Canvas, lay: dict, rng: np.random.Generator, soft: np.ndarray,
+             body: np.ndarray) -> None:
+    """A few thin winding vessels in the pelvic and mesenteric fat."""
+    tip = np.asarray(lay["landmarks"]["coccyx_tip"])
+    top = np.asarray(lay["top_pubis"])
+    for _ in range(int(rng.integers(2, 9))):
+        start = np.array([rng.uniform(top[0], tip[0]), rng.uniform(-200, tip[1] + 20)])
+        ang = rng.uniform(0, 2 * np.pi)
+        steps = rng.uniform(8, 15) * np.stack(
+            [np.cos(ang + np.cumsum(rng.normal(0, 0.35, 6))),
+             np.sin(ang + np.cumsum(rng.normal(0, 0.35, 6)))], 1)
+        pts = smooth_curve(np.vstack([start, start + np.cumsum(steps, 0)]), n=16)
+        rad = rng.uniform(1.0, 3.0)
+        d = canvas.evaluate(lambda X, Y, pts=pts, rad=rad: tube_sdf(X, Y, pts, [rad] * len(pts)),
+                            pts, rad + 3)
+        sel = (d < 0) & (soft == T.FAT) & (body < -10)
+        soft[sel] = T.VESSEL
 
 
 def _organ_tissues(canvas: Canvas, lay: dict, soft: np.ndarray, organs: np.ndarray,
