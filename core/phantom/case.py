@@ -18,7 +18,7 @@ from core.phantom.motion_design import design_bumps
 from core.phantom.paint import paint
 from core.phantom.params import sample_params
 from core.phantom.sampling import bilinear
-from core.phantom.tissues import FAT, draw_contrast
+from core.phantom.tissues import FAT, URINE, draw_contrast
 from core.series import CineSeries
 
 LANDMARKS = ("inferior_pubic_point", "coccyx_tip")
@@ -159,9 +159,10 @@ def build_model(seed: int, **overrides: Any) -> tuple[PhantomModel, np.random.Ge
     origin = (max(fov[1] * rng.uniform(0.3, 0.42), min(60.0, 0.3 * fov[1])),
               min(fov[0] * rng.uniform(0.62, 0.78), fov[0] - min(60.0, 0.25 * fov[0])))
     step = min(sr, sc) / p["supersample"]
-    canvas = Canvas.build(fov, step, 40.0, origin, tilt)
+    margin = max(40.0, 230.0 - min(fov))  # small fields of view still hold whole organs
+    canvas = Canvas.build(fov, step, margin, origin, tilt, p["anatomy_scale"])
     painted = paint(canvas, lay, rng)
-    table = draw_contrast(p["contrast"], rng)
+    table = draw_contrast(p["contrast"], rng, p["fat_suppressed"], p["gamma"])
     soft, rigid, alpha = render.templates(painted, table, rng, step, min(sr, sc))
     if p["contrast"] == "bssfp":
         soft *= render.india_ink(painted, table, rng.uniform(0.2, 0.6)).astype(np.float32)
@@ -235,7 +236,8 @@ def generate_case(seed: int, **overrides: Any) -> PhantomCase:
     table = np.asarray(p["contrast_table"])
     bias = render.bias_field((h, w), p["bias_strength"], rng)
     band = render.banding((h, w), p["banding"], rng) if p["banding"] > 0 else None
-    sigma_n = table[FAT] / p["snr"] if np.isfinite(p["snr"]) else 0.0
+    ref = 0.5 * table[URINE] if p["fat_suppressed"] else table[FAT]
+    sigma_n = ref / p["snr"] if np.isfinite(p["snr"]) else 0.0
     flicker = 1.0 + rng.uniform(-1, 1, n_t) * p["flicker"]
     ghost_axis = int(rng.integers(0, 2))
     ghost_shift = int(rng.integers(8, 40)) * (1 if rng.random() < 0.5 else -1)

@@ -32,6 +32,7 @@ class Canvas:
         body_origin_mm: image-mm (x, y) of the body-frame origin (inferior pubic point).
         tilt: rotation (radians) from image axes to body axes.
         X, Y: body-frame coordinates (mm) of every fine pixel, (rows, cols).
+        scale: body size factor (image mm per body-frame mm).
     """
 
     shape: tuple[int, int]
@@ -41,6 +42,7 @@ class Canvas:
     tilt: float
     X: np.ndarray
     Y: np.ndarray
+    scale: float = 1.0
 
     @classmethod
     def build(
@@ -50,6 +52,7 @@ class Canvas:
         margin_mm: float,
         body_origin_mm: tuple[float, float],
         tilt: float,
+        scale: float = 1.0,
     ) -> Canvas:
         """Make the canvas for a field of view (height, width) in mm."""
         rows = int(np.ceil((fov_mm[0] + 2 * margin_mm) / step_mm)) + 1
@@ -60,21 +63,21 @@ class Canvas:
         c, s = np.cos(tilt), np.sin(tilt)
         dx = (xi - body_origin_mm[0])[None, :]
         dy = (yi - body_origin_mm[1])[:, None]
-        X = c * dx + s * dy
-        Y = -s * dx + c * dy
-        return cls((rows, cols), step_mm, origin, body_origin_mm, tilt, X, Y)
+        X = (c * dx + s * dy) / scale
+        Y = (-s * dx + c * dy) / scale
+        return cls((rows, cols), step_mm, origin, body_origin_mm, tilt, X, Y, scale)
 
     def body_to_image(self, pts: np.ndarray) -> np.ndarray:
         """Body-frame points (..., 2) → image mm (..., 2)."""
-        p = np.asarray(pts, dtype=float)
+        p = np.asarray(pts, dtype=float) * self.scale
         c, s = np.cos(self.tilt), np.sin(self.tilt)
         x = c * p[..., 0] - s * p[..., 1] + self.body_origin_mm[0]
         y = s * p[..., 0] + c * p[..., 1] + self.body_origin_mm[1]
         return np.stack([x, y], axis=-1)
 
     def body_vec_to_image(self, v: np.ndarray) -> np.ndarray:
-        """Rotate body-frame vectors (..., 2) into image axes."""
-        v = np.asarray(v, dtype=float)
+        """Rotate (and scale) body-frame vectors (..., 2) into image axes."""
+        v = np.asarray(v, dtype=float) * self.scale
         c, s = np.cos(self.tilt), np.sin(self.tilt)
         return np.stack([c * v[..., 0] - s * v[..., 1], s * v[..., 0] + c * v[..., 1]], -1)
 

@@ -124,7 +124,7 @@ def draw_layout(rng: np.random.Generator) -> dict:
 
     gap = u(7, 18)
     # Rectum centre line follows the spine at a distance gap + radius in front of it.
-    sp = spine[(spine[:, 1] < arj[1] - 28) & (spine[:, 1] > arj[1] - 120)]
+    sp = spine[(spine[:, 1] < arj[1] - 28) & (spine[:, 1] > arj[1] - u(75, 120))]
     tang = np.gradient(sp, axis=0)
     norm = np.stack([tang[:, 1], -tang[:, 0]], 1)
     norm /= np.linalg.norm(norm, axis=1, keepdims=True)
@@ -173,6 +173,7 @@ def draw_layout(rng: np.random.Generator) -> dict:
     }
     lay["top_pubis"] = top_pubis.tolist()
     lay["n_bowel"] = int(rng.integers(30, 80))
+    lay["lesion_draws"] = rng.random(10).tolist()  # fibroids / Nabothian cysts
     # Gap (mm) left by bladder and rectum against the vagina (0 = touching).
     lay["contact"] = [u(0, 1.5) if rng.random() < 0.6 else 0.0,
                       u(0, 3.0) if rng.random() < 0.6 else 0.0]

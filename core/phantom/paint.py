@@ -89,6 +89,8 @@ def _regular_partition(levels: list[np.ndarray], step_mm: float,
     votes[0] = 1.0 - np.sum(votes[1:], axis=0)
     part = np.argmax(np.stack(votes), axis=0)
     out = np.full((len(levels),) + levels[0].shape, BIG, np.float32)
+    part[[0, -1], :] = 0  # organs end inside the grid: closed contours
+    part[:, [0, -1]] = 0
     for k in range(len(levels)):
         inside = part == k + 1
         if not inside.any():
@@ -385,6 +387,17 @@ def _organ_tissues(canvas: Canvas, lay: dict, soft: np.ndarray, organs: np.ndarr
     body_zone = inside_u & (zone == 2)
     soft[body_zone & (d_jz < 0)] = T.STROMA
     soft[body_zone & (d_en < 0)] = T.ENDOMETRIUM
+    # Occasional fibroids (dark, round) in the body and Nabothian cysts in the cervix.
+    for zone_id, tissue, n_max, r_lo, r_hi, prob in ((2, T.STROMA, 3, 4.0, 12.0, 0.25),
+                                                     (1, T.FLUID, 3, 1.5, 4.0, 0.3)):
+        cand = np.argwhere(inside_u & (zone == zone_id))
+        if len(cand) == 0 or lay["lesion_draws"][zone_id - 1] > prob:
+            continue
+        for k in range(1 + int(lay["lesion_draws"][2 + zone_id] * n_max) % n_max):
+            r, c = cand[int(lay["lesion_draws"][4 + k] * (len(cand) - 1))]
+            rad = r_lo + (r_hi - r_lo) * lay["lesion_draws"][7 + k]
+            near = (X - X[r, c]) ** 2 + (Y - Y[r, c]) ** 2 < rad**2
+            soft[near & inside_u & (zone == zone_id)] = tissue
     # Rectum: wall and content (gel, stool, gas or collapsed lumen).
     inside_r = e_r < 0
     content = {"gel": T.FLUID, "stool": T.STOOL, "gas": T.GAS, "collapsed": T.RECT_WALL}

@@ -33,6 +33,7 @@ OVERRIDABLE = (
     "shape", "spacing_mm", "n_frames", "frame_interval_s", "contrast", "snr", "noise",
     "bias_strength", "motion_strength", "jitter_mm", "flicker", "tilt_deg", "peak_strain",
     "ghosting", "banding", "intensity_scale", "supersample", "n_points", "resp_mm", "psf_px",
+    "anatomy_scale", "fat_suppressed", "gamma",
 )
 
 
@@ -81,6 +82,9 @@ def sample_params(rng: np.random.Generator, overrides: dict[str, Any]) -> dict[s
         "intensity_scale": float(np.exp(u(np.log(200), np.log(3000)))),
         "supersample": 2.0,
         "psf_px": [u(0.0, 0.5), u(0.2, 1.1)],
+        "anatomy_scale": u(0.85, 1.15),
+        "fat_suppressed": bool(rng.random() < 0.1),
+        "gamma": u(0.8, 1.25),
         "n_points": 128,
     }
     p["ghosting"] = u(0.02, 0.12) if rng.random() < 0.2 else 0.0
@@ -138,7 +142,11 @@ def _validate(p: dict[str, Any]) -> dict[str, Any]:
     if int(p["n_points"]) < 8:
         raise ValueError(f"n_points must be >= 8, got {p['n_points']}")
     p["n_points"] = int(p["n_points"])
+    for key in ("anatomy_scale", "gamma"):
+        if not float(p[key]) > 0:
+            raise ValueError(f"{key} must be > 0, got {p[key]}")
+    p["fat_suppressed"] = bool(p["fat_suppressed"])
     for key in ("frame_interval_s", "snr", "tilt_deg", "peak_strain", "intensity_scale",
-                "supersample"):
+                "supersample", "anatomy_scale", "gamma"):
         p[key] = float(p[key])
     return p

@@ -53,12 +53,15 @@ TEXTURE[[AIR, GAS, CORTEX]] = 0.0
 CONTRASTS = tuple(_RANGES)
 
 
-def draw_contrast(contrast: str, rng: np.random.Generator) -> np.ndarray:
+def draw_contrast(contrast: str, rng: np.random.Generator, fat_suppressed: bool = False,
+                  gamma: float = 1.0) -> np.ndarray:
     """Draw one signal level per tissue class for a contrast family.
 
     Args:
         contrast: ``"t2"`` (HASTE/SSFSE-like) or ``"bssfp"`` (TrueFISP/FIESTA-like).
         rng: random generator.
+        fat_suppressed: fat (and fatty marrow) dark, as with a fat-saturation pulse.
+        gamma: power applied to all levels (global contrast variation).
 
     Returns:
         (N_TISSUES,) float64 signal levels, fluid ≈ 1.
@@ -71,4 +74,9 @@ def draw_contrast(contrast: str, rng: np.random.Generator) -> np.ndarray:
     # Keep the contrasts that every pelvic T2/bSSFP image shows.
     table[URINE] = max(table[URINE], table[FAT] + 0.08)
     table[MUSCLE] = min(table[MUSCLE], table[FAT] - 0.2)
-    return table
+    if fat_suppressed:
+        table[FAT] = rng.uniform(0.06, 0.2)
+        table[MARROW] = rng.uniform(0.05, 0.2)
+        table[SKIN] = rng.uniform(0.1, 0.3)
+        table[MUSCLE] = rng.uniform(0.1, 0.25)
+    return table ** gamma
