@@ -70,6 +70,16 @@ def _field(params: torch.Tensor, by: torch.Tensor, bx: torch.Tensor) -> torch.Te
     return torch.einsum("hg,tcgk,wk->tchw", by, params, bx)
 
 
+def _project(field_px: np.ndarray, gh: int, gw: int, dev: torch.device) -> torch.Tensor:
+    """Least-squares control grid (B,2,gh,gw) of a dense pixel field (B,2,H,W)."""
+    h, w = field_px.shape[-2:]
+    u = torch.from_numpy(field_px).to(dev)
+    u = torch.stack([u[:, 0] * 2 / (w - 1), u[:, 1] * 2 / (h - 1)], dim=1)
+    py = torch.linalg.pinv(_basis(gh, h, dev))
+    px = torch.linalg.pinv(_basis(gw, w, dev))
+    return torch.einsum("gh,bchw,kw->bcgk", py, u, px).contiguous()
+
+
 class _Adam:
     """Plain Adam on one tensor (avoids importing torch.optim, which pulls in dynamo)."""
 
@@ -95,58 +105,83 @@ def register_to_rest(
     images: np.ndarray,
     rest_frame: int,
     *,
+    weights: np.ndarray | None = None,
+    init: np.ndarray | None = None,
     device: str | torch.device = "auto",
     settings: RegistrationSettings | None = None,
 ) -> np.ndarray:
-    """Register every frame to the rest frame.
+    """Register every frame to the rest frame, for one or several groups at once.
+
+    A group is one region (e.g. one organ's crop) with its own rest image and
+    its own region-of-interest weights; all groups and frames form one batch.
 
     Args:
-        images: (T, C, H, W) float array; channel 0 normalized intensity in
-            about [0, 1], other channels soft organ masks in [0, 1].
+        images: (T, C, H, W) or (G, T, C, H, W) float array; channel 0
+            normalized intensity in about [0, 1], other channels soft masks.
         rest_frame: index of the fixed frame.
+        weights: optional (G, H, W) or (H, W) weights >= 0 of each pixel of the
+            rest frame in the image terms (default uniform).
         device: "auto", "cpu", "cuda", ...
+        init: optional starting displacement, same layout as the result (pixels).
         settings: optimization settings (defaults if None).
 
     Returns:
-        (T, 2, H, W) float32 displacement (dx, dy) in pixels on the rest grid;
-        zero for the rest frame.
+        (T, 2, H, W) or (G, T, 2, H, W) float32 displacement (dx, dy) in pixels
+        on the rest grid; zero for the rest frame.
     """
     s = settings or RegistrationSettings()
     x = np.asarray(images, dtype=np.float32)
-    if x.ndim != 4:
-        raise ValueError(f"expected images (T,C,H,W), got {x.shape}")
-    t_n, c_n, h_full, w_full = x.shape
+    single = x.ndim == 4
+    if single:
+        x = x[None]
+    if x.ndim != 5:
+        raise ValueError(f"expected images (T,C,H,W) or (G,T,C,H,W), got {x.shape}")
+    g_n, t_n, c_n, h_full, w_full = x.shape
     if not 0 <= rest_frame < t_n:
         raise ValueError(f"rest_frame must be in [0, {t_n - 1}], got {rest_frame}")
     dev = resolve_device(device)
-    full = torch.from_numpy(x).to(dev)
-    weights = torch.ones(1, c_n, 1, 1, device=dev)
+    full = torch.from_numpy(x.reshape(g_n * t_n, c_n, h_full, w_full)).to(dev)
+    chan_w = torch.ones(1, c_n, 1, 1, device=dev)
     if c_n > 1:
-        weights[:, 1:] = s.mask_weight
+        chan_w[:, 1:] = s.mask_weight
+    if weights is None:
+        roi_full = torch.ones(g_n, 1, h_full, w_full, device=dev)
+    else:
+        wts = np.asarray(weights, dtype=np.float32).reshape(-1, 1, h_full, w_full)
+        if wts.shape[0] != g_n:
+            raise ValueError(f"expected {g_n} weight maps, got {wts.shape[0]}")
+        roi_full = torch.from_numpy(wts).to(dev)
     gh = max(4, int(round(h_full / s.control_px)) + 1)
     gw = max(4, int(round(w_full / s.control_px)) + 1)
-    params = torch.zeros(t_n, 2, gh, gw, device=dev, requires_grad=True)
-    keep = torch.ones(t_n, 1, 1, 1, device=dev)
-    keep[rest_frame] = 0.0
+    params = torch.zeros(g_n * t_n, 2, gh, gw, device=dev)
+    if init is not None:
+        params = _project(np.asarray(init, np.float32).reshape(g_n * t_n, 2, h_full, w_full),
+                          gh, gw, dev)
+    params.requires_grad_(True)
+    keep = torch.ones(g_n, t_n, 1, 1, 1, device=dev)
+    keep[:, rest_frame] = 0.0
+    keep = keep.reshape(g_n * t_n, 1, 1, 1)
     adam = _Adam(params, s.lr)
     for factor, n_iter in zip(s.levels, s.iters, strict=True):
         if factor > 1:
             img = F.avg_pool2d(full, kernel_size=factor, stride=factor, ceil_mode=True)
+            roi = F.avg_pool2d(roi_full, kernel_size=factor, stride=factor, ceil_mode=True)
         else:
-            img = full
+            img, roi = full, roi_full
         h, w = img.shape[-2:]
+        roi = (roi / roi.mean(dim=(2, 3), keepdim=True).clamp_min(1e-6))[:, None] * chan_w
         base = _identity(h, w, dev)
         by, bx = _basis(gh, h, dev), _basis(gw, w, dev)
-        fixed = img[rest_frame:rest_frame + 1]
+        fixed = img.reshape(g_n, t_n, c_n, h, w)[:, rest_frame:rest_frame + 1]
         for _ in range(n_iter):
             params.grad = None
             u = _field(params * keep, by, bx)
             grid = base + u.permute(0, 2, 3, 1)
             warped = F.grid_sample(img, grid, mode="bilinear", padding_mode="border",
-                                   align_corners=True)
-            loss = ((warped - fixed) ** 2 * weights).mean()
+                                   align_corners=True).reshape(g_n, t_n, c_n, h, w)
+            loss = ((warped - fixed) ** 2 * roi).mean()
             if s.neighbour > 0 and t_n > 1:
-                nb = ((warped[1:] - warped[:-1]) ** 2 * weights).mean()
+                nb = ((warped[:, 1:] - warped[:, :-1]) ** 2 * roi).mean()
                 loss = loss + s.neighbour * nb
             if s.smooth > 0:
                 dxp = params[:, :, :, 1:] - params[:, :, :, :-1]
@@ -157,7 +192,8 @@ def register_to_rest(
     with torch.no_grad():
         u = _field(params * keep, _basis(gh, h_full, dev), _basis(gw, w_full, dev))
         u_px = torch.stack([u[:, 0] * (w_full - 1) / 2, u[:, 1] * (h_full - 1) / 2], dim=1)
-    return u_px.cpu().numpy().astype(np.float32)
+    out = u_px.cpu().numpy().astype(np.float32).reshape(g_n, t_n, 2, h_full, w_full)
+    return out[0] if single else out
 
 
 def sample_field(field: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:

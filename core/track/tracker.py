@@ -30,25 +30,51 @@ from core.track.tracks import Tracks
 if TYPE_CHECKING:
     from core.series import CineSeries
 
+#: Width (mm, Gaussian sigma) of the band outside each organ that its registration
+#: looks at: the organ, its wall and nearby tissue, not far neighbours or bones.
+RING_MM = 5.0
+#: Control-point spacing of the registration field (mm).
+CONTROL_MM = 28.0
+#: Savitzky–Golay window (frames) for the point paths before snapping; 1 = off.
+#: Off by default: with 1–2 s frames, breathing and straining change quickly from
+#: one frame to the next, and smoothing over frames lagged the real motion (mean
+#: error 0.4 → 1.6 mm on phantom cases); the registration's neighbour term
+#: already keeps consecutive fields consistent.
+TIME_WINDOW = 1
 
-def _crop_box(labels: np.ndarray, margin: int) -> tuple[int, int, int, int]:
-    any_organ = labels.any(axis=0)
-    h, w = any_organ.shape
-    if not any_organ.any():
-        return 0, h, 0, w
-    rows = np.flatnonzero(any_organ.any(axis=1))
-    cols = np.flatnonzero(any_organ.any(axis=0))
+
+def _organ_box(mask: np.ndarray, margin: int) -> tuple[int, int, int, int]:
+    """Box (r0, r1, c0, c1) holding the organ in every frame plus ``margin`` pixels."""
+    h, w = mask.shape[1:]
+    rows = np.flatnonzero(mask.any(axis=(0, 2)))
+    cols = np.flatnonzero(mask.any(axis=(0, 1)))
     return (max(0, rows[0] - margin), min(h, rows[-1] + margin + 1),
             max(0, cols[0] - margin), min(w, cols[-1] + margin + 1))
 
 
-def _channels(frames: np.ndarray, labels: np.ndarray, n_organs: int) -> np.ndarray:
-    lo, hi = np.percentile(frames, [1.0, 99.0])
-    img = np.clip((frames - lo) / max(hi - lo, 1e-6), 0.0, 1.0).astype(np.float32)
-    # one label channel: organ k at level k / n_organs, lightly blurred
-    lab = np.where(labels <= n_organs, labels, 0).astype(np.float32) / max(n_organs, 1)
-    lab = ndimage.gaussian_filter(lab, sigma=(0, 1.0, 1.0))
-    return np.stack([img, lab], axis=1)
+def _roi_weights(rest_mask: np.ndarray, ring_px: float) -> np.ndarray:
+    """Weights (h, w): 1 inside the rest organ, Gaussian fall-off outside, small floor."""
+    dist = ndimage.distance_transform_edt(~rest_mask)
+    return (np.exp(-0.5 * (dist / ring_px) ** 2) + 0.02).astype(np.float32)
+
+
+#: Intensity preprocessing: "ratio" divides by a heavily blurred copy (removes a
+#: static bias field and frame flicker), "plain" only rescales.
+NORMALIZE = "ratio"
+BIAS_SIGMA_PX = 12.0
+
+
+def _channels(frames: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Registration input (T, 2, h, w): normalized intensity and the soft organ mask."""
+    f = frames.astype(np.float32)
+    if NORMALIZE == "ratio":
+        lo = np.percentile(f, 1.0)
+        f = f - lo
+        f = f / (ndimage.gaussian_filter(f, (0, BIAS_SIGMA_PX, BIAS_SIGMA_PX)) + 0.05 * f.mean())
+    lo, hi = np.percentile(f, [1.0, 99.0])
+    img = np.clip((f - lo) / max(hi - lo, 1e-6), 0.0, 1.0).astype(np.float32)
+    soft = ndimage.gaussian_filter(mask.astype(np.float32), sigma=(0, 1.0, 1.0))
+    return np.stack([img, soft], axis=1)
 
 
 def _check(series: CineSeries, labels: np.ndarray, organs: Sequence[str], n_points: int,
@@ -103,18 +129,14 @@ def track_organs(
     n_points, rest_frame = int(n_points), int(rest_frame)
     t_n = lab.shape[0]
     sr, sc = series.spacing_mm
-    total = 3 + len(organs)
+    total = 1 + len(organs)
     yield Progress("track", 0, total, "tracing contours")
     contours = {
         organ: [mask_contour(lab[t] == k + 1, series.spacing_mm) for t in range(t_n)]
         for k, organ in enumerate(organs)
     }
-    yield Progress("track", 1, total, "registering frames")
-    margin = int(max(12, 0.08 * max(lab.shape[1:])))
-    r0, r1, c0, c1 = _crop_box(lab > 0, margin)
-    images = _channels(series.frames[:, r0:r1, c0:c1], lab[:, r0:r1, c0:c1], len(organs))
-    field = register_to_rest(images, rest_frame, device=device, settings=settings)
-    yield Progress("track", 2, total, "placing points")
+    ring_px = RING_MM / min(sr, sc)
+    reg = settings or RegistrationSettings(control_px=CONTROL_MM / min(sr, sc))
     points: dict[str, np.ndarray] = {}
     valid: dict[str, np.ndarray] = {}
     for k, organ in enumerate(organs):
@@ -124,13 +146,20 @@ def track_organs(
         if rest_c is not None:
             top = rest_c[np.lexsort((rest_c[:, 0], rest_c[:, 1]))[0]]
             rest_pts = resample_closed(rest_c, n_points, start=top)
+            mask = lab == k + 1
+            r0, r1, c0, c1 = _organ_box(mask, int(np.ceil(3 * ring_px)) + 4)
+            sub = mask[:, r0:r1, c0:c1]
+            field = register_to_rest(
+                _channels(series.frames[:, r0:r1, c0:c1], sub), rest_frame,
+                weights=_roi_weights(sub[rest_frame], ring_px), device=device, settings=reg)
             rows, cols = rest_pts[:, 1] / sr - r0, rest_pts[:, 0] / sc - c0
             moved = np.empty((t_n, n_points, 2))
             for t in range(t_n):
                 d = sample_field(field[t], rows, cols)
                 moved[t] = rest_pts + d * np.array([sc, sr])
-            present = np.array([c is not None for c in contours[organ]])
-            moved = smooth_in_time(moved, present, rest_frame)
+            if TIME_WINDOW > 1:
+                present = np.array([c is not None for c in contours[organ]])
+                moved = smooth_in_time(moved, present, rest_frame, window=TIME_WINDOW)
             for t in range(t_n):
                 c = contours[organ][t]
                 if c is None:
@@ -142,7 +171,7 @@ def track_organs(
                     pts[t] = regularize_spacing(c, s)
                 ok[t] = True
         points[organ], valid[organ] = pts, ok
-        yield Progress("track", 3 + k, total, f"tracked {organ}")
+        yield Progress("track", 1 + k, total, f"tracked {organ}")
     result = Tracks(points=points, valid=valid, rest_frame=rest_frame, n_points=n_points,
                     contours=contours)
     yield Progress("done", total, total, "tracking done", {"result": result})
