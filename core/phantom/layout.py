@@ -169,7 +169,8 @@ def draw_layout(rng: np.random.Generator) -> dict:
     ])
     lay["body"] = {
         "outline": body.tolist(), "fat_ant": u(8, 45), "fat_post": u(10, 55),
-        "rectus": u(7, 13), "muscle_post": u(20, 45), "skin": u(1.0, 2.0),
+        "rectus": u(7, 13), "muscle_post": u(25, 60), "skin": u(1.0, 2.0),
+        "sacrum_len": u(105, 130),
     }
     lay["top_pubis"] = top_pubis.tolist()
     lay["n_bowel"] = int(rng.integers(30, 80))

@@ -239,8 +239,11 @@ def paint(canvas: Canvas, lay: dict, rng: np.random.Generator) -> Painted:
     rectus = inside & (depth > fat_t) & (depth < fat_t + b["rectus"]) & (X < top[0] + 25) & (
         Y < top[1] + 8)
     soft[rectus] = T.MUSCLE
-    back = inside & (depth > fat_t) & (depth < fat_t + b["muscle_post"]) & (X > tip[0] - 5)
-    soft[back & (Y < tip[1] + 30)] = T.MUSCLE
+    # Paraspinal muscles at lumbar level; only a thin layer behind the sacrum.
+    lumbar = Y < tip[1] - b["sacrum_len"]
+    thick = np.where(lumbar, b["muscle_post"], 0.25 * b["muscle_post"])
+    back = inside & (depth > fat_t) & (depth < fat_t + thick) & (X > tip[0] + 10)
+    soft[back & (Y < tip[1] - 20)] = T.MUSCLE
     soft[inside & (depth < b["skin"])] = T.SKIN
 
     # Organs.

@@ -74,6 +74,10 @@ def draw_contrast(contrast: str, rng: np.random.Generator, fat_suppressed: bool 
     # Keep the contrasts that every pelvic T2/bSSFP image shows.
     table[URINE] = max(table[URINE], table[FAT] + 0.08)
     table[MUSCLE] = min(table[MUSCLE], table[FAT] - 0.2)
+    if rng.random() < 0.25:  # wider domain: perturb every soft-tissue level
+        soft = [t for t in range(N_TISSUES) if t not in (AIR, GAS, CORTEX, URINE, CSF)]
+        table[soft] = np.clip(table[soft] * rng.uniform(0.6, 1.5, len(soft)), 0.02, 1.0)
+        table[URINE] = max(table[URINE], float(np.percentile(table[soft], 80)))
     if fat_suppressed:
         table[FAT] = rng.uniform(0.06, 0.2)
         table[MARROW] = rng.uniform(0.05, 0.2)
