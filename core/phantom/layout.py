@@ -78,7 +78,10 @@ def draw_layout(rng: np.random.Generator) -> dict:
     t_low = (perineum_y - 2 - v_anchor[1]) / dv[1]  # dv[1] < 0: going down is t < 0
     v_low = v_anchor + t_low * dv
     v_high = v_anchor + u(30, 55) * dv
-    lay["vagina"] = {"pts": [v_low.tolist(), v_high.tolist()], "radius": rv,
+    # A gentle bend (towards the sacrum or the pubis) in the middle third.
+    bend = np.array([-dv[1], dv[0]]) * u(-5, 5)
+    vpts = smooth_curve(np.array([v_low, (v_low + v_high) / 2 + bend, v_high]), n=9)
+    lay["vagina"] = {"pts": vpts.tolist(), "radius": rv,
                      "lumen": u(0.6, 2.0)}
     # Cervix continues the vagina, the body flexes anteriorly (or posteriorly).
     cdir = _unit(beta + u(-15, 20))

@@ -255,7 +255,7 @@ def paint(canvas: Canvas, lay: dict, rng: np.random.Generator) -> Painted:
                                                              bl["neck_radius"]]), 8.0),
         np.array([bl["centre"], bl["neck"]]), max(bl["radii"]) * 1.4 + 10)
     va, ce, ub = lay["vagina"], lay["cervix"], lay["uterus_body"]
-    vag = ev(lambda X, Y: tube_sdf(X, Y, np.array(va["pts"]), [va["radius"]] * 2),
+    vag = ev(lambda X, Y: tube_sdf(X, Y, np.array(va["pts"]), [va["radius"]] * len(va["pts"])),
              np.array(va["pts"]), va["radius"] + 6)
     cer = ev(lambda X, Y: tube_sdf(X, Y, np.array(ce["pts"]), [ce["radius"]] * 2),
              np.array(ce["pts"]), ce["radius"] + 6)
