@@ -91,6 +91,18 @@ def _regular_partition(levels: list[np.ndarray], step_mm: float,
     out = np.full((len(levels),) + levels[0].shape, BIG, np.float32)
     part[[0, -1], :] = 0  # organs end inside the grid: closed contours
     part[:, [0, -1]] = 0
+    # Open each organ (no tips thinner than ~2 output pixels), then close it into the
+    # freed background (no thin notches); one organ at a time keeps them exclusive.
+    rad = max(1, int(round(pixel_mm / step_mm)))
+    yy, xx = np.mgrid[-rad:rad + 1, -rad:rad + 1]
+    disc = xx**2 + yy**2 <= rad**2 + 0.5
+    for k in range(1, len(levels) + 1):
+        mask = part == k
+        opened = ndimage.binary_opening(mask, structure=disc)
+        part[mask & ~opened] = 0
+    for k in range(1, len(levels) + 1):
+        closed = ndimage.binary_closing(part == k, structure=disc, border_value=0)
+        part[closed & (part == 0)] = k
     for k in range(len(levels)):
         inside = part == k + 1
         if not inside.any():
