@@ -102,3 +102,19 @@ def test_rest_frame_other_than_zero():
     err = trajectory_error(tr.points["bladder"], case.trajectories["bladder"], rest_frame=0)
     # truth starts on frame 0's contour; tracked rest is frame 2: still within a few mm
     assert np.nanmean(err) < 2.0
+
+
+def test_phantom_true_labels_within_bound_and_better_than_arclength():
+    phantom = pytest.importorskip("core.phantom")
+    errs, bases = [], []
+    for seed in (11, 14):
+        c = phantom.generate_case(seed, shape=(128, 128), n_frames=8)
+        tr = run(c.series, c.labels, c.organs, n_points=64)
+        peak = c.strain >= 0.5 * c.strain.max()
+        for organ in c.organs:
+            truth = c.trajectories[organ]
+            errs.append(np.nanmean(trajectory_error(tr.points[organ], truth)[peak]))
+            base_pts, _ = arclength_tracks(tr.contours[organ], 64)
+            bases.append(np.nanmean(trajectory_error(base_pts, truth)[peak]))
+    assert np.mean(errs) <= 1.0, errs
+    assert np.mean(errs) < 0.75 * np.mean(bases), (errs, bases)

@@ -1,0 +1,199 @@
+"""Tracking accuracy on phantom cases → docs/tracking.md.
+
+For each phantom case (several seeds, matrix >= 224, varied contrast) the organs
+are tracked (a) from the true labels and (b) from the shipped model's labels
+when ``resources/models/default.*`` exists.  The error of a tracked point is its
+distance to the true material point it started on (see
+:func:`core.track.accuracy.trajectory_error`), averaged over the frames at or
+above half of the peak strain.  Plain arc-length resampling of each frame's
+contour is the baseline.
+
+Usage::
+
+    python benchmarks/tracking_accuracy.py [--seeds 100 101 ...] [--shape 256]
+        [--frames 30] [--points 128] [--device auto] [--out docs/tracking.md]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import platform
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+from core.phantom import generate_case
+from core.track import track_organs
+from core.track.accuracy import arclength_tracks, trajectory_error
+from core.track.contours import mask_contour
+
+ROOT = Path(__file__).resolve().parents[1]
+
+METHOD = """\
+## Method
+
+Point i of an organ must be the same piece of wall in every frame, so that its
+displacement and its change of curvature mean something.  `core.track.track_organs`:
+
+1. **Contours** (`core/track/contours.py`): per organ and frame the largest component
+   of the label mask, holes filled, lightly smoothed (Gaussian 0.7 px) and traced at
+   level 0.5 with marching squares; closed, positive shoelace area in (x, y) with y
+   down, in mm (x = col × spacing_col, y = row × spacing_row).  A missing organ gives
+   `None` → NaN points and `valid = False` in that frame.
+2. **Rest points**: N points (default 128) evenly spaced by arc length on the rest
+   frame's contour (default frame 0), point 0 = the most cranial point.
+3. **Registration** (`core/track/register.py`, torch): for each organ, a crop around
+   the organ (all frames) is registered frame → rest frame with a smooth dense field
+   (bicubic control grid, 28 mm spacing, evaluated as two small matrix products),
+   optimised with Adam coarse-to-fine (1/8, 1/4, 1/2 resolution; 60/40/25 steps) on
+   the weighted SSD of two channels: intensity divided by a blurred copy (removes a
+   static bias field and frame flicker) and the organ's own soft mask.  The weights
+   are 1 inside the organ at rest and fall off with a 5 mm Gaussian outside, so the
+   field follows the organ and its wall, not a neighbour sliding past it or a rigid
+   bone.  Drift control: every frame is registered directly to the rest frame (no
+   chains of frame-to-frame steps), plus a term that keeps consecutive frames'
+   warped images alike; all frames are one batch.
+4. **Snap and space**: the moved rest points are projected onto that frame's
+   sub-pixel contour (closest point); the gaps between consecutive points along the
+   contour are kept in order, raised to at least 0.3 × L/N and rescaled to the
+   perimeter (no bunching, no crossing).
+5. **No smoothing over time** by default (`TIME_WINDOW = 1`): with 1–2 s frames the
+   breathing and straining motion changes quickly between frames, and a 5-frame
+   Savitzky–Golay filter lagged it (phantom error 0.4 → 1.6 mm in a test run).
+
+Arc-length resampling alone drifts along the wall wherever the wall stretches
+unevenly or slides; the registration recovers that tangential motion where the
+image has structure (wall, texture, neighbouring tissue).  Where the wall is long,
+straight and featureless and the motion slides along it (aperture problem), the
+tangential motion is not observable and errors stay larger (see the per-case table).
+"""
+
+
+def _track(series, labels, organs, n_points, device):
+    t0 = time.perf_counter()
+    result = None
+    for p in track_organs(series, labels, organs, n_points=n_points, device=device):
+        if p.stage == "done":
+            result = p.data["result"]
+    return result, time.perf_counter() - t0
+
+
+def _model_segmenter(device: str):
+    from core.errors import ModelError
+    from core.segment.infer import Segmenter
+    from core.segment.model_io import default_model_path
+
+    if not Path(str(default_model_path()) + ".json").exists():
+        return None
+    try:
+        return Segmenter(None, device=device)
+    except ModelError as exc:
+        print(f"no model: {exc}", file=sys.stderr)
+        return None
+
+
+def evaluate_case(case, source: str, labels, n_points: int, device: str) -> list[dict]:
+    peak = case.strain >= 0.5 * case.strain.max()
+    tracks, seconds = _track(case.series, labels, case.organs, n_points, device)
+    rows = []
+    for organ in case.organs:
+        truth = case.trajectories[organ]
+        err = trajectory_error(tracks.points[organ], truth)
+        contours = tracks.contours.get(organ) or [
+            mask_contour(labels[t] == case.organs.index(organ) + 1, case.series.spacing_mm)
+            for t in range(case.series.n_frames)]
+        base, _ = arclength_tracks(contours, n_points)
+        berr = trajectory_error(base, truth)
+        rows.append({
+            "seed": case.params["seed"], "contrast": case.params["contrast"],
+            "labels": source, "organ": organ,
+            "track_mean_mm": float(np.nanmean(err[peak])),
+            "track_p95_mm": float(np.nanpercentile(err[peak], 95)),
+            "arclength_mean_mm": float(np.nanmean(berr[peak])),
+            "arclength_p95_mm": float(np.nanpercentile(berr[peak], 95)),
+            "peak_frames": int(peak.sum()), "track_s": seconds,
+        })
+    return rows
+
+
+def to_markdown(df: pd.DataFrame, args: argparse.Namespace, model_note: str) -> str:
+    lines = [
+        "# Tracking organ boundaries point by point",
+        "",
+        f"Generated by `benchmarks/tracking_accuracy.py` on {dt.date.today().isoformat()} "
+        f"({platform.machine()}, torch {torch.__version__}, {torch.get_num_threads()} threads, "
+        f"device {args.device}).",
+        "",
+        "Error of a tracked point = distance to the true material point it started on, "
+        "mean over the frames at or above half of the peak strain (`strain >= 0.5 * max`). "
+        f"Phantom cases: seeds {', '.join(map(str, args.seeds))}, {args.shape}×{args.shape} "
+        f"pixels, {args.frames} frames, {args.points} points per organ. Baseline: plain "
+        "arc-length resampling of each frame's contour (point 0 = most cranial point).",
+        "",
+        model_note,
+        "",
+        METHOD,
+        "## Summary (mean over cases, mm)",
+        "",
+        "| labels | organ | tracking mean | tracking p95 | arc-length mean | arc-length p95 |",
+        "|---|---|---|---|---|---|",
+    ]
+    summ = df.groupby(["labels", "organ"], sort=False)[[
+        "track_mean_mm", "track_p95_mm", "arclength_mean_mm", "arclength_p95_mm"]].mean()
+    for (src, organ), r in summ.iterrows():
+        lines.append(f"| {src} | {organ} | {r.track_mean_mm:.2f} | {r.track_p95_mm:.2f} | "
+                     f"{r.arclength_mean_mm:.2f} | {r.arclength_p95_mm:.2f} |")
+    for src, g in df.groupby("labels", sort=False):
+        lines.append(f"| {src} | **all** | **{g.track_mean_mm.mean():.2f}** | "
+                     f"{g.track_p95_mm.mean():.2f} | **{g.arclength_mean_mm.mean():.2f}** | "
+                     f"{g.arclength_p95_mm.mean():.2f} |")
+    lines += ["", "## Per case (mm)", "",
+              "| seed | contrast | labels | organ | tracking mean | arc-length mean | "
+              "tracking time (s) |", "|---|---|---|---|---|---|---|"]
+    for r in df.itertuples():
+        lines.append(f"| {r.seed} | {r.contrast} | {r.labels} | {r.organ} | "
+                     f"{r.track_mean_mm:.2f} | {r.arclength_mean_mm:.2f} | {r.track_s:.2f} |")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--seeds", type=int, nargs="+", default=[100, 101, 102, 103, 104, 105])
+    ap.add_argument("--shape", type=int, default=256)
+    ap.add_argument("--frames", type=int, default=30)
+    ap.add_argument("--points", type=int, default=128)
+    ap.add_argument("--device", default="auto")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--out", type=Path, default=ROOT / "docs" / "tracking.md")
+    args = ap.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    segmenter = _model_segmenter(args.device)
+    model_note = ("Model labels: shipped default model "
+                  f"`{segmenter.model_id}`." if segmenter is not None else
+                  "Model labels: no shipped model (`resources/models/default.*`) was found "
+                  "when this was run, so only true labels are reported.")
+    rows = []
+    for seed in args.seeds:
+        case = generate_case(seed, shape=(args.shape, args.shape), n_frames=args.frames)
+        rows += evaluate_case(case, "true", case.labels, args.points, args.device)
+        if segmenter is not None:
+            seg = segmenter.predict(case.series)
+            rows += evaluate_case(case, "model", seg.labels, args.points, args.device)
+        last = pd.DataFrame(rows[-3:])
+        print(f"seed {seed}: " + ", ".join(
+            f"{r.labels}/{r.organ} {r.track_mean_mm:.2f} (arc {r.arclength_mean_mm:.2f})"
+            for r in last.itertuples()), flush=True)
+    df = pd.DataFrame(rows)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(to_markdown(df, args, model_note), encoding="utf-8")
+    print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
