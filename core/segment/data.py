@@ -3,7 +3,7 @@
 A *source* is ``(frames (T,H,W), labels (T,H,W) uint8, spacing_mm (row, col))``:
 a phantom case (``core.phantom.generate_case``) or a corrected project.  Every
 source is intensity-normalised (same function as inference), resampled to the
-training spacing, centred on a fixed square canvas and given exact signed
+training spacing, centred (on its organs) on a fixed square canvas and given exact signed
 distance maps (mm) of its truth, computed on the canvas.
 """
 
@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -47,21 +48,48 @@ class FrameCache:
     def __len__(self) -> int:
         return int(self.images.shape[0])
 
+    def save(self, folder: str | Path) -> None:
+        """Write the four arrays as ``.npy`` files (no pickle) into ``folder``."""
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        for name in ("images", "labels", "sdf", "case_index"):
+            np.save(folder / f"{name}.npy", getattr(self, name).cpu().numpy(), allow_pickle=False)
+
+    @classmethod
+    def load(cls, folder: str | Path) -> FrameCache:
+        """Read a cache written by :meth:`save`."""
+        folder = Path(folder)
+        arrays = {name: torch.from_numpy(np.load(folder / f"{name}.npy", allow_pickle=False))
+                  for name in ("images", "labels", "sdf", "case_index")}
+        return cls(**arrays)
+
     def to(self, device: torch.device) -> FrameCache:
         """Copy to a device."""
         return FrameCache(self.images.to(device), self.labels.to(device), self.sdf.to(device),
                           self.case_index.to(device))
 
 
-def _fit(a: np.ndarray, size: int) -> np.ndarray:
-    """Centre-pad (with zeros) or centre-crop the last two axes to ``size``."""
+def _fit(a: np.ndarray, size: int, centre: tuple[int, int] | None = None) -> np.ndarray:
+    """Pad (zeros) and/or crop the last two axes to ``size`` × ``size`` around ``centre``.
+
+    ``centre`` (row, col) defaults to the middle of the array.
+    """
     out = np.zeros((*a.shape[:-2], size, size), dtype=a.dtype)
     h, w = a.shape[-2:]
-    sh, sw = max(0, (h - size) // 2), max(0, (w - size) // 2)
-    dh, dw = max(0, (size - h) // 2), max(0, (size - w) // 2)
-    ch, cw = min(h, size), min(w, size)
-    out[..., dh : dh + ch, dw : dw + cw] = a[..., sh : sh + ch, sw : sw + cw]
+    cr, cc = centre if centre is not None else (h // 2, w // 2)
+    r0, c0 = cr - size // 2, cc - size // 2  # source index of the canvas' top-left pixel
+    sr0, sc0 = max(0, r0), max(0, c0)
+    sr1, sc1 = min(h, r0 + size), min(w, c0 + size)
+    if sr1 > sr0 and sc1 > sc0:
+        out[..., sr0 - r0 : sr1 - r0, sc0 - c0 : sc1 - c0] = a[..., sr0:sr1, sc0:sc1]
     return out
+
+
+def _organ_centre(labels: np.ndarray) -> tuple[int, int] | None:
+    rows, cols = np.nonzero(labels.any(axis=0))
+    if rows.size == 0:
+        return None
+    return (int(rows.min() + rows.max()) // 2, int(cols.min() + cols.max()) // 2)
 
 
 def prepare_source(source: Source, n_classes: int, spacing_mm: float, canvas: int,
@@ -89,7 +117,8 @@ def prepare_source(source: Source, n_classes: int, spacing_mm: float, canvas: in
     size = target_shape(frames.shape[1:], tuple(sp), spacing_mm)
     img = resample_images(torch.from_numpy(norm[:, None]), size).numpy()
     lab = resample_labels(labels, size, n_classes)
-    img, lab = _fit(img, canvas), _fit(lab, canvas)
+    centre = _organ_centre(lab)  # large fields of view: keep the organs on the canvas
+    img, lab = _fit(img, canvas, centre), _fit(lab, canvas, centre)
     sdf = np.stack([signed_distance(f, n_classes, spacing_mm) for f in lab])
     return img.astype(np.float32), lab, sdf
 

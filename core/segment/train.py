@@ -192,13 +192,16 @@ def _load_state(out: Path, opt: torch.optim.Optimizer, loss_fn: torch.nn.Module,
     return meta
 
 
-def train(config: TrainConfig, out_dir: str | Path, resume: bool = False) -> Iterator[Progress]:
+def train(config: TrainConfig, out_dir: str | Path, resume: bool = False,
+          data: tuple[FrameCache, FrameCache] | None = None) -> Iterator[Progress]:
     """Train a U-Net; yields progress, writes checkpoints and the final model in ``out_dir``.
 
     Args:
         config: the run's settings.
         out_dir: folder for checkpoints and the final model (``model.*``).
         resume: continue from ``out_dir/last_*`` if present.
+        data: prebuilt (training, validation) frame caches (e.g. shared by the runs of
+            a study); default: built from ``config``.
 
     Yields:
         ``Progress("data", ...)`` while caching, ``Progress("train", step, total,
@@ -238,10 +241,13 @@ def train(config: TrainConfig, out_dir: str | Path, resume: bool = False) -> Ite
     common = dict(n_classes=n_classes, spacing_mm=cfg.spacing_mm, canvas=cfg.canvas,
                   frames_per_case=cfg.frames_per_case, workers=cfg.workers,
                   phantom_overrides=cfg.phantom_overrides)
-    train_cache = build_cache(cfg.sources, seeds, **common)
-    val_seeds = range(cfg.val_seed0, cfg.val_seed0 + cfg.val_cases)
-    val_cache = (build_cache((), val_seeds, **common) if cfg.val_cases
-                 else build_cache(cfg.sources[:1], (), **common))
+    if data is not None:
+        train_cache, val_cache = data
+    else:
+        train_cache = build_cache(cfg.sources, seeds, **common)
+        val_seeds = range(cfg.val_seed0, cfg.val_seed0 + cfg.val_cases)
+        val_cache = (build_cache((), val_seeds, **common) if cfg.val_cases
+                     else build_cache(cfg.sources[:1], (), **common))
     if device.type == "cuda":
         train_cache = train_cache.to(device)
     yield Progress("data", 1, 1, f"{len(train_cache)} training frames "

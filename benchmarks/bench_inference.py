@@ -1,0 +1,127 @@
+"""Inference speed and memory of the segmentation U-Net (frames/s, peak memory).
+
+Usage::
+
+    python benchmarks/bench_inference.py --device cpu   # 2 threads, as on a laptop
+    python benchmarks/bench_inference.py --device cuda  # AMP bf16, channels_last, compile
+
+Writes (or replaces) the section of that device in docs/performance_inference.md.
+Two numbers per setting: the network alone on 256×256 frames (already on the
+training grid) and the whole ``Segmenter.predict`` (normalisation, resampling
+from 1.2 mm to the training grid and back, argmax, post-processing, confidence).
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import re
+import resource
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from core.segment.infer import Segmenter
+from core.segment.model_io import load_model
+from core.series import CineSeries
+
+DOC = Path(__file__).resolve().parents[1] / "docs" / "performance_inference.md"
+
+
+def _timeit(fn, min_time: float, sync) -> float:
+    fn()
+    sync()
+    n, t0 = 0, time.perf_counter()
+    while True:
+        fn()
+        n += 1
+        sync()
+        dt = time.perf_counter() - t0
+        if dt > min_time and n >= 3:
+            return dt / n
+
+
+def bench(device: str, model_path: str | None, min_time: float) -> tuple[list[dict], str]:
+    dev = torch.device(device)
+    if dev.type == "cpu":
+        torch.set_num_threads(2)
+    sync = torch.cuda.synchronize if dev.type == "cuda" else (lambda: None)
+    net, cfg = load_model(model_path)
+    net = net.to(dev).to(memory_format=torch.channels_last)
+    rows = []
+    batches = [1, 2, 4, 8, 16] if dev.type == "cpu" else [1, 64, 256, 512, 1024]
+    variants = [("eager", net)]
+    if dev.type == "cuda":
+        variants.append(("compiled", torch.compile(net)))
+    for name, m in variants:
+        for bs in batches:
+            x = torch.randn(bs, 1, 256, 256, device=dev).contiguous(
+                memory_format=torch.channels_last)
+
+            def run(m=m, x=x):
+                with torch.inference_mode(), torch.autocast(
+                        dev.type, dtype=torch.bfloat16, enabled=dev.type == "cuda"):
+                    return m(x)
+            if dev.type == "cuda":
+                torch.cuda.reset_peak_memory_stats()
+            t = _timeit(run, min_time, sync)
+            mem = (torch.cuda.max_memory_allocated() / 2**20 if dev.type == "cuda"
+                   else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+            rows.append({"what": f"network ({name})", "batch": bs, "fps": bs / t,
+                         "ms_per_frame": 1000 * t / bs, "peak_mib": mem})
+            print(rows[-1], flush=True)
+    rng = np.random.default_rng(0)
+    series = CineSeries(rng.random((64, 256, 256), dtype=np.float32) * 100, (1.2, 1.2),
+                        np.arange(64) * 1.0)
+    seg = Segmenter(model_path, device=device)
+    for bs in ([1, 4, 8] if dev.type == "cpu" else [64]):
+        t = _timeit(lambda bs=bs: seg.predict(series, batch_size=bs), min_time, sync)
+        rows.append({"what": "Segmenter.predict (full)", "batch": bs, "fps": 64 / t,
+                     "ms_per_frame": 1000 * t / 64, "peak_mib": float("nan")})
+        print(rows[-1], flush=True)
+    if dev.type == "cuda":
+        label = torch.cuda.get_device_name(0)
+    else:
+        label = f"{platform.processor() or platform.machine()}, torch.set_num_threads(2)"
+    return rows, f"{label}; torch {torch.__version__}; model {cfg['model_id']}"
+
+
+def write_section(device: str, rows: list[dict], label: str) -> None:
+    kind = "GPU" if device.startswith("cuda") else "CPU"
+    lines = [f"<!-- {kind} -->", f"### {kind}: {label}", "",
+             "| what | batch | frames/s | ms/frame | peak memory (MiB) |",
+             "| --- | ---: | ---: | ---: | ---: |"]
+    for r in rows:
+        lines.append(f"| {r['what']} | {r['batch']} | {r['fps']:.1f} | {r['ms_per_frame']:.2f} | "
+                     f"{r['peak_mib']:.0f} |")
+    best = max((r for r in rows if r["what"].startswith("network")), key=lambda r: r["fps"])
+    lines += ["", f"Best network throughput: {best['fps']:.0f} frames/s "
+              f"({best['what']}, batch {best['batch']}).", f"<!-- /{kind} -->"]
+    section = "\n".join(lines)
+    text = DOC.read_text() if DOC.exists() else (
+        "# Inference performance (segmentation)\n\nMeasured by `benchmarks/bench_inference.py`."
+        " Peak memory: CUDA max allocated on GPU, process max RSS on CPU.\n\n")
+    pattern = re.compile(rf"<!-- {kind} -->.*?<!-- /{kind} -->", re.S)
+    text = pattern.sub(section, text) if pattern.search(text) else text.rstrip() + "\n\n" + section
+    DOC.parent.mkdir(parents=True, exist_ok=True)
+    DOC.write_text(text.rstrip() + "\n")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--device", default="cpu")
+    ap.add_argument("--model", default=None)
+    ap.add_argument("--min-time", type=float, default=2.0, help="seconds per measurement")
+    ap.add_argument("--doc", default=str(DOC))
+    args = ap.parse_args()
+    global DOC
+    DOC = Path(args.doc)
+    rows, label = bench(args.device, args.model, args.min_time)
+    write_section(args.device, rows, label)
+    print(f"written {DOC}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,64 @@
+"""Train the shipped default model (resources/models/default.*), reproducibly.
+
+    python benchmarks/train_default.py --out runs/default --device cuda --workers 14 \
+        [--loss dice_adaptive] [--install resources/models]
+
+The settings below are the documented recipe (see resources/models/MODEL_CARD.md):
+phantom training seeds 0..cases-1, validation seeds 500..502, evaluation seeds
+1000.. never trained on.  With ``--install DIR`` the final model is copied to
+``DIR/default.safetensors`` / ``DIR/default.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import time
+from pathlib import Path
+
+from core.segment.train import TrainConfig, train
+
+RECIPE = dict(
+    loss="dice_adaptive", loss_kw={"lam": 1.0}, epochs=40, steps_per_epoch=100, batch_size=32,
+    lr=2e-3, cases=120, val_cases=3, frames_per_case=10, crop=224, canvas=256,
+    base_channels=16, depth=4, norm="batch", seed=0,
+)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--device", default="auto")
+    ap.add_argument("--workers", type=int, default=0)
+    ap.add_argument("--loss", default=RECIPE["loss"])
+    ap.add_argument("--epochs", type=int, default=RECIPE["epochs"])
+    ap.add_argument("--cases", type=int, default=RECIPE["cases"])
+    ap.add_argument("--install", default=None, help="copy the result to DIR/default.*")
+    args = ap.parse_args()
+    recipe = {**RECIPE, "loss": args.loss, "epochs": args.epochs, "cases": args.cases}
+    cfg = TrainConfig(**recipe, device=args.device, workers=args.workers)
+    t0 = time.perf_counter()
+    result = None
+    for p in train(cfg, args.out):
+        if p.stage in ("data", "validate", "done"):
+            extra = {k: round(v, 3) for k, v in p.data.items() if isinstance(v, float)}
+            print(f"[{time.perf_counter() - t0:7.1f} s] {p.stage} {p.done}/{p.total} "
+                  f"{p.message} {extra}", flush=True)
+        elif p.stage == "train" and p.done % 500 == 0:
+            print(f"[{time.perf_counter() - t0:7.1f} s] step {p.done}/{p.total} "
+                  f"loss {p.data['loss']:.4f} dice {p.data['dice']:.4f} "
+                  f"lambda {p.data['lambda']:.2f}", flush=True)
+        if p.stage == "done":
+            result = Path(p.data["result"])
+    if args.install and result is not None:
+        dest = Path(args.install)
+        dest.mkdir(parents=True, exist_ok=True)
+        for suffix in (".safetensors", ".json"):
+            shutil.copyfile(result.with_suffix(suffix), dest / f"default{suffix}")
+        print(f"installed {dest}/default.*")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
