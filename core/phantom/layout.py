@@ -101,7 +101,7 @@ def draw_layout(rng: np.random.Generator) -> dict:
         (c_top + bdir * (lb - 8)).tolist()], "retroverted": bool(retro),
     }
     # Bladder: from nearly empty to full, rising above the symphysis.
-    fill = u(0.0, 1.0)
+    fill = u(0.0, 1.0) ** 0.7  # more often moderately full, as protocols ask
     rb = 13 + 32 * fill
     bang = np.deg2rad(u(-20, 20))
     bcentre = neck + np.array([0.25 * rb + 4, -0.9 * rb - 2])
@@ -178,6 +178,10 @@ def draw_layout(rng: np.random.Generator) -> dict:
     lay["top_pubis"] = top_pubis.tolist()
     lay["n_bowel"] = int(rng.integers(30, 80))
     lay["lesion_draws"] = rng.random(10).tolist()  # fibroids / Nabothian cysts
+    # Free fluid in the rectouterine pouch (some cases).
+    pouch = (c_top + arj) / 2 + np.array([u(-5, 10), -u(15, 35)])
+    lay["pouch"] = {"centre": pouch.tolist(), "radii": [u(4, 12), u(3, 8)],
+                    "angle": u(0, np.pi), "present": bool(rng.random() < 0.2)}
     # Gap (mm) left by bladder and rectum against the vagina (0 = touching).
     lay["contact"] = [u(0, 1.5) if rng.random() < 0.6 else 0.0,
                       u(0, 3.0) if rng.random() < 0.6 else 0.0]

@@ -308,6 +308,11 @@ def paint(canvas: Canvas, lay: dict, rng: np.random.Generator) -> Painted:
     soft[(ure_d < 1.0) & inside] = T.VAG_LUMEN
 
     _bowel(canvas, lay, rng, soft, organs, rigid_sdf, body)
+    po = lay["pouch"]
+    if po["present"]:
+        fluid = ev(lambda X, Y: blob_sdf(X, Y, po["centre"], po["radii"], po["angle"]),
+                   np.array([po["centre"]]), 16)
+        soft[(fluid < 0) & inside] = T.FLUID
     _vessels(canvas, lay, rng, soft, body)
     _organ_tissues(canvas, lay, soft, organs, vag, cer, ubody)
     return Painted(soft, rigid, rigid_sdf.astype(np.float32), organs, body)
