@@ -38,3 +38,25 @@ def test_deterministic_by_seed():
 def test_all_organs_at_rest(case):
     present = set(np.unique(case.labels[0]).tolist())
     assert {1, 2, 3} <= present
+
+
+@pytest.mark.parametrize("seed", [0, 17, 42, 99, 123, 2024])
+def test_every_organ_is_one_piece_at_rest(seed):
+    from scipy import ndimage
+
+    case = generate_case(seed, shape=(80, 80), n_frames=2)
+    for k in (1, 2, 3):
+        n_pieces = ndimage.label(case.labels[0] == k)[1]
+        assert n_pieces == 1, (seed, k, n_pieces)
+    assert (case.labels[0] == 0).mean() > 0.5  # organs are a small part of the view
+
+
+def test_frames_look_like_mr_magnitude():
+    case = generate_case(4, shape=(96, 96), n_frames=3, spacing_mm=2.5, contrast="t2",
+                         snr=30.0, bias_strength=0.0, banding=0.0, ghosting=0.0)
+    f = case.series.frames[0]
+    bladder = f[case.labels[0] == 1].mean()
+    corner = f[:6, :6] if f[:6, :6].mean() < f.mean() else f[-6:, :6]
+    assert f.min() >= 0  # magnitude images
+    assert bladder > 2 * f.mean()  # urine is bright on T2
+    assert corner.std() > 0  # Rician noise floor in the air

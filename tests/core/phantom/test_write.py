@@ -5,6 +5,7 @@ from pathlib import Path
 import numpy as np
 import pydicom
 import pytest
+from pydicom.dataset import validate_file_meta
 from pydicom.uid import ExplicitVRLittleEndian, MRImageStorage
 
 from core.io.dicom_write import rescale, write_dicom_series
@@ -27,6 +28,8 @@ def test_dicom_files_are_valid_mr(written):
     times = []
     for f in files:
         ds = pydicom.dcmread(f)
+        validate_file_meta(ds.file_meta, enforce_standard=True)
+        assert ds.preamble is not None and ds.ImageType[2] == "M"
         assert ds.file_meta.TransferSyntaxUID == ExplicitVRLittleEndian
         assert ds.file_meta.MediaStorageSOPClassUID == MRImageStorage == ds.SOPClassUID
         assert ds.file_meta.MediaStorageSOPInstanceUID == ds.SOPInstanceUID
