@@ -17,7 +17,8 @@ from scipy import ndimage
 from scipy.spatial import cKDTree
 
 from core.phantom import tissues as T
-from core.phantom.grid import BIG, Canvas
+from core.phantom.grid import Canvas
+from core.phantom.levelsets import exclusive, regular_partition
 from core.phantom.shapes import (
     blob_sdf,
     polyline_distance,
@@ -26,6 +27,7 @@ from core.phantom.shapes import (
     smooth_noise,
     tube_sdf,
 )
+from core.phantom.spine import spine_column
 
 
 @dataclass
@@ -47,82 +49,6 @@ class Painted:
     body_sdf: np.ndarray
 
 
-def _exclusive(levels: list[np.ndarray]) -> list[np.ndarray]:
-    """Make level sets mutually exclusive; touching organs share one boundary."""
-    out = []
-    for k, lk in enumerate(levels):
-        others = [lj for j, lj in enumerate(levels) if j != k]
-        m = np.minimum.reduce(others)
-        out.append(np.maximum(lk, 0.5 * (lk - m)))
-    return out
-
-
-def _one_piece(level: np.ndarray) -> np.ndarray:
-    """Keep only the largest inside component of a level set (others become outside)."""
-    lab, n = ndimage.label(level < 0)
-    if n <= 1:
-        return level
-    sizes = ndimage.sum_labels(np.ones_like(lab), lab, index=np.arange(1, n + 1))
-    keep = int(np.argmax(sizes)) + 1
-    drop = (lab > 0) & (lab != keep)
-    out = level.copy()
-    out[drop] = np.abs(level[drop]) + 0.05
-    return out
-
-
-def _regular_partition(levels: list[np.ndarray], step_mm: float,
-                       pixel_mm: float) -> np.ndarray:
-    """Regularise exclusive organ level sets so that pixels can show every part.
-
-    The partition (background + organs) is smoothed by a Gaussian vote of its
-    indicators (removes slivers and notches narrower than about one output
-    pixel, of any label), each organ is reduced to its largest piece and turned
-    back into a smooth signed distance (mm, negative inside).
-
-    Returns:
-        (n_organs, rows, cols) float32 level sets.
-    """
-    sigma = 1.1 * pixel_mm / step_mm
-    votes = [np.ones(levels[0].shape, np.float32) * 0.5]  # background
-    votes += [(lv < 0).astype(np.float32) for lv in levels]
-    votes = [ndimage.gaussian_filter(v, sigma) for v in votes]
-    votes[0] = 1.0 - np.sum(votes[1:], axis=0)
-    part = np.argmax(np.stack(votes), axis=0)
-    out = np.full((len(levels),) + levels[0].shape, BIG, np.float32)
-    part[[0, -1], :] = 0  # organs end inside the grid: closed contours
-    part[:, [0, -1]] = 0
-    # Open each organ (no tips thinner than ~2 output pixels), then close it into the
-    # freed background (no thin notches); one organ at a time keeps them exclusive.
-    rad = max(1, int(round(pixel_mm / step_mm)))
-    yy, xx = np.mgrid[-rad:rad + 1, -rad:rad + 1]
-    disc = xx**2 + yy**2 <= rad**2 + 0.5
-    for k in range(1, len(levels) + 1):
-        mask = part == k
-        opened = ndimage.binary_opening(mask, structure=disc)
-        part[mask & ~opened] = 0
-    for k in range(1, len(levels) + 1):
-        closed = ndimage.binary_closing(part == k, structure=disc, border_value=0)
-        part[closed & (part == 0)] = k
-    for k in range(len(levels)):
-        inside = part == k + 1
-        if not inside.any():
-            continue
-        rows, cols = np.nonzero(inside)
-        pad = 8
-        r0, r1 = max(rows.min() - pad, 0), min(rows.max() + pad + 1, inside.shape[0])
-        c0, c1 = max(cols.min() - pad, 0), min(cols.max() + pad + 1, inside.shape[1])
-        win = inside[r0:r1, c0:c1]
-        lab, n = ndimage.label(win)
-        if n > 1:
-            sizes = ndimage.sum_labels(np.ones_like(lab), lab, index=np.arange(1, n + 1))
-            win = lab == int(np.argmax(sizes)) + 1
-        d_out = ndimage.distance_transform_edt(~win)
-        d_in = ndimage.distance_transform_edt(win)
-        sdf = np.where(win, 0.5 - d_in, d_out - 0.5) * step_mm
-        out[k, r0:r1, c0:c1] = ndimage.gaussian_filter(sdf, 0.7, mode="nearest")
-    return out
-
-
 def _body(canvas: Canvas, lay: dict) -> np.ndarray:
     """Signed distance (mm) to the skin, negative inside."""
     outline = smooth_curve(np.asarray(lay["body"]["outline"]), n=300, closed=True)
@@ -134,83 +60,6 @@ def _body(canvas: Canvas, lay: dict) -> np.ndarray:
     d_in = ndimage.distance_transform_edt(inside) * step
     d_out = ndimage.distance_transform_edt(~inside) * step
     return (d_out - d_in).astype(np.float32)
-
-
-def _spine(canvas: Canvas, lay: dict, rng: np.random.Generator) -> tuple[np.ndarray, ...]:
-    """Vertebrae, discs, canal and posterior elements: (sdf, tissue map)."""
-    curve = np.asarray(lay["spine"]["curve"])
-    seg = np.hypot(*np.diff(curve, axis=0).T)
-    s = np.concatenate([[0.0], np.cumsum(seg)])
-    tang = np.gradient(curve, axis=0)
-    tang /= np.linalg.norm(tang, axis=1, keepdims=True)
-    post = np.stack([-tang[:, 1], tang[:, 0]], 1)
-    post *= np.sign(post[:, 0:1] + 1e-9)  # normal pointing posterior (+x)
-    # (length along the curve, gap after, depth) from the coccyx tip up.
-    gap_disc = rng.uniform(7, 11)
-    levels = [(9, 2, 9), (9, 2, 11), (11, 3, 13), (16, 2, 17), (19, 1.5, 22), (22, 1.5, 28),
-              (24, 1.5, 34), (28, gap_disc, 40)]
-    levels += [(rng.uniform(26, 31), gap_disc, rng.uniform(33, 38)) for _ in range(9)]
-    bone = np.full(canvas.shape, BIG, np.float32)
-    disc = np.full(canvas.shape, BIG, np.float32)
-    pos = 0.0
-    spinous: list = []
-    for i, (length, gap, depth) in enumerate(levels):
-        if pos + length > s[-1]:
-            break
-        mid = pos + length / 2
-        c = np.array([np.interp(mid, s, curve[:, 0]), np.interp(mid, s, curve[:, 1])])
-        t = np.array([np.interp(mid, s, tang[:, 0]), np.interp(mid, s, tang[:, 1])])
-        n = np.array([-t[1], t[0]]) * np.sign(-t[1] + 1e-9)
-        centre = c + n * depth / 2
-        ang = float(np.arctan2(t[1], t[0]))
-        r = (length / 2, depth / 2)
-        sdf = canvas.evaluate(
-            lambda X, Y, centre=centre, ang=ang, r=r: blob_sdf(X, Y, centre, r, ang, power=4.0),
-            np.array([centre]), max(r) + 4)
-        bone = np.minimum(bone, sdf)
-        if gap > 4 and i >= 7:
-            dc = c + t * (length / 2 + gap / 2) + n * depth / 2
-            rr = (gap / 2 + 1.0, depth / 2 - 1)
-            dsd = canvas.evaluate(
-                lambda X, Y, dc=dc, ang=ang, rr=rr: blob_sdf(X, Y, dc, rr, ang, power=3.0),
-                np.array([dc]), max(rr) + 4)
-            disc = np.minimum(disc, dsd)
-        if i >= 8:  # lumbar: a spinous process behind the canal
-            spinous.append((c + n * (depth + lay["spine"]["canal"] + 20) - t * 4, ang))
-        pos += length + gap
-    # Canal (CSF above S2, fat below) and posterior elements behind the bodies.
-    canal_w = lay["spine"]["canal"]
-    depth_at = np.interp(s, [0, 60, 110, 160, 2000], [8, 18, 34, 40, 37])
-    canal_line = curve + post * (depth_at[:, None] + 2 + canal_w / 2)
-    keep = s > 35
-    canal = canvas.evaluate(
-        lambda X, Y: tube_sdf(X, Y, canal_line[keep][::4],
-                              np.interp(s[keep][::4], [35, 110, 2000],
-                                        [2.5, canal_w / 2, canal_w / 2])),
-        canal_line[keep], canal_w + 4)
-    sac = (s > 35) & (s < 135)
-    back_line = curve + post * (depth_at[:, None] + 4 + canal_w + 2)
-    back = canvas.evaluate(
-        lambda X, Y: tube_sdf(X, Y, back_line[sac][::4],
-                              np.interp(s[sac][::4], [35, 135], [2.5, 5.0])),
-        back_line[sac], 10)
-    for centre, ang in spinous:
-        sp_sdf = canvas.evaluate(
-            lambda X, Y, centre=centre, ang=ang: blob_sdf(X, Y, centre, (9.0, 17.0), ang,
-                                                          power=2.5),
-            np.array([centre]), 22)
-        back = np.minimum(back, sp_sdf)
-    column = smin(smin(np.minimum(bone, disc), canal, 3.0), back, 3.0)
-    tmap = np.zeros(canvas.shape, np.uint8)
-    tmap[column < 0] = T.FIBROUS
-    tmap[back < 0] = T.MARROW
-    tmap[(back < 0) & (back > -1.5)] = T.CORTEX
-    tmap[canal < 0] = T.CSF
-    tmap[disc < 0] = T.DISC
-    tmap[(disc < 0) & (disc > -2.0)] = T.FIBROUS
-    tmap[bone < 0] = T.MARROW
-    tmap[(bone < 0) & (bone > -1.6)] = T.CORTEX
-    return column, tmap, canal_line
 
 
 def paint(canvas: Canvas, lay: dict, rng: np.random.Generator) -> Painted:
@@ -227,7 +76,7 @@ def paint(canvas: Canvas, lay: dict, rng: np.random.Generator) -> Painted:
     X, Y = canvas.X, canvas.Y
     ev = canvas.evaluate
     body = _body(canvas, lay)
-    column, rigid, _ = _spine(canvas, lay, rng)
+    column, rigid, _ = spine_column(canvas, lay, rng)
     sy = lay["symphysis"]
     sym = ev(lambda X, Y: blob_sdf(X, Y, sy["centre"], sy["radii"], sy["angle"]),
              np.array([sy["centre"]]), max(sy["radii"]) + 4)
@@ -282,9 +131,9 @@ def paint(canvas: Canvas, lay: dict, rng: np.random.Generator) -> Painted:
     tube = smin(vag, cer, 6.0)
     bladder = np.maximum(bladder, -(tube - lay["contact"][0]))
     rectum = np.maximum(rectum, -(tube - lay["contact"][1]))
-    levels = _exclusive([bladder, uterus, rectum])
+    levels = exclusive([bladder, uterus, rectum])
     clear = np.maximum(-rigid_sdf + 2.5, body + 3.0)
-    organs = _regular_partition([np.maximum(lv, clear) for lv in levels], canvas.step_mm,
+    organs = regular_partition([np.maximum(lv, clear) for lv in levels], canvas.step_mm,
                                 lay.get("pixel_mm", 1.0))
 
     # Pelvic floor and sphincters (drawn before organs so organs stay on top).
