@@ -257,10 +257,11 @@ def generate_case(seed: int, **overrides: Any) -> PhantomCase:
 
     # Truth: rest contours carried forward, landmarks with the jitter.
     motion, canvas = model.motion, model.canvas
-    trajectories = {}
-    for k, organ in enumerate(ORGANS):
-        q0 = rest_contour(model.soft_stack[1 + k], canvas, p["n_points"])
-        trajectories[organ] = np.stack([motion.forward(t, q0) for t in range(n_t)])
+    rest = [rest_contour(model.soft_stack[1 + k], canvas, p["n_points"])
+            for k in range(len(ORGANS))]
+    moved = motion.forward_all(np.concatenate(rest))
+    n = p["n_points"]
+    trajectories = {organ: moved[:, k * n:(k + 1) * n] for k, organ in enumerate(ORGANS)}
     lms = {}
     for name in LANDMARKS:
         pt = canvas.body_to_image(np.asarray(model.layout["landmarks"][name]))

@@ -83,6 +83,8 @@ def draw_layout(rng: np.random.Generator) -> dict:
     vpts = smooth_curve(np.array([v_low, (v_low + v_high) / 2 + bend, v_high]), n=9)
     lay["vagina"] = {"pts": vpts.tolist(), "radius": rv,
                      "lumen": u(0.6, 2.0)}
+    if rng.random() < 0.25:  # vaginal gel (defecography): distended bright lumen
+        lay["vagina"].update(gel=True, lumen=rv * u(0.35, 0.65))
     # Cervix continues the vagina, the body flexes anteriorly (or posteriorly).
     cdir = _unit(beta + u(-15, 20))
     lc, rc = u(22, 34), u(11, 16)

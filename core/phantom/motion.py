@@ -18,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy import ndimage
 
 
 def strain_curve(times_s: np.ndarray, rng: np.random.Generator, peak: float) -> np.ndarray:
@@ -165,6 +166,31 @@ class Motion:
                 break
         return p + self.jitter_mm[t]
 
+    def forward_all(self, q: np.ndarray, tol_mm: float = 1e-7) -> np.ndarray:
+        """Where rest-frame points q (N, 2) are in every frame: (T, N, 2) image mm.
+
+        Same fixed point as :meth:`forward`, iterated for all frames at once.
+        """
+        q = np.asarray(q, float)
+        n_t = self.amps.shape[0]
+        p = np.broadcast_to(q, (n_t,) + q.shape).copy()
+        for _ in range(200):
+            vx = np.zeros(p.shape[:2])
+            vy = np.zeros(p.shape[:2])
+            for k, b in enumerate(self.bumps):
+                a = self.amps[:, k][:, None]
+                if not np.any(a):
+                    continue
+                ux, uy = b.field(p[..., 0], p[..., 1])
+                vx -= a * ux
+                vy -= a * uy
+            new = np.stack([q[None, :, 0] - vx, q[None, :, 1] - vy], -1)
+            err = np.abs(new - p).max(initial=0.0)
+            p = new
+            if err < tol_mm:
+                break
+        return p + self.jitter_mm[:, None, :]
+
     def min_jacobian(self, t: int, extent: tuple[float, float, float, float],
                      step: float = 3.0) -> float:
         """Smallest det(I + ∇v_t) over a rectangle (x0, x1, y0, y1) in mm."""
@@ -181,8 +207,7 @@ class Motion:
 def jitter_path(n: int, amp_mm: float, rng: np.random.Generator) -> np.ndarray:
     """Small smooth global translation (T, 2) mm, zero at the first frame."""
     steps = rng.standard_normal((n, 2))
-    k = np.array([0.25, 0.5, 0.25])
-    path = np.stack([np.convolve(steps[:, i], k, mode="same") for i in range(2)], 1)
+    path = ndimage.convolve1d(steps, [0.25, 0.5, 0.25], axis=0, mode="nearest")
     path = path - path[0]
     scale = np.hypot(path[:, 0], path[:, 1]).max()
     return path * (amp_mm / scale) if scale > 0 else path

@@ -242,7 +242,8 @@ def _organ_tissues(canvas: Canvas, lay: dict, soft: np.ndarray, organs: np.ndarr
     va = lay["vagina"]
     dv = canvas.evaluate(lambda X, Y: polyline_distance(X, Y, np.asarray(va["pts"]))[0],
                          np.asarray(va["pts"]), 8)
-    soft[inside_u & (zone == 0) & (dv < va["lumen"])] = T.VAG_LUMEN
+    lumen = T.FLUID if va.get("gel") else T.VAG_LUMEN
+    soft[inside_u & (zone == 0) & (dv < va["lumen"])] = lumen
     soft[inside_u & (zone == 1)] = T.STROMA
     ce = lay["cervix"]
     dc = canvas.evaluate(lambda X, Y: polyline_distance(X, Y, np.asarray(ce["pts"]))[0],
