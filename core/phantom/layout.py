@@ -66,7 +66,11 @@ def draw_layout(rng: np.random.Generator) -> dict:
     tip = pcl * _unit(phi)
     spine = _spine_curve(rng, tip)
     lay["spine"] = {"curve": spine.tolist(), "canal": u(9, 15), "disc_signal": u(0, 1)}
-    lay["landmarks"] = {"inferior_pubic_point": [0.0, 0.0], "coccyx_tip": tip.tolist()}
+    # Coccyx tip: the middle of the distal end of the last segment (9 mm deep).
+    t0 = (spine[1] - spine[0]) / np.linalg.norm(spine[1] - spine[0])
+    n0 = np.array([-t0[1], t0[0]]) * np.sign(-t0[1] + 1e-9)
+    tip_mark = tip + n0 * 4.5
+    lay["landmarks"] = {"inferior_pubic_point": [0.0, 0.0], "coccyx_tip": tip_mark.tolist()}
 
     # Bladder neck behind the symphysis, vagina just behind the bladder base.
     neck = np.array([u(13, 22), u(-20, -6)])
