@@ -130,6 +130,36 @@ class PhantomModel:
             self._rigid_pixels = np.nonzero(cover)
         return self._rigid_pixels
 
+    def signal(self, t: int, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
+        """Signal (len(ys), len(xs)) of frame t on any grid of image mm (no labels)."""
+        q = self.canvas.image_to_index(self.motion.backward_grid(t, xs, ys))
+        soft = bilinear(self.soft_stack[:1], q)[0]
+        j = self.motion.jitter_mm[t]
+        gx, gy = np.meshgrid(np.asarray(xs) - j[0], np.asarray(ys) - j[1])
+        rig, alpha = bilinear(self.rigid_stack, self.canvas.image_to_index(np.stack([gx, gy], -1)))
+        return soft * (1.0 - alpha) + rig
+
+    def wrapped(self, t: int, img: np.ndarray, axis: int, width_px: int) -> np.ndarray:
+        """Add the anatomy within ``width_px`` outside the view, folded in (aliasing)."""
+        if width_px <= 0:
+            return img
+        xs, ys = self.pixel_axes
+        axes = [ys, xs]
+        n = len(axes[axis])
+        step = axes[axis][1] - axes[axis][0]
+        before = axes[axis][0] - step * np.arange(width_px, 0, -1)
+        after = axes[axis][-1] + step * np.arange(1, width_px + 1)
+        out = img.copy()
+        for strip, at in ((before, slice(n - width_px, n)), (after, slice(0, width_px))):
+            grid = [ys, xs]
+            grid[axis] = strip
+            folded = self.signal(t, grid[1], grid[0])
+            if axis == 0:
+                out[at, :] += folded
+            else:
+                out[:, at] += folded
+        return out
+
     def labels(self, levels: np.ndarray) -> np.ndarray:
         """Labels (H, W) uint8 from organ level sets (n_organs, H, W)."""
         best = np.argmin(levels, axis=0)
@@ -242,12 +272,15 @@ def generate_case(seed: int, **overrides: Any) -> PhantomCase:
     ghost_axis = int(rng.integers(0, 2))
     ghost_shift = int(rng.integers(8, 40)) * (1 if rng.random() < 0.5 else -1)
     static = bias if band is None else bias * band
+    wrap_px = int(round(p["wrap_mm"] / p["spacing_mm"][ghost_axis]))
+    wrap_px = min(wrap_px, p["shape"][ghost_axis] // 3)
     psf = p["psf_px"] if ghost_axis == 1 else p["psf_px"][::-1]
     frames = np.empty((n_t, h, w), np.float32)
     labels = np.zeros((n_t, h, w), np.uint8)
     for t in range(n_t):
         img, _, levels = model.sample(t)
         labels[t] = model.labels(levels)
+        img = model.wrapped(t, img, ghost_axis, wrap_px)
         img = img * static * flicker[t]
         if max(psf) > 0.05:  # blur of the acquisition (mostly along phase encoding)
             img = ndimage.gaussian_filter(img, psf)
