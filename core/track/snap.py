@@ -27,9 +27,10 @@ def regularize_spacing(
     """Points on a contour at arc positions s, in order and without bunching.
 
     The gaps between consecutive points (going around the contour in the
-    contour's direction) are unwrapped; gaps below ``min_gap_fraction`` × L/N
-    are raised to it and the gaps rescaled to sum to L, keeping the mean
-    position, so order is preserved and no two points coincide.
+    contour's direction) are taken as signed values in [-L/2, L/2); gaps below
+    ``min_gap_fraction`` × L/N are raised to it and all gaps rescaled to sum to
+    L (so the smallest ends slightly below that fraction), keeping the mean
+    position: order is preserved and no two points coincide.
 
     Args:
         contour: (M, 2) closed contour, xy mm.
@@ -42,10 +43,15 @@ def regularize_spacing(
     """
     _, length = arc_lengths(contour)
     n = len(s)
-    gaps = np.mod(np.diff(np.concatenate([s, s[:1]])), length)
-    if gaps.sum() > 1.5 * length or gaps.sum() < 0.5 * length:
-        # order broken badly (points wrapped twice): fall back to sorted order
-        gaps = np.full(n, length / n)
+    # signed gaps in [-L/2, L/2): a point snapped slightly behind its predecessor
+    # gives a small negative gap (clipped below), not a whole extra turn
+    gaps = _wrap(np.diff(np.concatenate([s, s[:1]])), length)
+    turns = gaps.sum() / length
+    if not 0.5 < turns < 1.5:
+        # not one turn around the contour: keep the arc positions, sorted
+        gaps = np.mod(np.diff(np.concatenate([np.sort(s), np.sort(s)[:1]])), length)
+        if gaps.sum() <= 0:
+            gaps = np.full(n, length / n)
     if smooth_pts > 0:
         from scipy.ndimage import gaussian_filter1d
 
