@@ -107,3 +107,23 @@ def test_bad_rest_frame_is_one_line_error(input_file, fake_segmenter, tmp_path, 
     assert rc == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert err[-1].startswith("error:") and "rest_frame" in err[-1]
+
+
+def test_dicom_input_is_pseudonymised(case, fake_segmenter, tmp_path):
+    dicom_write = pytest.importorskip("core.io.dicom_write")
+    dicom_write.write_dicom_series(case.series, tmp_path / "dicom", shuffle_names=True,
+                                   patient_name="DOE^JOHN", patient_id="PID-777")
+    out = tmp_path / "out"
+    rc = main(["analyze", str(tmp_path / "dicom"), "--out", str(out), "--points", "16",
+               "--no-video"])
+    assert rc == 0
+    from core.io import read_series
+
+    alias = read_series(tmp_path / "dicom").subject
+    assert alias and "DOE" not in alias and alias != "PID-777"
+    for f in ("points.csv", "frames.csv"):
+        text = (out / f).read_text()
+        assert "DOE" not in text and "JOHN" not in text and "PID-777" not in text
+        assert set(pd.read_csv(out / f)["subject"]) == {alias}
+    proj = project.load_project(out / "analysis.pvt")
+    assert "DOE" not in str(proj.series.meta) and "PID-777" not in str(proj.series.meta)
