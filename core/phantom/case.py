@@ -220,7 +220,7 @@ def build_model(seed: int, **overrides: Any) -> tuple[PhantomModel, np.random.Ge
     t_peak = int(np.argmax(strain))
     scale = 1.0
     for _ in range(12):
-        if motion.min_jacobian(t_peak, extent) > 0.5:
+        if motion.max_gradient(t_peak, extent) < 0.6:
             break
         scale *= 0.85
         motion.amps[:, strained] *= 0.85

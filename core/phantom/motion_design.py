@@ -47,13 +47,19 @@ def design_bumps(lay: dict, canvas: Canvas, rng: np.random.Generator, strength: 
     rec = np.asarray(lay["rectum"]["pts"])
     rr = np.asarray(lay["rectum"]["radii"])
     amp_i = int(np.argmax(rr))
+    # Tissue behind the symphysis slides along it: down and back at its tilt.
+    ax = np.asarray(lay["symphysis"]["centre"], float)
+    sym_tilt = float(np.degrees(np.arctan2(-ax[0], -ax[1])))  # from caudal towards posterior
     body = [
         # (centre, sigma, forward displacement, rotation)
-        ((neck + arj) / 2 + [0, 10], u(35, 50), m * u(10, 34) * _dir(u(-30, 5)), 0.0),
-        (neck + [4, -0.3 * rb], u(18, 28), m * u(4, 24) * _dir(u(15, 55)), 0.0),
+        # Pelvic floor descent: anterior compartment down and back (rotating around the
+        # pubis), posterior compartment down and forward (away from the sacrum).
+        (neck + [6, 8], u(25, 35), m * u(8, 30) * _dir(sym_tilt + u(4, 25)), 0.0),
+        (arj + [-4, 4], u(25, 35), m * u(8, 30) * _dir(u(-35, 0)), 0.0),
+        (neck + [4, -0.3 * rb], u(18, 28), m * u(4, 24) * _dir(sym_tilt + u(8, 35)), 0.0),
         (c_top, u(20, 32), m * u(4, 28) * _dir(u(-45, 0)), 0.0),
         (c_top, u(25, 35), np.zeros(2), m * u(-0.25, 0.25)),
-        (rec[amp_i] - [rr[amp_i] * 0.8, 0], u(12, 20), m * u(0, 22) * _dir(u(-130, -100)), 0.0),
+        (rec[amp_i] - [rr[amp_i] * 0.8, 0], u(12, 20), m * u(0, 22) * _dir(u(-95, -50)), 0.0),
         ((arj + tip) / 2, u(15, 25), m * u(3, 15) * _dir(u(-40, -5)), 0.0),
         (np.array([(neck[0] + arj[0]) / 2, arj[1] + 35]), u(20, 30),
          m * u(3, 18) * _dir(u(-10, 20)), 0.0),
