@@ -130,6 +130,19 @@ class PhantomModel:
             self._rigid_pixels = np.nonzero(cover)
         return self._rigid_pixels
 
+    def organ_under_bone(self, t: int) -> bool:
+        """Whether any organ pixel of frame t lies under bone (coverage > 0.3)."""
+        xs, ys = self.pixel_axes
+        rows, cols = self.rigid_pixels
+        pts = np.stack([xs[cols], ys[rows]], -1)
+        j = self.motion.jitter_mm[t]
+        _, alpha = bilinear(self.rigid_stack, self.canvas.image_to_index(pts - j))
+        bone = alpha > 0.3
+        if not bone.any():
+            return False
+        q = self.canvas.image_to_index(self.motion.backward(t, pts[bone]))
+        return bool(np.any(bilinear(self.soft_stack[1:], q, 1e3).min(0) < 0))
+
     def signal(self, t: int, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
         """Signal (len(ys), len(xs)) of frame t on any grid of image mm (no labels)."""
         q = self.canvas.image_to_index(self.motion.backward_grid(t, xs, ys))
@@ -217,17 +230,20 @@ def build_model(seed: int, **overrides: Any) -> tuple[PhantomModel, np.random.Ge
                          np.stack([rigid, alpha]), motion, strain, times)
     strained = np.array([c != "resp" for c in channels])
     extent = (0.0, fov[1], 0.0, fov[0])
-    t_peak = int(np.argmax(strain))
+    # Frames near the peak of the effort (organs lag individually, so several).
+    near_peak = np.flatnonzero(strain >= 0.85 * strain.max()) if strain.max() > 0 else [0]
     scale = 1.0
     for _ in range(12):
-        if motion.max_gradient(t_peak, extent) < 0.6:
+        if max(motion.max_gradient(int(t), extent) for t in range(n_t)) < 0.6:
             break
         scale *= 0.85
         motion.amps[:, strained] *= 0.85
-    # Keep organs off the bones at the peak of the manoeuvre.
+    # Keep organs off the bones around the peak of the manoeuvre.
     for _ in range(10):
-        _, bone, levels = model.sample(t_peak)
-        if not np.any((levels.min(0) < 0) & (bone > 0.3)):
+        hit = False
+        for t in near_peak:
+            hit = hit or model.organ_under_bone(int(t))
+        if not hit:
             break
         scale *= 0.85
         motion.amps[:, strained] *= 0.85

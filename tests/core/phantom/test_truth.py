@@ -105,3 +105,12 @@ def test_no_motion_case_is_static():
         np.testing.assert_array_equal(case.labels[t], case.labels[0])
         for organ in case.organs:
             np.testing.assert_allclose(case.trajectories[organ][t], case.trajectories[organ][0])
+
+
+def test_organs_never_under_bone(moving):
+    case, model = moving
+    for t in range(case.series.n_frames):
+        _, cover, levels = model.sample(t)
+        labels = model.labels(levels)
+        np.testing.assert_array_equal(labels, case.labels[t])
+        assert not np.any((labels > 0) & (cover > 0.5)), t
