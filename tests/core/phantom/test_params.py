@@ -1,5 +1,7 @@
 """Random ranges, overrides and their validation."""
 
+import json
+
 import numpy as np
 import pytest
 
@@ -34,6 +36,7 @@ def test_parameters_vary_between_seeds():
 def test_default_case_matches_its_parameters():
     case = generate_case(21, n_frames=3)
     p = case.params
+    assert json.loads(json.dumps(p, allow_nan=False)) == p  # strict JSON round trip
     assert case.series.frames.shape == (3, *p["shape"])
     assert case.series.spacing_mm == pytest.approx(tuple(p["spacing_mm"]))
     np.testing.assert_allclose(np.diff(case.series.times_s), p["frame_interval_s"])
