@@ -115,8 +115,8 @@ def draw_layout(rng: np.random.Generator) -> dict:
     lay["bladder"] = {
         "centre": bcentre.tolist(), "radii": [rb * u(0.95, 1.3), rb * u(0.7, 1.0)],
         "angle": float(bang), "coeffs": coeffs, "phases": phases, "power": u(2.0, 2.8),
-        "neck": neck.tolist(), "neck_radius": u(3.5, 6.0), "wall": 2.0 + 3.0 * (1 - fill),
-        "fill": fill,
+        "neck": neck.tolist(), "neck_radius": u(3.5, 6.0),
+        "wall": u(0.8, 2.2) + 3.0 * (1 - fill) * u(0.3, 1.0), "fill": fill,
     }
     lay["urethra"] = {"pts": [neck.tolist(), (neck + [-u(4, 10), u(30, 40)]).tolist()],
                       "radius": u(5, 7)}

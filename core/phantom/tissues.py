@@ -78,6 +78,12 @@ def draw_contrast(contrast: str, rng: np.random.Generator, fat_suppressed: bool 
         soft = [t for t in range(N_TISSUES) if t not in (AIR, GAS, CORTEX, URINE, CSF)]
         table[soft] = np.clip(table[soft] * rng.uniform(0.6, 1.5, len(soft)), 0.02, 1.0)
         table[URINE] = max(table[URINE], float(np.percentile(table[soft], 80)))
+    if rng.random() < 0.2:  # no visible zonal anatomy of the uterus
+        table[STROMA] = table[MYOMETRIUM] * rng.uniform(0.8, 1.0)
+        table[ENDOMETRIUM] = table[MYOMETRIUM] * rng.uniform(1.0, 1.3)
+    if rng.random() < 0.15:  # organ walls barely darker than their surroundings
+        for wall in (BLADDER_WALL, RECT_WALL, VAG_WALL):
+            table[wall] = max(table[wall], table[MYOMETRIUM] * rng.uniform(0.7, 1.1))
     if fat_suppressed:
         table[FAT] = rng.uniform(0.06, 0.2)
         table[MARROW] = rng.uniform(0.05, 0.2)
