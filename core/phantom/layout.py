@@ -99,6 +99,8 @@ def draw_layout(rng: np.random.Generator) -> dict:
     psi = u(-55, -10) if retro else u(35, 115)
     bdir = _unit(beta + psi)
     lb, tb = u(38, 62), u(15, 24)
+    if rng.random() < 0.15:  # small (postmenopausal) uterus
+        lb, tb = lb * 0.65, tb * 0.7
     coeffs, phases = _harmonics(rng, 3, 0.12)
     lay["uterus_body"] = {
         "centre": (c_top + bdir * (lb / 2 - 4)).tolist(), "radii": [lb / 2 + 4, tb],
