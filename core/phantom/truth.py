@@ -55,6 +55,10 @@ def write_case(case: Any, out_dir: str | Path, *, shuffle_names: bool = True) ->
     Returns:
         The case folder ``out_dir/<subject>``.
     """
+    missing = [a for a in ("series", "labels", "organs", "trajectories", "landmarks", "strain",
+                           "params") if not hasattr(case, a)]
+    if missing:
+        raise ValueError(f"expected a PhantomCase, got {type(case).__name__} without {missing}")
     series = case.series
     subject = series.subject
     folder = Path(out_dir) / subject

@@ -93,3 +93,12 @@ def test_unshuffled_names_and_uids_deterministic(tmp_path: Path):
     assert uids_a == uids_b and len(set(uids_a)) == 3
     with pytest.raises(ValueError, match="CineSeries"):
         write_dicom_series(np.zeros((2, 4, 4)), tmp_path / "c")
+
+
+def test_write_case_rejects_other_objects(tmp_path):
+    with pytest.raises(ValueError, match="PhantomCase"):
+        write_case(object(), tmp_path)
+    from core.errors import ReaderError
+
+    with pytest.raises(ReaderError):
+        read_truth(tmp_path / "nothing.h5")
