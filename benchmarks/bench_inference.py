@@ -88,7 +88,7 @@ def bench(device: str, model_path: str | None, min_time: float) -> tuple[list[di
     return rows, f"{label}; torch {torch.__version__}; model {cfg['model_id']}"
 
 
-def write_section(device: str, rows: list[dict], label: str) -> None:
+def write_section(device: str, rows: list[dict], label: str, doc: Path = DOC) -> None:
     kind = "GPU" if device.startswith("cuda") else "CPU"
     lines = [f"<!-- {kind} -->", f"### {kind}: {label}", "",
              "| what | batch | frames/s | ms/frame | peak memory (MiB) |",
@@ -100,13 +100,13 @@ def write_section(device: str, rows: list[dict], label: str) -> None:
     lines += ["", f"Best network throughput: {best['fps']:.0f} frames/s "
               f"({best['what']}, batch {best['batch']}).", f"<!-- /{kind} -->"]
     section = "\n".join(lines)
-    text = DOC.read_text() if DOC.exists() else (
+    text = doc.read_text() if doc.exists() else (
         "# Inference performance (segmentation)\n\nMeasured by `benchmarks/bench_inference.py`."
         " Peak memory: CUDA max allocated on GPU, process max RSS on CPU.\n\n")
     pattern = re.compile(rf"<!-- {kind} -->.*?<!-- /{kind} -->", re.S)
     text = pattern.sub(section, text) if pattern.search(text) else text.rstrip() + "\n\n" + section
-    DOC.parent.mkdir(parents=True, exist_ok=True)
-    DOC.write_text(text.rstrip() + "\n")
+    doc.parent.mkdir(parents=True, exist_ok=True)
+    doc.write_text(text.rstrip() + "\n")
 
 
 def main() -> None:
@@ -116,11 +116,9 @@ def main() -> None:
     ap.add_argument("--min-time", type=float, default=2.0, help="seconds per measurement")
     ap.add_argument("--doc", default=str(DOC))
     args = ap.parse_args()
-    global DOC
-    DOC = Path(args.doc)
     rows, label = bench(args.device, args.model, args.min_time)
-    write_section(args.device, rows, label)
-    print(f"written {DOC}")
+    write_section(args.device, rows, label, Path(args.doc))
+    print(f"written {args.doc}")
 
 
 if __name__ == "__main__":

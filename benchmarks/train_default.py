@@ -34,10 +34,13 @@ def main() -> int:
     ap.add_argument("--loss", default=RECIPE["loss"])
     ap.add_argument("--epochs", type=int, default=RECIPE["epochs"])
     ap.add_argument("--cases", type=int, default=RECIPE["cases"])
+    ap.add_argument("--max-minutes", type=float, default=None,
+                    help="stop after the first epoch past this wall time")
     ap.add_argument("--install", default=None, help="copy the result to DIR/default.*")
     args = ap.parse_args()
     recipe = {**RECIPE, "loss": args.loss, "epochs": args.epochs, "cases": args.cases}
-    cfg = TrainConfig(**recipe, device=args.device, workers=args.workers)
+    cfg = TrainConfig(**recipe, device=args.device, workers=args.workers,
+                      max_minutes=args.max_minutes)
     t0 = time.perf_counter()
     result = None
     for p in train(cfg, args.out):

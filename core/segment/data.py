@@ -9,6 +9,7 @@ distance maps (mm) of its truth, computed on the canvas.
 
 from __future__ import annotations
 
+import multiprocessing
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -131,6 +132,10 @@ def phantom_source(seed: int, overrides: dict[str, Any] | None = None) -> Source
     return case.series.frames, case.labels, case.series.spacing_mm
 
 
+def _init_worker() -> None:
+    torch.set_num_threads(1)  # many processes: one thread each
+
+
 def _phantom_job(args: tuple) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     seed, overrides, n_classes, spacing_mm, canvas, n_keep = args
     src = phantom_source(seed, overrides)
@@ -158,7 +163,9 @@ def build_cache(
     jobs = [(int(s), phantom_overrides, n_classes, spacing_mm, canvas, frames_per_case)
             for s in phantom_seeds]
     if workers and len(jobs) > 1:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
+        ctx = multiprocessing.get_context("spawn")  # safe after CUDA was initialised
+        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx,
+                                 initializer=_init_worker) as pool:
             parts += list(pool.map(_phantom_job, jobs))
     else:
         parts += [_phantom_job(j) for j in jobs]

@@ -38,6 +38,9 @@ from core.segment.unet import UNet
 class TrainConfig:
     """Everything that defines a training run (JSON-able except ``sources``).
 
+    ``max_minutes`` stops training at the end of the first epoch past that wall
+    time (``epochs_done`` in the model config says how far it got).
+
     Phantom seeds: training uses ``seed0 .. seed0+cases-1``, validation
     ``val_seed0 ..``; evaluation should use seeds ≥ 1000, never trained on.
     """
@@ -69,6 +72,7 @@ class TrainConfig:
     amp: bool = True
     workers: int = 0
     log_every: int = 10
+    max_minutes: float | None = None
     sources: Sequence[Source] = field(default_factory=list, repr=False)
 
     def __post_init__(self) -> None:
@@ -256,6 +260,8 @@ def train(config: TrainConfig, out_dir: str | Path, resume: bool = False,
     amp = cfg.amp and device.type == "cuda"
     metrics: dict[str, float] = {}
     model.train()
+    t_start = time.perf_counter()
+    epochs_done = start_epoch
     for epoch in range(start_epoch, cfg.epochs):
         for i in range(cfg.steps_per_epoch):
             step = epoch * cfg.steps_per_epoch + i
@@ -281,9 +287,12 @@ def train(config: TrainConfig, out_dir: str | Path, resume: bool = False,
         model_cfg = _model_config(cfg, epoch + 1, metrics)
         save_model(model, model_cfg, out / "last")
         _save_state(out, opt, loss_fn, gen, rng, {"epoch": epoch + 1, "step": step + 1})
+        epochs_done = epoch + 1
         yield Progress("validate", epoch + 1, cfg.epochs, f"epoch {epoch + 1} validated",
                        {"epoch": epoch + 1, **metrics})
-    model_cfg = _model_config(cfg, cfg.epochs, metrics)
+        if cfg.max_minutes and time.perf_counter() - t_start > 60 * cfg.max_minutes:
+            break
+    model_cfg = _model_config(cfg, epochs_done, metrics)
     save_model(model.cpu().eval(), model_cfg, out / "model")
     yield Progress("done", cfg.epochs, cfg.epochs, "training done", {"result": out / "model"})
 
