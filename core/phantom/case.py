@@ -35,7 +35,8 @@ class PhantomCase:
         trajectories: organ -> (T, N, 2) float64 (x, y) mm of material points on
             the frame-0 contour (evenly spaced by arc length there).
         landmarks: ``inferior_pubic_point``, ``coccyx_tip`` -> (T, 2) (x, y) mm.
-        strain: (T,) manoeuvre effort in [0, 1] (0 rest, 1 maximal push).
+        strain: (T,) manoeuvre strength in [0, 1]: 0 at rest, 1 at the peak of this
+            case's manoeuvre (the absolute effort of the peak is ``params["peak_strain"]``).
         params: the randomized parameters (JSON-able).
     """
 
@@ -188,7 +189,9 @@ def generate_case(seed: int, **overrides: Any) -> PhantomCase:
             "series_description": f"PelviTrack phantom ({p['contrast']})",
             "orientation": "sagittal (canonical)"}
     series = CineSeries(frames, tuple(p["spacing_mm"]), model.times_s, meta)
-    return PhantomCase(series, labels, ORGANS, trajectories, lms, model.strain, p)
+    peak = float(model.strain.max())
+    strain = model.strain / peak if peak > 0 else model.strain.copy()
+    return PhantomCase(series, labels, ORGANS, trajectories, lms, strain, p)
 
 
 def _round(obj: Any) -> Any:

@@ -22,7 +22,8 @@ def test_shapes_and_types(case):
         assert case.trajectories[organ].shape == (6, 128, 2)
     for name in ("inferior_pubic_point", "coccyx_tip"):
         assert case.landmarks[name].shape == (6, 2)
-    assert case.strain.shape == (6,) and case.strain.min() >= 0 and case.strain.max() <= 1
+    assert case.strain.shape == (6,) and case.strain.min() >= 0 and case.strain.max() == 1
+    assert case.strain[0] == 0
     assert case.series.meta["subject_id"] == "phantom-0003"
 
 
