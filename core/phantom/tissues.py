@@ -25,7 +25,7 @@ NAMES = (
 _RANGES: dict[str, dict[int, tuple[float, float]]] = {
     "t2": {
         AIR: (0.0, 0.0), FAT: (0.35, 0.7), MUSCLE: (0.07, 0.2), SKIN: (0.25, 0.5),
-        URINE: (0.85, 1.0), BLADDER_WALL: (0.08, 0.25), MYOMETRIUM: (0.28, 0.55),
+        URINE: (0.85, 1.0), BLADDER_WALL: (0.08, 0.25), MYOMETRIUM: (0.22, 0.45),
         ENDOMETRIUM: (0.55, 0.9), STROMA: (0.08, 0.22), VAG_WALL: (0.15, 0.4),
         VAG_LUMEN: (0.1, 0.9), RECT_WALL: (0.12, 0.35), BOWEL_WALL: (0.12, 0.3),
         FLUID: (0.65, 1.0), MIXED: (0.25, 0.6), GAS: (0.0, 0.05), CORTEX: (0.0, 0.05),
