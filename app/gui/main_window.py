@@ -7,7 +7,14 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QSettings, Qt
-from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
+from PySide6.QtGui import (
+    QAction,
+    QCloseEvent,
+    QDragEnterEvent,
+    QDropEvent,
+    QKeyEvent,
+    QKeySequence,
+)
 from PySide6.QtWidgets import (
     QDockWidget,
     QFileDialog,
@@ -421,6 +428,22 @@ class MainWindow(QMainWindow):
         QMessageBox.about(self, "About PelviTrack",
                           f"<b>PelviTrack {__version__}</b><br>Segment, track and measure pelvic "
                           "organs on dynamic (cine) pelvic MRI.")
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802
+        """Playback keys when no shortcut took them (e.g. the window is not active)."""
+        keys = {
+            Qt.Key.Key_Space: self.playback.toggle,
+            Qt.Key.Key_Right: lambda: self.state.step(1),
+            Qt.Key.Key_Left: lambda: self.state.step(-1),
+            Qt.Key.Key_Home: lambda: self.state.set_frame(0),
+            Qt.Key.Key_End: lambda: self.state.set_frame(10**9),
+        }
+        action = keys.get(Qt.Key(event.key())) if not event.modifiers() else None
+        if action is None:
+            super().keyPressEvent(event)
+            return
+        action()
+        event.accept()
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802
         """Accept dropped files and folders."""

@@ -56,6 +56,7 @@ class PlayerView(pg.GraphicsLayoutWidget):
         self.view.addItem(self.image)
         self.cbar = pg.ColorBarItem(values=(-1, 1), colorMap=colour_map(True), width=14,
                                     interactive=False, label="", colorMapMenu=False)
+        self.cbar.axis.enableAutoSIPrefix(False)
         self.addItem(self.cbar, row=1, col=1)
         self.hist = StackHistogram(image=self.image, orientation="vertical",
                                    gradientPosition="right")

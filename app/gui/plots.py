@@ -32,6 +32,8 @@ def _plot(parent: QWidget, left: str, bottom: str) -> pg.PlotWidget:
     w.showGrid(x=True, y=True, alpha=0.15)
     w.setLabel("left", left, color=MUTED)
     w.setLabel("bottom", bottom, color=MUTED)
+    for name in ("left", "bottom"):
+        w.getAxis(name).enableAutoSIPrefix(False)
     return w
 
 
@@ -192,6 +194,7 @@ class Kymograph(_Panel):
         self.cbar = pg.ColorBarItem(values=(0, 1), colorMap=colour_map(True), width=12,
                                     interactive=False, colorMapMenu=False)
         self.cbar.setImageItem(self.image, insert_in=self.plot.getPlotItem())
+        self.cbar.axis.enableAutoSIPrefix(False)
         self.cursor = pg.InfiniteLine(angle=90, movable=True, pen=CURSOR_PEN)
         self.cursor.setZValue(100)
         self.plot.addItem(self.cursor, ignoreBounds=True)

@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QSlider,
+    QStyle,
     QToolButton,
     QWidget,
 )
@@ -95,24 +96,31 @@ class TransportBar(QWidget):
         lay = QHBoxLayout(self)
         lay.setContentsMargins(8, 4, 8, 6)
 
-        def button(text: str, tip: str, slot) -> QToolButton:  # noqa: ANN001
+        style = self.style()
+        sp = QStyle.StandardPixmap
+
+        def button(pixmap: QStyle.StandardPixmap, tip: str, slot) -> QToolButton:  # noqa: ANN001
             b = QToolButton(self)
-            b.setText(text)
+            b.setIcon(style.standardIcon(pixmap))
             b.setToolTip(tip)
             b.setAutoRaise(False)
+            b.setFocusPolicy(Qt.FocusPolicy.NoFocus)
             b.clicked.connect(slot)
             lay.addWidget(b)
             return b
 
-        self.first_btn = button("⏮", "First frame (Home)", lambda: state.set_frame(0))
-        self.prev_btn = button("◀", "Previous frame (←)", lambda: state.step(-1))
-        self.play_btn = button("▶", "Play / pause (Space)", playback.toggle)
+        self.first_btn = button(sp.SP_MediaSkipBackward, "First frame (Home)",
+                                lambda: state.set_frame(0))
+        self.prev_btn = button(sp.SP_MediaSeekBackward, "Previous frame (←)",
+                               lambda: state.step(-1))
+        self.play_btn = button(sp.SP_MediaPlay, "Play / pause (Space)", playback.toggle)
         self.play_btn.setCheckable(True)
-        self.next_btn = button("▶|", "Next frame (→)", lambda: state.step(1))
-        self.last_btn = button("⏭", "Last frame (End)", self._last)
+        self.next_btn = button(sp.SP_MediaSeekForward, "Next frame (→)", lambda: state.step(1))
+        self.last_btn = button(sp.SP_MediaSkipForward, "Last frame (End)", self._last)
         self.slider = QSlider(Qt.Orientation.Horizontal, self)
         self.slider.setMinimum(0)
         self.slider.setMaximum(0)
+        self.slider.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.slider.valueChanged.connect(state.set_frame)
         lay.addWidget(self.slider, 1)
         self.time_label = QLabel("– / –", self)
@@ -164,7 +172,8 @@ class TransportBar(QWidget):
 
     def _on_playing(self, playing: bool) -> None:
         self.play_btn.setChecked(playing)
-        self.play_btn.setText("⏸" if playing else "▶")
+        pix = QStyle.StandardPixmap.SP_MediaPause if playing else QStyle.StandardPixmap.SP_MediaPlay
+        self.play_btn.setIcon(self.style().standardIcon(pix))
 
     def _on_fps(self, fps: float) -> None:
         if abs(self.fps_spin.value() - fps) > 1e-9:

@@ -79,15 +79,32 @@ def settings(tmp_path) -> QSettings:
 
 
 @pytest.fixture
-def window(qtbot, settings, disc_result):
-    """A main window whose analysis is the instant fake returning the disc result."""
+def window(qtbot, settings, disc_result, monkeypatch):
+    """A main window whose analysis is the instant fake returning the disc result.
+
+    Modal boxes never block: questions answer "Discard", messages are recorded
+    in ``window.test_messages``.
+    """
+    from PySide6.QtWidgets import QMessageBox
+
     from app.gui.main_window import MainWindow
 
+    messages: list[tuple[str, str]] = []
+    monkeypatch.setattr(QMessageBox, "question",
+                        lambda *a, **k: QMessageBox.StandardButton.Discard)
+    monkeypatch.setattr(QMessageBox, "information", lambda _p, title, text, *a: messages.append(
+        (title, text)))
+
+    def fake_exec(box: QMessageBox) -> int:
+        messages.append((box.text(), box.detailedText()))
+        return int(QMessageBox.StandardButton.Ok.value)
+
+    monkeypatch.setattr(QMessageBox, "exec", fake_exec)
     w = MainWindow(settings=settings, analyze=fake_analyze(disc_result))
+    w.test_messages = messages
     qtbot.addWidget(w)
     w.resize(1280, 800)
     yield w
-    w.state.set_dirty(False)
     w.shutdown()
 
 
@@ -96,3 +113,16 @@ def loaded(window, disc_result, qtbot):
     """The window with the disc result shown."""
     window.state.set_result(disc_result, dirty=False)
     return window
+
+
+def write_nifti_series(result: ViewResult, path) -> None:
+    """Write the frames of a result as a 2D+t NIfTI ((W,H,T), mm and s units)."""
+    import nibabel as nib
+
+    s = result.series
+    data = np.ascontiguousarray(np.transpose(s.frames, (2, 1, 0)))
+    img = nib.Nifti1Image(data, np.diag([s.spacing_mm[1], s.spacing_mm[0], 1.0, 1.0]))
+    img.header.set_xyzt_units("mm", "sec")
+    zooms = (s.spacing_mm[1], s.spacing_mm[0], s.frame_interval_s)
+    img.header.set_zooms(zooms)
+    nib.save(img, str(path))

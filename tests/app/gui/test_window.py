@@ -1,0 +1,78 @@
+"""Main window: state → view and view → state (thin)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from conftest import RADIUS_MM, STEP_MM
+from PySide6.QtCore import QPointF, Qt
+
+
+def test_frame_change_moves_slider_cursors_and_contours(loaded):
+    w = loaded
+    data = w.state.data
+    w.state.set_frame(3)
+    assert w.transport.slider.value() == 3
+    assert w.time_plot.cursor.value() == pytest.approx(data.times_s[3])
+    assert w.kymograph.cursor.value() == pytest.approx(data.times_s[3])
+    x, y = w.player.overlays["bladder"].line.getData()
+    # the drawn contour is the tracked circle of frame 3 (closed: first point repeated)
+    np.testing.assert_allclose(np.column_stack([x[:-1], y[:-1]]), data.points["bladder"][3])
+    assert np.mean(y[:-1]) == pytest.approx(14.0 + 3 * STEP_MM)
+    _, prof = w.profile.curves["bladder"].getData()
+    np.testing.assert_allclose(prof, 1.0 / RADIUS_MM, rtol=0.02)
+    assert "2/6" not in w.transport.time_label.text() and "#4/6" in w.transport.time_label.text()
+
+
+def test_slider_and_plot_click_seek(loaded, qtbot):
+    w = loaded
+    w.show()
+    qtbot.waitExposed(w)
+    w.transport.slider.setValue(4)
+    assert w.state.frame == 4
+    w.time_plot.seek_time(1.1)  # nearest frame time 1.0 s → frame 2
+    assert w.state.frame == 2
+    # a real mouse click on the time plot at t = 2.0 s
+    vb = w.time_plot.plot.getViewBox()
+    scene_pos = vb.mapViewToScene(QPointF(2.0, 1.0))
+    view_pos = w.time_plot.plot.mapFromScene(scene_pos)
+    qtbot.mouseClick(w.time_plot.plot.viewport(), Qt.MouseButton.LeftButton, pos=view_pos)
+    assert w.state.frame == 4
+
+
+def test_keys_step_and_visibility(loaded, qtbot):
+    w = loaded
+    w.show()
+    qtbot.waitExposed(w)
+    w.activateWindow()
+    qtbot.waitActive(w)
+    w.state.set_frame(0)
+    qtbot.keyClick(w, Qt.Key.Key_End)
+    assert w.state.frame == 5
+    qtbot.keyClick(w, Qt.Key.Key_Left)
+    assert w.state.frame == 4
+    w.panel.organ_boxes["bladder"].setChecked(False)
+    assert not w.state.visible["bladder"]
+    assert not w.player.overlays["bladder"].line.isVisible()
+    assert not w.time_plot.curves["bladder"].isVisible()
+
+
+def test_hover_reports_point(loaded):
+    w = loaded
+    w.state.set_frame(2)
+    p = w.state.data.points["bladder"][2, 7]
+    hit = w.player.point_at(p[0] + 0.5, p[1])
+    assert hit == ("bladder", 7)
+    text = w.player.describe_point(*hit)
+    assert "point 7" in text and f"{1 / RADIUS_MM:+.3f}"[:5] in text
+    assert w.player.point_at(-100.0, -100.0) is None
+
+
+def test_playback_advances_frames(loaded, qtbot):
+    w = loaded
+    w.playback.set_fps(50)
+    w.state.set_frame(0)
+    w.playback.play()
+    qtbot.waitUntil(lambda: w.state.frame >= 2, timeout=3000)
+    w.playback.stop()
+    assert not w.playback.playing
