@@ -73,6 +73,12 @@ def run_gui(path: str | Path | None = None, *, start: Callable[[Any], bool] | No
     app = ensure_app()
     if screenshot is None:
         install_excepthook()
+    elif settings is None:
+        # a picture of the default layout, and nothing written to the user's preferences
+        import tempfile
+
+        scratch = Path(tempfile.mkdtemp(prefix="pelvitrack-shot-")) / "settings.ini"
+        settings = QSettings(str(scratch), QSettings.Format.IniFormat)
     window = MainWindow(settings=settings, analyze_options=analyze_options)
     if screenshot is not None:
         return _screenshot_run(window, path, start, Path(screenshot), frame)

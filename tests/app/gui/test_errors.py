@@ -1,0 +1,58 @@
+"""Errors become dialogs (one line + details), never a crash."""
+
+from __future__ import annotations
+
+import sys
+
+from PySide6.QtWidgets import QMessageBox
+
+
+def test_bad_file_shows_error_dialog_and_keeps_state(loaded, qtbot, tmp_path):
+    bad = tmp_path / "broken.nii.gz"
+    bad.write_bytes(b"this is not a NIfTI file")
+    before = loaded.state.data
+    assert loaded.open_path(bad)
+    qtbot.waitUntil(lambda: loaded.worker is None, timeout=10_000)
+    assert loaded.test_messages, "no error dialog was shown"
+    text, details = loaded.test_messages[-1]
+    assert "broken.nii.gz" in text and "\n" not in text
+    assert "Traceback" in details
+    assert loaded.state.data is before
+
+
+def test_missing_path_reports_reader_error(window):
+    assert not window.open_path("/no/such/series")
+    assert "no such file or folder" in window.test_messages[-1][0]
+
+
+def test_excepthook_shows_dialog(window, monkeypatch):
+    from app.gui.dialogs import install_excepthook
+
+    shown = []
+    monkeypatch.setattr(QMessageBox, "exec", lambda box: shown.append(box.text()) or 0)
+    old = sys.excepthook
+    try:
+        install_excepthook()
+        try:
+            raise RuntimeError("boom")
+        except RuntimeError:
+            sys.excepthook(*sys.exc_info())
+    finally:
+        sys.excepthook = old
+    assert shown == ["RuntimeError: boom"]
+
+
+def test_series_chooser_lists_dicom_series(tmp_path, disc_result):
+    from app.gui.dialogs import SeriesChooser
+    from app.gui.series_list import list_series
+    from core.io.dicom_write import write_dicom_series
+
+    write_dicom_series(disc_result.series, tmp_path / "a", seed=1)
+    short = disc_result.series.with_frames(disc_result.series.frames)
+    write_dicom_series(type(short)(short.frames[:3], short.spacing_mm, short.times_s[:3]),
+                       tmp_path / "b", seed=2)
+    entries = list_series(tmp_path)
+    assert [(e.n_frames, e.rows, e.columns) for e in entries] == [(6, 48, 40), (3, 48, 40)]
+    dlg = SeriesChooser(entries, str(tmp_path))
+    assert dlg.selected_uid() == entries[0].series_uid
+    dlg.deleteLater()
