@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
 import platform
 import sys
 import tempfile
@@ -49,11 +50,14 @@ def run_once(folder: Path, case, segmenter, device: str, true_labels: bool, out:
     from core.pipeline import analyze, write_outputs
 
     marks: dict[str, float] = {}
+    cpu: dict[str, float] = {}
+    c0 = time.process_time()
     t0 = time.perf_counter()
     result = None
     kwargs = {"labels": case.labels} if true_labels else {"segmenter": segmenter}
     for p in analyze(folder, device=device, **kwargs):
         marks.setdefault(p.stage, time.perf_counter())
+        cpu.setdefault(p.stage, time.process_time())
         if p.stage == "done":
             result = p.data["result"]
     t_done = time.perf_counter()
@@ -66,6 +70,7 @@ def run_once(folder: Path, case, segmenter, device: str, true_labels: bool, out:
     start = t0
     for a, b in zip(order[:-1], order[1:], strict=True):
         times[a] = marks[b] - (start if a == "read" else marks[a])
+        times[f"{a} (CPU s)"] = cpu[b] - (c0 if a == "read" else cpu[a])
     times["write outputs (no video)"] = t_files - t_done
     times["write outputs (with overlay.gif)"] = t_gif - t_files
     return times
@@ -101,6 +106,8 @@ def main(argv: list[str] | None = None) -> int:
                 tl = run_once(folder, case, seg, args.device, True, Path(tmp) / f"t{i}")
                 seg_times["track"] = tl["track"]
                 seg_times["indices"] = tl["indices"]
+                seg_times["track (CPU s)"] = tl["track (CPU s)"]
+                seg_times["indices (CPU s)"] = tl["indices (CPU s)"]
             stages = ("read", "segment", "track", "indices")
             seg_times["analyze total"] = sum(seg_times[k] for k in stages)
             seg_times["total with files"] = (seg_times["analyze total"]
@@ -113,6 +120,7 @@ def main(argv: list[str] | None = None) -> int:
     dev = str(torch.device("cuda" if args.device == "auto" and torch.cuda.is_available()
                            else ("cpu" if args.device == "auto" else args.device)))
     gpu = torch.cuda.get_device_name(0) if dev.startswith("cuda") else ""
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     lines = [
         f"## analyze: wall time per stage ({dev}{' ' + gpu if gpu else ''})",
         "",
@@ -122,7 +130,9 @@ def main(argv: list[str] | None = None) -> int:
         f"seed {args.seed}, {args.frames} frames of {args.shape}×{args.shape} px, written as "
         f"DICOM and read back. Segmentation: {model_note}. Median and best of {args.repeat} "
         "runs after one warm-up run; the machine was shared with other jobs, so the "
-        "median is the fairer figure.",
+        f"median is the fairer figure (1-min load average at the end: {load:.1f} on "
+        f"{os.cpu_count()} cores). Rows marked (CPU s) give the process CPU time of the "
+        "stage (all threads); it is less sensitive to other jobs than wall time.",
         "",
         "| stage | median (s) | best (s) |",
         "|---|---|---|",

@@ -19,6 +19,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from core.errors import TrackingError
+
 
 @dataclass(frozen=True)
 class RegistrationSettings:
@@ -49,7 +51,13 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
         return device
     if device in (None, "", "auto"):
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError) as exc:
+        raise TrackingError(f"unknown device {device!r}") from exc
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise TrackingError(f"device {device!r} requested but CUDA is not available")
+    return dev
 
 
 def _identity(h: int, w: int, device: torch.device) -> torch.Tensor:

@@ -118,3 +118,15 @@ def test_phantom_true_labels_within_bound_and_better_than_arclength():
             bases.append(np.nanmean(trajectory_error(base_pts, truth)[peak]))
     assert np.mean(errs) <= 1.0, errs
     assert np.mean(errs) < 0.75 * np.mean(bases), (errs, bases)
+
+
+def test_unknown_or_missing_device_is_a_tracking_error():
+    from core.track.register import resolve_device
+
+    assert resolve_device("cpu").type == "cpu"
+    assert resolve_device("auto").type in ("cpu", "cuda")
+    with pytest.raises(TrackingError, match="device"):
+        resolve_device("banana")
+    if not torch.cuda.is_available():
+        with pytest.raises(TrackingError, match="CUDA is not available"):
+            resolve_device("cuda")
