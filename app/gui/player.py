@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, Signal
-from PySide6.QtWidgets import QToolTip
+from PySide6.QtWidgets import QGraphicsItem, QToolTip
 
 from app.gui.model import POINT_INDICES, SIGNED_INDICES, auto_levels
 from app.gui.overlay import BrushLut, OrganOverlay
@@ -57,10 +57,13 @@ class PlayerView(pg.GraphicsLayoutWidget):
         self.cbar = pg.ColorBarItem(values=(-1, 1), colorMap=colour_map(True), width=14,
                                     interactive=False, label="", colorMapMenu=False)
         self.cbar.axis.enableAutoSIPrefix(False)
+        for item in (self.cbar.axis, self.cbar.bar):
+            item.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
         self.addItem(self.cbar, row=1, col=1)
         self.hist = StackHistogram(image=self.image, orientation="vertical",
                                    gradientPosition="right")
         self.hist.gradient.hide()
+        self.hist.axis.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
         self.hist.setMaximumWidth(110)
         self.addItem(self.hist, row=1, col=2)
         self.scale = pg.ScaleBar(size=20, suffix="mm", width=4)

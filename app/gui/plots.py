@@ -9,7 +9,14 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QComboBox,
+    QGraphicsItem,
+    QHBoxLayout,
+    QLabel,
+    QVBoxLayout,
+    QWidget,
+)
 
 from app.gui.model import FRAME_INDICES, POINT_INDICES, SIGNED_INDICES
 from app.gui.state import AppState
@@ -32,9 +39,16 @@ def _plot(parent: QWidget, left: str, bottom: str) -> pg.PlotWidget:
     w.showGrid(x=True, y=True, alpha=0.15)
     w.setLabel("left", left, color=MUTED)
     w.setLabel("bottom", bottom, color=MUTED)
-    for name in ("left", "bottom"):
+    for name in ("left", "bottom", "top", "right"):
         w.getAxis(name).enableAutoSIPrefix(False)
+        _cache(w.getAxis(name))  # axes + grid are replayed from a QPicture on every repaint
     return w
+
+
+def _cache(*items: QGraphicsItem) -> None:
+    """Render static items once into a pixmap (cursor moves then only blit them)."""
+    for item in items:
+        item.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
 
 
 class _Panel(QWidget):
@@ -101,6 +115,7 @@ class TimePlot(_Panel):
                                symbolBrush=colour, symbolPen=None, name=organ_label(organ),
                                connect="finite")
             c.setVisible(self.state.visible.get(organ, True))
+            _cache(c.curve, c.scatter)  # static: the moving cursor only blits them
             self.curves[organ] = c
         self.plot.setXRange(float(t[0]), float(t[-1]), padding=0.02)
         self.move_cursor(self.state.frame)
@@ -160,7 +175,8 @@ class ProfilePlot(_Panel):
         for i, organ in enumerate(data.organs):
             if organ in data.points and self.state.visible.get(organ, True):
                 self.curves[organ] = self.plot.plot(
-                    pen=pg.mkPen(organ_qcolor(organ, i), width=2), name=organ_label(organ))
+                    pen=pg.mkPen(organ_qcolor(organ, i), width=2), name=organ_label(organ),
+                    antialias=False)  # redrawn every frame: keep it cheap
         lo, hi = data.index_range(col)
         self.plot.setYRange(lo, hi, padding=0.05)
         n = max(a.shape[1] for a in data.points.values())
@@ -190,11 +206,13 @@ class Kymograph(_Panel):
         self.plot = _plot(self, "Point index", "Time (s)")
         self.layout_.addWidget(self.plot, 1)
         self.image = pg.ImageItem(axisOrder="row-major")
+        _cache(self.image)
         self.plot.addItem(self.image)
         self.cbar = pg.ColorBarItem(values=(0, 1), colorMap=colour_map(True), width=12,
                                     interactive=False, colorMapMenu=False)
         self.cbar.setImageItem(self.image, insert_in=self.plot.getPlotItem())
         self.cbar.axis.enableAutoSIPrefix(False)
+        _cache(self.cbar.axis, self.cbar.bar)
         self.cursor = pg.InfiniteLine(angle=90, movable=True, pen=CURSOR_PEN)
         self.cursor.setZValue(100)
         self.plot.addItem(self.cursor, ignoreBounds=True)
