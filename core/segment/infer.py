@@ -163,20 +163,21 @@ class Segmenter:
         with torch.inference_mode():
             for start in range(0, t_frames, batch_size):
                 stop = min(t_frames, start + batch_size)
-                x = torch.from_numpy(frames[start:stop, None])
+                x = torch.from_numpy(frames[start:stop, None]).to(self.device)
                 x = resample_images(x, size)
                 x, crop = pad_to_multiple(x, self.net.multiple, value=0.0)
-                logits = self._forward(x)[..., crop[0], crop[1]].cpu()
-                probs = resample_images(logits, (h, w)).softmax(1)
+                logits = self._forward(x)[..., crop[0], crop[1]]
+                probs = resample_images(logits, (h, w)).softmax(1)  # on the model's device
                 pmax, lab = probs.max(1)
-                lab_np = lab.numpy().astype(np.uint8)
-                pmax_np = pmax.numpy()
+                lab_np = lab.to(torch.uint8).cpu().numpy()
+                pmax_np = pmax.float().cpu().numpy()
                 for i in range(stop - start):
                     clean = postprocess(lab_np[i], n_org)
                     labels[start + i] = clean
-                    for c in range(1, n_org + 1):
-                        m = clean == c
-                        conf[start + i, c - 1] = float(pmax_np[i][m].mean()) if m.any() else 0.0
+                    counts = np.bincount(clean.ravel(), minlength=n_org + 1)[1:]
+                    sums = np.bincount(clean.ravel(), weights=pmax_np[i].ravel(),
+                                       minlength=n_org + 1)[1:]
+                    conf[start + i] = np.where(counts > 0, sums / np.maximum(counts, 1), 0.0)
                 yield Progress("segment", stop, t_frames, f"frame {stop}/{t_frames}")
         result = SegmentationResult(labels, conf, self.model_id, self.organs)
         yield Progress("done", t_frames, t_frames, "segmentation done", {"result": result})
