@@ -68,9 +68,12 @@ def build_model(seed: int, **overrides: Any) -> tuple[PhantomModel, np.random.Ge
     lay = draw_layout(rng)
     lay["pixel_mm"] = max(sr, sc)
     tilt = np.deg2rad(p["tilt_deg"])
-    # Inferior pubic point: the pelvis is centred with some slack, the perineum in view.
-    origin = (max(fov[1] * rng.uniform(0.3, 0.42), min(60.0, 0.3 * fov[1])),
-              min(fov[0] * rng.uniform(0.62, 0.78), fov[0] - min(60.0, 0.25 * fov[0])))
+    # Inferior pubic point: the perineum (and its descent) in view below, the organs above.
+    k = p["anatomy_scale"]
+    slack_y = max(fov[0] - 240.0 * k, 0.0)
+    slack_x = max(fov[1] - 200.0 * k, 0.0)
+    origin = (55.0 * k + rng.uniform(0.1, 0.6) * slack_x,
+              fov[0] - 80.0 * k - rng.uniform(0.0, 0.6) * slack_y)
     step = min(sr, sc) / p["supersample"]
     margin = max(40.0, 230.0 - min(fov))  # small fields of view still hold whole organs
     canvas = Canvas.build(fov, step, margin, origin, tilt, p["anatomy_scale"])

@@ -27,7 +27,7 @@ RANGES: dict[str, Any] = {
 }
 
 #: Smallest field of view (mm) drawn when the spacing is not fixed by an override.
-MIN_FOV_MM = 190.0
+MIN_FOV_MM = 240.0
 
 OVERRIDABLE = (
     "shape", "spacing_mm", "n_frames", "frame_interval_s", "contrast", "snr", "noise",
@@ -97,11 +97,16 @@ def sample_params(rng: np.random.Generator, overrides: dict[str, Any]) -> dict[s
     p.update(ov)
     p = _validate(p)
     if "spacing_mm" not in ov:
-        # Small matrices (tests) get larger pixels so that the pelvis still fits.
-        least = MIN_FOV_MM / min(p["shape"])
-        if p["spacing_mm"][0] < least:
-            ratio = p["spacing_mm"][1] / p["spacing_mm"][0]
-            p["spacing_mm"] = [least, least * ratio]
+        # Field of view >= MIN_FOV_MM so that the whole pelvis fits (small matrices, as
+        # in tests, get pixels larger than the usual range).
+        hi = RANGES["spacing_mm"][1]
+        sr, sc = p["spacing_mm"]
+        ratio = sc / sr
+        need = max(MIN_FOV_MM / p["shape"][0], MIN_FOV_MM / (p["shape"][1] * ratio))
+        if sr < need:
+            top = hi / max(1.0, ratio)
+            sr = u(need, top) if need < top else need
+            p["spacing_mm"] = [sr, sr * ratio]
     return p
 
 
