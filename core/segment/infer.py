@@ -27,7 +27,7 @@ from core.segment.preprocess import (
     resample_images,
     target_shape,
 )
-from core.segment.unet import UNet
+from core.segment.unet import UNet, fuse_batchnorm
 from core.series import CineSeries
 
 
@@ -123,7 +123,7 @@ class Segmenter:
         self.percentiles = tuple(norm.get("percentiles", DEFAULT_PERCENTILES))
         self.model_id = str(cfg.get("model_id", "unsaved"))
         self.device = pick_device(device)
-        self.net = net.eval().to(self.device)
+        self.net = fuse_batchnorm(net).to(self.device)
         if self.device.type in ("cuda", "cpu"):
             self.net = self.net.to(memory_format=torch.channels_last)
 

@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from core.segment.unet import UNet, count_parameters
+from core.segment.unet import UNet, count_parameters, fuse_batchnorm
 
 
 @pytest.mark.parametrize("norm", ["instance", "batch", "group"])
@@ -35,3 +35,18 @@ def test_input_checks():
         net(torch.zeros(1, 32, 32))
     with pytest.raises(ValueError, match="norm"):
         UNet(norm="layer")
+
+
+def test_fused_batchnorm_gives_same_output():
+    torch.manual_seed(0)
+    net = UNet(base_channels=4, depth=2, norm="batch")
+    net.train()
+    with torch.no_grad():
+        for _ in range(3):  # give the running statistics non-trivial values
+            net(torch.randn(4, 1, 32, 32) * 3 + 1)
+    net.eval()
+    fused = fuse_batchnorm(net)
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in fused.modules())
+    x = torch.randn(2, 1, 32, 32)
+    with torch.no_grad():
+        assert torch.allclose(fused(x), net(x), atol=1e-4)
