@@ -61,3 +61,12 @@ def test_frames_look_like_mr_magnitude():
     assert f.min() >= 0  # magnitude images
     assert bladder > 2 * f.mean()  # urine is bright on T2
     assert corner.std() > 0  # Rician noise floor in the air
+
+
+@pytest.mark.parametrize("seed", [5, 31, 77])
+def test_organs_stay_inside_the_view(seed):
+    case = generate_case(seed, shape=(80, 80), n_frames=4, motion_strength=1.0, peak_strain=1.0)
+    seen = case.labels.any(0)
+    assert not (seen[0].any() or seen[-1].any() or seen[:, 0].any() or seen[:, -1].any())
+    fov_mm = np.array(case.series.shape) * np.array(case.series.spacing_mm)
+    assert fov_mm.min() >= 240 - 1e-6
