@@ -108,7 +108,7 @@ def test_phantom_true_labels_within_bound_and_better_than_arclength():
     phantom = pytest.importorskip("core.phantom")
     errs, bases = [], []
     for seed in (11, 14):
-        c = phantom.generate_case(seed, shape=(128, 128), n_frames=8)
+        c = phantom.generate_case(seed, shape=(176, 176), n_frames=8)
         tr = run(c.series, c.labels, c.organs, n_points=64)
         peak = c.strain >= 0.5 * c.strain.max()
         for organ in c.organs:
