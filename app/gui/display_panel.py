@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -33,6 +34,9 @@ class DisplayPanel(QWidget):
         opts = QGroupBox("Contour points", self)
         form = QFormLayout(opts)
         self.index_combo = QComboBox(opts)
+        self.index_combo.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.index_combo.setMinimumContentsLength(12)
         for key, label in POINT_INDICES.items():
             self.index_combo.addItem(label, key)
         self.index_combo.currentIndexChanged.connect(
@@ -45,6 +49,13 @@ class DisplayPanel(QWidget):
         self.vector_box.toggled.connect(lambda on: state.set_options(show_vectors=on))
         form.addRow(self.vector_box)
         lay.addWidget(opts)
+
+        current = QGroupBox("Current frame", self)
+        cl = QVBoxLayout(current)
+        self.frame_label = QLabel("–", current)
+        self.frame_label.setTextFormat(Qt.TextFormat.RichText)
+        cl.addWidget(self.frame_label)
+        lay.addWidget(current)
 
         info = QGroupBox("Series", self)
         il = QVBoxLayout(info)
@@ -63,6 +74,7 @@ class DisplayPanel(QWidget):
         state.organ_visibility_changed.connect(self._on_visibility)
         state.index_changed.connect(self._on_index)
         state.options_changed.connect(self._on_options)
+        state.frame_changed.connect(self._on_frame)
 
     def _on_result(self) -> None:
         for box in self.organ_boxes.values():
@@ -94,7 +106,33 @@ class DisplayPanel(QWidget):
             f"{s.frame_interval_s:.3g} s/frame"
             + (f"\nmodel: {model}" if model else ""))
 
+    def _on_frame(self, frame: int) -> None:
+        data = self.state.data
+        if data is None or not data.frame_values:
+            self.frame_label.setText("–")
+            return
+        rows = [("Area", "area_mm2", "mm²", 0), ("Descent", "descent_mm", "mm", 1),
+                ("Mean displ.", "mean_displacement_mm", "mm", 1),
+                ("Max displ.", "max_displacement_mm", "mm", 1),
+                ("Mean |κ|", "mean_abs_curvature_per_mm", "/mm", 3)]
+        organs = [o for o in data.organs if self.state.visible.get(o, True)]
+        head = "".join(
+            f"<th align='right' style='color:{organ_qcolor(o, data.organs.index(o)).name()}'>"
+            f"{organ_label(o).split(' ')[0]}</th>" for o in organs)
+        body = []
+        for name, col, unit, nd in rows:
+            cells = "".join(
+                f"<td align='right'>{data.frame_values[col][o][frame]:.{nd}f}</td>"
+                for o in organs)
+            body.append(f"<tr><td style='color:#8a91a0'>{name} ({unit})</td>{cells}</tr>")
+        t = data.times_s[frame]
+        self.frame_label.setText(
+            f"<div style='color:#8a91a0'>frame {frame + 1} · t = {t:.2f} s</div>"
+            f"<table cellspacing='0' cellpadding='2' width='100%'><tr><th></th>{head}</tr>"
+            + "".join(body) + "</table>")
+
     def _on_visibility(self, organ: str, visible: bool) -> None:
+        self._on_frame(self.state.frame)
         box = self.organ_boxes.get(organ)
         if box is not None and box.isChecked() != visible:
             box.setChecked(visible)

@@ -174,8 +174,16 @@ class MainWindow(QMainWindow):
         self._rebuild_recent()
 
     # -- settings --------------------------------------------------------------
+    def _default_layout(self) -> None:
+        """Dock sizes of a first start: the player gets the most room."""
+        h = Qt.Orientation.Horizontal
+        self.resizeDocks([self.docks["display"], self.docks["time"]], [270, 430], h)
+        self.resizeDocks([self.docks["time"], self.docks["profile"], self.docks["kymograph"]],
+                         [300, 260, 300], Qt.Orientation.Vertical)
+
     def _restore_settings(self) -> None:
         s = self.settings
+        self._default_layout()
         geom = s.value("window/geometry")
         if geom is not None:
             self.restoreGeometry(geom)

@@ -45,15 +45,14 @@ class OrganOverlay:
     def __init__(self, view: pg.ViewBox, organ: str, index: int) -> None:
         self.organ = organ
         colour = organ_qcolor(organ, index)
-        self.line = pg.PlotCurveItem(pen=pg.mkPen(colour, width=2.2))
+        self.line = pg.PlotCurveItem(pen=pg.mkPen(colour, width=2.5))
         rest_colour = QColor(colour)
         rest_colour.setAlpha(200)
         self.rest = pg.PlotCurveItem(
             pen=pg.mkPen(rest_colour, width=1.4, style=Qt.PenStyle.DashLine))
         self.vectors = pg.PlotCurveItem(
             pen=pg.mkPen(QColor(235, 235, 235, 170), width=1.0), connect="pairs")
-        self.points = pg.ScatterPlotItem(size=6, pen=pg.mkPen(QColor(0, 0, 0, 160), width=0.6),
-                                         pxMode=True)
+        self.points = pg.ScatterPlotItem(size=4.5, pen=None, pxMode=True)
         for z, item in enumerate((self.rest, self.vectors, self.line, self.points)):
             item.setZValue(10 + z)
             view.addItem(item)

@@ -27,6 +27,8 @@ CURSOR_PEN = pg.mkPen(ACCENT, width=2)
 
 def _combo(items: dict[str, str], parent: QWidget) -> QComboBox:
     box = QComboBox(parent)
+    box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+    box.setMinimumContentsLength(10)
     for key, label in items.items():
         box.addItem(label, key)
     return box
@@ -74,8 +76,9 @@ class TimePlot(_Panel):
         self.combo.currentIndexChanged.connect(
             lambda _i: state.set_frame_index(self.combo.currentData()))
         self.header.addWidget(self.combo, 1)
+        self.legend = QLabel("", self)  # organ colours, outside the plot so no curve is hidden
+        self.header.addWidget(self.legend)
         self.plot = _plot(self, FRAME_INDICES[state.frame_index], "Time (s)")
-        self.legend = self.plot.addLegend(offset=(-8, 8), labelTextColor=MUTED)
         self.layout_.addWidget(self.plot, 1)
         self.cursor = pg.InfiniteLine(angle=90, movable=True, pen=CURSOR_PEN,
                                       hoverPen=pg.mkPen("w", width=3))
@@ -92,7 +95,6 @@ class TimePlot(_Panel):
     def rebuild(self) -> None:
         """Redraw every curve (new result or new index)."""
         self.plot.clear()
-        self.legend.clear()
         self.plot.addItem(self.cursor, ignoreBounds=True)
         self.curves = {}
         data = self.state.data
@@ -106,6 +108,9 @@ class TimePlot(_Panel):
         if data is None:
             return
         t = data.times_s
+        self.legend.setText("  ".join(
+            f"<span style='color:{organ_qcolor(o, i).name()}'>■ {organ_label(o).split(' ')[0]}"
+            "</span>" for i, o in enumerate(data.organs)))
         for i, organ in enumerate(data.organs):
             y = data.frame_values.get(col, {}).get(organ)
             if y is None:
@@ -200,7 +205,7 @@ class Kymograph(_Panel):
     def __init__(self, state: AppState, parent: QWidget | None = None) -> None:
         super().__init__(state, parent)
         self.header.addWidget(QLabel("Organ", self))
-        self.organ_combo = QComboBox(self)
+        self.organ_combo = _combo({}, self)
         self.organ_combo.currentIndexChanged.connect(self._on_organ_combo)
         self.header.addWidget(self.organ_combo, 1)
         self.plot = _plot(self, "Point index", "Time (s)")
@@ -208,7 +213,7 @@ class Kymograph(_Panel):
         self.image = pg.ImageItem(axisOrder="row-major")
         _cache(self.image)
         self.plot.addItem(self.image)
-        self.cbar = pg.ColorBarItem(values=(0, 1), colorMap=colour_map(True), width=12,
+        self.cbar = pg.ColorBarItem(values=(0, 1), colorMap=colour_map(True), width=10,
                                     interactive=False, colorMapMenu=False)
         self.cbar.setImageItem(self.image, insert_in=self.plot.getPlotItem())
         self.cbar.axis.enableAutoSIPrefix(False)

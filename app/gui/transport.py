@@ -95,6 +95,7 @@ class TransportBar(QWidget):
         self.playback = playback
         lay = QHBoxLayout(self)
         lay.setContentsMargins(8, 4, 8, 6)
+        lay.setSpacing(4)
 
         style = self.style()
         sp = QStyle.StandardPixmap
@@ -105,6 +106,7 @@ class TransportBar(QWidget):
             b.setToolTip(tip)
             b.setAutoRaise(False)
             b.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+            b.setStyleSheet("padding: 3px 5px;")
             b.clicked.connect(slot)
             lay.addWidget(b)
             return b
@@ -121,17 +123,19 @@ class TransportBar(QWidget):
         self.slider.setMinimum(0)
         self.slider.setMaximum(0)
         self.slider.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.slider.setMinimumWidth(100)
         self.slider.valueChanged.connect(state.set_frame)
         lay.addWidget(self.slider, 1)
         self.time_label = QLabel("– / –", self)
-        self.time_label.setObjectName("readout")
-        self.time_label.setMinimumWidth(170)
+        self.time_label.setMinimumWidth(
+            self.time_label.fontMetrics().horizontalAdvance("000.00 / 000.00 s · 000/000") + 8)
         lay.addWidget(self.time_label)
-        lay.addWidget(QLabel("Speed", self))
         self.fps_spin = QDoubleSpinBox(self)
         self.fps_spin.setRange(0.1, 100.0)
         self.fps_spin.setDecimals(1)
+        self.fps_spin.setMaximumWidth(90)
         self.fps_spin.setSuffix(" fps")
+        self.fps_spin.setToolTip("Playback speed (frames per second)")
         self.fps_spin.setValue(playback.fps)
         self.fps_spin.valueChanged.connect(playback.set_fps)
         lay.addWidget(self.fps_spin)
@@ -168,7 +172,7 @@ class TransportBar(QWidget):
             self.slider.setValue(frame)
             self.slider.blockSignals(False)
         t = data.times_s
-        self.time_label.setText(f"{t[frame]:6.2f} / {t[-1]:.2f} s  #{frame + 1}/{len(t)}")
+        self.time_label.setText(f"{t[frame]:.2f} / {t[-1]:.2f} s · {frame + 1}/{len(t)}")
 
     def _on_playing(self, playing: bool) -> None:
         self.play_btn.setChecked(playing)
