@@ -106,8 +106,10 @@ def build_model(seed: int, **overrides: Any) -> tuple[PhantomModel, np.random.Ge
     # Frames near the peak of the effort (organs lag individually, so several).
     near_peak = np.flatnonzero(strain >= 0.85 * strain.max()) if strain.max() > 0 else [0]
     scale = 1.0
+    load = np.abs(motion.amps).sum(1)
+    strong = np.flatnonzero(load >= 0.75 * load.max()) if load.max() > 0 else [0]
     for _ in range(12):
-        if max(motion.max_gradient(int(t), extent) for t in range(n_t)) < 0.6:
+        if max(motion.max_gradient(int(t), extent) for t in strong) < 0.6:
             break
         scale *= 0.85
         motion.amps[:, strained] *= 0.85
