@@ -12,6 +12,7 @@ from core.phantom import generate_case, write_case
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
+    """Register ``pelvitrack phantom``."""
     p = sub.add_parser(
         "phantom",
         help="write synthetic cine pelvic MRI cases (DICOM + truth.h5)",
@@ -34,6 +35,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Generate and write ``args.cases`` cases from ``args.seed`` on; return the exit code."""
     if args.cases < 1:
         raise ValueError(f"--cases must be >= 1, got {args.cases}")
     if args.seed < 0:

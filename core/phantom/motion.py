@@ -83,6 +83,7 @@ class Bump:
         return w * self.vec[0], w * self.vec[1]
 
     def to_json(self) -> dict:
+        """The bump as plain numbers (for ``case.params``)."""
         return {"centre": self.centre.tolist(), "sigma": self.sigma.tolist(),
                 "vec": self.vec.tolist(), "angle": float(self.angle)}
 
