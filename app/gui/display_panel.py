@@ -7,6 +7,7 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QFormLayout,
+    QGridLayout,
     QGroupBox,
     QLabel,
     QVBoxLayout,
@@ -52,9 +53,15 @@ class DisplayPanel(QWidget):
 
         current = QGroupBox("Current frame", self)
         cl = QVBoxLayout(current)
-        self.frame_label = QLabel("–", current)
-        self.frame_label.setTextFormat(Qt.TextFormat.RichText)
-        cl.addWidget(self.frame_label)
+        self.frame_box = current
+        self.frame_title = QLabel("–", current)
+        self.frame_title.setObjectName("muted")
+        cl.addWidget(self.frame_title)
+        self.frame_grid = QGridLayout()
+        self.frame_grid.setHorizontalSpacing(10)
+        self.frame_grid.setVerticalSpacing(2)
+        cl.addLayout(self.frame_grid)
+        self.cells = {}
         lay.addWidget(current)
 
         info = QGroupBox("Series", self)
@@ -96,6 +103,8 @@ class DisplayPanel(QWidget):
             box.toggled.connect(lambda on, o=organ: self.state.set_organ_visible(o, on))
             self.organ_layout.addWidget(box)
             self.organ_boxes[organ] = box
+        self._build_readout()
+        self._on_frame(self.state.frame)
         s = data.series
         h, w = s.shape
         model = getattr(data.result, "model_id", "") if data.result is not None else ""
@@ -106,33 +115,50 @@ class DisplayPanel(QWidget):
             f"{s.frame_interval_s:.3g} s/frame"
             + (f"\nmodel: {model}" if model else ""))
 
-    def _on_frame(self, frame: int) -> None:
+    #: Rows of the current-frame read-out: label, frame-table column, decimals.
+    READOUT = (("Area (mm²)", "area_mm2", 0), ("Descent (mm)", "descent_mm", 1),
+               ("Mean displ. (mm)", "mean_displacement_mm", 1),
+               ("Max displ. (mm)", "max_displacement_mm", 1),
+               ("Mean |κ| (1/mm)", "mean_abs_curvature_per_mm", 3))
+
+    def _build_readout(self) -> None:
+        """One plain label per (index, organ): cheap to update during playback."""
+        while self.frame_grid.count():
+            item = self.frame_grid.takeAt(0)
+            if item.widget() is not None:
+                item.widget().deleteLater()
+        self.cells: dict[tuple[str, str], QLabel] = {}
         data = self.state.data
         if data is None or not data.frame_values:
-            self.frame_label.setText("–")
             return
-        rows = [("Area", "area_mm2", "mm²", 0), ("Descent", "descent_mm", "mm", 1),
-                ("Mean displ.", "mean_displacement_mm", "mm", 1),
-                ("Max displ.", "max_displacement_mm", "mm", 1),
-                ("Mean |κ|", "mean_abs_curvature_per_mm", "/mm", 3)]
-        organs = [o for o in data.organs if self.state.visible.get(o, True)]
-        head = "".join(
-            f"<th align='right' style='color:{organ_qcolor(o, data.organs.index(o)).name()}'>"
-            f"{organ_label(o).split(' ')[0]}</th>" for o in organs)
-        body = []
-        for name, col, unit, nd in rows:
-            cells = "".join(
-                f"<td align='right'>{data.frame_values[col][o][frame]:.{nd}f}</td>"
-                for o in organs)
-            body.append(f"<tr><td style='color:#8a91a0'>{name} ({unit})</td>{cells}</tr>")
-        t = data.times_s[frame]
-        self.frame_label.setText(
-            f"<div style='color:#8a91a0'>frame {frame + 1} · t = {t:.2f} s</div>"
-            f"<table cellspacing='0' cellpadding='2' width='100%'><tr><th></th>{head}</tr>"
-            + "".join(body) + "</table>")
+        right = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
+        for j, organ in enumerate(data.organs):
+            head = QLabel(organ_label(organ).split(" ")[0], self.frame_box)
+            head.setStyleSheet(f"color: {organ_qcolor(organ, j).name()}; font-weight: 600;")
+            head.setAlignment(right)
+            self.frame_grid.addWidget(head, 0, j + 1)
+        for i, (name, col, _nd) in enumerate(self.READOUT):
+            lab = QLabel(name, self.frame_box)
+            lab.setObjectName("muted")
+            self.frame_grid.addWidget(lab, i + 1, 0)
+            for j, organ in enumerate(data.organs):
+                cell = QLabel("", self.frame_box)
+                cell.setAlignment(right)
+                self.frame_grid.addWidget(cell, i + 1, j + 1)
+                self.cells[(col, organ)] = cell
+
+    def _on_frame(self, frame: int) -> None:
+        data = self.state.data
+        if data is None or not self.cells:
+            self.frame_title.setText("–")
+            return
+        self.frame_title.setText(f"frame {frame + 1} · t = {data.times_s[frame]:.2f} s")
+        for _name, col, nd in self.READOUT:
+            for organ in data.organs:
+                v = data.frame_values[col][organ][frame]
+                self.cells[(col, organ)].setText(f"{v:.{nd}f}" if v == v else "–")
 
     def _on_visibility(self, organ: str, visible: bool) -> None:
-        self._on_frame(self.state.frame)
         box = self.organ_boxes.get(organ)
         if box is not None and box.isChecked() != visible:
             box.setChecked(visible)

@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 from app.gui import export_actions as ex
 from app.gui.dialogs import choose_series, show_error
 from app.gui.display_panel import DisplayPanel
+from app.gui.model import ViewData, view_data_from_result
 from app.gui.player import PlayerView
 from app.gui.plots import Kymograph, ProfilePlot, TimePlot
 from app.gui.resources import icon
@@ -294,7 +295,7 @@ class MainWindow(QMainWindow):
                                     "cancel it first.")
             return False
         self.playback.stop()
-        w = GeneratorWorker(job, self)
+        w = GeneratorWorker(job, self, post=view_data_from_result)
         w.progress.connect(self._on_progress)
         w.finished_ok.connect(lambda result: self._on_done(result, source, project, dirty))
         w.failed.connect(self._on_failed)
@@ -322,19 +323,20 @@ class MainWindow(QMainWindow):
         self.progress.setFormat(f"{p.stage} %p%")
         self.status_label.setText(f"{p.stage}: {p.message}" if p.message else p.stage)
 
-    def _on_done(self, result: Any, source: Path | None, project: Path | None,
+    def _on_done(self, data: ViewData | None, source: Path | None, project: Path | None,
                  dirty: bool) -> None:
-        if result is None:
+        if data is None:
             self.status_label.setText("Analysis ended without a result")
             return
-        self.state.set_result(result, source=source, project=project, dirty=dirty)
-        fi = result.series.frame_interval_s
+        result = data.result
+        self.state.set_data(data, source=source, project=project, dirty=dirty)
+        fi = data.series.frame_interval_s
         if fi > 0 and self.settings.value("playback/fps") is None:
             self.playback.set_fps(min(30.0, 1.0 / fi))
         if source is not None and source.exists():
             self._add_recent(source)
         self.status_label.setText(
-            f"Analysed {result.series.n_frames} frames · model {getattr(result, 'model_id', '')}")
+            f"Analysed {data.n_frames} frames · model {getattr(result, 'model_id', '')}")
 
     def _on_failed(self, exc: BaseException, details: str) -> None:
         self.status_label.setText("Failed — the previous series is kept")

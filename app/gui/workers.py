@@ -24,9 +24,14 @@ JobFactory = Callable[[], Iterator[Progress]]
 class GeneratorWorker(QThread):
     """Iterate a progress generator in a thread.
 
+    Args:
+        job: zero-argument callable returning the generator (called in the thread).
+        parent: Qt parent.
+        post: optional function applied to the result in the worker thread.
+
     Signals:
         progress(object): each :class:`Progress` record (GUI thread).
-        finished_ok(object): the final ``data["result"]`` (or the last record's data).
+        finished_ok(object): the final ``data["result"]`` (after ``post``).
         failed(object, str): the exception and its formatted traceback.
         cancelled(): the user cancelled; nothing was produced.
     """
@@ -36,9 +41,11 @@ class GeneratorWorker(QThread):
     failed = Signal(object, str)
     cancelled = Signal()
 
-    def __init__(self, job: JobFactory, parent: QObject | None = None) -> None:
+    def __init__(self, job: JobFactory, parent: QObject | None = None,
+                 post: Callable[[Any], Any] | None = None) -> None:
         super().__init__(parent)
         self._job = job
+        self._post = post
 
     def cancel(self) -> None:
         """Ask the worker to stop at the next progress record."""
@@ -60,6 +67,8 @@ class GeneratorWorker(QThread):
             if self.isInterruptionRequested():
                 self.cancelled.emit()
                 return
+            if self._post is not None and result is not None:
+                result = self._post(result)  # e.g. build the view arrays off the GUI thread
             self.finished_ok.emit(result)
         except Exception as exc:  # noqa: BLE001 - every error is reported to the GUI
             from core.errors import Cancelled
