@@ -67,6 +67,15 @@ def design_bumps(lay: dict, canvas: Canvas, rng: np.random.Generator, strength: 
         (np.array([-lay["body"]["fat_ant"] - 40.0, -130.0]), u(40, 60),
          m * u(0, 10) * _dir(-90), 0.0),
     ]
+    # A few random smooth deformations around the organs: motion patterns beyond the model.
+    lo = np.minimum.reduce([neck, arj, c_top]) - 30.0
+    hi = np.maximum.reduce([neck, arj, c_top]) + 30.0
+    for _ in range(int(rng.integers(1, 4))):
+        centre = rng.uniform(lo, hi)
+        if rng.random() < 0.3:
+            body.append((centre, u(20, 40), np.zeros(2), m * u(-0.12, 0.12)))
+        else:
+            body.append((centre, u(15, 40), m * u(0, 8) * _dir(u(-180, 180)), 0.0))
     bumps, channels = [], []
     for centre, sigma, vec, rot in body:
         c_img = canvas.body_to_image(np.asarray(centre, float))
