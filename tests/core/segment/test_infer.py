@@ -81,3 +81,24 @@ def test_errors(tmp_path):
     assert pick_device("cpu").type == "cpu"
     with pytest.raises(TypeError):
         _segmenter().predict(np.zeros((2, 8, 8)))
+
+
+def test_postprocess_matches_scipy_reference():
+    from scipy import ndimage
+
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        lab = ndimage.median_filter(rng.integers(0, 4, (40, 40)), 5).astype(np.uint8)
+        ref = lab.copy()
+        for c in (1, 2, 3):
+            m = ref == c
+            if not m.any():
+                continue
+            cc, n = ndimage.label(m)
+            if n > 1:
+                sizes = np.bincount(cc.ravel())
+                sizes[0] = 0
+                ref[m & (cc != np.argmax(sizes))] = 0
+                m = ref == c
+            ref[ndimage.binary_fill_holes(m) & ~m & (ref == 0)] = c
+        assert np.array_equal(postprocess(lab, 3), ref)
