@@ -10,6 +10,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QBrush, QColor
+from PySide6.QtWidgets import QGraphicsItem
 
 from app.gui.theme import organ_qcolor
 
@@ -48,15 +49,19 @@ class OrganOverlay:
         self.line = pg.PlotCurveItem(pen=pg.mkPen(colour, width=2.5))
         rest_colour = QColor(colour)
         rest_colour.setAlpha(200)
+        # static during playback: rendered once into a pixmap, then blitted
         self.rest = pg.PlotCurveItem(
             pen=pg.mkPen(rest_colour, width=1.4, style=Qt.PenStyle.DashLine))
+        self.rest.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
         self.vectors = pg.PlotCurveItem(
-            pen=pg.mkPen(QColor(235, 235, 235, 170), width=1.0), connect="pairs")
+            pen=pg.mkPen(QColor(235, 235, 235, 170), width=1.0), connect="pairs",
+            antialias=False)
         self.points = pg.ScatterPlotItem(size=4.5, pen=None, pxMode=True)
         for z, item in enumerate((self.rest, self.vectors, self.line, self.points)):
             item.setZValue(10 + z)
             view.addItem(item)
         self._visible = True
+        self._rest_drawn: np.ndarray | None = None
 
     def set_visible(self, visible: bool, *, rest: bool, vectors: bool) -> None:
         """Show or hide the organ; rest contour and vectors follow their options."""
@@ -88,9 +93,10 @@ class OrganOverlay:
         else:
             kept = [b for b, k in zip(brushes, ok, strict=True) if k]
             self.points.setData(pos=pts[ok], brush=kept)
-        if rest:
+        if rest and self._rest_drawn is not rest_pts:
             rc = np.vstack([rest_pts, rest_pts[:1]])
             self.rest.setData(rc[:, 0], rc[:, 1])
+            self._rest_drawn = rest_pts
         if vectors:
             seg = np.empty((2 * len(pts), 2))
             seg[0::2] = rest_pts
@@ -101,6 +107,7 @@ class OrganOverlay:
         """Remove everything drawn."""
         for item in (self.line, self.rest, self.vectors):
             item.setData([], [])
+        self._rest_drawn = None
         self.points.setData([])
 
     def remove(self, view: pg.ViewBox) -> None:
