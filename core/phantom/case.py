@@ -85,7 +85,8 @@ def build_model(seed: int, **overrides: Any) -> tuple[PhantomModel, np.random.Ge
 
     # Motion.
     strain = strain_curve(times, rng, p["peak_strain"])
-    bumps, channels = design_bumps(lay, canvas, rng, p["motion_strength"], p["resp_mm"])
+    bumps, channels = design_bumps(lay, canvas, rng, p["motion_strength"], p["resp_mm"],
+                                   p["bowel_mm"])
     resp_period = rng.uniform(3.0, 6.0)
     resp_phase = rng.uniform(0, 2 * np.pi)
     resp = np.sin(2 * np.pi * times / resp_period + resp_phase) - np.sin(resp_phase)
@@ -94,6 +95,10 @@ def build_model(seed: int, **overrides: Any) -> tuple[PhantomModel, np.random.Ge
     for k, ch in enumerate(channels):
         if ch == "resp":
             amps[:, k] = resp
+        elif ch == "bowel":  # a smooth random wander, independent of the effort
+            walk = ndimage.gaussian_filter1d(rng.standard_normal(n_t), 1.5, mode="nearest")
+            walk = walk - walk[0]
+            amps[:, k] = walk / max(float(np.abs(walk).max()), 1e-9)
         else:  # organs follow the effort with a small individual lag
             amps[:, k] = np.interp(times - lags[k], times, strain)
     amps[0] = 0.0
@@ -103,8 +108,6 @@ def build_model(seed: int, **overrides: Any) -> tuple[PhantomModel, np.random.Ge
                          np.stack([rigid, alpha]), motion, strain, times)
     strained = np.array([c != "resp" for c in channels])
     extent = (0.0, fov[1], 0.0, fov[0])
-    # Frames near the peak of the effort (organs lag individually, so several).
-    near_peak = np.flatnonzero(strain >= 0.85 * strain.max()) if strain.max() > 0 else [0]
     scale = 1.0
     load = np.abs(motion.amps).sum(1)
     strong = np.flatnonzero(load >= 0.75 * load.max()) if load.max() > 0 else [0]
@@ -113,11 +116,11 @@ def build_model(seed: int, **overrides: Any) -> tuple[PhantomModel, np.random.Ge
             break
         scale *= 0.85
         motion.amps[:, strained] *= 0.85
-    # Keep organs off the bones around the peak of the manoeuvre.
+    # Keep organs off the bones in every frame.
     for _ in range(10):
         hit = False
-        for t in near_peak:
-            hit = hit or model.organ_under_bone(int(t))
+        for t in range(n_t):
+            hit = hit or model.organ_under_bone(t)
         if not hit:
             break
         scale *= 0.85

@@ -23,7 +23,7 @@ def _dir(angle_deg: float) -> np.ndarray:
 
 
 def design_bumps(lay: dict, canvas: Canvas, rng: np.random.Generator, strength: float,
-                 resp_mm: float) -> tuple[list[Bump], list[str]]:
+                 resp_mm: float, bowel_mm: float = 0.0) -> tuple[list[Bump], list[str]]:
     """Localised deformations of one case, in image mm.
 
     Args:
@@ -32,9 +32,10 @@ def design_bumps(lay: dict, canvas: Canvas, rng: np.random.Generator, strength: 
         rng: random generator.
         strength: overall motion strength (0 none, 1 a marked prolapse).
         resp_mm: amplitude of the respiratory motion of the abdomen (mm).
+        bowel_mm: amplitude of the independent motion of bowel loops (mm).
 
     Returns:
-        (bumps, channel of each bump: ``"strain"`` or ``"resp"``).
+        (bumps, channel of each bump: ``"strain"``, ``"resp"`` or ``"bowel"``).
     """
     u = rng.uniform
     m = strength
@@ -86,4 +87,11 @@ def design_bumps(lay: dict, canvas: Canvas, rng: np.random.Generator, strength: 
     resp_v = canvas.body_vec_to_image(resp_mm * _dir(u(-20, 20)))
     bumps.append(Bump(resp_c, np.array([u(80, 120)] * 2), resp_v, 0.0))
     channels.append("resp")
+    # Bowel loops above the pelvis move on their own (peristalsis), a few mm.
+    top = np.asarray(lay["top_pubis"])
+    for _ in range(int(rng.integers(1, 4))):
+        c_body = np.array([u(top[0], tip[0] - 20), u(-200, top[1] - 40)])
+        vec = canvas.body_vec_to_image(bowel_mm * u(0.5, 1.0) * _dir(u(-180, 180)))
+        bumps.append(Bump(canvas.body_to_image(c_body), np.array([u(15, 30)] * 2), vec, 0.0))
+        channels.append("bowel")
     return bumps, channels

@@ -33,7 +33,7 @@ OVERRIDABLE = (
     "shape", "spacing_mm", "n_frames", "frame_interval_s", "contrast", "snr", "noise",
     "bias_strength", "motion_strength", "jitter_mm", "flicker", "tilt_deg", "peak_strain",
     "ghosting", "banding", "intensity_scale", "supersample", "n_points", "resp_mm", "psf_px",
-    "anatomy_scale", "fat_suppressed", "gamma", "wrap_mm",
+    "anatomy_scale", "fat_suppressed", "gamma", "wrap_mm", "bowel_mm",
 )
 
 
@@ -79,6 +79,7 @@ def sample_params(rng: np.random.Generator, overrides: dict[str, Any]) -> dict[s
         "tilt_deg": u(*RANGES["tilt_deg"]),
         "peak_strain": u(0.6, 1.0),
         "resp_mm": u(0.5, 5.0),
+        "bowel_mm": u(0.0, 7.0),
         "intensity_scale": float(np.exp(u(np.log(200), np.log(3000)))),
         "supersample": 2.0,
         "psf_px": [u(0.0, 0.5), u(0.2, 1.1)],
@@ -131,7 +132,7 @@ def _validate(p: dict[str, Any]) -> dict[str, Any]:
     if not float(p["snr"]) > 0:
         raise ValueError(f"snr must be > 0 (inf for no noise), got {p['snr']}")
     for key in ("bias_strength", "motion_strength", "jitter_mm", "flicker", "ghosting",
-                "banding", "resp_mm", "wrap_mm"):
+                "banding", "resp_mm", "wrap_mm", "bowel_mm"):
         if float(p[key]) < 0:
             raise ValueError(f"{key} must be >= 0, got {p[key]}")
         p[key] = float(p[key])

@@ -100,7 +100,7 @@ def test_bone_pixels_constant_without_jitter_and_noise():
 
 def test_no_motion_case_is_static():
     case = generate_case(2, shape=(80, 80), n_frames=4, spacing_mm=3.0, motion_strength=0.0,
-                         jitter_mm=0.0, resp_mm=0.0)
+                         jitter_mm=0.0, resp_mm=0.0, bowel_mm=0.0)
     for t in range(1, 4):
         np.testing.assert_array_equal(case.labels[t], case.labels[0])
         for organ in case.organs:
