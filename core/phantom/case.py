@@ -69,14 +69,14 @@ def build_model(seed: int, **overrides: Any) -> tuple[PhantomModel, np.random.Ge
     lay["pixel_mm"] = max(sr, sc)
     tilt = np.deg2rad(p["tilt_deg"])
     # Inferior pubic point: the perineum (and its descent) in view below, the organs above.
-    k = p["anatomy_scale"]
-    slack_y = max(fov[0] - 240.0 * k, 0.0)
-    slack_x = max(fov[1] - 200.0 * k, 0.0)
-    origin = (55.0 * k + rng.uniform(0.1, 0.6) * slack_x,
-              fov[0] - 80.0 * k - rng.uniform(0.0, 0.6) * slack_y)
+    size = p["anatomy_scale"]
+    slack_y = max(fov[0] - 240.0 * size, 0.0)
+    slack_x = max(fov[1] - 200.0 * size, 0.0)
+    origin = (55.0 * size + rng.uniform(0.1, 0.6) * slack_x,
+              fov[0] - 80.0 * size - rng.uniform(0.0, 0.6) * slack_y)
     step = min(sr, sc) / p["supersample"]
     margin = max(40.0, 230.0 - min(fov))  # small fields of view still hold whole organs
-    canvas = Canvas.build(fov, step, margin, origin, tilt, p["anatomy_scale"])
+    canvas = Canvas.build(fov, step, margin, origin, tilt, size)
     painted = paint(canvas, lay, rng)
     table = draw_contrast(p["contrast"], rng, p["fat_suppressed"], p["gamma"])
     soft, rigid, alpha = render.templates(painted, table, rng, step, min(sr, sc))
