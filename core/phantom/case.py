@@ -130,6 +130,7 @@ def build_model(seed: int, **overrides: Any) -> tuple[PhantomModel, np.random.Ge
         "motion_strength_effective": float(p["motion_strength"] * scale),
         "resp_period_s": float(resp_period), "anatomy": _round(lay),
         "bumps": [b.to_json() for b in bumps], "bump_channels": list(channels),
+        "jitter_path_mm": np.round(jitter, 6).tolist(),
         "contrast_table": [round(float(v), 4) for v in table],
     })
     return model, rng
