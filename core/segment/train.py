@@ -16,7 +16,7 @@ import json
 import math
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -90,8 +90,10 @@ class TrainConfig:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able dict (explicit sources are recorded by count only)."""
-        d = asdict(self)
-        d.pop("sources")
+        d = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "sources"}
+        d["augment"] = asdict(self.augment)
+        d["loss_kw"] = dict(self.loss_kw)
+        d["phantom_overrides"] = dict(self.phantom_overrides)
         d["n_sources"] = len(self.sources)
         d["organs"] = list(self.organs)
         return d
