@@ -91,13 +91,18 @@ def bench_latency() -> dict:
     app, w = _window()
     w.analyze_options = {**demo_options(device="cpu")}
     late: list[float] = []
+    stamps: list[float] = []
+    arrived: list[float] = []
     last = [time.perf_counter()]
     period = 10
 
     def tick() -> None:
         now = time.perf_counter()
         late.append(max(0.0, 1e3 * (now - last[0]) - period))
+        stamps.append(now)
         last[0] = now
+
+    w.state.result_changed.connect(lambda: arrived.append(time.perf_counter()))
 
     timer = QTimer()
     timer.setInterval(period)
@@ -114,7 +119,10 @@ def bench_latency() -> dict:
     w.state.set_dirty(False)
     w.shutdown()
     w.close()
-    return {"late_ms": np.asarray(late), "wall_s": wall, "ok": ok,
+    late_a, stamps_a = np.asarray(late), np.asarray(stamps)
+    # ticks that fired after the result arrived include drawing the new result once
+    during = late_a[stamps_a < arrived[0]] if arrived else late_a
+    return {"late_ms": during, "all_ms": late_a, "wall_s": wall, "ok": ok,
             "labels": "labels" in w.analyze_options}
 
 
@@ -172,13 +180,14 @@ def main() -> int:
         "",
         "| lateness | median ms | p95 ms | max ms |",
         "|---|---|---|---|",
-        _row("first analysis in the process (cold imports)", lat["late_ms"]),
-        _row(f"second analysis (warm, {warm['wall_s']:.1f} s)", warm["late_ms"]),
+        _row("first analysis in the process, while it runs", lat["late_ms"]),
+        _row(f"second analysis ({warm['wall_s']:.1f} s), while it runs", warm["late_ms"]),
+        _row("second analysis, including drawing its result", warm["all_ms"]),
         "",
-        "The spikes of the cold run come from the first import of the analysis stack "
+        "Spikes in the first run come from the first import of the analysis stack "
         "(torch, scipy, pydicom) inside the worker thread: module initialisation holds the "
-        "GIL. Frame updates run on a machine shared with other jobs (2 cores), so maxima "
-        "are noisy.",
+        "GIL. The last row includes the one-off redraw of every view when the result "
+        "arrives (GUI thread; the view arrays themselves are built in the worker).",
         "",
     ]
     text = "\n".join(lines)

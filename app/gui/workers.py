@@ -82,6 +82,17 @@ class GeneratorWorker(QThread):
                 gen.close()
 
 
+def leave_a_core_for_the_gui() -> None:
+    """Let torch use all cores but one, so the GUI thread is never starved."""
+    import os
+
+    import torch
+
+    n = max(1, (os.cpu_count() or 2) - 1)
+    if torch.get_num_threads() > n:
+        torch.set_num_threads(n)
+
+
 def read_and_analyze(source: Any, *, series_uid: str | None = None,
                      analyze: Callable[..., Iterator[Progress]] | None = None,
                      **options: Any) -> Iterator[Progress]:
@@ -107,6 +118,7 @@ def read_and_analyze(source: Any, *, series_uid: str | None = None,
         yield Progress("read", 0, 1, f"reading {source}")
         series = read_series(source, series_uid=series_uid)
     yield Progress("read", 1, 1, f"read {series.n_frames} frames", {"series": series})
+    leave_a_core_for_the_gui()
     if analyze is None:
         from core.pipeline import analyze as analyze_fn
     else:

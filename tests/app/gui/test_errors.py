@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 
+import numpy as np
 from PySide6.QtWidgets import QMessageBox
 
 
@@ -56,3 +57,45 @@ def test_series_chooser_lists_dicom_series(tmp_path, disc_result):
     dlg = SeriesChooser(entries, str(tmp_path))
     assert dlg.selected_uid() == entries[0].series_uid
     dlg.deleteLater()
+
+
+def test_multi_series_folder_asks_which_one(window, qtbot, tmp_path, disc_result, monkeypatch):
+    from core.io.dicom_write import write_dicom_series
+    from core.series import CineSeries
+
+    s = disc_result.series
+    write_dicom_series(s, tmp_path / "a", seed=1)
+    write_dicom_series(CineSeries(s.frames[:3], s.spacing_mm, s.times_s[:3]), tmp_path / "b",
+                       seed=2)
+    asked = []
+
+    def choose(entries, folder, parent=None):
+        asked.append([e.n_frames for e in entries])
+        return entries[1].series_uid  # the 3-frame series
+
+    monkeypatch.setattr("app.gui.main_window.choose_series", choose)
+    read = []
+    with qtbot.waitSignal(window.state.result_changed, timeout=10_000):
+        assert window.open_path(tmp_path)
+        window.worker.progress.connect(
+            lambda p: read.append(p.data["series"].n_frames) if "series" in p.data else None)
+    assert asked == [[6, 3]]
+    assert read == [3]
+
+
+def test_demo_without_model_tracks_the_shipped_labels(monkeypatch):
+    import app.gui.demo as demo
+
+    monkeypatch.setattr(demo, "model_available", lambda model=None: False)
+    opts = demo.demo_options()
+    assert opts["labels"].shape == (24, 224, 224)
+    assert set(np.unique(opts["labels"])) == {0, 1, 2, 3}
+
+
+def test_view_and_demo_arguments():
+    from app.cli import build_parser
+
+    args = build_parser().parse_args(["view", "x.pvt", "--screenshot", "s.png"])
+    assert args.command == "view" and args.input == "x.pvt" and args.screenshot == "s.png"
+    args = build_parser().parse_args(["demo", "--frame", "3"])
+    assert args.command == "demo" and args.frame == 3
