@@ -118,9 +118,10 @@ def read_and_analyze(source: Any, *, series_uid: str | None = None,
         yield Progress("read", 0, 1, f"reading {source}")
         series = read_series(source, series_uid=series_uid)
     yield Progress("read", 1, 1, f"read {series.n_frames} frames", {"series": series})
-    leave_a_core_for_the_gui()
     if analyze is None:
         from core.pipeline import analyze as analyze_fn
+
+        leave_a_core_for_the_gui()
     else:
         analyze_fn = analyze
     yield from analyze_fn(series, **options)
