@@ -72,7 +72,7 @@ def build_model(seed: int, **overrides: Any) -> tuple[PhantomModel, np.random.Ge
     size = p["anatomy_scale"]
     slack_y = max(fov[0] - 240.0 * size, 0.0)
     slack_x = max(fov[1] - 200.0 * size, 0.0)
-    origin = (55.0 * size + rng.uniform(0.1, 0.6) * slack_x,
+    origin = (55.0 * size + rng.uniform(0.25, 0.75) * slack_x,
               fov[0] - 80.0 * size - rng.uniform(0.0, 0.6) * slack_y)
     step = min(sr, sc) / p["supersample"]
     margin = max(40.0, 230.0 - min(fov))  # small fields of view still hold whole organs
