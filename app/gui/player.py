@@ -74,6 +74,11 @@ class PlayerView(pg.GraphicsLayoutWidget):
         self.scale.anchor((1, 1), (1, 1), offset=(-14, -14))
         self.overlays: dict[str, OrganOverlay] = {}
         self._lut: BrushLut | None = None
+        self.cbar.setVisible(False)
+        self.hist.setVisible(False)
+        self.scale.setVisible(False)
+        self.info.setText("No series loaded — File ▸ Open, drop a DICOM folder, NIfTI file or "
+                          "project here, or run <i>pelvitrack demo</i>")
         self.scene().sigMouseMoved.connect(self._on_mouse_moved)
         state.series_changed.connect(self._on_series)
         state.result_changed.connect(self._on_result)
@@ -94,6 +99,8 @@ class PlayerView(pg.GraphicsLayoutWidget):
         self.image.setImage(s.frames[0], autoLevels=False, levels=levels)
         self.image.setRect(QRectF(-sc / 2, -sr / 2, w * sc, h * sr))
         self.hist.set_stack(s.frames, levels)
+        self.hist.setVisible(True)
+        self.scale.setVisible(True)
         self.view.autoRange(padding=0.02)
 
     def _on_result(self) -> None:
