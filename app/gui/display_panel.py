@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -20,7 +20,13 @@ from app.gui.theme import organ_label, organ_qcolor
 
 
 class DisplayPanel(QWidget):
-    """Organ legend (colour swatch + show/hide), colour-by index, rest contour and vectors."""
+    """Organ legend (colour swatch + show/hide), colour-by index, rest contour and vectors.
+
+    Signals:
+        colour_requested(str): the user asked to change an organ's colour.
+    """
+
+    colour_requested = Signal(str)
 
     def __init__(self, state: AppState, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -101,6 +107,10 @@ class DisplayPanel(QWidget):
                 f"QCheckBox {{ color: {c.name()}; font-weight: 600; }}")
             box.setChecked(self.state.visible.get(organ, True))
             box.toggled.connect(lambda on, o=organ: self.state.set_organ_visible(o, on))
+            box.setToolTip("Show / hide. Right-click to choose the colour.")
+            box.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+            box.customContextMenuRequested.connect(
+                lambda _pos, o=organ: self.colour_requested.emit(o))
             self.organ_layout.addWidget(box)
             self.organ_boxes[organ] = box
         self._build_readout()

@@ -97,8 +97,10 @@ def export_video(result: Any, path: str | Path, fps: float = 4.0,
         raise ValueError("nothing to export: the series has no tracked contours yet")
     s = result.series
     contours = {o: [p[t] for t in range(s.n_frames)] for o, p in points.items()}
+    from app.gui.theme import organ_rgb
+
     return Path(write_overlay_video(s.frames, contours, s.spacing_mm, path, fps=fps,
-                                    window=window, times_s=s.times_s))
+                                    colours=organ_rgb, window=window, times_s=s.times_s))
 
 
 def save_project_file(result: Any, path: str | Path) -> Path:

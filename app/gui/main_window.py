@@ -10,12 +10,14 @@ from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import (
     QAction,
     QCloseEvent,
+    QColor,
     QDragEnterEvent,
     QDropEvent,
     QKeyEvent,
     QKeySequence,
 )
 from PySide6.QtWidgets import (
+    QColorDialog,
     QDockWidget,
     QFileDialog,
     QLabel,
@@ -28,6 +30,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.gui import export_actions as ex
+from app.gui import theme
 from app.gui.dialogs import choose_series, show_error
 from app.gui.display_panel import DisplayPanel
 from app.gui.model import ViewData, view_data_from_result
@@ -97,6 +100,7 @@ class MainWindow(QMainWindow):
                                     Qt.DockWidgetArea.RightDockWidgetArea),
         }
         self.player.hovered.connect(self.panel.hover_label.setText)
+        self.panel.colour_requested.connect(self.choose_organ_colour)
         self._build_status_bar()
         self._build_menus()
         self.state.dirty_changed.connect(lambda *_: self._update_title())
@@ -191,6 +195,13 @@ class MainWindow(QMainWindow):
         layout = s.value("window/state")
         if layout is not None:
             self.restoreState(layout)
+        theme.COLOUR_OVERRIDES.clear()
+        s.beginGroup("colours")
+        for organ in s.childKeys():
+            c = QColor(str(s.value(organ)))
+            if c.isValid():
+                theme.COLOUR_OVERRIDES[organ] = (c.red(), c.green(), c.blue())
+        s.endGroup()
         fps = s.value("playback/fps")
         if fps is not None:
             self.playback.set_fps(float(fps))
@@ -222,6 +233,20 @@ class MainWindow(QMainWindow):
 
     def _last_folder(self) -> str:
         return str(self.settings.value("files/last_folder", str(Path.home())))
+
+    def set_organ_colour(self, organ: str, colour: QColor) -> None:
+        """Use ``colour`` for ``organ`` in every view and export; remember it."""
+        theme.COLOUR_OVERRIDES[organ] = (colour.red(), colour.green(), colour.blue())
+        self.settings.setValue(f"colours/{organ}", colour.name())
+        if self.state.data is not None:
+            self.state.result_changed.emit()  # views rebuild their organ items
+            self.state.frame_changed.emit(self.state.frame)
+
+    def choose_organ_colour(self, organ: str) -> None:
+        """Ask for an organ's colour."""
+        colour = QColorDialog.getColor(theme.organ_qcolor(organ), self, f"Colour of {organ}")
+        if colour.isValid():
+            self.set_organ_colour(organ, colour)
 
     # -- opening ---------------------------------------------------------------
     def open_series_dialog(self) -> None:

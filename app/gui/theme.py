@@ -32,9 +32,18 @@ def colour_map(signed: bool) -> pg.ColorMap:
     return pg.colormap.get(SIGNED_CMAP if signed else UNSIGNED_CMAP)
 
 
+#: User colour choices (organ -> RGB), kept in QSettings by the main window.
+COLOUR_OVERRIDES: dict[str, tuple[int, int, int]] = {}
+
+
+def organ_rgb(organ: str, index: int = 0) -> tuple[int, int, int]:
+    """Display colour of an organ: the user's choice, else core.organs.organ_colour."""
+    return COLOUR_OVERRIDES.get(organ) or organ_colour(organ, index)
+
+
 def organ_qcolor(organ: str, index: int = 0, alpha: int = 255) -> QColor:
-    """Fixed display colour of an organ (core.organs.organ_colour)."""
-    r, g, b = organ_colour(organ, index)
+    """Display colour of an organ as a QColor (see :func:`organ_rgb`)."""
+    r, g, b = organ_rgb(organ, index)
     return QColor(r, g, b, alpha)
 
 

@@ -76,3 +76,38 @@ def test_playback_advances_frames(loaded, qtbot):
     qtbot.waitUntil(lambda: w.state.frame >= 2, timeout=3000)
     w.playback.stop()
     assert not w.playback.playing
+
+
+def test_organ_colour_choice_is_used_and_remembered(loaded, settings, qtbot):
+    from PySide6.QtGui import QColor
+
+    from app.gui import theme
+    from app.gui.main_window import MainWindow
+
+    try:
+        loaded.set_organ_colour("bladder", QColor(10, 200, 30))
+        pen = loaded.player.overlays["bladder"].line.opts["pen"]
+        assert pen.color().getRgb()[:3] == (10, 200, 30)
+        settings.sync()
+        theme.COLOUR_OVERRIDES.clear()
+        again = MainWindow(settings=settings)
+        qtbot.addWidget(again)
+        assert theme.organ_rgb("bladder") == (10, 200, 30)
+    finally:
+        theme.COLOUR_OVERRIDES.clear()
+
+
+def test_drop_opens_the_file(window, qtbot, tmp_path, disc_result):
+    from conftest import write_nifti_series
+    from PySide6.QtCore import QMimeData, QPointF, QUrl
+    from PySide6.QtGui import QDropEvent
+
+    path = tmp_path / "dropped.nii.gz"
+    write_nifti_series(disc_result, path)
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(path))])
+    event = QDropEvent(QPointF(10, 10), Qt.DropAction.CopyAction, mime,
+                       Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    with qtbot.waitSignal(window.state.result_changed, timeout=10_000):
+        window.dropEvent(event)
+    assert window.state.source_path == path
