@@ -42,7 +42,7 @@ class RegistrationSettings:
     lr: float = 0.02
     smooth: float = 0.5
     neighbour: float = 0.5
-    mask_weight: float = 1.0
+    mask_weight: float = 0.3
 
 
 def resolve_device(device: str | torch.device = "auto") -> torch.device:
