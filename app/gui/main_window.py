@@ -19,7 +19,6 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import (
     QColorDialog,
     QDockWidget,
-    QFileDialog,
     QLabel,
     QMainWindow,
     QMessageBox,
@@ -29,26 +28,23 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.gui import export_actions as ex
 from app.gui import theme
-from app.gui.dialogs import choose_series, show_error
+from app.gui.dialogs import choose_series, show_error  # noqa: F401 - patched in tests
 from app.gui.display_panel import DisplayPanel
+from app.gui.file_actions import FileActions
 from app.gui.model import ViewData, view_data_from_result
 from app.gui.player import PlayerView
 from app.gui.plots import Kymograph, ProfilePlot, TimePlot
 from app.gui.resources import icon
-from app.gui.series_list import list_series
 from app.gui.state import AppState
 from app.gui.transport import Playback, TransportBar
-from app.gui.workers import GeneratorWorker, load_project_job, read_and_analyze
+from app.gui.workers import GeneratorWorker
 from core.progress import Progress
 
 MAX_RECENT = 8
-SERIES_FILTER = ("Cine series (*.dcm *.nii *.nii.gz *.tif *.tiff *.png *.pvt);;"
-                 "PelviTrack project (*.pvt);;All files (*)")
 
 
-class MainWindow(QMainWindow):
+class MainWindow(FileActions, QMainWindow):
     """PelviTrack main window.
 
     Args:
@@ -231,9 +227,6 @@ class MainWindow(QMainWindow):
             act.triggered.connect(lambda *_, p=p: self.open_path(p))
         self.recent_menu.setEnabled(bool(self.recent_files()))
 
-    def _last_folder(self) -> str:
-        return str(self.settings.value("files/last_folder", str(Path.home())))
-
     def set_organ_colour(self, organ: str, colour: QColor) -> None:
         """Use ``colour`` for ``organ`` in every view and export; remember it."""
         theme.COLOUR_OVERRIDES[organ] = (colour.red(), colour.green(), colour.blue())
@@ -247,57 +240,6 @@ class MainWindow(QMainWindow):
         colour = QColorDialog.getColor(theme.organ_qcolor(organ), self, f"Colour of {organ}")
         if colour.isValid():
             self.set_organ_colour(organ, colour)
-
-    # -- opening ---------------------------------------------------------------
-    def open_series_dialog(self) -> None:
-        """Ask for a series file (or project) and open it."""
-        path, _ = QFileDialog.getOpenFileName(self, "Open series", self._last_folder(),
-                                              SERIES_FILTER)
-        if path:
-            self.open_path(path)
-
-    def open_folder_dialog(self) -> None:
-        """Ask for a DICOM / image-stack folder and open it."""
-        path = QFileDialog.getExistingDirectory(self, "Open series folder", self._last_folder())
-        if path:
-            self.open_path(path)
-
-    def open_project_dialog(self) -> None:
-        """Ask for a project file and open it."""
-        path, _ = QFileDialog.getOpenFileName(self, "Open project", self._last_folder(),
-                                              ex.FILTERS["project"])
-        if path:
-            self.open_path(path)
-
-    def open_path(self, path: str | Path, series_uid: str | None = None) -> bool:
-        """Open a series or project and analyse it off the GUI thread.
-
-        A folder holding several DICOM series asks which one.  Returns whether
-        work was started.
-        """
-        p = Path(path)
-        if not p.exists():
-            from core.errors import ReaderError
-
-            self.report_error(ReaderError(p, "no such file or folder"))
-            return False
-        if p.suffix.lower() == ".pvt":
-            return self.start_job(lambda: load_project_job(p), p, project=p, dirty=False)
-        if p.is_dir() and series_uid is None:
-            entries = list_series(p)
-            if len(entries) > 1:
-                series_uid = choose_series(entries, str(p), self)
-                if series_uid is None:
-                    return False
-        uid = series_uid
-        return self.start_job(
-            lambda: read_and_analyze(p, series_uid=uid, analyze=self.analyze,
-                                     **self.analyze_options), p)
-
-    def open_series(self, series: Any, source: Path | None = None) -> bool:
-        """Analyse an in-memory CineSeries (e.g. the demo)."""
-        return self.start_job(lambda: read_and_analyze(series, analyze=self.analyze,
-                                                       **self.analyze_options), source)
 
     def report_error(self, exc: BaseException, details: str = "") -> None:
         """Show an error dialog (or hand it to :attr:`error_handler`)."""
@@ -376,77 +318,6 @@ class MainWindow(QMainWindow):
         if self.worker is not None:
             self.worker.deleteLater()
         self.worker = None
-
-    # -- saving and export -----------------------------------------------------
-    def _ask_save(self, title: str, kind: str, default: str) -> tuple[str, str]:
-        start = str(Path(self._last_folder()) / default)
-        return QFileDialog.getSaveFileName(self, title, start, ex.FILTERS[kind])
-
-    def _run_export(self, func: Callable[[], Any], what: str) -> bool:
-        try:
-            out = func()
-        except Exception as exc:  # noqa: BLE001 - every error becomes a dialog
-            self.report_error(exc)
-            return False
-        paths = out if isinstance(out, list) else [out]
-        self.status_label.setText(f"{what} written: " + ", ".join(str(p) for p in paths))
-        return True
-
-    def save(self) -> bool:
-        """Save to the current project file (asks for one the first time)."""
-        if self.state.project_path is None:
-            return self.save_as()
-        return self._save_to(self.state.project_path)
-
-    def save_as(self) -> bool:
-        """Ask for a project file name and save."""
-        if not self.state.has_result:
-            return False
-        path, _ = self._ask_save("Save project", "project", f"{self.state.data.series.subject}.pvt")
-        return bool(path) and self._save_to(Path(path))
-
-    def _save_to(self, path: Path) -> bool:
-        ok = self._run_export(lambda: ex.save_project_file(self.state.result, path), "Project")
-        if ok:
-            final = path if path.suffix.lower() == ".pvt" else path.with_name(path.name + ".pvt")
-            self.state.project_path = final
-            self.state.set_dirty(False)
-            self.state.path_changed.emit()
-        return ok
-
-    def export_tables_dialog(self) -> bool:
-        """Export the points and frames tables."""
-        path, filt = self._ask_save("Export tables", "tables",
-                                    f"{self.state.data.series.subject}.csv")
-        return bool(path) and self._run_export(
-            lambda: ex.export_tables(self.state.result, path, filt), "Tables")
-
-    def export_labels_dialog(self) -> bool:
-        """Export the label maps as NIfTI."""
-        path, _ = self._ask_save("Export labels", "labels",
-                                 f"{self.state.data.series.subject}_labels.nii.gz")
-        return bool(path) and self._run_export(
-            lambda: ex.export_labels(self.state.result, path), "Labels")
-
-    def export_video_dialog(self) -> bool:
-        """Export the overlay video at the player's speed and window."""
-        path, _ = self._ask_save("Export overlay video", "video",
-                                 f"{self.state.data.series.subject}_overlay.gif")
-        levels = tuple(float(v) for v in self.player.image.getLevels())
-        return bool(path) and self._run_export(
-            lambda: ex.export_video(self.state.result, path, self.playback.fps, levels), "Video")
-
-    def export_screenshot_dialog(self) -> bool:
-        """Save a PNG of the whole window."""
-        path, _ = self._ask_save("Save screenshot", "screenshot", "pelvitrack.png")
-        return bool(path) and self._run_export(lambda: self.save_screenshot(path), "Screenshot")
-
-    def save_screenshot(self, path: str | Path) -> Path:
-        """Render the window to a PNG file."""
-        p = Path(path)
-        if not self.grab().save(str(p), "PNG"):
-            raise OSError(f"{p}: could not write the PNG")
-        return p
 
     # -- window ----------------------------------------------------------------
     def _update_title(self) -> None:
