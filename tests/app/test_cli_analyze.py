@@ -127,3 +127,25 @@ def test_dicom_input_is_pseudonymised(case, fake_segmenter, tmp_path):
         assert set(pd.read_csv(out / f)["subject"]) == {alias}
     proj = project.load_project(out / "analysis.pvt")
     assert "DOE" not in str(proj.series.meta) and "PID-777" not in str(proj.series.meta)
+
+
+@pytest.mark.slow
+def test_analyze_with_the_shipped_model(tmp_path, capsys):
+    """End to end with the real default model on a small phantom case written as DICOM."""
+    from core.segment.model_io import default_model_path
+
+    if not Path(str(default_model_path()) + ".json").exists():
+        pytest.skip("no shipped model")
+    phantom = pytest.importorskip("core.phantom")
+    case = phantom.generate_case(3, shape=(128, 128), n_frames=4)
+    folder = phantom.write_case(case, tmp_path / "in")
+    out = tmp_path / "out"
+    assert main(["analyze", str(folder), "--out", str(out), "--points", "32"]) == 0
+    assert sorted(p.name for p in out.iterdir()) == [
+        "analysis.pvt", "frames.csv", "labels.nii.gz", "overlay.gif", "points.csv"]
+    frames = pd.read_csv(out / "frames.csv")
+    assert set(frames["organ"]) == set(case.organs) and len(frames) == 3 * 4
+    assert frames["confidence"].between(0, 1).all()
+    text = (out / "points.csv").read_text() + (out / "frames.csv").read_text()
+    assert "PHANTOM^" not in text
+    assert "max descent" in capsys.readouterr().out
