@@ -17,7 +17,7 @@ from core.series import CineSeries
 #: Per-point indices that can colour the contour points: column -> axis label.
 POINT_INDICES: dict[str, str] = {
     "curvature_per_mm": "Curvature (1/mm)",
-    "displacement_mm": "Displacement from rest (mm)",
+    "displacement_mm": "Displacement (mm)",
     "normal_displacement_mm": "Normal displacement (mm)",
 }
 
