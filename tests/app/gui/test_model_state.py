@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import N_POINTS, RADIUS_MM, STEP_MM
+from gui_helpers import N_POINTS, RADIUS_MM, STEP_MM
 
 from app.gui.model import auto_levels, view_data_from_result
 from app.gui.state import AppState

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import RADIUS_MM, STEP_MM
+from gui_helpers import RADIUS_MM, STEP_MM
 from PySide6.QtCore import QPointF, Qt
 
 
@@ -98,7 +98,7 @@ def test_organ_colour_choice_is_used_and_remembered(loaded, settings, qtbot):
 
 
 def test_drop_opens_the_file(window, qtbot, tmp_path, disc_result):
-    from conftest import write_nifti_series
+    from gui_helpers import write_nifti_series
     from PySide6.QtCore import QMimeData, QPointF, QUrl
     from PySide6.QtGui import QDropEvent
 

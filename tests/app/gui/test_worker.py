@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 
 import pytest
-from conftest import fake_analyze
+from gui_helpers import fake_analyze
 
 from app.gui.workers import GeneratorWorker
 from core.errors import ReaderError
@@ -13,7 +13,7 @@ from core.progress import Progress
 
 
 def test_open_runs_worker_and_sets_result(window, disc_result, qtbot, tmp_path):
-    from conftest import write_nifti_series
+    from gui_helpers import write_nifti_series
 
     path = tmp_path / "disc.nii.gz"
     write_nifti_series(disc_result, path)
