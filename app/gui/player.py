@@ -74,6 +74,7 @@ class PlayerView(pg.GraphicsLayoutWidget):
         self.scale.anchor((1, 1), (1, 1), offset=(-14, -14))
         self.overlays: dict[str, OrganOverlay] = {}
         self._lut: BrushLut | None = None
+        self._deferred = False
         self.cbar.setVisible(False)
         self.hist.setVisible(False)
         self.scale.setVisible(False)
@@ -113,8 +114,12 @@ class PlayerView(pg.GraphicsLayoutWidget):
         for i, organ in enumerate(data.organs):
             if organ in data.points:
                 self.overlays[organ] = OrganOverlay(self.view, organ, i)
-        self._on_index()
-        self._apply_visibility()
+        self._deferred = True  # the frame is drawn once, by the frame_changed that follows
+        try:
+            self._on_index()
+            self._apply_visibility()
+        finally:
+            self._deferred = False
 
     def _on_index(self) -> None:
         data = self.state.data
@@ -141,7 +146,7 @@ class PlayerView(pg.GraphicsLayoutWidget):
     def show_frame(self, frame: int) -> None:
         """Draw frame ``frame``: image, contours, points, info line."""
         data = self.state.data
-        if data is None:
+        if data is None or self._deferred:
             return
         s = data.series
         self.image.setImage(s.frames[frame], autoLevels=False)
