@@ -193,6 +193,7 @@ def analyze(
         "curvature_scale_mm": float(scale_mm),
         "model_id": model_id,
         "pelvitrack_version": __version__,
+        "warnings": list(tracks.warnings),
     }
     result = AnalysisResult(series, lab, confidence, model_id, organ_names, tracks, points,
                             frames, settings)

@@ -48,6 +48,8 @@ def summary_lines(result: AnalysisResult) -> list[str]:
             continue
         lines.append(f"  {organ:<14} max descent {descent:6.1f} mm   "
                      f"max displacement {disp:6.1f} mm")
+    for note in result.tracks.warnings:
+        lines.append(f"warning: {note}")
     return lines
 
 

@@ -22,7 +22,7 @@ from scipy import ndimage
 
 from core.errors import TrackingError
 from core.progress import Progress
-from core.track.contours import mask_contour, resample_closed
+from core.track.contours import mask_contour, perimeter, resample_closed
 from core.track.register import RegistrationSettings, register_to_rest, sample_field
 from core.track.snap import regularize_spacing, smooth_in_time, snap_to_contour
 from core.track.tracks import Tracks
@@ -75,6 +75,32 @@ def _channels(frames: np.ndarray, mask: np.ndarray) -> np.ndarray:
     img = np.clip((f - lo) / max(hi - lo, 1e-6), 0.0, 1.0).astype(np.float32)
     soft = ndimage.gaussian_filter(mask.astype(np.float32), sigma=(0, 1.0, 1.0))
     return np.stack([img, soft], axis=1)
+
+
+def rest_frame_warnings(contours: dict[str, list[np.ndarray | None]], rest_frame: int,
+                        tolerance: float = 0.25) -> list[str]:
+    """Notes for organs whose rest-frame contour looks unlike the other frames.
+
+    Everything is measured from the rest frame, so a rest-frame segmentation that
+    misses part of an organ spoils every frame.  An organ is flagged when it is
+    missing at rest, or when its rest perimeter differs from the median over
+    frames by more than ``tolerance`` (fraction).
+    """
+    notes = []
+    for organ, seq in contours.items():
+        if seq[rest_frame] is None:
+            if any(c is not None for c in seq):
+                notes.append(f"{organ}: missing in the rest frame {rest_frame}; not tracked")
+            continue
+        per = np.array([perimeter(c) for c in seq if c is not None])
+        med = float(np.median(per))
+        rest = perimeter(seq[rest_frame])
+        if len(per) >= 3 and abs(rest - med) > tolerance * med:
+            notes.append(
+                f"{organ}: rest frame {rest_frame} contour is {rest:.0f} mm long against a "
+                f"median of {med:.0f} mm; its segmentation may be incomplete — check it or "
+                "choose another rest frame")
+    return notes
 
 
 def _check(series: CineSeries, labels: np.ndarray, organs: Sequence[str], n_points: int,
@@ -173,5 +199,5 @@ def track_organs(
         points[organ], valid[organ] = pts, ok
         yield Progress("track", 1 + k, total, f"tracked {organ}")
     result = Tracks(points=points, valid=valid, rest_frame=rest_frame, n_points=n_points,
-                    contours=contours)
+                    contours=contours, warnings=rest_frame_warnings(contours, rest_frame))
     yield Progress("done", total, total, "tracking done", {"result": result})

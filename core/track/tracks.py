@@ -19,6 +19,8 @@ class Tracks:
         n_points: N.
         contours: organ -> per frame the sub-pixel label contour (M, 2) xy mm or
             None (kept to avoid tracing twice; not part of the project file).
+        warnings: human-readable notes (e.g. a rest-frame segmentation that looks
+            incomplete).
     """
 
     points: dict[str, np.ndarray]
@@ -26,6 +28,7 @@ class Tracks:
     rest_frame: int = 0
     n_points: int = 128
     contours: dict[str, list[np.ndarray | None]] = field(default_factory=dict, repr=False)
+    warnings: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         for organ, p in self.points.items():

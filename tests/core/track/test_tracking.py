@@ -130,3 +130,17 @@ def test_unknown_or_missing_device_is_a_tracking_error():
     if not torch.cuda.is_available():
         with pytest.raises(TrackingError, match="CUDA is not available"):
             resolve_device("cuda")
+
+
+def test_incomplete_rest_segmentation_is_flagged():
+    from core.track.tracker import rest_frame_warnings
+
+    circle = np.column_stack([10 * np.cos(np.linspace(0, 6.28, 50, endpoint=False)),
+                              10 * np.sin(np.linspace(0, 6.28, 50, endpoint=False))])
+    contours = {"bladder": [circle * 0.5] + [circle] * 5, "rectum": [circle] * 6,
+                "uterus_vagina": [None] + [circle] * 5}
+    notes = rest_frame_warnings(contours, 0)
+    assert len(notes) == 2
+    assert notes[0].startswith("bladder: rest frame 0") and "missing" in notes[1]
+    assert rest_frame_warnings(contours, 3) == []  # frame 3 is complete for all
+    assert not any("rectum" in n for n in notes)
