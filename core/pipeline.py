@@ -67,6 +67,37 @@ class AnalysisResult:
     frames: pd.DataFrame
     settings: dict[str, Any] = field(default_factory=dict)
 
+    @classmethod
+    def from_project(cls, project: Project) -> AnalysisResult:
+        """Rebuild a result from a project file's contents (tables recomputed).
+
+        Tracks come from ``project.tracks``; rest frame and curvature scale from
+        ``project.settings`` (defaults 0 and :data:`core.indices.DEFAULT_SCALE_MM`);
+        the model id from the first frame's provenance.  Without tracks the tables
+        are empty; without labels the frame table is empty.
+        """
+        settings = dict(project.settings or {})
+        rest = int(settings.get("rest_frame", 0))
+        scale = float(settings.get("curvature_scale_mm", DEFAULT_SCALE_MM))
+        organs = tuple(project.organs)
+        stored = project.tracks or {}
+        ordered = {o: stored[o] for o in organs if o in stored}  # organ order, not file order
+        ordered.update({o: d for o, d in stored.items() if o not in ordered})
+        tracks = Tracks.from_dict(ordered, rest_frame=rest)
+        points = point_table(tracks, project.series, scale_mm=scale)
+        if project.labels is not None and tracks.points:
+            frames = frame_table(points, project.series, project.labels, organs,
+                                 confidence=project.confidence, rest_frame=rest)
+        else:
+            frames = frame_table(points.iloc[:0], project.series,
+                                 np.zeros(project.series.frames.shape, np.uint8), (),
+                                 rest_frame=rest)
+        model_id = str(project.provenance[0].get("model_id", "")) if project.provenance else ""
+        labels = (np.asarray(project.labels, np.uint8) if project.labels is not None
+                  else np.zeros(project.series.frames.shape, np.uint8))
+        return cls(project.series, labels, project.confidence, model_id, organs, tracks,
+                   points, frames, settings)
+
     def to_project(self) -> Project:
         """A :class:`core.project.Project` holding this analysis."""
         from core.project import Project

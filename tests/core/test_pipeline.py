@@ -94,3 +94,14 @@ def test_write_outputs(result, tmp_path):
         text = (tmp_path / f).read_text()
         assert "DOE" not in text and "PID-991" not in text and "alias-5" in text
     assert proj.series.meta.get("patient_name", "") == ""
+
+
+def test_from_project_round_trip(result, tmp_path):
+    project = pytest.importorskip("core.project")
+    path = tmp_path / "a.pvt"
+    project.save_project(result.to_project(), path)
+    back = AnalysisResult.from_project(project.load_project(path))
+    assert back.organs == result.organs and back.tracks.rest_frame == 0
+    pd_testing = pytest.importorskip("pandas.testing")
+    pd_testing.assert_frame_equal(back.points, result.points)
+    pd_testing.assert_frame_equal(back.frames, result.frames, check_exact=False, atol=1e-6)
