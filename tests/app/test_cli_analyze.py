@@ -80,6 +80,11 @@ def test_analyze_writes_all_files(input_file, fake_segmenter, tmp_path, capsys, 
 
     img = nib.load(out / "labels.nii.gz")
     assert img.header.get_zooms()[:2] == pytest.approx((2.0, 2.0))
+    # documented layout (W, H, T): data[:, :, t].T is frame t as rows x columns, so
+    # the (asymmetric) organ layout is not flipped or transposed
+    data = np.asarray(img.dataobj)
+    assert data.shape == (64, 64, 5)
+    np.testing.assert_array_equal(data[:, :, 2].T, case.labels[2])
 
 
 def test_keep_identity_and_parquet(input_file, fake_segmenter, tmp_path):
