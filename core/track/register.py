@@ -36,8 +36,8 @@ class RegistrationSettings:
         mask_weight: weight of the organ-mask channels relative to intensity.
     """
 
-    levels: tuple[int, ...] = (8, 4, 2)
-    iters: tuple[int, ...] = (60, 40, 25)
+    levels: tuple[int, ...] = (8, 4, 2, 1)
+    iters: tuple[int, ...] = (40, 30, 15, 5)
     control_px: float = 12.0
     lr: float = 0.02
     smooth: float = 0.5
