@@ -167,6 +167,7 @@ class MainWindow(FileActions, QMainWindow):
         self._action(v, "Previous frame", lambda: self.state.step(-1), Qt.Key.Key_Left)
         self._action(v, "First frame", lambda: self.state.set_frame(0), Qt.Key.Key_Home)
         self._action(v, "Last frame", lambda: self.state.set_frame(10**9), Qt.Key.Key_End)
+        self._action(v, "Reset zoom", lambda: self.player.view.autoRange(padding=0.02), "Ctrl+0")
         v.addSeparator()
         for dock in self.docks.values():
             v.addAction(dock.toggleViewAction())
