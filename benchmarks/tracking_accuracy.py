@@ -214,7 +214,7 @@ def to_markdown(df: pd.DataFrame, args: argparse.Namespace, model_note: str) -> 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--seeds", type=int, nargs="+", default=[100, 101, 102, 103, 104, 105])
+    ap.add_argument("--seeds", type=int, nargs="+", default=[1100, 1101, 1102, 1103, 1104, 1105])
     ap.add_argument("--shape", type=int, default=256)
     ap.add_argument("--frames", type=int, default=30)
     ap.add_argument("--points", type=int, default=128)
