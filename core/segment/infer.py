@@ -17,6 +17,7 @@ import numpy as np
 import torch
 from scipy import ndimage
 
+from core.device import pick_device
 from core.errors import ModelError
 from core.progress import Progress
 from core.segment.model_io import DEFAULT_SPACING_MM, load_model
@@ -47,24 +48,6 @@ class SegmentationResult:
     confidence: np.ndarray
     model_id: str
     organs: tuple[str, ...]
-
-
-def pick_device(device: str | torch.device = "auto") -> torch.device:
-    """``"auto"`` → cuda, then mps, then cpu; anything else is passed to :class:`torch.device`."""
-    if str(device) != "auto":
-        try:
-            dev = torch.device(device)
-        except (RuntimeError, TypeError) as exc:
-            raise ValueError(f"unknown device {device!r}") from exc
-        if dev.type == "cuda" and not torch.cuda.is_available():
-            raise ValueError(f"device {device!r} requested but CUDA is not available")
-        return dev
-    if torch.cuda.is_available():
-        return torch.device("cuda")
-    mps = getattr(torch.backends, "mps", None)
-    if mps is not None and mps.is_available():
-        return torch.device("mps")
-    return torch.device("cpu")
 
 
 def _bbox(m: np.ndarray) -> tuple[slice, slice]:

@@ -23,12 +23,12 @@ from typing import Any
 import numpy as np
 import torch
 
+from core.device import pick_device
 from core.errors import ModelError
 from core.organs import ORGANS
 from core.progress import Progress
 from core.segment.augment import AugmentConfig, augment_batch
 from core.segment.data import FrameCache, Source, build_cache
-from core.segment.infer import pick_device
 from core.segment.losses import LOSSES, make_loss
 from core.segment.model_io import load_model, read_tensors, save_model, write_json, write_tensors
 from core.segment.unet import UNet

@@ -19,6 +19,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from core.device import pick_device
 from core.errors import TrackingError
 
 
@@ -46,18 +47,8 @@ class RegistrationSettings:
 
 
 def resolve_device(device: str | torch.device = "auto") -> torch.device:
-    """``"auto"`` → CUDA when available, else CPU; other names are passed to torch."""
-    if isinstance(device, torch.device):
-        return device
-    if device in (None, "", "auto"):
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        dev = torch.device(device)
-    except (RuntimeError, TypeError) as exc:
-        raise TrackingError(f"unknown device {device!r}") from exc
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise TrackingError(f"device {device!r} requested but CUDA is not available")
-    return dev
+    """``"auto"`` → CUDA when available, else CPU (MPS too); a bad name is a TrackingError."""
+    return pick_device(device, error=TrackingError)
 
 
 def _identity(h: int, w: int, device: torch.device) -> torch.Tensor:

@@ -2,8 +2,9 @@ import numpy as np
 import pytest
 import torch
 
+from core.device import pick_device
 from core.errors import ModelError
-from core.segment.infer import Segmenter, pick_device, postprocess
+from core.segment.infer import Segmenter, postprocess
 from core.segment.model_io import save_model
 from core.segment.unet import UNet
 from core.series import CineSeries
