@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from core.errors import ReaderError
-from core.metrics import organ_metrics
+from core.metrics import organ_metrics, summarize
 from core.segment.infer import Segmenter
 
 
@@ -102,19 +102,6 @@ def cases(args: argparse.Namespace):
         yield series.subject, series, truth
 
 
-def summary_table(df: pd.DataFrame, organs: tuple[str, ...]) -> pd.DataFrame:
-    """Per-organ mean and sd of dsc, hd95_mm and asd_mm (frames with both masks present)."""
-    rows = []
-    for organ in organs:
-        g = df[df["organ"] == organ]
-        row = {"organ": organ, "frames": len(g)}
-        for col in ("dsc", "hd95_mm", "asd_mm"):
-            v = g[col].replace([np.inf, -np.inf], np.nan).dropna()
-            row[f"{col}_mean"], row[f"{col}_sd"] = float(v.mean()), float(v.std(ddof=0))
-        rows.append(row)
-    return pd.DataFrame(rows)
-
-
 def run(args: argparse.Namespace) -> int:
     seg = Segmenter(args.model, device=args.device)
     tables = []
@@ -125,14 +112,16 @@ def run(args: argparse.Namespace) -> int:
         tables.append(df)
         print(f"{name}: mean DSC {df['dsc'].mean():.3f}", file=sys.stderr)
     df = pd.concat(tables, ignore_index=True)
-    summ = summary_table(df, seg.organs)
+    summ = summarize(df)
     print(f"model {seg.model_id} on {df['case'].nunique()} case(s), {len(df) // len(seg.organs)}"
           " frames")
     print(f"{'organ':<15} {'DSC':>15} {'HD95 mm':>15} {'ASD mm':>15}")
     for _, r in summ.iterrows():
         print(f"{r['organ']:<15} {r['dsc_mean']:>7.3f} ± {r['dsc_sd']:<5.3f} "
               f"{r['hd95_mm_mean']:>7.2f} ± {r['hd95_mm_sd']:<5.2f} "
-              f"{r['asd_mm_mean']:>7.2f} ± {r['asd_mm_sd']:<5.2f}")
+              f"{r['asd_mm_mean']:>7.2f} ± {r['asd_mm_sd']:<5.2f}"
+              + (f"  ({r['n_undefined']} frame(s) with one mask empty: distances undefined)"
+                 if r["n_undefined"] else ""))
     if args.out:
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
         df.to_csv(args.out, index=False)
