@@ -186,9 +186,9 @@ def analyze(
         yield Progress("segment", t_n, t_n, "labels given")
     else:
         if segmenter is None:
-            from core.segment.infer import Segmenter
+            from core.segment.infer import shared_segmenter
 
-            segmenter = Segmenter(model, device=device)
+            segmenter = shared_segmenter(model, device=device)
         seg = None
         for p in segmenter.segment(series):
             if p.stage == "done":

@@ -32,28 +32,24 @@ class Reader(Protocol):
 READER_MODULES = ("project_file", "nifti", "dicom_enhanced", "dicom_folder", "image_stack")
 
 
-def _readers() -> list[Reader]:
-    # Imported lazily so that `import core.io` stays cheap.  A reader module that
-    # does not exist yet (built in parallel) is left out rather than breaking all.
-    readers: list[Reader] = []
-    for name in READER_MODULES:
-        try:
-            module = importlib.import_module(f"core.io.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name == f"core.io.{name}":
-                continue
-            raise
-        readers.append(module.READER)
-    return readers
-
-
 READERS: list[Reader] = []
+
+
+def load_readers() -> list[Reader]:
+    """Import the reader modules (once) and return the registry in asking order.
+
+    Imported lazily so that ``import core.io`` stays cheap; the GUI calls this at
+    start-up so that the first read does not import pydicom & co. in a worker.
+    """
+    if not READERS:
+        READERS.extend(
+            importlib.import_module(f"core.io.{name}").READER for name in READER_MODULES)
+    return READERS
 
 
 def find_reader(path: Path) -> Reader:
     """Return the first registered reader that can read ``path``."""
-    if not READERS:
-        READERS.extend(_readers())
+    load_readers()
     if path.is_dir() and not any(path.iterdir()):
         raise ReaderError(path, "empty folder")
     for reader in READERS:

@@ -190,3 +190,33 @@ class Segmenter:
                 result = p.data["result"]
         assert result is not None
         return result
+
+
+_SHARED: dict[tuple[str, str, int, str], Segmenter] = {}
+
+
+def shared_segmenter(model: str | os.PathLike | None = None, device: str = "auto") -> Segmenter:
+    """A :class:`Segmenter` reused across calls for the same model file and device.
+
+    Building a Segmenter (reading and hashing the weights, folding BatchNorm) takes
+    ~0.1 s and holds the GIL in long stretches; the GUI analyses series one after
+    the other with the same model, so it builds it once.  The key holds the weights'
+    modification time and size, so a model file replaced on disk (e.g. retrained)
+    is loaded again.
+
+    Args:
+        model: model stem / file, or None for the shipped default model.
+        device: as for :class:`Segmenter`.
+    """
+    from core.segment.model_io import default_model_path, model_paths
+
+    weights, _ = model_paths(model if model is not None else default_model_path())
+    try:
+        st = weights.stat()
+    except OSError:
+        return Segmenter(model, device=device)  # raises the ModelError naming the file
+    key = (str(weights.resolve()), str(pick_device(device)), st.st_mtime_ns, str(st.st_size))
+    if key not in _SHARED:
+        _SHARED.clear()  # one model at a time is enough
+        _SHARED[key] = Segmenter(model, device=device)
+    return _SHARED[key]

@@ -50,7 +50,8 @@ def fake_segmenter(case, monkeypatch):
                                      "fake-model", ORGANS3)
             yield Progress("done", t, t, "", {"result": res})
 
-    monkeypatch.setattr("core.segment.infer.Segmenter", Fake)
+    monkeypatch.setattr("core.segment.infer.shared_segmenter",
+                        lambda model=None, device="auto": Fake(model, device))
 
 
 def test_analyze_writes_all_files(input_file, fake_segmenter, tmp_path, capsys, case):
