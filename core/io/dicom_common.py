@@ -390,3 +390,18 @@ def finish_series(
         )
     except (ValueError, TypeError, OverflowError) as exc:
         raise ReaderError(path, f"not a valid cine series: {exc}") from exc
+
+
+def read_guarded(path: Path, read: Any, **kwargs: Any) -> Any:
+    """Call ``read(path, **kwargs)``; damage pydicom finds late becomes a ReaderError.
+
+    Damage can surface long after the header checks (e.g. inside a sequence that
+    is parsed lazily); every DICOM reader goes through here so that it still gives
+    a one-line ``ReaderError`` naming the file.
+    """
+    try:
+        return read(path, **kwargs)
+    except ReaderError:
+        raise
+    except DICOM_ERRORS as exc:
+        raise ReaderError(path, f"damaged DICOM ({short_error(exc)})") from exc

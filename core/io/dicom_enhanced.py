@@ -26,7 +26,6 @@ from pydicom.dataset import Dataset
 
 from core.errors import ReaderError
 from core.io import dicom_common as dc
-from core.io.registry import short_error
 from core.series import CineSeries
 
 _DICOM_SUFFIXES = {".dcm", ".dicom", ".ima"}
@@ -199,16 +198,11 @@ class DicomFileReader:
 
     def read(self, path: Path, **options: Any) -> CineSeries:
         """Read the file; options ``spacing_mm``, ``frame_interval_s`` (``series_uid`` unused)."""
-        try:
-            return read_file(
-                path,
-                spacing_mm=options.get("spacing_mm"),
-                frame_interval_s=options.get("frame_interval_s"),
-            )
-        except ReaderError:
-            raise
-        except dc.DICOM_ERRORS as exc:  # damage found late, e.g. inside a sequence
-            raise ReaderError(path, f"damaged DICOM ({short_error(exc)})") from exc
+        return dc.read_guarded(
+            path, read_file,
+            spacing_mm=options.get("spacing_mm"),
+            frame_interval_s=options.get("frame_interval_s"),
+        )
 
 
 READER = DicomFileReader()

@@ -22,7 +22,6 @@ from pydicom.dataset import Dataset
 
 from core.errors import ReaderError
 from core.io import dicom_common as dc
-from core.io.registry import short_error
 from core.series import CineSeries
 
 #: Stop scanning a folder after this many files (a whole PACS export is not a cine).
@@ -289,17 +288,12 @@ class DicomFolderReader:
 
     def read(self, path: Path, **options: Any) -> CineSeries:
         """Read the folder; options ``series_uid``, ``spacing_mm``, ``frame_interval_s``."""
-        try:
-            return read_folder(
-                path,
-                series_uid=options.get("series_uid"),
-                spacing_mm=options.get("spacing_mm"),
-                frame_interval_s=options.get("frame_interval_s"),
-            )
-        except ReaderError:
-            raise
-        except dc.DICOM_ERRORS as exc:  # damage found late, e.g. inside a sequence
-            raise ReaderError(path, f"damaged DICOM ({short_error(exc)})") from exc
+        return dc.read_guarded(
+            path, read_folder,
+            series_uid=options.get("series_uid"),
+            spacing_mm=options.get("spacing_mm"),
+            frame_interval_s=options.get("frame_interval_s"),
+        )
 
 
 READER = DicomFolderReader()
