@@ -105,11 +105,10 @@ def export_video(result: Any, path: str | Path, fps: float = 4.0,
 
 def save_project_file(result: Any, path: str | Path) -> Path:
     """Save the result as a PelviTrack project file (atomic)."""
-    from app.gui.adapters import project_from_result
     from core.project import save_project
 
     p = Path(path)
     if p.suffix.lower() != ".pvt":
         p = p.with_name(p.name + ".pvt")
-    save_project(project_from_result(result), p)
+    save_project(result.to_project(), p)
     return p

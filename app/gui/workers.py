@@ -133,9 +133,9 @@ def load_project_job(path: Any) -> Iterator[Progress]:
     Yields:
         ``read`` records; the last carries ``data["result"]``.
     """
-    from app.gui.adapters import result_from_project
+    from core.pipeline import AnalysisResult
     from core.project import load_project
 
     yield Progress("read", 0, 1, f"opening {path}")
     project = load_project(path)
-    yield Progress("read", 1, 1, "project loaded", {"result": result_from_project(project)})
+    yield Progress("read", 1, 1, "project loaded", {"result": AnalysisResult.from_project(project)})

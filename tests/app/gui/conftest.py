@@ -7,12 +7,14 @@ import pytest
 pytest.importorskip("PySide6")
 pytest.importorskip("pytestqt")
 
-from gui_helpers import ViewResult, disc_case, fake_analyze  # noqa: E402
+from gui_helpers import disc_case, fake_analyze  # noqa: E402
 from PySide6.QtCore import QSettings  # noqa: E402
+
+from core.pipeline import AnalysisResult  # noqa: E402
 
 
 @pytest.fixture(scope="session")
-def disc_result() -> ViewResult:
+def disc_result() -> AnalysisResult:
     """The analytic moving-disc result (computed once)."""
     return disc_case()
 

@@ -6,7 +6,8 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from app.gui.adapters import SimpleTracks, ViewResult
+from app.gui.adapters import result_from_tracks
+from core.pipeline import AnalysisResult
 from core.progress import Progress
 from core.series import CineSeries
 
@@ -16,14 +17,12 @@ N_POINTS = 32
 
 
 def disc_case(n_frames: int = 6, shape: tuple[int, int] = (48, 40),
-              spacing_mm: tuple[float, float] = (1.0, 1.0)) -> ViewResult:
+              spacing_mm: tuple[float, float] = (1.0, 1.0)) -> AnalysisResult:
     """A bright disc of radius RADIUS_MM moving down STEP_MM per frame, tracked exactly.
 
     Tables come from core.indices, so a circle has curvature 1/r and point i
     of frame t is displaced t × STEP_MM.
     """
-    from core.indices import frame_table, point_table
-
     h, w = shape
     rows, cols = np.mgrid[0:h, 0:w]
     y, x = rows * spacing_mm[0], cols * spacing_mm[1]
@@ -42,14 +41,11 @@ def disc_case(n_frames: int = 6, shape: tuple[int, int] = (48, 40),
         pts[t, :, 1] = cy + RADIUS_MM * np.sin(theta)
     series = CineSeries(frames, spacing_mm, np.arange(n_frames) * 0.5,
                         {"subject_id": "disc", "series_description": "moving disc"})
-    tracks = SimpleTracks({"bladder": pts}, {"bladder": np.ones(pts.shape[:2], bool)}, 0)
-    ptable = point_table(tracks, series)
-    ftable = frame_table(ptable, series, labels, ("bladder",))
-    return ViewResult(series, labels, None, "analytic-disc", ("bladder",), tracks,
-                      ptable, ftable, {"rest_frame": 0})
+    return result_from_tracks(series, labels, ("bladder",), {"bladder": pts},
+                              model_id="analytic-disc")
 
 
-def fake_analyze(result: ViewResult, n_steps: int = 3) -> object:
+def fake_analyze(result: AnalysisResult, n_steps: int = 3) -> object:
     """An ``analyze`` stand-in yielding a few records then ``result``."""
 
     def analyze(series: CineSeries, **_options: object) -> Iterator[Progress]:
@@ -60,7 +56,7 @@ def fake_analyze(result: ViewResult, n_steps: int = 3) -> object:
     return analyze
 
 
-def write_nifti_series(result: ViewResult, path) -> None:
+def write_nifti_series(result: AnalysisResult, path) -> None:
     """Write the frames of a result as a 2D+t NIfTI ((W,H,T), mm and s units)."""
     import nibabel as nib
 
