@@ -1,34 +1,12 @@
-"""Where the bundled resources (demo data, icons) are, in a checkout or an installed package.
-
-Resources live in ``resources/`` at the repository root.  An installed package
-finds them the same way when ``resources`` is installed beside ``app`` (package
-data), or through the ``PELVITRACK_RESOURCES`` environment variable.
-"""
+"""Bundled demo data and icons for the GUI (found by :mod:`core.resources`)."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from PySide6.QtGui import QIcon
 
-
-def resources_dir() -> Path:
-    """The ``resources`` folder (``$PELVITRACK_RESOURCES`` overrides).
-
-    Raises:
-        FileNotFoundError: no resources folder was found.
-    """
-    env = os.environ.get("PELVITRACK_RESOURCES")
-    candidates = [Path(env)] if env else []
-    here = Path(__file__).resolve()
-    candidates += [here.parents[2] / "resources", here.parents[1] / "resources"]
-    for c in candidates:
-        if c.is_dir():
-            return c
-    raise FileNotFoundError(
-        "PelviTrack resources not found (looked in "
-        + ", ".join(str(c) for c in candidates) + "); set PELVITRACK_RESOURCES")
+from core.resources import resources_dir
 
 
 def demo_dir() -> Path:

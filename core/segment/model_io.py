@@ -31,8 +31,17 @@ CONFIG_VERSION = 1
 
 
 def default_model_path() -> Path:
-    """Stem of the shipped default model: ``resources/models/default`` in the repository."""
-    return Path(__file__).resolve().parents[2] / "resources" / "models" / "default"
+    """Stem of the shipped default model, ``models/default`` in the resources folder.
+
+    Falls back to the repository's ``resources/models/default`` (which then does not
+    exist) so that the error names a path.
+    """
+    from core.resources import resources_dir
+
+    try:
+        return resources_dir() / "models" / "default"
+    except FileNotFoundError:
+        return Path(__file__).resolve().parents[2] / "resources" / "models" / "default"
 
 
 def model_paths(path: str | os.PathLike) -> tuple[Path, Path]:
