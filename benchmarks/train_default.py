@@ -20,8 +20,8 @@ from pathlib import Path
 from core.segment.train import TrainConfig, train
 
 RECIPE = dict(
-    loss="dice_adaptive", loss_kw={"lam": 1.0}, epochs=60, steps_per_epoch=100, batch_size=32,
-    lr=2e-3, cases=200, val_cases=3, frames_per_case=10, crop=224, canvas=256,
+    loss="dice_adaptive", loss_kw={"lam": 1.0}, epochs=55, steps_per_epoch=100, batch_size=32,
+    lr=2e-3, cases=300, val_cases=3, frames_per_case=10, crop=224, canvas=256,
     base_channels=16, depth=4, norm="batch", seed=0,
 )
 
