@@ -187,7 +187,9 @@ def main() -> int:
         "",
         "The analysis stack (torch, scipy, pydicom, model code) is imported in the GUI "
         "thread at start-up (`preload_analysis_stack`, as the app does), not in the worker "
-        "during the first analysis. The last row includes the one-off redraw of every "
+        "during the first analysis, and what it loaded is frozen out of the garbage "
+        "collector (`gc.freeze`; without it a full collection during the second analysis "
+        "froze the loop for ~200 ms). The last row includes the one-off redraw of every "
         "view when the result arrives (GUI thread; the view arrays themselves are built "
         "in the worker).",
         "",
