@@ -141,7 +141,8 @@ class Segmenter:
 
         Args:
             series: the cine series (T, H, W) with its spacing.
-            batch_size: frames per network call (default 64 on GPU, 4 on CPU).
+            batch_size: frames per network call (default 64 on GPU, 2 on CPU: larger
+                CPU batches were slower on 2 cores, docs/performance.md).
 
         Yields:
             Progress records (stage ``"segment"``, frames done / T); the last has
@@ -150,7 +151,7 @@ class Segmenter:
         if not isinstance(series, CineSeries):
             raise TypeError(f"expected a CineSeries, got {type(series).__name__}")
         if batch_size is None:
-            batch_size = 64 if self.device.type == "cuda" else 4
+            batch_size = 64 if self.device.type == "cuda" else 2
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
         t_frames, h, w = series.frames.shape
