@@ -52,20 +52,13 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-class _ArgumentParserExit2(argparse.ArgumentParser):
-    pass
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``pelvitrack`` console script."""
     parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(argv)
-    if args.command is None:
-        if "view" in parser._subparsers._group_actions[0].choices:  # type: ignore[union-attr]
-            args = parser.parse_args(["view", *(argv or [])])
-        else:
-            parser.print_help()
-            return 0
+    if args.command is None:  # no subcommand: open the desktop app
+        args = parser.parse_args(["view", *argv])
     try:
         return int(args.func(args) or 0)
     except Cancelled:

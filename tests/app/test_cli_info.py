@@ -149,3 +149,18 @@ def test_damaged_tiff_and_nifti_give_one_line(capsys, caplog, tmp_path):
         assert code == 2
         lines = captured.err.strip().splitlines()
         assert len(lines) == 1 and lines[0].startswith("error: ") and str(path) in lines[0]
+
+
+def test_no_subcommand_opens_the_app(monkeypatch):
+    """``pelvitrack`` alone runs ``view`` with no input (the desktop app)."""
+    import app.commands.view as view
+
+    seen = {}
+
+    def fake_run(args):
+        seen["input"] = args.input
+        return 0
+
+    monkeypatch.setattr(view, "run", fake_run)
+    assert main([]) == 0
+    assert seen == {"input": None}
