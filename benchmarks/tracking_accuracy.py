@@ -64,7 +64,17 @@ displacement and its change of curvature mean something.  `core.track.track_orga
    sub-pixel contour (closest point); the gaps between consecutive points along the
    contour are kept in order, raised to at least 0.3 × L/N and rescaled to the
    perimeter (no bunching, no crossing).
-5. **No smoothing over time** by default (`TIME_WINDOW = 1`): with 1–2 s frames the
+5. **Consistency check** (robustness to bad segmentation frames): each frame's mask
+   is pulled back to the rest frame with the field and compared with the rest
+   mask; the area of their symmetric difference divided by the rest perimeter is
+   about the mean gap between the two boundaries.  Consistent frames measured
+   0.1–0.7 mm on phantom cases; a model rectum that lost its upper third in the
+   peak frames, 1.7–1.9 mm.  Above `CONSISTENCY_MM = 1.0` the frame is flagged
+   (`Tracks.flagged`, and a warning naming the frames) and the organ's points
+   there keep their registered positions instead of snapping onto the wrong
+   contour.  Re-registering flagged frames on intensity alone was tried and was
+   worse (bladder of seed 1103: 1.7 → 3.3 mm).
+6. **No smoothing over time** by default (`TIME_WINDOW = 1`): with 1–2 s frames the
    breathing and straining motion changes quickly between frames, and a 5-frame
    Savitzky–Golay filter lagged it (phantom error 0.4 → 1.6 mm in a test run).
 
@@ -214,7 +224,7 @@ def to_markdown(df: pd.DataFrame, args: argparse.Namespace, model_note: str) -> 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--seeds", type=int, nargs="+", default=[1100, 1101, 1102, 1103, 1104, 1105])
+    ap.add_argument("--seeds", type=int, nargs="+", default=list(range(1100, 1112)))
     ap.add_argument("--shape", type=int, default=256)
     ap.add_argument("--frames", type=int, default=30)
     ap.add_argument("--points", type=int, default=128)

@@ -303,8 +303,12 @@ class MainWindow(FileActions, QMainWindow):
             self.playback.set_fps(min(30.0, 1.0 / fi))
         if source is not None and source.exists():
             self._add_recent(source)
-        self.status_label.setText(
-            f"Analysed {data.n_frames} frames · model {getattr(result, 'model_id', '')}")
+        text = f"Analysed {data.n_frames} frames · model {getattr(result, 'model_id', '')}"
+        notes = list((getattr(result, "settings", None) or {}).get("warnings", []))
+        if notes:
+            text += f" · {len(notes)} warning{'s' if len(notes) > 1 else ''} (hover to read)"
+        self.status_label.setText(text)
+        self.status_label.setToolTip("\n".join(notes))
 
     def _on_failed(self, exc: BaseException, details: str) -> None:
         self.status_label.setText("Failed — the previous series is kept")

@@ -19,6 +19,9 @@ class Tracks:
         n_points: N.
         contours: organ -> per frame the sub-pixel label contour (M, 2) xy mm or
             None (kept to avoid tracing twice; not part of the project file).
+        flagged: organ -> (T,) bool, frames whose mask disagreed with the image
+            motion, where the points follow the registration instead of the
+            contour (not part of the project file).
         warnings: human-readable notes (e.g. a rest-frame segmentation that looks
             incomplete).
     """
@@ -28,6 +31,7 @@ class Tracks:
     rest_frame: int = 0
     n_points: int = 128
     contours: dict[str, list[np.ndarray | None]] = field(default_factory=dict, repr=False)
+    flagged: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
     warnings: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:

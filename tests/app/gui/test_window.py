@@ -111,3 +111,21 @@ def test_drop_opens_the_file(window, qtbot, tmp_path, disc_result):
     with qtbot.waitSignal(window.state.result_changed, timeout=10_000):
         window.dropEvent(event)
     assert window.state.source_path == path
+
+
+def test_tracking_warnings_reach_the_status_bar(window, qtbot, disc_result, tmp_path):
+    import dataclasses
+
+    from gui_helpers import fake_analyze, write_nifti_series
+
+    note = "bladder: in frames 2–3 the segmentation disagrees with the image motion"
+    result = dataclasses.replace(disc_result,
+                                 settings={**disc_result.settings, "warnings": [note]})
+    window.analyze = fake_analyze(result)
+    path = tmp_path / "warned.nii.gz"
+    write_nifti_series(result, path)
+    with qtbot.waitSignal(window.state.result_changed, timeout=10_000):
+        window.open_path(path)
+    qtbot.waitUntil(lambda: "warning" in window.status_label.text(), timeout=10_000)
+    assert "1 warning" in window.status_label.text()
+    assert window.status_label.toolTip() == note
