@@ -1,4 +1,9 @@
-"""``pelvitrack train --out MODEL_DIR``: train a segmentation U-Net on phantom cases."""
+"""``pelvitrack train --out MODEL_DIR``: train a segmentation U-Net.
+
+Training data are phantom cases and, with ``--project``, the manually corrected
+frames of project files; ``--init-model`` fine-tunes an existing model (the
+shipped one with ``default``) instead of starting from random weights.
+"""
 
 from __future__ import annotations
 
@@ -32,17 +37,28 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--workers", type=int, default=0, help="processes generating phantom cases")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, mps …")
     p.add_argument("--resume", action="store_true", help="continue from MODEL_DIR/last")
+    p.add_argument("--init-model", default=None, metavar="MODEL",
+                   help="start from this model ('default' = the shipped one; a wider "
+                        "model is pruned to --base-channels) instead of random weights")
+    p.add_argument("--project", action="append", default=[], metavar="FILE",
+                   help="also train on the manually corrected frames of this project "
+                        "file (repeatable)")
     p.set_defaults(func=run)
 
 
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
-    """TrainConfig of parsed arguments."""
+    """TrainConfig of parsed arguments (reads the ``--project`` files)."""
+    from core.organs import ORGANS
+    from core.segment.data import project_source
+
+    sources = [project_source(path, ORGANS) for path in args.project]
     return TrainConfig(
         loss=args.loss, loss_kw={"lam": args.lam}, epochs=args.epochs,
         steps_per_epoch=args.steps_per_epoch, batch_size=args.batch_size, lr=args.lr,
         cases=args.cases, val_cases=args.val_cases, frames_per_case=args.frames_per_case,
         base_channels=args.base_channels, depth=args.depth, norm=args.norm, crop=args.crop,
         seed=args.seed, workers=args.workers, device=args.device,
+        init_model=args.init_model, sources=sources,
     )
 
 

@@ -178,3 +178,27 @@ def build_cache(
         sdf=torch.from_numpy(np.concatenate([p[2] for p in parts])).half(),
         case_index=torch.from_numpy(case_index.astype(np.int64)),
     )
+
+
+def project_source(path: str | Path, organs: Sequence[str]) -> Source:
+    """The manually corrected frames of a project file as a training source.
+
+    Args:
+        path: a ``.pelvi`` project file.
+        organs: the training organs, in label order; the project must use the same.
+
+    Raises:
+        ProjectError: the file cannot be read.
+        ValueError: other organs, or no corrected frame in the project.
+    """
+    from core.project import load_project, manual_frames  # late: optional at import time
+
+    project = load_project(path)
+    if tuple(project.organs) != tuple(organs):
+        raise ValueError(f"{path}: organs {list(project.organs)} differ from the training "
+                         f"organs {list(organs)}")
+    frames = manual_frames(project)
+    if not frames or project.labels is None:
+        raise ValueError(f"{path}: no manually corrected frame to train on")
+    return (project.series.frames[frames], project.labels[frames].copy(),
+            project.series.spacing_mm)

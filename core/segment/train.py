@@ -31,7 +31,7 @@ from core.segment.augment import AugmentConfig, augment_batch
 from core.segment.data import FrameCache, Source, build_cache
 from core.segment.losses import LOSSES, make_loss
 from core.segment.model_io import load_model, read_tensors, save_model, write_json, write_tensors
-from core.segment.unet import UNet
+from core.segment.unet import UNet, prune_unet
 
 
 @dataclass
@@ -40,6 +40,12 @@ class TrainConfig:
 
     ``max_minutes`` stops training at the end of the first epoch past that wall
     time (``epochs_done`` in the model config says how far it got).
+
+    ``init_model`` starts from the weights of a model file ("default" for the
+    shipped model) instead of a random initialisation: fine-tuning, e.g. on
+    corrected frames.  A wider model is first pruned to ``base_channels``
+    (:func:`core.segment.unet.prune_unet`); depth, normalisation and organs must
+    match.
 
     Phantom seeds: training uses ``seed0 .. seed0+cases-1``, validation
     ``val_seed0 ..``; evaluation should use seeds ≥ 1000, never trained on.
@@ -73,6 +79,7 @@ class TrainConfig:
     workers: int = 0
     log_every: int = 10
     max_minutes: float | None = None
+    init_model: str | None = None
     sources: Sequence[Source] = field(default_factory=list, repr=False)
 
     def __post_init__(self) -> None:
@@ -198,6 +205,27 @@ def _load_state(out: Path, opt: torch.optim.Optimizer, loss_fn: torch.nn.Module,
     return meta
 
 
+def _initial_weights(cfg: TrainConfig) -> tuple[UNet, str]:
+    """The model named by ``cfg.init_model`` (pruned to ``cfg.base_channels`` if wider), its id."""
+    src = None if cfg.init_model == "default" else cfg.init_model
+    net, mcfg = load_model(src)
+    name = cfg.init_model
+    if tuple(mcfg.get("organs", ())) != tuple(cfg.organs):
+        raise ModelError(f"{name}: its organs {mcfg.get('organs')} differ from the "
+                         f"training organs {list(cfg.organs)}")
+    arch = net.config
+    if arch["depth"] != cfg.depth or arch["norm"] != cfg.norm:
+        raise ModelError(f"{name}: depth {arch['depth']} / norm {arch['norm']!r} differ from "
+                         f"the training config ({cfg.depth} / {cfg.norm!r})")
+    model_id = str(mcfg.get("model_id", "unsaved"))
+    if arch["base_channels"] == cfg.base_channels:
+        return net, model_id
+    if arch["base_channels"] < cfg.base_channels or cfg.norm != "batch":
+        raise ModelError(f"{name}: width {arch['base_channels']} cannot start a width "
+                         f"{cfg.base_channels} model (only narrower batch-norm models)")
+    return prune_unet(net, cfg.base_channels), model_id
+
+
 def train(config: TrainConfig, out_dir: str | Path, resume: bool = False,
           data: tuple[FrameCache, FrameCache] | None = None) -> Iterator[Progress]:
     """Train a U-Net; yields progress, writes checkpoints and the final model in ``out_dir``.
@@ -228,10 +256,15 @@ def train(config: TrainConfig, out_dir: str | Path, resume: bool = False,
     model = UNet(1, n_classes, cfg.base_channels, cfg.depth, cfg.norm)
     loss_fn = make_loss(cfg.loss, **(cfg.loss_kw if cfg.loss != "dice" else {}))
     start_epoch = 0
+    init_id = None
     resuming = resume and (out / "last_state.json").is_file()
     if resuming:
-        loaded, _ = load_model(out / "last")
+        loaded, last_cfg = load_model(out / "last")
         model.load_state_dict(loaded.state_dict())
+        init_id = (last_cfg.get("training") or {}).get("init_model_id")
+    elif cfg.init_model:
+        init_net, init_id = _initial_weights(cfg)
+        model.load_state_dict(init_net.state_dict())
     model.to(device)
     loss_fn.to(device)
     if device.type == "cuda":
@@ -286,7 +319,7 @@ def train(config: TrainConfig, out_dir: str | Path, resume: bool = False,
                                {"loss": float(loss.detach()), **parts,
                                 "lr": opt.param_groups[0]["lr"], "epoch": epoch + 1})
         metrics = validate(model, val_cache, cfg.organs, cfg.spacing_mm, device, cfg.amp)
-        model_cfg = _model_config(cfg, epoch + 1, metrics)
+        model_cfg = _model_config(cfg, epoch + 1, metrics, init_id)
         save_model(model, model_cfg, out / "last")
         _save_state(out, opt, loss_fn, gen, rng, {"epoch": epoch + 1, "step": step + 1})
         epochs_done = epoch + 1
@@ -294,18 +327,19 @@ def train(config: TrainConfig, out_dir: str | Path, resume: bool = False,
                        {"epoch": epoch + 1, **metrics})
         if cfg.max_minutes and time.perf_counter() - t_start > 60 * cfg.max_minutes:
             break
-    model_cfg = _model_config(cfg, epochs_done, metrics)
+    model_cfg = _model_config(cfg, epochs_done, metrics, init_id)
     save_model(model.cpu().eval(), model_cfg, out / "model")
     yield Progress("done", cfg.epochs, cfg.epochs, "training done", {"result": out / "model"})
 
 
-def _model_config(cfg: TrainConfig, epoch: int, metrics: dict[str, float]) -> dict[str, Any]:
+def _model_config(cfg: TrainConfig, epoch: int, metrics: dict[str, float],
+                  init_id: str | None = None) -> dict[str, Any]:
     return {
         "organs": list(cfg.organs),
         "spacing_mm": cfg.spacing_mm,
         "normalization": {"kind": "percentile", "percentiles": [1.0, 99.0]},
         "loss": cfg.loss,
-        "training": {**cfg.to_dict(), "epochs_done": epoch,
+        "training": {**cfg.to_dict(), "epochs_done": epoch, "init_model_id": init_id,
                      "train_phantom_seeds": [cfg.case_seed0, cfg.case_seed0 + cfg.cases - 1],
                      "val_phantom_seeds": [cfg.val_seed0, cfg.val_seed0 + cfg.val_cases - 1]},
         "metrics": {"validation": metrics},

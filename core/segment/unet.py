@@ -142,3 +142,68 @@ def fuse_batchnorm(model: UNet) -> UNet:
 def count_parameters(model: nn.Module) -> int:
     """Number of trainable parameters of ``model``."""
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+def _top(score: torch.Tensor, k: int) -> torch.Tensor:
+    """Indices of the k largest scores, in ascending index order."""
+    return torch.sort(torch.topk(score, k).indices).values
+
+
+def _slice_block(src: ConvBlock, dst: ConvBlock, in_idx: torch.Tensor) -> torch.Tensor:
+    """Copy the strongest channels of a batch-norm ConvBlock into a narrower one.
+
+    Channel strength = |BatchNorm scale| of that channel.  Returns the indices of
+    the kept output channels (the next layer's input).
+    """
+    s, d = src.block, dst.block
+    idx = in_idx
+    for conv, bn in ((0, 1), (3, 4)):
+        keep = _top(s[bn].weight.detach().abs(), d[conv].out_channels)
+        d[conv].weight.data.copy_(s[conv].weight.data[keep][:, idx])
+        for name in ("weight", "bias", "running_mean", "running_var"):
+            getattr(d[bn], name).data.copy_(getattr(s[bn], name).data[keep])
+        idx = keep
+    return idx
+
+
+def prune_unet(model: UNet, base_channels: int) -> UNet:
+    """A narrower U-Net initialised from the strongest channels of a wider one.
+
+    Each convolution keeps the channels with the largest BatchNorm scale (the
+    network-slimming criterion of Liu et al. 2017), each up-convolution those with
+    the largest weight norm; skip connections keep the indices chosen in the
+    encoder.  The result is a starting point for fine-tuning, not a finished model.
+
+    Args:
+        model: a batch-norm UNet.
+        base_channels: width of the new network (<= the model's).
+
+    Raises:
+        ValueError: other normalisation, or a wider target.
+    """
+    cfg = model.config
+    if cfg["norm"] != "batch":
+        raise ValueError("pruning needs a batch-norm U-Net")
+    if not 1 <= base_channels <= cfg["base_channels"]:
+        raise ValueError(f"base_channels must be in [1, {cfg['base_channels']}], "
+                         f"got {base_channels}")
+    small = UNet(cfg["in_channels"], cfg["n_classes"], base_channels, cfg["depth"], "batch")
+    with torch.no_grad():
+        idx = torch.arange(cfg["in_channels"])
+        skips = []
+        for src, dst in zip(model.encoders, small.encoders, strict=True):
+            idx = _slice_block(src, dst, idx)
+            skips.append(idx)
+        idx = _slice_block(model.bottleneck, small.bottleneck, idx)
+        for k, (up_s, up_d, dec_s, dec_d) in enumerate(
+                zip(model.ups, small.ups, model.decoders, small.decoders, strict=True)):
+            skip = skips[-1 - k]
+            score = up_s.weight.detach().abs().sum(dim=(0, 2, 3))
+            up_idx = _top(score, up_d.out_channels)
+            up_d.weight.data.copy_(up_s.weight.data[idx][:, up_idx])
+            up_d.bias.data.copy_(up_s.bias.data[up_idx])
+            cat_idx = torch.cat([up_idx, up_s.out_channels + skip])
+            idx = _slice_block(dec_s, dec_d, cat_idx)
+        small.head.weight.data.copy_(model.head.weight.data[:, idx])
+        small.head.bias.data.copy_(model.head.bias.data)
+    return small

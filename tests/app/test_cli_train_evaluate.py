@@ -57,3 +57,47 @@ def test_train_tiny_on_phantom(tmp_path):
     assert rc == 0
     _, cfg = load_model(out / "model")
     assert cfg["loss"] == "dice_fixed" and cfg["training"]["epochs_done"] == 1
+
+
+def _project_with_corrections(path, n_manual: int):
+    from core.project import new_project, save_project, set_auto_labels, set_manual_labels
+    from core.series import CineSeries
+
+    rng = np.random.default_rng(1)
+    frames = rng.normal(100, 10, (4, 48, 48)).astype(np.float32)
+    labels = np.zeros((4, 48, 48), np.uint8)
+    labels[:, 10:30, 12:30] = 1
+    frames[labels == 1] += 80
+    project = new_project(CineSeries(frames, (1.5, 1.5), np.arange(4.0), {}))
+    set_auto_labels(project, labels, model_id="m")
+    for t in range(n_manual):
+        fixed = labels[t].copy()
+        fixed[30:36, 12:30] = 3
+        set_manual_labels(project, t, fixed)
+    save_project(project, path)
+
+
+def test_train_fine_tunes_on_corrected_project_frames(tmp_path):
+    torch.manual_seed(0)
+    save_model(UNet(base_channels=6, depth=2, norm="batch"),
+               {"organs": ["bladder", "uterus_vagina", "rectum"]}, tmp_path / "wide")
+    _project_with_corrections(tmp_path / "corrected.pelvi", n_manual=2)
+    out = tmp_path / "tuned"
+    rc = main(["train", "--out", str(out), "--project", str(tmp_path / "corrected.pelvi"),
+               "--init-model", str(tmp_path / "wide"), "--cases", "0", "--val-cases", "0",
+               "--epochs", "1", "--steps-per-epoch", "2", "--batch-size", "2", "--crop", "32",
+               "--base-channels", "4", "--depth", "2", "--device", "cpu"])
+    assert rc == 0
+    model, cfg = load_model(out / "model")
+    assert model.config["base_channels"] == 4
+    assert cfg["training"]["n_sources"] == 1 and cfg["training"]["cases"] == 0
+    assert cfg["training"]["init_model_id"] == load_model(tmp_path / "wide")[1]["model_id"]
+
+
+def test_train_project_without_corrections_is_a_clear_error(tmp_path, capsys):
+    _project_with_corrections(tmp_path / "plain.pelvi", n_manual=0)
+    rc = main(["train", "--out", str(tmp_path / "x"), "--project",
+               str(tmp_path / "plain.pelvi"), "--cases", "0", "--device", "cpu"])
+    err = capsys.readouterr().err
+    assert rc == 2 and "plain.pelvi" in err and "no manually corrected frame" in err
+    assert "Traceback" not in err

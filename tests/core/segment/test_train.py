@@ -77,3 +77,42 @@ def test_config_checks():
         TrainConfig(loss="ce")
     with pytest.raises(ValueError, match="multiple of 16"):
         TrainConfig(crop=100)
+
+
+def test_fine_tune_from_a_wider_model_starts_from_its_pruned_weights(tmp_path, make_case):
+    from core.segment.model_io import save_model
+    from core.segment.unet import UNet, prune_unet
+
+    torch.manual_seed(0)
+    wide = UNet(1, 4, base_channels=6, depth=2, norm="batch")
+    save_model(wide, {"organs": ["bladder", "uterus_vagina", "rectum"], "spacing_mm": 2.0},
+               tmp_path / "wide")
+    _, wide_cfg = load_model(tmp_path / "wide")
+    cfg = _config(make_case, epochs=1, steps_per_epoch=1, lr=0.0,
+                  init_model=str(tmp_path / "wide"))
+    records = list(train(cfg, tmp_path / "run"))
+    tuned, tuned_cfg = load_model(records[-1].data["result"])
+    assert tuned.config["base_channels"] == 4
+    assert tuned_cfg["training"]["init_model"] == str(tmp_path / "wide")
+    assert tuned_cfg["training"]["init_model_id"] == wide_cfg["model_id"]
+    # lr 0: the convolutions are exactly the pruned ones (BatchNorm statistics moved)
+    expected = prune_unet(wide, 4).state_dict()
+    for name, value in tuned.state_dict().items():
+        if name.endswith(".weight") and value.ndim == 4:
+            torch.testing.assert_close(value, expected[name], msg=name)
+
+
+def test_fine_tune_refuses_an_unfit_model(tmp_path, make_case):
+    from core.errors import ModelError
+    from core.segment.model_io import save_model
+    from core.segment.unet import UNet
+
+    save_model(UNet(1, 3, base_channels=6, depth=2, norm="batch"),
+               {"organs": ["bladder", "rectum"], "spacing_mm": 2.0}, tmp_path / "two")
+    with pytest.raises(ModelError, match="organs"):
+        list(train(_config(make_case, init_model=str(tmp_path / "two")), tmp_path / "a"))
+    save_model(UNet(1, 4, base_channels=2, depth=2, norm="batch"),
+               {"organs": ["bladder", "uterus_vagina", "rectum"], "spacing_mm": 2.0},
+               tmp_path / "narrow")
+    with pytest.raises(ModelError, match="width 2 cannot start a width 4"):
+        list(train(_config(make_case, init_model=str(tmp_path / "narrow")), tmp_path / "b"))

@@ -50,3 +50,40 @@ def test_fused_batchnorm_gives_same_output():
     x = torch.randn(2, 1, 32, 32)
     with torch.no_grad():
         assert torch.allclose(fused(x), net(x), atol=1e-4)
+
+
+def test_prune_keeps_the_strongest_channels_exactly():
+    """Channels switched off (zero BN scale and shift, zero up-convolution) are the ones
+    dropped, so a width-8 prune of such a width-16 network computes the same logits."""
+    from core.segment.unet import ConvBlock, prune_unet
+
+    torch.manual_seed(0)
+    net = UNet(1, 4, base_channels=16, depth=3, norm="batch")
+    with torch.no_grad():
+        for m in net.modules():
+            if isinstance(m, torch.nn.BatchNorm2d):
+                m.running_mean.uniform_(-0.1, 0.1)
+                m.running_var.uniform_(0.5, 1.5)
+                off = torch.arange(m.num_features) % 2 == 1
+                m.weight[~off] = torch.rand(int((~off).sum())) + 0.5
+                m.weight[off], m.bias[off] = 0.0, 0.0
+        for up in net.ups:
+            off = torch.arange(up.out_channels) % 2 == 1
+            up.weight[:, off], up.bias[off] = 0.0, 0.0
+    net.eval()
+    small = prune_unet(net, 8).eval()
+    assert small.config["base_channels"] == 8
+    assert sum(isinstance(m, ConvBlock) for m in small.modules()) == 7
+    x = torch.randn(2, 1, 32, 32)
+    with torch.no_grad():
+        torch.testing.assert_close(small(x), net(x), atol=1e-5, rtol=1e-4)
+        torch.testing.assert_close(prune_unet(net, 16).eval()(x), net(x))
+
+
+def test_prune_refuses_other_norms_and_wider_targets():
+    from core.segment.unet import prune_unet
+
+    with pytest.raises(ValueError, match="batch-norm"):
+        prune_unet(UNet(1, 4, 8, 2, "instance"), 4)
+    with pytest.raises(ValueError, match="base_channels"):
+        prune_unet(UNet(1, 4, 8, 2, "batch"), 9)
