@@ -184,7 +184,7 @@ def project_source(path: str | Path, organs: Sequence[str]) -> Source:
     """The manually corrected frames of a project file as a training source.
 
     Args:
-        path: a ``.pelvi`` project file.
+        path: a ``.pvt`` project file.
         organs: the training organs, in label order; the project must use the same.
 
     Raises:

@@ -81,9 +81,9 @@ def test_train_fine_tunes_on_corrected_project_frames(tmp_path):
     torch.manual_seed(0)
     save_model(UNet(base_channels=6, depth=2, norm="batch"),
                {"organs": ["bladder", "uterus_vagina", "rectum"]}, tmp_path / "wide")
-    _project_with_corrections(tmp_path / "corrected.pelvi", n_manual=2)
+    _project_with_corrections(tmp_path / "corrected.pvt", n_manual=2)
     out = tmp_path / "tuned"
-    rc = main(["train", "--out", str(out), "--project", str(tmp_path / "corrected.pelvi"),
+    rc = main(["train", "--out", str(out), "--project", str(tmp_path / "corrected.pvt"),
                "--init-model", str(tmp_path / "wide"), "--cases", "0", "--val-cases", "0",
                "--epochs", "1", "--steps-per-epoch", "2", "--batch-size", "2", "--crop", "32",
                "--base-channels", "4", "--depth", "2", "--device", "cpu"])
@@ -95,9 +95,9 @@ def test_train_fine_tunes_on_corrected_project_frames(tmp_path):
 
 
 def test_train_project_without_corrections_is_a_clear_error(tmp_path, capsys):
-    _project_with_corrections(tmp_path / "plain.pelvi", n_manual=0)
+    _project_with_corrections(tmp_path / "plain.pvt", n_manual=0)
     rc = main(["train", "--out", str(tmp_path / "x"), "--project",
-               str(tmp_path / "plain.pelvi"), "--cases", "0", "--device", "cpu"])
+               str(tmp_path / "plain.pvt"), "--cases", "0", "--device", "cpu"])
     err = capsys.readouterr().err
-    assert rc == 2 and "plain.pelvi" in err and "no manually corrected frame" in err
+    assert rc == 2 and "plain.pvt" in err and "no manually corrected frame" in err
     assert "Traceback" not in err
