@@ -24,6 +24,8 @@ from core.organs import ORGANS
 from core.progress import Progress
 from core.series import CineSeries
 from core.track import Tracks, track_organs
+from core.track.repair import repair_labels
+from core.track.tracker import frame_ranges
 
 if TYPE_CHECKING:
     from core.project import Project
@@ -106,6 +108,9 @@ class AnalysisResult:
         source = "manual" if self.model_id == "given" else "auto"
         provenance = [{"source": source, "model_id": self.model_id, "time": now}
                       for _ in range(self.series.n_frames)]
+        for organ, frames in (self.settings.get("repaired_frames") or {}).items():
+            for t in frames:
+                provenance[t].setdefault("repaired", []).append(organ)
         return Project(
             series=self.series,
             organs=tuple(self.organs),
@@ -140,6 +145,7 @@ def analyze(
     organs: Sequence[str] | None = None,
     series_uid: str | None = None,
     scale_mm: float = DEFAULT_SCALE_MM,
+    repair: bool = True,
 ) -> Iterator[Progress]:
     """Analyse one cine series: segment every frame, track the organs, measure.
 
@@ -156,6 +162,9 @@ def analyze(
         organs: organ names of ``labels`` (default :data:`core.organs.ORGANS`).
         series_uid: pick one series when a folder holds several.
         scale_mm: curvature smoothing scale in mm.
+        repair: redraw the model's labels in frames whose mask disagrees with the
+            image motion from the rest mask moved by the registration
+            (:func:`core.track.repair.repair_labels`); given labels are never changed.
 
     Yields:
         :class:`Progress` with stages "read", "segment", "track", "indices"; the
@@ -210,6 +219,13 @@ def analyze(
         else:
             yield p
     assert tracks is not None
+    repaired: dict[str, list[int]] = {}
+    if repair and model_id != "given":
+        lab, repaired = repair_labels(lab, tracks, organ_names, series.spacing_mm)
+        tracks.warnings.extend(
+            f"{organ}: labels of frames {frame_ranges(np.asarray(ts))} redrawn from the rest "
+            "frame's outline moved by the image motion (--no-repair keeps the model's)"
+            for organ, ts in repaired.items())
 
     yield Progress("indices", 0, 2, "point table")
     points = point_table(tracks, series, scale_mm=scale_mm)
@@ -225,6 +241,7 @@ def analyze(
         "model_id": model_id,
         "pelvitrack_version": __version__,
         "warnings": list(tracks.warnings),
+        "repaired_frames": repaired,
     }
     result = AnalysisResult(series, lab, confidence, model_id, organ_names, tracks, points,
                             frames, settings)

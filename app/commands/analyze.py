@@ -31,6 +31,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="keep the patient id in tables and project (default: pseudonym)")
     p.add_argument("--series-uid", help="pick one series when a folder holds several")
     p.add_argument("--no-video", action="store_true", help="skip the overlay video")
+    p.add_argument("--no-repair", action="store_true",
+                   help="keep the model's labels in frames whose mask disagrees with the "
+                        "image motion (default: redraw them from the moved rest outline)")
     p.set_defaults(func=run)
 
 
@@ -61,6 +64,7 @@ def run(args: argparse.Namespace) -> int:
         rest_frame=args.rest_frame,
         n_points=args.points,
         series_uid=args.series_uid,
+        repair=not args.no_repair,
     )
     result = None
     bar = None

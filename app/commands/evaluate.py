@@ -11,6 +11,7 @@ import pandas as pd
 
 from core.errors import ReaderError
 from core.metrics import organ_metrics, summarize
+from core.pipeline import run_analyze
 from core.segment.infer import Segmenter
 
 
@@ -46,7 +47,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="override of generate_case (JSON value), e.g. noise=0.08")
     p.add_argument("--out", help="write the per-frame table to this CSV file")
     p.add_argument("--device", default="auto")
-    p.add_argument("--batch-size", type=int, default=None)
+    p.add_argument("--batch-size", type=int, default=None, help="frames per network call "
+                   "(with --raw)")
+    p.add_argument("--raw", action="store_true",
+                   help="score the model's labels alone; default: the labels `analyze` "
+                        "writes (after the tracker redraws frames that disagree with the "
+                        "image motion)")
     p.set_defaults(func=run)
 
 
@@ -106,15 +112,19 @@ def run(args: argparse.Namespace) -> int:
     seg = Segmenter(args.model, device=args.device)
     tables = []
     for name, series, truth in cases(args):
-        res = seg.predict(series, batch_size=args.batch_size)
-        df = organ_metrics(res.labels, truth, seg.organs, series.spacing_mm)
+        if args.raw:
+            labels = seg.predict(series, batch_size=args.batch_size).labels
+        else:
+            labels = run_analyze(series, segmenter=seg, device=args.device).labels
+        df = organ_metrics(labels, truth, seg.organs, series.spacing_mm)
         df.insert(0, "case", name)
         tables.append(df)
         print(f"{name}: mean DSC {df['dsc'].mean():.3f}", file=sys.stderr)
     df = pd.concat(tables, ignore_index=True)
     summ = summarize(df)
     print(f"model {seg.model_id} on {df['case'].nunique()} case(s), {len(df) // len(seg.organs)}"
-          " frames")
+          " frames" + (" (model labels alone)" if args.raw else
+                        " (labels as `analyze` writes them)"))
     print(f"{'organ':<15} {'DSC':>15} {'HD95 mm':>15} {'ASD mm':>15}")
     for _, r in summ.iterrows():
         print(f"{r['organ']:<15} {r['dsc_mean']:>7.3f} ± {r['dsc_sd']:<5.3f} "

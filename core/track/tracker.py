@@ -8,8 +8,9 @@ Pipeline per series (all organs at once):
    (:mod:`core.track.register`).
 3. Check each frame's mask against the rest mask moved by that field: a frame
    whose boundary is on average more than ``CONSISTENCY_MM`` away (a segmentation
-   that lost or gained a piece of the organ) is flagged, and named in the
-   warnings.
+   that lost or gained a piece of the organ) is flagged, named in the warnings,
+   and the rest contour moved by the field is kept for it (``Tracks.propagated``,
+   used by :func:`core.track.repair.repair_labels`).
 4. Place N points evenly by arc length on the rest contour (point 0 = the most
    cranial point), move them with the field, (optionally) smooth their paths in
    time, snap them onto each frame's contour and even out bunching without
@@ -119,7 +120,7 @@ def mask_disagreement(masks: np.ndarray, field: np.ndarray, rest_frame: int,
     return out
 
 
-def _ranges(idx: np.ndarray) -> str:
+def frame_ranges(idx: np.ndarray) -> str:
     """'3, 10–26' for the indices [3, 10, 11, ..., 26]."""
     parts, start = [], None
     for i, t in enumerate(idx):
@@ -134,7 +135,7 @@ def _ranges(idx: np.ndarray) -> str:
 def disagreement_warnings(flagged: dict[str, np.ndarray]) -> list[str]:
     """Notes naming the frames whose segmentation disagrees with the image motion."""
     return [
-        f"{organ}: in frames {_ranges(np.flatnonzero(bad))} the segmentation disagrees with "
+        f"{organ}: in frames {frame_ranges(np.flatnonzero(bad))} the segmentation disagrees with "
         f"the image motion (boundaries > {CONSISTENCY_MM:g} mm apart on average); the points "
         "there follow the registration, not the segmented contour — check those frames"
         for organ, bad in flagged.items() if bad.any()
@@ -230,6 +231,7 @@ def track_organs(
     points: dict[str, np.ndarray] = {}
     valid: dict[str, np.ndarray] = {}
     flagged: dict[str, np.ndarray] = {}
+    propagated: dict[str, dict[int, np.ndarray]] = {}
     for k, organ in enumerate(organs):
         pts = np.full((t_n, n_points, 2), np.nan)
         ok = np.zeros((t_n, n_points), bool)
@@ -254,6 +256,10 @@ def track_organs(
                 moved[t] = rest_pts + d * np.array([sc, sr])
             if TIME_WINDOW > 1:
                 moved = smooth_in_time(moved, present, rest_frame, window=TIME_WINDOW)
+            c_rows, c_cols = rest_c[:, 1] / sr - r0, rest_c[:, 0] / sc - c0
+            propagated[organ] = {
+                int(t): rest_c + sample_field(field[t], c_rows, c_cols) * np.array([sc, sr])
+                for t in np.flatnonzero(bad)}
             for t in range(t_n):
                 c = contours[organ][t]
                 if c is None:
@@ -269,7 +275,7 @@ def track_organs(
         points[organ], valid[organ] = pts, ok
         yield Progress("track", 1 + k, total, f"tracked {organ}")
     result = Tracks(points=points, valid=valid, rest_frame=rest_frame, n_points=n_points,
-                    contours=contours, flagged=flagged,
+                    contours=contours, flagged=flagged, propagated=propagated,
                     warnings=rest_frame_warnings(contours, rest_frame)
                     + disagreement_warnings(flagged))
     yield Progress("done", total, total, "tracking done", {"result": result})

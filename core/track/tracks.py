@@ -22,6 +22,8 @@ class Tracks:
         flagged: organ -> (T,) bool, frames whose mask disagreed with the image
             motion, where the points follow the registration instead of the
             contour (not part of the project file).
+        propagated: organ -> {frame: (M, 2) xy mm}, for flagged frames the rest
+            contour moved by the registration (not part of the project file).
         warnings: human-readable notes (e.g. a rest-frame segmentation that looks
             incomplete).
     """
@@ -32,6 +34,7 @@ class Tracks:
     n_points: int = 128
     contours: dict[str, list[np.ndarray | None]] = field(default_factory=dict, repr=False)
     flagged: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+    propagated: dict[str, dict[int, np.ndarray]] = field(default_factory=dict, repr=False)
     warnings: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:

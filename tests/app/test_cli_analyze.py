@@ -155,3 +155,21 @@ def test_analyze_with_the_shipped_model(tmp_path, capsys):
     text = (out / "points.csv").read_text() + (out / "frames.csv").read_text()
     assert "PHANTOM^" not in text
     assert "max descent" in capsys.readouterr().out
+
+
+def test_no_repair_reaches_the_pipeline(input_file, tmp_path, monkeypatch):
+    import app.commands.analyze as cmd
+    from core.errors import TrackingError
+
+    seen = {}
+
+    def fake(source, **kwargs):
+        seen.update(kwargs)
+        raise TrackingError("stop here")
+        yield  # a generator, like the real one
+
+    monkeypatch.setattr(cmd, "analyze", fake)
+    assert main(["analyze", str(input_file), "--out", str(tmp_path / "o"), "--no-repair"]) == 2
+    assert seen["repair"] is False
+    assert main(["analyze", str(input_file), "--out", str(tmp_path / "o")]) == 2
+    assert seen["repair"] is True

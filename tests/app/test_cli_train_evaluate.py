@@ -36,7 +36,11 @@ def test_evaluate_series_with_truth(tmp_path, capsys):
                "--out", str(tmp_path / "frames.csv"), "--device", "cpu"])
     assert rc == 0
     out = capsys.readouterr().out
-    assert "bladder" in out and "HD95" in out
+    assert "bladder" in out and "HD95" in out and "as `analyze` writes them" in out
+    rc = main(["evaluate", "--model", str(tmp_path / "tiny"), "--series",
+               str(tmp_path / "cine.tif"), "--truth", str(tmp_path / "truth.npy"), "--raw",
+               "--device", "cpu"])
+    assert rc == 0 and "(model labels alone)" in capsys.readouterr().out
     df = pd.read_csv(tmp_path / "frames.csv")
     assert set(df.columns) >= {"case", "organ", "frame", "dsc", "hd95_mm", "asd_mm"}
     assert len(df) == 3 * 3 and df["dsc"].between(0, 1).all()

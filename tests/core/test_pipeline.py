@@ -105,3 +105,45 @@ def test_from_project_round_trip(result, tmp_path):
     pd_testing = pytest.importorskip("pandas.testing")
     pd_testing.assert_frame_equal(back.points, result.points)
     pd_testing.assert_frame_equal(back.frames, result.frames, check_exact=False, atol=1e-6)
+
+
+def _truncated_segmenter(case, frames):
+    from track.test_repair import truncate
+
+    labels = truncate(case.labels, frames)
+
+    class TruncatingSegmenter:
+        def segment(self, series):
+            from core.progress import Progress
+
+            conf = np.full((series.n_frames, 3), 0.8, np.float32)
+            res = SegmentationResult(labels, conf, "fake-trunc", ORGANS3)
+            yield Progress("done", series.n_frames, series.n_frames, "", {"result": res})
+
+    return TruncatingSegmenter(), labels
+
+
+def test_model_frames_that_disagree_with_the_motion_are_repaired(case):
+    from core.metrics import dice
+
+    segmenter, bad = _truncated_segmenter(case, [3, 4])
+    res = run_analyze(case.series, segmenter=segmenter, n_points=16)
+    assert res.settings["repaired_frames"] == {"bladder": [3, 4]}
+    assert any(w.startswith("bladder: labels of frames 3–4 redrawn") for w in res.tracks.warnings)
+    assert any(w.startswith("bladder: in frames 3–4") for w in res.settings["warnings"])
+    for t in (3, 4):
+        assert dice(res.labels[t] == 1, case.labels[t] == 1) > dice(bad[t] == 1,
+                                                                   case.labels[t] == 1)
+    # the frame table measures the repaired outline
+    area = res.frames[(res.frames.organ == "bladder")].set_index("frame")["area_mm2"]
+    assert area[3] == pytest.approx(area[2], rel=0.15)
+    prov = res.to_project().provenance
+    assert prov[3]["repaired"] == ["bladder"] and "repaired" not in prov[2]
+
+    kept = run_analyze(case.series, segmenter=segmenter, n_points=16, repair=False)
+    np.testing.assert_array_equal(kept.labels, bad)
+    assert kept.settings["repaired_frames"] == {}
+    # labels given by the user are never redrawn, only flagged
+    given = run_analyze(case.series, labels=bad, n_points=16)
+    np.testing.assert_array_equal(given.labels, bad)
+    assert any(w.startswith("bladder: in frames 3–4") for w in given.tracks.warnings)

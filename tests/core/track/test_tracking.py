@@ -193,7 +193,7 @@ def test_frames_with_a_truncated_mask_follow_the_registration(case, tracked):
 
 
 def test_frame_ranges_text():
-    from core.track.tracker import _ranges
+    from core.track.tracker import frame_ranges
 
-    assert _ranges(np.array([3, 10, 11, 12, 20])) == "3, 10–12, 20"
-    assert _ranges(np.array([], int)) == ""
+    assert frame_ranges(np.array([3, 10, 11, 12, 20])) == "3, 10–12, 20"
+    assert frame_ranges(np.array([], int)) == ""
