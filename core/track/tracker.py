@@ -132,6 +132,25 @@ def frame_ranges(idx: np.ndarray) -> str:
     return ", ".join(parts)
 
 
+#: The rest frame is doubted when this many of its nearest frames all disagree.
+NEIGHBOURS = 4
+
+
+def rest_is_suspect(bad: np.ndarray, present: np.ndarray, rest_frame: int) -> bool:
+    """Whether the disagreeing frames point at the rest frame itself.
+
+    Neighbouring frames of a cine series are alike; when the ``NEIGHBOURS`` frames
+    nearest in time to the rest frame (where the organ is present) all disagree with
+    it, or more than 80 % of all frames do, the rest mask is the odd one out and no
+    frame should be corrected towards it.
+    """
+    others = np.flatnonzero(present & (np.arange(len(present)) != rest_frame))
+    if others.size == 0:
+        return False
+    near = others[np.argsort(np.abs(others - rest_frame), kind="stable")[:NEIGHBOURS]]
+    return bool(bad[near].all() or bad[others].mean() > 0.8)
+
+
 def disagreement_warnings(flagged: dict[str, np.ndarray]) -> list[str]:
     """Notes naming the frames whose segmentation disagrees with the image motion."""
     return [
@@ -232,6 +251,7 @@ def track_organs(
     valid: dict[str, np.ndarray] = {}
     flagged: dict[str, np.ndarray] = {}
     propagated: dict[str, dict[int, np.ndarray]] = {}
+    notes: list[str] = []
     for k, organ in enumerate(organs):
         pts = np.full((t_n, n_points, 2), np.nan)
         ok = np.zeros((t_n, n_points), bool)
@@ -248,6 +268,12 @@ def track_organs(
             gap = mask_disagreement(sub, field, rest_frame, sr * sc, perimeter(rest_c))
             present = np.array([c is not None for c in contours[organ]])
             bad = (gap > CONSISTENCY_MM) & present
+            if rest_is_suspect(bad, present, rest_frame):
+                notes.append(
+                    f"{organ}: the frames next to the rest frame {rest_frame} disagree with "
+                    "it after registration — its segmentation is probably wrong; no frame "
+                    "was corrected. Check it or choose another rest frame")
+                bad[:] = False
             flagged[organ] = bad
             rows, cols = rest_pts[:, 1] / sr - r0, rest_pts[:, 0] / sc - c0
             moved = np.empty((t_n, n_points, 2))
@@ -277,5 +303,5 @@ def track_organs(
     result = Tracks(points=points, valid=valid, rest_frame=rest_frame, n_points=n_points,
                     contours=contours, flagged=flagged, propagated=propagated,
                     warnings=rest_frame_warnings(contours, rest_frame)
-                    + disagreement_warnings(flagged))
+                    + notes + disagreement_warnings(flagged))
     yield Progress("done", total, total, "tracking done", {"result": result})

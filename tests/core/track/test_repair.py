@@ -64,3 +64,26 @@ def test_nothing_flagged_means_nothing_changed(case):
     fixed, repaired = repair_labels(case.labels, tracks, ORGANS3, case.series.spacing_mm)
     assert repaired == {}
     np.testing.assert_array_equal(fixed, case.labels)
+
+
+def test_a_wrong_rest_frame_is_not_imposed_on_the_good_frames(case):
+    from core.track.tracker import rest_is_suspect
+
+    bad_rest = truncate(case.labels, [0])
+    tracks = tracks_of(case, bad_rest)
+    assert not tracks.flagged["bladder"].any() and tracks.propagated["bladder"] == {}
+    assert any(w.startswith("bladder: the frames next to the rest frame 0 disagree")
+               for w in tracks.warnings), tracks.warnings
+    fixed, repaired = repair_labels(bad_rest, tracks, ORGANS3, case.series.spacing_mm)
+    assert repaired == {}
+    np.testing.assert_array_equal(fixed, bad_rest)
+
+    present = np.ones(10, bool)
+    late = np.zeros(10, bool)
+    late[5:9] = True
+    assert not rest_is_suspect(late, present, 0)
+    early = np.zeros(10, bool)
+    early[1:5] = True
+    assert rest_is_suspect(early, present, 0)
+    assert not rest_is_suspect(early, present, 9)  # frames 8, 7, 6, 5 are fine
+    assert rest_is_suspect(np.arange(10) != 3, present, 3) is True
