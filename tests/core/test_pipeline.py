@@ -126,19 +126,19 @@ def _truncated_segmenter(case, frames):
 def test_model_frames_that_disagree_with_the_motion_are_repaired(case):
     from core.metrics import dice
 
-    segmenter, bad = _truncated_segmenter(case, [3, 4])
+    segmenter, bad = _truncated_segmenter(case, [4, 5])
     res = run_analyze(case.series, segmenter=segmenter, n_points=16)
-    assert res.settings["repaired_frames"] == {"bladder": [3, 4]}
-    assert any(w.startswith("bladder: labels of frames 3–4 redrawn") for w in res.tracks.warnings)
-    assert any(w.startswith("bladder: in frames 3–4") for w in res.settings["warnings"])
-    for t in (3, 4):
+    assert res.settings["repaired_frames"] == {"bladder": [4, 5]}
+    assert any(w.startswith("bladder: labels of frames 4–5 redrawn") for w in res.tracks.warnings)
+    assert any(w.startswith("bladder: in frames 4–5") for w in res.settings["warnings"])
+    for t in (4, 5):
         assert dice(res.labels[t] == 1, case.labels[t] == 1) > dice(bad[t] == 1,
                                                                    case.labels[t] == 1)
     # the frame table measures the repaired outline
     area = res.frames[(res.frames.organ == "bladder")].set_index("frame")["area_mm2"]
-    assert area[3] == pytest.approx(area[2], rel=0.15)
+    assert area[4] == pytest.approx(area[3], rel=0.15)
     prov = res.to_project().provenance
-    assert prov[3]["repaired"] == ["bladder"] and "repaired" not in prov[2]
+    assert prov[4]["repaired"] == ["bladder"] and "repaired" not in prov[3]
 
     kept = run_analyze(case.series, segmenter=segmenter, n_points=16, repair=False)
     np.testing.assert_array_equal(kept.labels, bad)
@@ -146,4 +146,4 @@ def test_model_frames_that_disagree_with_the_motion_are_repaired(case):
     # labels given by the user are never redrawn, only flagged
     given = run_analyze(case.series, labels=bad, n_points=16)
     np.testing.assert_array_equal(given.labels, bad)
-    assert any(w.startswith("bladder: in frames 3–4") for w in given.tracks.warnings)
+    assert any(w.startswith("bladder: in frames 4–5") for w in given.tracks.warnings)

@@ -79,11 +79,14 @@ def test_a_wrong_rest_frame_is_not_imposed_on_the_good_frames(case):
     np.testing.assert_array_equal(fixed, bad_rest)
 
     present = np.ones(10, bool)
-    late = np.zeros(10, bool)
-    late[5:9] = True
-    assert not rest_is_suspect(late, present, 0)
-    early = np.zeros(10, bool)
-    early[1:5] = True
-    assert rest_is_suspect(early, present, 0)
-    assert not rest_is_suspect(early, present, 9)  # frames 8, 7, 6, 5 are fine
-    assert rest_is_suspect(np.arange(10) != 3, present, 3) is True
+    quiet = np.full(10, 0.3)
+    assert not rest_is_suspect(quiet, present, 0, quiet > 1.0)
+    far = quiet.copy()
+    far[1:5] = 2.0  # the four frames next to the rest frame disagree with it
+    assert rest_is_suspect(far, present, 0, far > 1.0)
+    assert not rest_is_suspect(far, present, 9, far > 1.0)  # frames 8, 7, 6, 5 agree
+    most = np.full(10, 1.2)
+    most[1] = 0.3
+    assert rest_is_suspect(most, present, 0, most > 1.0)  # 8 of 9 frames flagged
+    most[2] = 0.3
+    assert not rest_is_suspect(most, present, 0, most > 1.0)  # 7 of 9

@@ -168,8 +168,6 @@ def test_mask_disagreement_measures_the_boundary_gap():
 
 def test_frames_with_a_truncated_mask_follow_the_registration(case, tracked):
     """A segmentation that loses part of an organ in some frames must not drag the points."""
-    from core.track.tracker import CONSISTENCY_MM
-
     labels = case.labels.copy()
     organ, k = "bladder", 1
     bad = [5, 6, 7]
@@ -182,7 +180,7 @@ def test_frames_with_a_truncated_mask_follow_the_registration(case, tracked):
     assert result.flagged[organ][bad].all()
     assert result.flagged[organ].sum() == len(bad), result.flagged[organ]
     assert not result.flagged["rectum"].any()
-    assert any(w.startswith(f"{organ}: in frames 5–7") and f"{CONSISTENCY_MM:g} mm" in w
+    assert any(w.startswith(f"{organ}: in frames 5–7") and "mm apart on average" in w
                for w in result.warnings), result.warnings
     truth = case.trajectories[organ]
     err_bad = trajectory_error(result.points[organ], truth)[bad].mean()
@@ -197,3 +195,18 @@ def test_frame_ranges_text():
 
     assert frame_ranges(np.array([3, 10, 11, 12, 20])) == "3, 10–12, 20"
     assert frame_ranges(np.array([], int)) == ""
+
+
+def test_threshold_rises_with_the_series_noise_level():
+    from core.track.tracker import CONSISTENCY_MM, NOISE_FACTOR, disagreement_threshold
+
+    present = np.ones(12, bool)
+    quiet = np.full(12, 0.3)
+    assert disagreement_threshold(quiet, present, 0) == CONSISTENCY_MM
+    noisy = np.full(12, 0.9)
+    noisy[[1, 2]] = 1.1  # the four frames nearest the rest frame: 1.1, 1.1, 0.9, 0.9
+    assert disagreement_threshold(noisy, present, 0) == pytest.approx(NOISE_FACTOR * 1.0)
+    # frames where the organ is missing do not count
+    missing = present.copy()
+    missing[[1, 2]] = False
+    assert disagreement_threshold(noisy, missing, 0) == pytest.approx(NOISE_FACTOR * 0.9)
