@@ -68,12 +68,18 @@ displacement and its change of curvature mean something.  `core.track.track_orga
    is pulled back to the rest frame with the field and compared with the rest
    mask; the area of their symmetric difference divided by the rest perimeter is
    about the mean gap between the two boundaries.  Consistent frames measured
-   0.1–0.7 mm on phantom cases; a model rectum that lost its upper third in the
-   peak frames, 1.7–1.9 mm.  Above `CONSISTENCY_MM = 1.0` the frame is flagged
-   (`Tracks.flagged`, and a warning naming the frames) and the organ's points
-   there keep their registered positions instead of snapping onto the wrong
-   contour.  Re-registering flagged frames on intensity alone was tried and was
-   worse (bladder of seed 1103: 1.7 → 3.3 mm).
+   0.1–0.7 mm on phantom cases (0.8–1.2 mm on very noisy ones); a model rectum that
+   lost its upper third in the peak frames, 1.7–1.9 mm.  A frame is flagged when
+   its gap exceeds 1 mm *and* 3 × the median gap of the four frames next to the
+   rest frame (the series' own noise level); when those four frames themselves
+   disagree with the rest frame by more than 1.5 mm (or more than 80 % of the frames
+   are flagged), the rest frame is doubted instead and nothing is flagged.  In a
+   flagged frame (`Tracks.flagged`, a warning names the frames) the organ's points
+   keep their registered positions instead of snapping onto the wrong contour, and
+   `analyze` redraws the organ's labels there from the rest outline moved by the
+   field (`core.track.repair`, `--no-repair` to keep the model's labels).
+   Re-registering flagged frames on intensity alone was tried and was worse
+   (bladder of seed 1103: 1.7 → 3.3 mm).
 6. **No smoothing over time** by default (`TIME_WINDOW = 1`): with 1–2 s frames the
    breathing and straining motion changes quickly between frames, and a 5-frame
    Savitzky–Golay filter lagged it (phantom error 0.4 → 1.6 mm in a test run).
