@@ -186,6 +186,23 @@ def rest_is_suspect(gap: np.ndarray, present: np.ndarray, rest_frame: int,
                 or bad[others].mean() > 0.8)
 
 
+def flag_frames(organ: str, gap: np.ndarray, present: np.ndarray, rest_frame: int
+                ) -> tuple[np.ndarray, float, str | None]:
+    """Frames whose mask disagrees with the image motion: (flags, threshold mm, note).
+
+    Nothing is flagged, and the note says why, when the rest frame itself is doubted
+    (:func:`rest_is_suspect`).
+    """
+    threshold = disagreement_threshold(gap, present, rest_frame)
+    bad = (gap > threshold) & present
+    if not rest_is_suspect(gap, present, rest_frame, bad):
+        return bad, threshold, None
+    return np.zeros_like(bad), threshold, (
+        f"{organ}: the frames next to the rest frame {rest_frame} disagree with it after "
+        "registration — its segmentation is probably wrong; no frame was corrected. Check "
+        "it or choose another rest frame")
+
+
 def disagreement_warnings(flagged: dict[str, np.ndarray],
                           thresholds: dict[str, float]) -> list[str]:
     """Notes naming the frames whose segmentation disagrees with the image motion."""
@@ -292,6 +309,8 @@ def track_organs(
     for k, organ in enumerate(organs):
         pts = np.full((t_n, n_points, 2), np.nan)
         ok = np.zeros((t_n, n_points), bool)
+        flagged[organ] = np.zeros(t_n, bool)
+        propagated[organ] = {}
         rest_c = contours[organ][rest_frame]
         if rest_c is not None:
             top = rest_c[np.lexsort((rest_c[:, 0], rest_c[:, 1]))[0]]
@@ -304,14 +323,8 @@ def track_organs(
             field = register_to_rest(chans, rest_frame, weights=wts, device=device, settings=reg)
             gap = mask_disagreement(sub, field, rest_frame, sr * sc, perimeter(rest_c))
             present = np.array([c is not None for c in contours[organ]])
-            thresholds[organ] = disagreement_threshold(gap, present, rest_frame)
-            bad = (gap > thresholds[organ]) & present
-            if rest_is_suspect(gap, present, rest_frame, bad):
-                notes.append(
-                    f"{organ}: the frames next to the rest frame {rest_frame} disagree with "
-                    "it after registration — its segmentation is probably wrong; no frame "
-                    "was corrected. Check it or choose another rest frame")
-                bad[:] = False
+            bad, thresholds[organ], note = flag_frames(organ, gap, present, rest_frame)
+            notes += [note] if note else []
             flagged[organ] = bad
             rows, cols = rest_pts[:, 1] / sr - r0, rest_pts[:, 0] / sc - c0
             moved = np.empty((t_n, n_points, 2))
