@@ -87,10 +87,19 @@ def mask_contour(
     sr, sc = (float(s) for s in np.asarray(spacing_mm, dtype=float).ravel()[:2])
     if not (sr > 0 and sc > 0):
         raise ValueError(f"spacing_mm must be two positive numbers, got {spacing_mm}")
-    comp = largest_component(m.astype(bool))
-    if not comp.any():
+    mb = m.astype(bool)
+    any_r, any_c = np.flatnonzero(mb.any(axis=1)), np.flatnonzero(mb.any(axis=0))
+    if any_r.size == 0:
         return None
-    rows, cols = np.nonzero(comp)
+    # label only the mask's bounding box (the frame is mostly background)
+    br, bc = any_r[0], any_c[0]
+    comp_box = largest_component(mb[br:any_r[-1] + 1, bc:any_c[-1] + 1])
+    if not comp_box.any():
+        return None
+    comp = np.zeros(mb.shape, bool)
+    comp[br:br + comp_box.shape[0], bc:bc + comp_box.shape[1]] = comp_box
+    rows, cols = np.nonzero(comp_box)
+    rows, cols = rows + br, cols + bc
     pad = int(np.ceil(3 * smooth_px)) + 2
     r0, r1 = rows.min() - pad, rows.max() + pad + 1
     c0, c1 = cols.min() - pad, cols.max() + pad + 1
