@@ -12,6 +12,9 @@ Usage::
 
     python benchmarks/tracking_accuracy.py [--seeds 100 101 ...] [--shape 256]
         [--frames 30] [--points 128] [--device auto] [--out docs/tracking.md]
+
+    python benchmarks/tracking_accuracy.py --seeds 1000 ... 1011 --shape 0 \
+        --out docs/tracking_native.md   # the phantom's own sizes
 """
 
 from __future__ import annotations
@@ -186,8 +189,10 @@ def to_markdown(df: pd.DataFrame, args: argparse.Namespace, model_note: str) -> 
         "",
         "Error of a tracked point = distance to the true material point it started on, "
         "mean over the frames at or above half of the peak strain (`strain >= 0.5 * max`). "
-        f"Phantom cases: seeds {', '.join(map(str, args.seeds))}, {args.shape}×{args.shape} "
-        f"pixels, {args.frames} frames, {args.points} points per organ. Baseline: plain "
+        f"Phantom cases: seeds {', '.join(map(str, args.seeds))}, "
+        + (f"{args.shape}×{args.shape} pixels, {args.frames} frames, " if args.shape else
+           "each case at its own matrix, spacing and frame count, ")
+        + f"{args.points} points per organ. Baseline: plain "
         "arc-length resampling of each frame's contour (point 0 = most cranial point).",
         "",
         model_note,
@@ -231,7 +236,8 @@ def to_markdown(df: pd.DataFrame, args: argparse.Namespace, model_note: str) -> 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seeds", type=int, nargs="+", default=list(range(1100, 1112)))
-    ap.add_argument("--shape", type=int, default=256)
+    ap.add_argument("--shape", type=int, default=256,
+                    help="matrix side; 0 = each case's own size, spacing and frame count")
     ap.add_argument("--frames", type=int, default=30)
     ap.add_argument("--points", type=int, default=128)
     ap.add_argument("--device", default="auto")
@@ -246,7 +252,8 @@ def main(argv: list[str] | None = None) -> int:
                   "when this was run, so only true labels are reported.")
     rows = []
     for seed in args.seeds:
-        case = generate_case(seed, shape=(args.shape, args.shape), n_frames=args.frames)
+        case = (generate_case(seed) if args.shape == 0 else
+                generate_case(seed, shape=(args.shape, args.shape), n_frames=args.frames))
         rows += evaluate_case(case, "true", case.labels, args.points, args.device)
         if segmenter is not None:
             seg = segmenter.predict(case.series)
