@@ -7,8 +7,9 @@ Pipeline per series (all organs at once):
    image intensity plus soft organ masks, cropped to the organs' region
    (:mod:`core.track.register`).
 3. Check each frame's mask against the rest mask moved by that field: a frame
-   whose boundary is on average more than ``CONSISTENCY_MM`` away (a segmentation
-   that lost or gained a piece of the organ) is flagged, named in the warnings,
+   whose boundary is on average further away than both ``CONSISTENCY_MM`` and
+   ``NOISE_FACTOR`` × the gap next to the rest frame (a segmentation that lost or
+   gained a piece of the organ) is flagged (:func:`flag_frames`), named in the warnings,
    and the rest contour moved by the field is kept for it (``Tracks.propagated``,
    used by :func:`core.track.repair.repair_labels`).
 4. Place N points evenly by arc length on the rest contour (point 0 = the most
