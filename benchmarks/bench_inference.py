@@ -9,6 +9,9 @@ Writes (or replaces) the section of that device in docs/performance_inference.md
 Two numbers per setting: the network alone on 256×256 frames (already on the
 training grid) and the whole ``Segmenter.predict`` (normalisation, resampling
 from 1.2 mm to the training grid and back, argmax, post-processing, confidence).
+On the CPU each backend of the Segmenter is measured: PyTorch eager, ONNX Runtime
+float32 (the default there) and ONNX Runtime int8.  CPU peak memory is the process's
+maximum RSS so far, so it only grows down the table.
 """
 
 from __future__ import annotations
@@ -20,12 +23,10 @@ import resource
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
 
+from core.phantom import generate_case
 from core.segment.infer import Segmenter
-from core.segment.model_io import load_model
-from core.series import CineSeries
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "performance_inference.md"
 
@@ -48,46 +49,56 @@ def bench(device: str, model_path: str | None, min_time: float) -> tuple[list[di
     if dev.type == "cpu":
         torch.set_num_threads(2)
     sync = torch.cuda.synchronize if dev.type == "cuda" else (lambda: None)
-    net, cfg = load_model(model_path)
-    net = net.to(dev).to(memory_format=torch.channels_last)
     rows = []
-    batches = [1, 2, 4, 8, 16] if dev.type == "cpu" else [1, 64, 256, 512, 1024]
-    variants = [("eager", net)]
-    if dev.type == "cuda":
-        variants.append(("compiled", torch.compile(net)))
-    for name, m in variants:
-        for bs in batches:
-            x = torch.randn(bs, 1, 256, 256, device=dev).contiguous(
-                memory_format=torch.channels_last)
+    batches = [1, 2, 4, 8] if dev.type == "cpu" else [1, 64, 256, 512, 1024]
+    # a realistic series (phantom, 16 frames 256² at 1.2 mm): post-processing cost
+    # depends on what the network finds, so random noise would misstate it
+    series = generate_case(1100, shape=[256, 256], n_frames=16 if dev.type == "cpu" else 256,
+                           spacing_mm=1.2).series
+    t_frames = series.n_frames
+    backends = ["torch", "onnx", "onnx-int8"] if dev.type == "cpu" else ["torch"]
+    cfg = {}
+    for backend in backends:
+        t0 = time.perf_counter()
+        seg = Segmenter(model_path, device=device, backend=backend)
+        build_s = time.perf_counter() - t0
+        cfg = seg.config
+        variants = [(backend if dev.type == "cpu" else "eager", seg._forward)]
+        if dev.type == "cuda":
+            variants.append(("compiled", torch.compile(seg.net)))
+        for name, m in variants:
+            for bs in batches:
+                x = torch.randn(bs, 1, 256, 256, device=dev).contiguous(
+                    memory_format=torch.channels_last)
 
-            def run(m=m, x=x):
-                with torch.inference_mode(), torch.autocast(
-                        dev.type, dtype=torch.bfloat16, enabled=dev.type == "cuda"):
-                    return m(x)
-            if dev.type == "cuda":
-                torch.cuda.reset_peak_memory_stats()
-            t = _timeit(run, min_time, sync)
-            mem = (torch.cuda.max_memory_allocated() / 2**20 if dev.type == "cuda"
-                   else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
-            rows.append({"what": f"network ({name})", "batch": bs, "fps": bs / t,
-                         "ms_per_frame": 1000 * t / bs, "peak_mib": mem})
+                def run(m=m, x=x):
+                    with torch.inference_mode(), torch.autocast(
+                            dev.type, dtype=torch.bfloat16, enabled=dev.type == "cuda"):
+                        return m(x)
+                if dev.type == "cuda":
+                    torch.cuda.reset_peak_memory_stats()
+                t = _timeit(run, min_time, sync)
+                mem = (torch.cuda.max_memory_allocated() / 2**20 if dev.type == "cuda"
+                       else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+                rows.append({"what": f"network ({name})", "batch": bs, "fps": bs / t,
+                             "ms_per_frame": 1000 * t / bs, "peak_mib": mem})
+                print(rows[-1], flush=True)
+        for bs in ([1, 2] if dev.type == "cpu" else [64, 256]):
+            t = _timeit(lambda bs=bs, seg=seg: seg.predict(series, batch_size=bs), min_time, sync)
+            rows.append({"what": f"Segmenter.predict ({seg.backend}, {t_frames} frames "
+                                 "256² 1.2 mm)", "batch": bs,
+                         "fps": t_frames / t, "ms_per_frame": 1000 * t / t_frames,
+                         "peak_mib": float("nan")})
             print(rows[-1], flush=True)
-    rng = np.random.default_rng(0)
-    t_frames = 16 if dev.type == "cpu" else 256
-    series = CineSeries(rng.random((t_frames, 256, 256), dtype=np.float32) * 100, (1.2, 1.2),
-                        np.arange(t_frames) * 1.0)
-    seg = Segmenter(model_path, device=device)
-    for bs in ([1, 8] if dev.type == "cpu" else [64, 256]):
-        t = _timeit(lambda bs=bs: seg.predict(series, batch_size=bs), min_time, sync)
-        rows.append({"what": f"Segmenter.predict (full, {t_frames} frames 1.2 mm)", "batch": bs,
-                     "fps": t_frames / t, "ms_per_frame": 1000 * t / t_frames,
-                     "peak_mib": float("nan")})
-        print(rows[-1], flush=True)
+        print(f"{backend}: Segmenter built in {build_s:.2f} s", flush=True)
     if dev.type == "cuda":
         label = torch.cuda.get_device_name(0)
     else:
-        label = f"{platform.processor() or platform.machine()}, torch.set_num_threads(2)"
-    return rows, f"{label}; torch {torch.__version__}; model {cfg['model_id']}"
+        import onnxruntime
+
+        label = (f"{platform.processor() or platform.machine()}, torch.set_num_threads(2), "
+                 f"onnxruntime {onnxruntime.__version__}")
+    return rows, f"{label}; torch {torch.__version__}; model {cfg.get('model_id')}"
 
 
 def write_section(device: str, rows: list[dict], label: str, doc: Path = DOC) -> None:

@@ -146,6 +146,7 @@ def analyze(
     series_uid: str | None = None,
     scale_mm: float = DEFAULT_SCALE_MM,
     repair: bool = True,
+    backend: str = "auto",
 ) -> Iterator[Progress]:
     """Analyse one cine series: segment every frame, track the organs, measure.
 
@@ -165,6 +166,8 @@ def analyze(
         repair: redraw the model's labels in frames whose mask disagrees with the
             image motion from the rest mask moved by the registration
             (:func:`core.track.repair.repair_labels`); given labels are never changed.
+        backend: how the network runs (:class:`core.segment.infer.Segmenter`):
+            "auto", "torch", "onnx" or "onnx-int8".
 
     Yields:
         :class:`Progress` with stages "read", "segment", "track", "indices"; the
@@ -197,7 +200,7 @@ def analyze(
         if segmenter is None:
             from core.segment.infer import shared_segmenter
 
-            segmenter = shared_segmenter(model, device=device)
+            segmenter = shared_segmenter(model, device=device, backend=backend)
         seg = None
         for p in segmenter.segment(series):
             if p.stage == "done":

@@ -39,9 +39,12 @@ def input_file(case, tmp_path):
 def fake_segmenter(case, monkeypatch):
     """Replace the model by one returning the true labels (until a model ships)."""
 
+    made = []
+
     class Fake:
-        def __init__(self, model=None, device="auto"):
+        def __init__(self, model=None, device="auto", backend="auto"):
             self.model = model
+            made.append({"model": model, "device": device, "backend": backend})
 
         def segment(self, series):
             t = series.n_frames
@@ -51,7 +54,9 @@ def fake_segmenter(case, monkeypatch):
             yield Progress("done", t, t, "", {"result": res})
 
     monkeypatch.setattr("core.segment.infer.shared_segmenter",
-                        lambda model=None, device="auto": Fake(model, device))
+                        lambda model=None, device="auto", backend="auto":
+                        Fake(model, device, backend))
+    return made
 
 
 def test_analyze_writes_all_files(input_file, fake_segmenter, tmp_path, capsys, case):
@@ -106,6 +111,18 @@ def test_bad_input_is_one_line_error(tmp_path, capsys):
     assert rc == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("error:")
+
+
+def test_backend_option_reaches_the_segmenter(input_file, fake_segmenter, tmp_path, capsys):
+    assert main(["analyze", str(input_file), "--out", str(tmp_path / "a"), "--points", "16",
+                 "--no-video", "--backend", "onnx"]) == 0
+    assert main(["analyze", str(input_file), "--out", str(tmp_path / "b"), "--points", "16",
+                 "--no-video"]) == 0
+    assert [m["backend"] for m in fake_segmenter] == ["onnx", "auto"]
+    with pytest.raises(SystemExit) as exc:
+        main(["analyze", str(input_file), "--out", str(tmp_path / "c"), "--backend", "trt"])
+    assert exc.value.code == 2
+    assert "invalid choice: 'trt'" in capsys.readouterr().err
 
 
 def test_bad_rest_frame_is_one_line_error(input_file, fake_segmenter, tmp_path, capsys):
