@@ -10,8 +10,9 @@ Two numbers per setting: the network alone on 256×256 frames (already on the
 training grid) and the whole ``Segmenter.predict`` (normalisation, resampling
 from 1.2 mm to the training grid and back, argmax, post-processing, confidence).
 On the CPU each backend of the Segmenter is measured: PyTorch eager, ONNX Runtime
-float32 (the default there) and ONNX Runtime int8.  CPU peak memory is the process's
-maximum RSS so far, so it only grows down the table.
+float32 and ONNX Runtime int8 (the default there).  All settings are timed in
+interleaved rounds and the median is reported with its range.  CPU peak memory is the
+process's maximum RSS, so it only grows down the table.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import resource
 import time
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from core.phantom import generate_case
@@ -44,24 +46,34 @@ def _timeit(fn, min_time: float, sync) -> float:
             return dt / n
 
 
-def bench(device: str, model_path: str | None, min_time: float) -> tuple[list[dict], str]:
+def bench(device: str, model_path: str | None, min_time: float, rounds: int
+          ) -> tuple[list[dict], str]:
+    """Build every setting first, then time them in ``rounds`` interleaved rounds.
+
+    Shared 2-core machines drift by ±30 % from minute to minute; interleaving puts every
+    setting under the same drift, and the median over rounds is reported with the
+    range (a setting is never timed in one lucky or unlucky stretch).
+    """
     dev = torch.device(device)
     if dev.type == "cpu":
         torch.set_num_threads(2)
     sync = torch.cuda.synchronize if dev.type == "cuda" else (lambda: None)
-    rows = []
     batches = [1, 2, 4, 8] if dev.type == "cpu" else [1, 64, 256, 512, 1024]
-    # a realistic series (phantom, 16 frames 256² at 1.2 mm): post-processing cost
-    # depends on what the network finds, so random noise would misstate it
+    # a realistic series (phantom, 256² at 1.2 mm): post-processing cost depends on
+    # what the network finds, so random noise would misstate it
     series = generate_case(1100, shape=[256, 256], n_frames=16 if dev.type == "cpu" else 256,
                            spacing_mm=1.2).series
     t_frames = series.n_frames
     backends = ["torch", "onnx", "onnx-int8"] if dev.type == "cpu" else ["torch"]
+    cases = []  # (what, batch, frames per call, fn)
+    notes = []
     cfg = {}
     for backend in backends:
         t0 = time.perf_counter()
         seg = Segmenter(model_path, device=device, backend=backend)
-        build_s = time.perf_counter() - t0
+        notes.append(f"{backend}: Segmenter built in {time.perf_counter() - t0:.2f} s "
+                     "(graph cache cold)" if backend != "torch" else
+                     f"{backend}: Segmenter built in {time.perf_counter() - t0:.2f} s")
         cfg = seg.config
         variants = [(backend if dev.type == "cpu" else "eager", seg._forward)]
         if dev.type == "cuda":
@@ -75,22 +87,30 @@ def bench(device: str, model_path: str | None, min_time: float) -> tuple[list[di
                     with torch.inference_mode(), torch.autocast(
                             dev.type, dtype=torch.bfloat16, enabled=dev.type == "cuda"):
                         return m(x)
-                if dev.type == "cuda":
-                    torch.cuda.reset_peak_memory_stats()
-                t = _timeit(run, min_time, sync)
-                mem = (torch.cuda.max_memory_allocated() / 2**20 if dev.type == "cuda"
-                       else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
-                rows.append({"what": f"network ({name})", "batch": bs, "fps": bs / t,
-                             "ms_per_frame": 1000 * t / bs, "peak_mib": mem})
-                print(rows[-1], flush=True)
+                cases.append((f"network ({name})", bs, bs, run))
         for bs in ([1, 2] if dev.type == "cpu" else [64, 256]):
-            t = _timeit(lambda bs=bs, seg=seg: seg.predict(series, batch_size=bs), min_time, sync)
-            rows.append({"what": f"Segmenter.predict ({seg.backend}, {t_frames} frames "
-                                 "256² 1.2 mm)", "batch": bs,
-                         "fps": t_frames / t, "ms_per_frame": 1000 * t / t_frames,
-                         "peak_mib": float("nan")})
-            print(rows[-1], flush=True)
-        print(f"{backend}: Segmenter built in {build_s:.2f} s", flush=True)
+            cases.append((f"Segmenter.predict ({seg.backend}, {t_frames} frames 256² 1.2 mm)",
+                          bs, t_frames, lambda bs=bs, seg=seg: seg.predict(series,
+                                                                          batch_size=bs)))
+    fps: dict[int, list[float]] = {i: [] for i in range(len(cases))}
+    peak: dict[int, float] = {}
+    for r in range(rounds):
+        for i, (_, _, n, fn) in enumerate(cases):
+            if dev.type == "cuda":
+                torch.cuda.reset_peak_memory_stats()
+            fps[i].append(n / _timeit(fn, min_time, sync))
+            peak[i] = (torch.cuda.max_memory_allocated() / 2**20 if dev.type == "cuda"
+                       else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+        print(f"round {r + 1}/{rounds} done", flush=True)
+    rows = []
+    for i, (what, bs, _, _) in enumerate(cases):
+        med = float(np.median(fps[i]))
+        rows.append({"what": what, "batch": bs, "fps": med, "fps_min": min(fps[i]),
+                     "fps_max": max(fps[i]), "ms_per_frame": 1000 / med,
+                     "peak_mib": peak[i] if what.startswith("network") else float("nan")})
+        print(rows[-1], flush=True)
+    for note in notes:
+        print(note)
     if dev.type == "cuda":
         label = torch.cuda.get_device_name(0)
     else:
@@ -98,17 +118,21 @@ def bench(device: str, model_path: str | None, min_time: float) -> tuple[list[di
 
         label = (f"{platform.processor() or platform.machine()}, torch.set_num_threads(2), "
                  f"onnxruntime {onnxruntime.__version__}")
-    return rows, f"{label}; torch {torch.__version__}; model {cfg.get('model_id')}"
+    label += (f"; torch {torch.__version__}; model {cfg.get('model_id')}; median of "
+              f"{rounds} interleaved rounds (range)")
+    return rows, label
 
 
 def write_section(device: str, rows: list[dict], label: str, doc: Path = DOC) -> None:
     kind = "GPU" if device.startswith("cuda") else "CPU"
     lines = [f"<!-- {kind} -->", f"### {kind}: {label}", "",
-             "| what | batch | frames/s | ms/frame | peak memory (MiB) |",
-             "| --- | ---: | ---: | ---: | ---: |"]
+             "| what | batch | frames/s (median) | range | ms/frame | peak memory (MiB) |",
+             "| --- | ---: | ---: | ---: | ---: | ---: |"]
     for r in rows:
-        lines.append(f"| {r['what']} | {r['batch']} | {r['fps']:.1f} | {r['ms_per_frame']:.2f} | "
-                     f"{r['peak_mib']:.0f} |")
+        peak = "" if r["peak_mib"] != r["peak_mib"] else f"{r['peak_mib']:.0f}"
+        lines.append(f"| {r['what']} | {r['batch']} | {r['fps']:.1f} | "
+                     f"{r['fps_min']:.1f}–{r['fps_max']:.1f} | {r['ms_per_frame']:.2f} | "
+                     f"{peak} |")
     best = max((r for r in rows if r["what"].startswith("network")), key=lambda r: r["fps"])
     lines += ["", f"Best network throughput: {best['fps']:.0f} frames/s "
               f"({best['what']}, batch {best['batch']}).", f"<!-- /{kind} -->"]
@@ -126,10 +150,12 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--model", default=None)
-    ap.add_argument("--min-time", type=float, default=2.0, help="seconds per measurement")
+    ap.add_argument("--min-time", type=float, default=0.5,
+                    help="seconds per measurement and round")
+    ap.add_argument("--rounds", type=int, default=7, help="interleaved rounds (median)")
     ap.add_argument("--doc", default=str(DOC))
     args = ap.parse_args()
-    rows, label = bench(args.device, args.model, args.min_time)
+    rows, label = bench(args.device, args.model, args.min_time, args.rounds)
     write_section(args.device, rows, label, Path(args.doc))
     print(f"written {args.doc}")
 

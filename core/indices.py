@@ -35,7 +35,7 @@ FRAME_COLUMNS = (
     "subject", "organ", "frame", "time_s", "area_mm2", "perimeter_mm", "centroid_x_mm",
     "centroid_y_mm", "centroid_displacement_mm", "mean_displacement_mm",
     "max_displacement_mm", "mean_abs_curvature_per_mm", "lowest_y_mm", "descent_mm",
-    "confidence",
+    "confidence", "flagged", "repaired",
 )
 
 
@@ -239,6 +239,8 @@ def frame_table(
     rest_frame: int = 0,
     keep_identity: bool = False,
     contours: Mapping[str, Sequence[np.ndarray | None]] | None = None,
+    flagged: Mapping[str, Sequence[int]] | None = None,
+    repaired: Mapping[str, Sequence[int]] | None = None,
 ) -> pd.DataFrame:
     """One row per organ and frame: shape, displacement and descent summaries.
 
@@ -256,9 +258,13 @@ def frame_table(
         rest_frame: frame of reference for displacement and descent.
         keep_identity: subject column holds the patient id instead of the alias.
         contours: optional precomputed contours {organ: [ (M,2) | None per frame ]}.
+        flagged: {organ: frames} whose mask disagreed with the image motion (the
+            tracker's consistency check; their points follow the registration).
+        repaired: {organ: frames} whose labels were redrawn from the moved rest outline.
 
     Returns:
-        DataFrame with :data:`FRAME_COLUMNS` (NaN where the organ is missing).
+        DataFrame with :data:`FRAME_COLUMNS` (NaN where the organ is missing; the
+        boolean ``flagged`` and ``repaired`` columns are False where not given).
     """
     lab = np.asarray(labels)
     if lab.ndim != 3 or lab.shape[0] != series.n_frames:
@@ -271,6 +277,8 @@ def frame_table(
         if confidence.shape != (t_n, len(organs)):
             raise ValueError(f"expected confidence ({t_n},{len(organs)}), got {confidence.shape}")
     subject = _subject(series, keep_identity)
+    flag_sets = {o: {int(t) for t in ts} for o, ts in (flagged or {}).items()}
+    repair_sets = {o: {int(t) for t in ts} for o, ts in (repaired or {}).items()}
     rows = []
     grouped = {}
     if len(points):
@@ -309,6 +317,8 @@ def frame_table(
                 row["max_displacement_mm"] = np.nan
                 row["mean_abs_curvature_per_mm"] = np.nan
             row["confidence"] = float(confidence[t, oi]) if confidence is not None else np.nan
+            row["flagged"] = t in flag_sets.get(organ, ())
+            row["repaired"] = t in repair_sets.get(organ, ())
             rows.append(row)
     if not rows:
         return pd.DataFrame({c: [] for c in FRAME_COLUMNS})

@@ -89,7 +89,9 @@ class AnalysisResult:
         points = point_table(tracks, project.series, scale_mm=scale)
         if project.labels is not None and tracks.points:
             frames = frame_table(points, project.series, project.labels, organs,
-                                 confidence=project.confidence, rest_frame=rest)
+                                 confidence=project.confidence, rest_frame=rest,
+                                 flagged=settings.get("flagged_frames"),
+                                 repaired=settings.get("repaired_frames"))
         else:
             frames = frame_table(points.iloc[:0], project.series,
                                  np.zeros(project.series.frames.shape, np.uint8), (),
@@ -233,8 +235,11 @@ def analyze(
     yield Progress("indices", 0, 2, "point table")
     points = point_table(tracks, series, scale_mm=scale_mm)
     yield Progress("indices", 1, 2, "frame table")
+    flagged = {organ: [int(t) for t in np.flatnonzero(f)]
+               for organ, f in tracks.flagged.items() if np.any(f)}
     frames = frame_table(points, series, lab, organ_names, confidence=confidence,
-                         rest_frame=rest_frame, contours=tracks.contours)
+                         rest_frame=rest_frame, contours=tracks.contours, flagged=flagged,
+                         repaired=repaired)
     yield Progress("indices", 2, 2, "indices done")
     settings = {
         "rest_frame": int(rest_frame),
@@ -244,7 +249,10 @@ def analyze(
         "model_id": model_id,
         "pelvitrack_version": __version__,
         "warnings": list(tracks.warnings),
+        "flagged_frames": flagged,
         "repaired_frames": repaired,
+        "segmentation_backend": (getattr(segmenter, "backend", None)
+                                 if labels is None else None),
     }
     result = AnalysisResult(series, lab, confidence, model_id, organ_names, tracks, points,
                             frames, settings)

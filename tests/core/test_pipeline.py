@@ -139,6 +139,15 @@ def test_model_frames_that_disagree_with_the_motion_are_repaired(case):
     assert area[4] == pytest.approx(area[3], rel=0.15)
     prov = res.to_project().provenance
     assert prov[4]["repaired"] == ["bladder"] and "repaired" not in prov[3]
+    # the frame table says which frames were flagged and redrawn, also after a save
+    fr = res.frames.set_index(["organ", "frame"])
+    assert res.settings["flagged_frames"] == {"bladder": [4, 5]}
+    assert fr.loc[("bladder", 4), "flagged"] and fr.loc[("bladder", 5), "repaired"]
+    assert int(fr["repaired"].sum()) == 2 and int(fr["flagged"].sum()) == 2
+    assert not fr.loc[("rectum", 4), "repaired"]
+    back = AnalysisResult.from_project(res.to_project())
+    assert back.frames["repaired"].tolist() == res.frames["repaired"].tolist()
+    assert back.frames["flagged"].tolist() == res.frames["flagged"].tolist()
 
     kept = run_analyze(case.series, segmenter=segmenter, n_points=16, repair=False)
     np.testing.assert_array_equal(kept.labels, bad)
@@ -147,3 +156,5 @@ def test_model_frames_that_disagree_with_the_motion_are_repaired(case):
     given = run_analyze(case.series, labels=bad, n_points=16)
     np.testing.assert_array_equal(given.labels, bad)
     assert any(w.startswith("bladder: in frames 4–5") for w in given.tracks.warnings)
+    g = given.frames.set_index(["organ", "frame"])
+    assert g.loc[("bladder", 4), "flagged"] and not g["repaired"].any()
