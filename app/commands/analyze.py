@@ -7,6 +7,7 @@ import sys
 
 from tqdm import tqdm
 
+from app.commands import add_backend_option
 from core.pipeline import AnalysisResult, analyze, write_outputs
 
 
@@ -23,10 +24,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", required=True, help="output folder (created if needed)")
     p.add_argument("--model", help="model file (stem, .json or .safetensors); default shipped")
     p.add_argument("--device", default="auto", help="auto (default), cpu, cuda, cuda:1, ...")
-    p.add_argument("--backend", choices=("auto", "torch", "onnx", "onnx-int8"), default="auto",
-                   help="how the network runs: auto (default: ONNX Runtime on the CPU when "
-                        "installed, else PyTorch), torch, onnx, onnx-int8 (CPU; faster, "
-                        "slightly less accurate)")
+    add_backend_option(p)
     p.add_argument("--rest-frame", type=int, default=0, help="reference frame (default 0)")
     p.add_argument("--points", type=int, default=128, help="points per organ (default 128)")
     p.add_argument("--format", choices=("csv", "xlsx", "parquet"), default="csv",

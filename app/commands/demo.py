@@ -18,5 +18,7 @@ def run(args: argparse.Namespace) -> int:
     from app.gui.demo import demo_options, start_demo
 
     opts = demo_options(model=args.model, device=args.device)
+    if "labels" not in opts:  # the network runs
+        opts["backend"] = args.backend
     return run_gui(start=start_demo, screenshot=args.screenshot, frame=args.frame,
                    analyze_options=opts)

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from app.commands import add_backend_option
 from core.errors import ReaderError
 from core.metrics import organ_metrics, summarize
 from core.pipeline import run_analyze
@@ -47,10 +48,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="override of generate_case (JSON value), e.g. noise=0.08")
     p.add_argument("--out", help="write the per-frame table to this CSV file")
     p.add_argument("--device", default="auto")
-    p.add_argument("--backend", choices=("auto", "torch", "onnx", "onnx-int8"), default="auto",
-                   help="how the network runs: auto (default: ONNX Runtime on the CPU when "
-                        "installed, else PyTorch), torch, onnx, onnx-int8 (CPU; faster, "
-                        "slightly less accurate)")
+    add_backend_option(p)
     p.add_argument("--batch-size", type=int, default=None, help="frames per network call "
                    "(with --raw)")
     p.add_argument("--raw", action="store_true",

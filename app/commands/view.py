@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from app.commands import add_backend_option
+
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("view", help="open the desktop app (optionally with a series or project)")
@@ -19,11 +21,12 @@ def add_gui_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--frame", type=int, help="frame shown in the screenshot (default: peak)")
     p.add_argument("--model", help="segmentation model (default: the shipped model)")
     p.add_argument("--device", default="auto", help="auto, cpu or cuda (default auto)")
+    add_backend_option(p)
 
 
 def analyze_options(args: argparse.Namespace) -> dict:
     """Keyword arguments for core.pipeline.analyze from the command line."""
-    opts: dict = {"device": args.device}
+    opts: dict = {"device": args.device, "backend": args.backend}
     if args.model:
         opts["model"] = args.model
     return opts
