@@ -202,6 +202,8 @@ def analyze(
         if segmenter is None:
             from core.segment.infer import shared_segmenter
 
+            # the first CPU use of a model builds its 8-bit graph (a few seconds, cached)
+            yield Progress("segment", 0, t_n, "loading the model")
             segmenter = shared_segmenter(model, device=device, backend=backend)
         seg = None
         for p in segmenter.segment(series):
