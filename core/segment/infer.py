@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import os
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,6 +34,8 @@ from core.segment.unet import UNet, fuse_batchnorm
 from core.series import CineSeries
 
 BACKENDS = ("auto", "torch", "onnx", "onnx-int8")
+#: Test-time zoom factors of :class:`Segmenter` (see its ``scales``).
+DEFAULT_SCALES: tuple[float, ...] = (1.0,)
 
 
 def _network_input(frames: np.ndarray, spacing_mm, model_spacing_mm: float, multiple: int,
@@ -137,10 +139,15 @@ class Segmenter:
             ``"onnx"`` then ``"torch"`` with a warning if one fails; elsewhere ``"torch"``.
             The first int8 use of a model calibrates it on phantom frames (a few
             seconds); the graph is then cached (:mod:`core.segment.onnx_backend`).
+        scales: zoom factors of test-time augmentation: each frame is also resampled as
+            if its pixels were ``scale`` times larger, and the class probabilities of all
+            passes (back on the original matrix) are averaged. None = :data:`DEFAULT_SCALES`;
+            ``(1.0,)`` = one pass per frame.
     """
 
     def __init__(self, model: str | os.PathLike | UNet | None = None, device: str = "auto",
-                 config: dict[str, Any] | None = None, backend: str = "auto") -> None:
+                 config: dict[str, Any] | None = None, backend: str = "auto",
+                 scales: Sequence[float] | None = None) -> None:
         if isinstance(model, UNet):
             if config is None:
                 raise ModelError("a UNet instance needs its config (organs, spacing_mm)")
@@ -158,6 +165,9 @@ class Segmenter:
         norm = cfg.get("normalization") or {}
         self.percentiles = tuple(norm.get("percentiles", DEFAULT_PERCENTILES))
         self.model_id = str(cfg.get("model_id", "unsaved"))
+        self.scales = tuple(float(z) for z in (DEFAULT_SCALES if scales is None else scales))
+        if not self.scales or not all(0.5 <= z <= 2.0 for z in self.scales):
+            raise ValueError(f"scales must be zoom factors in [0.5, 2], got {scales!r}")
         self.device = pick_device(device)
         self.net = fuse_batchnorm(net).to(self.device)
         if self.device.type in ("cuda", "cpu"):
@@ -251,9 +261,15 @@ class Segmenter:
         with torch.inference_mode():
             for start in range(0, t_frames, batch_size):
                 stop = min(t_frames, start + batch_size)
-                x, crop = self.network_input(frames[start:stop], series.spacing_mm)
-                logits = self._forward(x)[..., crop[0], crop[1]]
-                probs = resample_images(logits, (h, w)).softmax(1)  # on the model's device
+                probs = None
+                for zoom in self.scales:  # on the model's device
+                    spacing = (series.spacing_mm[0] * zoom, series.spacing_mm[1] * zoom)
+                    x, crop = self.network_input(frames[start:stop], spacing)
+                    logits = self._forward(x)[..., crop[0], crop[1]]
+                    p = resample_images(logits, (h, w)).softmax(1)
+                    probs = p if probs is None else probs.add_(p)
+                if len(self.scales) > 1:
+                    probs /= len(self.scales)
                 pmax, lab = probs.max(1)
                 lab_np = lab.to(torch.uint8).cpu().numpy()
                 pmax_np = pmax.float().cpu().numpy()

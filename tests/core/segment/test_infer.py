@@ -47,6 +47,28 @@ def test_deterministic_and_batch_independent(tmp_path, tiny_case):
     assert a.model_id == seg.model_id and len(a.model_id) == 12
 
 
+def test_multi_scale_averages_the_passes(make_case):
+    """Test-time zoom: averaging identical passes changes nothing; other zooms give a
+    deterministic, batch-independent result on the original matrix."""
+    series, _ = make_case(3, t=3, shape=(52, 44), spacing=(1.1, 1.3))
+    torch.manual_seed(0)
+    net = UNet(base_channels=4, depth=2, norm="instance")
+    one = Segmenter(net, device="cpu", config=CFG, backend="torch", scales=(1.0,))
+    twice = Segmenter(net, device="cpu", config=CFG, backend="torch", scales=(1.0, 1.0))
+    a, b = one.predict(series), twice.predict(series)
+    np.testing.assert_array_equal(a.labels, b.labels)
+    np.testing.assert_allclose(a.confidence, b.confidence, atol=1e-6)
+    zoom = Segmenter(net, device="cpu", config=CFG, backend="torch", scales=(0.9, 1.1))
+    z1, z3 = zoom.predict(series, batch_size=1), zoom.predict(series, batch_size=3)
+    assert z1.labels.shape == series.frames.shape
+    np.testing.assert_array_equal(z1.labels, z3.labels)
+    # the average of two passes is neither pass: confidence differs from the single pass
+    assert not np.allclose(z1.confidence, a.confidence, atol=1e-4)
+    for bad in [(), (0.1,), (1.0, 3.0)]:
+        with pytest.raises(ValueError, match="scales"):
+            Segmenter(net, device="cpu", config=CFG, backend="torch", scales=bad)
+
+
 def test_confidence_is_zero_for_absent_organ():
     torch.manual_seed(0)
     net = UNet(base_channels=4, depth=2)
