@@ -149,6 +149,7 @@ def analyze(
     scale_mm: float = DEFAULT_SCALE_MM,
     repair: bool = True,
     backend: str = "auto",
+    scales: Sequence[float] | None = None,
 ) -> Iterator[Progress]:
     """Analyse one cine series: segment every frame, track the organs, measure.
 
@@ -168,8 +169,8 @@ def analyze(
         repair: redraw the model's labels in frames whose mask disagrees with the
             image motion from the rest mask moved by the registration
             (:func:`core.track.repair.repair_labels`); given labels are never changed.
-        backend: how the network runs (:class:`core.segment.infer.Segmenter`):
-            "auto", "torch", "onnx" or "onnx-int8".
+        backend, scales: how the network runs and its test-time zoom factors
+            (:class:`core.segment.infer.Segmenter`; None = its default).
 
     Yields:
         :class:`Progress` with stages "read", "segment", "track", "indices"; the
@@ -204,7 +205,8 @@ def analyze(
 
             # the first CPU use of a model builds its 8-bit graph (a few seconds, cached)
             yield Progress("segment", 0, t_n, "loading the model")
-            segmenter = shared_segmenter(model, device=device, backend=backend)
+            segmenter = shared_segmenter(model, device=device, backend=backend,
+                                         scales=scales)
         seg = None
         for p in segmenter.segment(series):
             if p.stage == "done":

@@ -5,9 +5,29 @@ from __future__ import annotations
 import argparse
 
 
-def add_backend_option(p: argparse.ArgumentParser) -> None:
-    """``--backend``: how the segmentation network runs (core.segment.infer.Segmenter)."""
+def _scales(text: str) -> tuple[float, ...]:
+    try:
+        zooms = tuple(float(z) for z in text.split(",") if z.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected zoom factors like 0.93,1.07, got {text!r}") from None
+    if not zooms or not all(0.5 <= z <= 2.0 for z in zooms):
+        raise argparse.ArgumentTypeError(f"zoom factors must be in [0.5, 2], got {text!r}")
+    return zooms
+
+
+def add_inference_options(p: argparse.ArgumentParser) -> None:
+    """``--backend`` and ``--scales``: how the segmentation network runs
+    (core.segment.infer.Segmenter)."""
     p.add_argument("--backend", choices=("auto", "torch", "onnx", "onnx-int8"), default="auto",
                    help="how the segmentation network runs: auto (default; on the CPU "
                         "ONNX Runtime int8 when installed, else PyTorch), torch, onnx "
                         "(ONNX Runtime float32, CPU), onnx-int8 (CPU)")
+    p.add_argument("--scales", type=_scales, default=None, metavar="Z[,Z...]",
+                   help="test-time zoom factors whose class probabilities are averaged "
+                        "(default: the Segmenter's, two passes; 1 = one pass, twice as fast)")
+
+
+def inference_kwargs(args: argparse.Namespace) -> dict:
+    """Segmenter keyword arguments from :func:`add_inference_options`."""
+    return {"backend": args.backend, "scales": args.scales}

@@ -7,7 +7,7 @@ import sys
 
 from tqdm import tqdm
 
-from app.commands import add_backend_option
+from app.commands import add_inference_options, inference_kwargs
 from core.pipeline import AnalysisResult, analyze, write_outputs
 
 
@@ -24,7 +24,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", required=True, help="output folder (created if needed)")
     p.add_argument("--model", help="model file (stem, .json or .safetensors); default shipped")
     p.add_argument("--device", default="auto", help="auto (default), cpu, cuda, cuda:1, ...")
-    add_backend_option(p)
+    add_inference_options(p)
     p.add_argument("--rest-frame", type=int, default=0, help="reference frame (default 0)")
     p.add_argument("--points", type=int, default=128, help="points per organ (default 128)")
     p.add_argument("--format", choices=("csv", "xlsx", "parquet"), default="csv",
@@ -63,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
         args.input,
         model=args.model,
         device=args.device,
-        backend=args.backend,
+        **inference_kwargs(args),
         rest_frame=args.rest_frame,
         n_points=args.points,
         series_uid=args.series_uid,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from app.commands import inference_kwargs
 from app.commands.view import add_gui_options
 
 
@@ -19,6 +20,6 @@ def run(args: argparse.Namespace) -> int:
 
     opts = demo_options(model=args.model, device=args.device)
     if "labels" not in opts:  # the network runs
-        opts["backend"] = args.backend
+        opts.update(inference_kwargs(args))
     return run_gui(start=start_demo, screenshot=args.screenshot, frame=args.frame,
                    analyze_options=opts)

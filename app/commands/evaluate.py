@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from app.commands import add_backend_option
+from app.commands import add_inference_options, inference_kwargs
 from core.errors import ReaderError
 from core.metrics import organ_metrics, summarize
 from core.pipeline import run_analyze
@@ -48,7 +48,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="override of generate_case (JSON value), e.g. noise=0.08")
     p.add_argument("--out", help="write the per-frame table to this CSV file")
     p.add_argument("--device", default="auto")
-    add_backend_option(p)
+    add_inference_options(p)
     p.add_argument("--batch-size", type=int, default=None, help="frames per network call "
                    "(with --raw)")
     p.add_argument("--raw", action="store_true",
@@ -111,7 +111,7 @@ def cases(args: argparse.Namespace):
 
 
 def run(args: argparse.Namespace) -> int:
-    seg = Segmenter(args.model, device=args.device, backend=args.backend)
+    seg = Segmenter(args.model, device=args.device, **inference_kwargs(args))
     tables = []
     for name, series, truth in cases(args):
         if args.raw:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from app.commands import add_backend_option
+from app.commands import add_inference_options, inference_kwargs
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -21,12 +21,12 @@ def add_gui_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--frame", type=int, help="frame shown in the screenshot (default: peak)")
     p.add_argument("--model", help="segmentation model (default: the shipped model)")
     p.add_argument("--device", default="auto", help="auto, cpu or cuda (default auto)")
-    add_backend_option(p)
+    add_inference_options(p)
 
 
 def analyze_options(args: argparse.Namespace) -> dict:
     """Keyword arguments for core.pipeline.analyze from the command line."""
-    opts: dict = {"device": args.device, "backend": args.backend}
+    opts: dict = {"device": args.device, **inference_kwargs(args)}
     if args.model:
         opts["model"] = args.model
     return opts

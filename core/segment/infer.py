@@ -294,11 +294,12 @@ class Segmenter:
         return result
 
 
-_SHARED: dict[tuple[str, str, int, str, str], Segmenter] = {}
+_SHARED: dict[tuple, Segmenter] = {}
 
 
 def shared_segmenter(model: str | os.PathLike | None = None, device: str = "auto",
-                     backend: str = "auto") -> Segmenter:
+                     backend: str = "auto", scales: Sequence[float] | None = None
+                     ) -> Segmenter:
     """A :class:`Segmenter` reused across calls for the same model file and device.
 
     Building a Segmenter (reading and hashing the weights, folding BatchNorm) takes
@@ -309,7 +310,7 @@ def shared_segmenter(model: str | os.PathLike | None = None, device: str = "auto
 
     Args:
         model: model stem / file, or None for the shipped default model.
-        device, backend: as for :class:`Segmenter`.
+        device, backend, scales: as for :class:`Segmenter`.
     """
     from core.segment.model_io import default_model_path, model_paths
 
@@ -317,10 +318,11 @@ def shared_segmenter(model: str | os.PathLike | None = None, device: str = "auto
     try:
         st = weights.stat()
     except OSError:
-        return Segmenter(model, device=device, backend=backend)  # ModelError naming the file
+        # raises the ModelError naming the file
+        return Segmenter(model, device=device, backend=backend, scales=scales)
     key = (str(weights.resolve()), str(pick_device(device)), st.st_mtime_ns, str(st.st_size),
-           backend)
+           backend, None if scales is None else tuple(scales))
     if key not in _SHARED:
         _SHARED.clear()  # one model at a time is enough
-        _SHARED[key] = Segmenter(model, device=device, backend=backend)
+        _SHARED[key] = Segmenter(model, device=device, backend=backend, scales=scales)
     return _SHARED[key]

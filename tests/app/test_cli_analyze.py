@@ -42,9 +42,10 @@ def fake_segmenter(case, monkeypatch):
     made = []
 
     class Fake:
-        def __init__(self, model=None, device="auto", backend="auto"):
+        def __init__(self, model=None, device="auto", backend="auto", scales=None):
             self.model = model
-            made.append({"model": model, "device": device, "backend": backend})
+            made.append({"model": model, "device": device, "backend": backend,
+                         "scales": scales})
 
         def segment(self, series):
             t = series.n_frames
@@ -54,8 +55,8 @@ def fake_segmenter(case, monkeypatch):
             yield Progress("done", t, t, "", {"result": res})
 
     monkeypatch.setattr("core.segment.infer.shared_segmenter",
-                        lambda model=None, device="auto", backend="auto":
-                        Fake(model, device, backend))
+                        lambda model=None, device="auto", backend="auto", scales=None:
+                        Fake(model, device, backend, scales))
     return made
 
 
@@ -113,16 +114,20 @@ def test_bad_input_is_one_line_error(tmp_path, capsys):
     assert len(err) == 1 and err[0].startswith("error:")
 
 
-def test_backend_option_reaches_the_segmenter(input_file, fake_segmenter, tmp_path, capsys):
+def test_backend_and_scales_reach_the_segmenter(input_file, fake_segmenter, tmp_path, capsys):
     assert main(["analyze", str(input_file), "--out", str(tmp_path / "a"), "--points", "16",
-                 "--no-video", "--backend", "onnx"]) == 0
+                 "--no-video", "--backend", "onnx", "--scales", "1"]) == 0
     assert main(["analyze", str(input_file), "--out", str(tmp_path / "b"), "--points", "16",
-                 "--no-video"]) == 0
-    assert [m["backend"] for m in fake_segmenter] == ["onnx", "auto"]
-    with pytest.raises(SystemExit) as exc:
-        main(["analyze", str(input_file), "--out", str(tmp_path / "c"), "--backend", "trt"])
-    assert exc.value.code == 2
-    assert "invalid choice: 'trt'" in capsys.readouterr().err
+                 "--no-video", "--scales", "0.9,1.1"]) == 0
+    assert [(m["backend"], m["scales"]) for m in fake_segmenter] == [
+        ("onnx", (1.0,)), ("auto", (0.9, 1.1))]
+    for bad, msg in [(["--backend", "trt"], "invalid choice: 'trt'"),
+                     (["--scales", "big"], "expected zoom factors"),
+                     (["--scales", "5"], "must be in [0.5, 2]")]:
+        with pytest.raises(SystemExit) as exc:
+            main(["analyze", str(input_file), "--out", str(tmp_path / "c"), *bad])
+        assert exc.value.code == 2
+        assert msg in capsys.readouterr().err
 
 
 def test_bad_rest_frame_is_one_line_error(input_file, fake_segmenter, tmp_path, capsys):
