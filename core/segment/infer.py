@@ -34,8 +34,12 @@ from core.segment.unet import UNet, fuse_batchnorm
 from core.series import CineSeries
 
 BACKENDS = ("auto", "torch", "onnx", "onnx-int8")
-#: Test-time zoom factors of :class:`Segmenter` (see its ``scales``).
-DEFAULT_SCALES: tuple[float, ...] = (1.0,)
+#: Test-time zoom factors of :class:`Segmenter` (see its ``scales``): two passes, the
+#: frame zoomed out and in by 7 %.  Against one pass it lowered HD95 summed over organs
+#: on 5 of 6 held-out phantom sets, most on two sets not used to choose it (SNR 8:
+#: rectum 8.3 → 6.0 mm), and raised it at 1.8 mm bSSFP, outside the training spacings
+#: (docs/segmentation.md).  ``(1.0,)`` is twice as fast.
+DEFAULT_SCALES: tuple[float, ...] = (0.93, 1.07)
 
 
 def _network_input(frames: np.ndarray, spacing_mm, model_spacing_mm: float, multiple: int,
