@@ -8,7 +8,8 @@ Usage::
 Writes (or replaces) the section of that device in docs/performance_inference.md.
 Two numbers per setting: the network alone on 256×256 frames (already on the
 training grid) and the whole ``Segmenter.predict`` (normalisation, resampling
-from 1.2 mm to the training grid and back, argmax, post-processing, confidence).
+from 1.2 mm to the training grid and back, argmax, post-processing, confidence),
+with one network pass per frame and with the default test-time zooms (two passes).
 On the CPU each backend of the Segmenter is measured: PyTorch eager, ONNX Runtime
 float32 and ONNX Runtime int8 (the default there).  All settings are timed in
 interleaved rounds and the median is reported with its range.  On the CPU one process
@@ -18,6 +19,7 @@ holds all backends, so only its overall peak RSS is reported.
 from __future__ import annotations
 
 import argparse
+import copy
 import platform
 import re
 import resource
@@ -88,10 +90,14 @@ def bench(device: str, model_path: str | None, min_time: float, rounds: int
                             dev.type, dtype=torch.bfloat16, enabled=dev.type == "cuda"):
                         return m(x)
                 cases.append((f"network ({name})", bs, bs, run))
-        for bs in ([1, 2] if dev.type == "cpu" else [64, 256]):
-            cases.append((f"Segmenter.predict ({seg.backend}, {t_frames} frames 256² 1.2 mm)",
-                          bs, t_frames, lambda bs=bs, seg=seg: seg.predict(series,
-                                                                          batch_size=bs)))
+        for zooms in [(1.0,), seg.scales]:  # one pass, and the default test-time zooms
+            one = copy.copy(seg)  # shares the network; only the zooms differ
+            one.scales = zooms
+            for bs in ([2] if dev.type == "cpu" else [64, 256]):
+                cases.append((f"Segmenter.predict ({seg.backend}, {len(zooms)} pass"
+                              f"{'es' if len(zooms) > 1 else ''}, {t_frames} frames 256² "
+                              "1.2 mm)", bs, t_frames,
+                              lambda bs=bs, one=one: one.predict(series, batch_size=bs)))
     fps: dict[int, list[float]] = {i: [] for i in range(len(cases))}
     peak: dict[int, float] = {}
     for r in range(rounds):
