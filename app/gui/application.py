@@ -51,7 +51,7 @@ def render_screenshot(window: Any, path: str | Path) -> Path:
     return window.save_screenshot(path)
 
 
-def preload_analysis_stack() -> None:
+def preload_analysis_stack(options: dict[str, Any] | None = None) -> None:
     """Import the analysis stack (torch, scipy, readers, model code) in the GUI thread.
 
     Done once at start-up, before the window shows, together with building the
@@ -59,6 +59,10 @@ def preload_analysis_stack() -> None:
     analysis): done inside the worker, both hold the GIL in long stretches and froze
     the event loop for 100–150 ms at the start of an analysis.  Then the objects
     loaded so far are frozen out of the garbage collector's full collections.
+
+    Args:
+        options: the window's ``analyze`` options; their model, device, backend and
+            scales pick the Segmenter built here (the one the analyses will reuse).
     """
     import core.pipeline  # noqa: F401
     import core.track  # noqa: F401
@@ -67,10 +71,13 @@ def preload_analysis_stack() -> None:
     from core.segment.infer import shared_segmenter
 
     load_readers()
-    try:
-        shared_segmenter(None, device="auto")
-    except ModelError:
-        pass  # no shipped model: the analysis reports it when one is needed
+    opts = options or {}
+    if opts.get("labels") is None:  # the network will run
+        try:
+            shared_segmenter(opts.get("model"), device=opts.get("device", "auto"),
+                             backend=opts.get("backend", "auto"), scales=opts.get("scales"))
+        except (ModelError, ValueError):
+            pass  # no model / bad option: the analysis reports it when one is needed
     # Everything loaded so far lives as long as the app: move it out of the cyclic
     # garbage collector's view, so that a full collection triggered by the worker
     # does not scan ~300,000 objects while holding the GIL (seen: a 200 ms freeze).
@@ -99,7 +106,8 @@ def run_gui(path: str | Path | None = None, *, start: Callable[[Any], bool] | No
     from app.gui.main_window import MainWindow
 
     app = ensure_app()
-    preload_analysis_stack()
+    splash = _splash("Loading the analysis engine and the model…") if screenshot is None else None
+    preload_analysis_stack(analyze_options)
     if screenshot is None:
         install_excepthook()
     elif settings is None:
@@ -112,11 +120,30 @@ def run_gui(path: str | Path | None = None, *, start: Callable[[Any], bool] | No
     if screenshot is not None:
         return _screenshot_run(window, path, start, Path(screenshot), frame)
     window.show()
+    if splash is not None:
+        splash.finish(window)
     if start is not None:
         start(window)
     elif path is not None:
         window.open_path(path)
     return int(app.exec())
+
+
+def _splash(message: str) -> Any:
+    """A small start-up window (model loading takes seconds the first time: the CPU
+    backend builds its 8-bit graph once, docs/segmentation.md)."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtGui import QColor, QPixmap
+    from PySide6.QtWidgets import QSplashScreen
+
+    pix = QPixmap(420, 120)
+    pix.fill(QColor("#202428"))
+    splash = QSplashScreen(pix)
+    splash.showMessage(f"PelviTrack\n\n{message}",
+                       Qt.AlignmentFlag.AlignCenter, QColor("#e0e0e0"))
+    splash.show()
+    QApplication.processEvents()
+    return splash
 
 
 def peak_frame(window: Any) -> int:

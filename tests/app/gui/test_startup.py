@@ -1,0 +1,41 @@
+"""Start-up: the Segmenter built before the window shows is the one analyses reuse."""
+
+import pytest
+
+from app.gui import application
+from core.segment import infer
+
+
+@pytest.fixture
+def calls(monkeypatch):
+    made = []
+    monkeypatch.setattr(infer, "shared_segmenter",
+                        lambda model=None, device="auto", backend="auto", scales=None:
+                        made.append((model, device, backend, scales)))
+    return made
+
+
+def test_preload_builds_the_segmenter_of_the_window_options(calls):
+    application.preload_analysis_stack({"device": "cpu", "backend": "torch",
+                                        "scales": (1.0,)})
+    application.preload_analysis_stack(None)
+    assert calls == [(None, "cpu", "torch", (1.0,)), (None, "auto", "auto", None)]
+
+
+def test_preload_builds_nothing_when_labels_are_given(calls):
+    application.preload_analysis_stack({"labels": object(), "device": "cpu"})
+    assert calls == []
+
+
+def test_preload_survives_a_bad_option(monkeypatch):
+    def bad(*args, **kwargs):
+        raise ValueError("backend 'onnx' runs on the CPU only")
+
+    monkeypatch.setattr(infer, "shared_segmenter", bad)
+    application.preload_analysis_stack({"backend": "onnx", "device": "cuda"})  # no raise
+
+
+def test_splash_shows_a_message(qtbot):
+    splash = application._splash("Loading")
+    assert splash.isVisible() and "Loading" in splash.message()
+    splash.close()
