@@ -257,6 +257,8 @@ def analyze(
         "repaired_frames": repaired,
         "segmentation_backend": (getattr(segmenter, "backend", None)
                                  if labels is None else None),
+        "segmentation_scales": (list(getattr(segmenter, "scales", ()))
+                                if labels is None else None),
     }
     result = AnalysisResult(series, lab, confidence, model_id, organ_names, tracks, points,
                             frames, settings)

@@ -6,14 +6,17 @@ import argparse
 
 
 def _scales(text: str) -> tuple[float, ...]:
+    from core.segment.infer import check_scales  # imports torch: only when given
+
     try:
-        zooms = tuple(float(z) for z in text.split(",") if z.strip())
+        zooms = [float(z) for z in text.split(",") if z.strip()]
     except ValueError:
         raise argparse.ArgumentTypeError(
             f"expected zoom factors like 0.93,1.07, got {text!r}") from None
-    if not zooms or not all(0.5 <= z <= 2.0 for z in zooms):
-        raise argparse.ArgumentTypeError(f"zoom factors must be in [0.5, 2], got {text!r}")
-    return zooms
+    try:
+        return check_scales(zooms)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def add_inference_options(p: argparse.ArgumentParser) -> None:

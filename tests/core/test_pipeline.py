@@ -36,6 +36,22 @@ def test_stages_in_order_and_result(case):
     assert res.organs == ORGANS3 and res.model_id == "given"
     assert res.tracks.points["bladder"].shape == (6, 24, 2)
     assert res.settings["n_points"] == 24 and res.settings["rest_frame"] == 0
+    assert res.settings["segmentation_backend"] is None  # labels given: no network ran
+    assert res.settings["segmentation_scales"] is None
+
+
+def test_settings_record_how_the_network_ran(case):
+    import torch
+
+    from core.segment.infer import Segmenter
+    from core.segment.unet import UNet
+
+    torch.manual_seed(0)
+    seg = Segmenter(UNet(base_channels=4, depth=2), device="cpu", backend="torch",
+                    scales=(0.9, 1.1), config={"organs": list(ORGANS3), "spacing_mm": 1.25})
+    res = run_analyze(case.series, segmenter=seg, n_points=16, repair=False)
+    assert res.settings["segmentation_backend"] == "torch"
+    assert res.settings["segmentation_scales"] == [0.9, 1.1]
 
 
 def test_tables(result, case):
