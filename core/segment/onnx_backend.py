@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from core.segment.model_io import _atomic_write
 from core.segment.unet import UNet
 
 PRECISIONS = ("fp32", "int8")
@@ -125,18 +126,6 @@ def quantize_int8(graph: bytes, calibration: Iterable[np.ndarray]) -> bytes:
         return out.read_bytes()
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 class OrtNetwork:
     """A U-Net run by ONNX Runtime on the CPU; called like the torch module.
 
@@ -188,7 +177,7 @@ class OrtNetwork:
             self.session = session(graph)
             if use_cache:
                 try:
-                    _write_atomic(path, graph)
+                    _atomic_write(path, lambda tmp: Path(tmp).write_bytes(graph))
                 except OSError:
                     pass  # read-only home: export again next time
 
