@@ -118,6 +118,11 @@ class DisplayPanel(QWidget):
         s = data.series
         h, w = s.shape
         model = getattr(data.result, "model_id", "") if data.result is not None else ""
+        settings = getattr(data.result, "settings", None) or {}
+        if model and settings.get("segmentation_backend"):
+            zooms = settings.get("segmentation_scales") or [1.0]
+            model += (f" ({settings['segmentation_backend']}, {len(zooms)} pass"
+                      f"{'es' if len(zooms) > 1 else ''})")
         self.info_label.setText(
             f"{s.meta.get('series_description') or s.subject}\n"
             f"{s.n_frames} frames · {h}×{w} px\n"

@@ -129,3 +129,15 @@ def test_tracking_warnings_reach_the_status_bar(window, qtbot, disc_result, tmp_
     qtbot.waitUntil(lambda: "warning" in window.status_label.text(), timeout=10_000)
     assert "1 warning" in window.status_label.text()
     assert window.status_label.toolTip() == note
+
+
+def test_series_panel_says_how_the_network_ran(window, disc_result):
+    import dataclasses
+
+    result = dataclasses.replace(disc_result, settings={
+        **disc_result.settings, "segmentation_backend": "onnx-int8",
+        "segmentation_scales": [0.93, 1.07]})
+    window.state.set_result(result, dirty=False)
+    assert "model: analytic-disc (onnx-int8, 2 passes)" in window.panel.info_label.text()
+    window.state.set_result(disc_result, dirty=False)  # labels given: the model id alone
+    assert window.panel.info_label.text().endswith("model: analytic-disc")
