@@ -16,6 +16,7 @@ docs/performance.md), so it is opt-in.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import inspect
 import io
@@ -71,8 +72,11 @@ def graph_key(net: UNet, precision: str) -> str:
 
 
 def export_onnx(net: UNet) -> bytes:
-    """The network as an ONNX graph (float32, dynamic batch, height and width)."""
-    net = net.eval().to("cpu").to(memory_format=torch.contiguous_format)
+    """The network as an ONNX graph (float32, dynamic batch, height and width).
+
+    Exports a copy: ``Module.to`` works in place, and the caller's network keeps its
+    device and memory format (the Segmenter's is channels_last)."""
+    net = copy.deepcopy(net).eval().to("cpu").to(memory_format=torch.contiguous_format)
     x = torch.zeros(1, net.config["in_channels"], 4 * net.multiple, 4 * net.multiple)
     buf = io.BytesIO()
     with warnings.catch_warnings():
@@ -153,14 +157,13 @@ class OrtNetwork:
         if precision == "int8" and calibration is None:
             raise ValueError("int8 precision needs calibration frames")
         self.precision = precision
-        self.multiple = net.multiple
         self.key = graph_key(net, precision)
         opts = ort.SessionOptions()
         opts.intra_op_num_threads = int(threads or torch.get_num_threads())
         opts.inter_op_num_threads = 1
         opts.log_severity_level = 3
         # no busy-waiting after a run: the Segmenter's torch ops (resampling, softmax)
-        # run right after on the same cores, and spinning threads slowed them down
+        # run right after on the same 2 cores (measured effect within the machine's noise)
         opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
 
         def session(graph: bytes):

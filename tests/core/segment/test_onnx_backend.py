@@ -71,6 +71,13 @@ def test_bad_backend_names(cache):
         Segmenter(_net(), device="cpu", config=CFG, backend="tensorrt")
 
 
+def test_export_leaves_the_callers_network_as_it_was(cache):
+    net = fuse_batchnorm(_net()).to(memory_format=torch.channels_last)
+    OrtNetwork(net)
+    w = net.encoders[1].block[0].weight  # 3×3, several input channels: formats differ
+    assert w.is_contiguous(memory_format=torch.channels_last) and not w.is_contiguous()
+
+
 def test_cache_is_written_reused_and_keyed_by_weights(cache):
     net = fuse_batchnorm(_net())
     first = OrtNetwork(net)
