@@ -326,9 +326,9 @@ def shared_segmenter(model: str | os.PathLike | None = None, device: str = "auto
         model: model stem / file, or None for the shipped default model.
         device, backend, scales: as for :class:`Segmenter`.
     """
-    from core.segment.model_io import default_model_path, model_paths
+    from core.segment.model_io import model_paths, resolve_model
 
-    weights, _ = model_paths(model if model is not None else default_model_path())
+    weights, _ = model_paths(resolve_model(model))
     try:
         st = weights.stat()
     except OSError:

@@ -44,6 +44,14 @@ def default_model_path() -> Path:
         return Path(__file__).resolve().parents[2] / "resources" / "models" / "default"
 
 
+def resolve_model(path: str | os.PathLike | None) -> str | os.PathLike:
+    """The shipped model's stem for None, or for "default" when the working folder has
+    no ``default.json`` of its own; any other path unchanged."""
+    if path is None or (str(path) == "default" and not Path("default.json").exists()):
+        return default_model_path()
+    return path
+
+
 def model_paths(path: str | os.PathLike) -> tuple[Path, Path]:
     """(weights, config) paths of a model given its stem, ``.json`` or ``.safetensors`` path."""
     p = Path(path)
@@ -165,7 +173,8 @@ def load_model(path: str | os.PathLike | None = None, check_id: bool = True
     """Load a model saved by :func:`save_model`.
 
     Args:
-        path: stem, ``.json`` or ``.safetensors`` path; None for the default model.
+        path: stem, ``.json`` or ``.safetensors`` path; None (or the name "default"
+            when no ``default.json`` is in the working folder) for the shipped model.
         check_id: require the weights' hash to match the config's ``model_id``.
 
     Returns:
@@ -174,7 +183,7 @@ def load_model(path: str | os.PathLike | None = None, check_id: bool = True
     Raises:
         ModelError: a file is missing, damaged, or weights and config do not match.
     """
-    weights, cfg_path = model_paths(default_model_path() if path is None else path)
+    weights, cfg_path = model_paths(resolve_model(path))
     cfg = read_config(cfg_path)
     state = read_tensors(weights)
     if check_id and cfg.get("model_id") and file_hash(weights) != cfg["model_id"]:

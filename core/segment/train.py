@@ -207,8 +207,7 @@ def _load_state(out: Path, opt: torch.optim.Optimizer, loss_fn: torch.nn.Module,
 
 def _initial_weights(cfg: TrainConfig) -> tuple[UNet, str]:
     """The model named by ``cfg.init_model`` (pruned to ``cfg.base_channels`` if wider), its id."""
-    src = None if cfg.init_model == "default" else cfg.init_model
-    net, mcfg = load_model(src)
+    net, mcfg = load_model(cfg.init_model)
     name = cfg.init_model
     if tuple(mcfg.get("organs", ())) != tuple(cfg.organs):
         raise ModelError(f"{name}: its organs {mcfg.get('organs')} differ from the "

@@ -4,7 +4,13 @@ import pytest
 import torch
 
 from core.errors import ModelError
-from core.segment.model_io import default_model_path, load_model, model_paths, save_model
+from core.segment.model_io import (
+    default_model_path,
+    load_model,
+    model_paths,
+    resolve_model,
+    save_model,
+)
 from core.segment.unet import UNet
 
 
@@ -73,3 +79,16 @@ def test_damaged_or_mismatched_config(tmp_path):
 def test_default_path():
     assert default_model_path().name == "default"
     assert default_model_path().parent.name == "models"
+
+
+def test_the_name_default_means_the_shipped_model_unless_the_folder_has_one(tmp_path,
+                                                                            monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    shipped_id = load_model(None)[1]["model_id"]
+    assert resolve_model("default") == default_model_path()
+    assert load_model("default")[1]["model_id"] == shipped_id
+    net, _ = _saved(tmp_path)
+    (tmp_path / "m.json").rename(tmp_path / "default.json")
+    (tmp_path / "m.safetensors").rename(tmp_path / "default.safetensors")
+    assert str(resolve_model("default")) == "default"
+    assert load_model("default")[1]["model_id"] != shipped_id
