@@ -34,11 +34,27 @@ def main() -> int:
     ap.add_argument("--loss", default=RECIPE["loss"])
     ap.add_argument("--epochs", type=int, default=RECIPE["epochs"])
     ap.add_argument("--cases", type=int, default=RECIPE["cases"])
+    ap.add_argument("--case-seed0", type=int, default=0,
+                    help="first phantom training seed (validation seeds 500-502, "
+                         "evaluation seeds >= 1000 must stay outside)")
+    ap.add_argument("--init-model", default=None,
+                    help="fine-tune: start from this model (\"default\" = the shipped one)")
+    ap.add_argument("--lr", type=float, default=RECIPE["lr"])
+    ap.add_argument("--batch-size", type=int, default=RECIPE["batch_size"])
+    ap.add_argument("--crop", type=int, default=RECIPE["crop"])
+    ap.add_argument("--steps-per-epoch", type=int, default=100)
+    ap.add_argument("--warmup-steps", type=int, default=50)
     ap.add_argument("--max-minutes", type=float, default=None,
                     help="stop after the first epoch past this wall time")
     ap.add_argument("--install", default=None, help="copy the result to DIR/default.*")
     args = ap.parse_args()
-    recipe = {**RECIPE, "loss": args.loss, "epochs": args.epochs, "cases": args.cases}
+    recipe = {**RECIPE, "loss": args.loss, "epochs": args.epochs, "cases": args.cases,
+              "case_seed0": args.case_seed0, "init_model": args.init_model, "lr": args.lr,
+              "batch_size": args.batch_size, "crop": args.crop,
+              "steps_per_epoch": args.steps_per_epoch, "warmup_steps": args.warmup_steps}
+    seeds = range(args.case_seed0, args.case_seed0 + args.cases)
+    if any(500 <= s <= 502 or s >= 1000 for s in seeds):
+        ap.error("training seeds must avoid the validation seeds 500-502 and seeds >= 1000")
     cfg = TrainConfig(**recipe, device=args.device, workers=args.workers,
                       max_minutes=args.max_minutes)
     t0 = time.perf_counter()
