@@ -87,7 +87,7 @@ def test_the_name_default_means_the_shipped_model_unless_the_folder_has_one(tmp_
     shipped_id = load_model(None)[1]["model_id"]
     assert resolve_model("default") == default_model_path()
     assert load_model("default")[1]["model_id"] == shipped_id
-    net, _ = _saved(tmp_path)
+    _saved(tmp_path)
     (tmp_path / "m.json").rename(tmp_path / "default.json")
     (tmp_path / "m.safetensors").rename(tmp_path / "default.safetensors")
     assert str(resolve_model("default")) == "default"
