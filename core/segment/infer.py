@@ -36,10 +36,11 @@ from core.series import CineSeries
 BACKENDS = ("auto", "torch", "onnx", "onnx-int8")
 #: Test-time zoom factors of :class:`Segmenter` (see its ``scales``): two passes, the
 #: frame zoomed out and in by 7 %.  Against one pass, on six held-out phantom sets with
-#: the labels ``analyze`` writes, summed HD95 fell from 62.9 to 59.4 mm and ASD from 15.07
-#: to 14.50 mm: better on three sets (most on one not used to choose it, SNR 8: rectum
-#: HD95 9.4 → 6.0 mm), unchanged on one, worse at 1.8 mm bSSFP (outside the training
-#: spacings) and for one set's rectum (docs/segmentation.md).  ``(1.0,)`` is twice as fast.
+#: the labels ``analyze`` writes (model 7961176c0fc8, shipped then), summed HD95 fell
+#: from 62.9 to 59.4 mm and ASD from 15.07 to 14.50 mm: better on three sets (most on
+#: one not used to choose it, SNR 8: rectum HD95 9.4 → 6.0 mm), unchanged on one, worse
+#: at 1.8 mm bSSFP (outside the training spacings) and for one set's rectum
+#: (docs/segmentation.md).  ``(1.0,)`` is twice as fast.
 DEFAULT_SCALES: tuple[float, ...] = (0.93, 1.07)
 #: Allowed test-time zoom factors.
 SCALE_RANGE = (0.5, 2.0)

@@ -4,8 +4,8 @@ The tracker flags a frame when an organ's mask disagrees with the rest mask move
 by the registration (:func:`core.track.tracker.flag_frames`): typically the model
 lost or added a piece of the organ in that frame.  There the rest contour moved by
 the field (``Tracks.propagated``) is usually a better outline than the model's: on
-the six held-out 256² phantom cases it took the model's rectum HD95 from 6.16 to
-2.98 mm, and on four held-out sets it changed nothing where no frame was flagged.
+the six held-out 256² phantom cases it took model 7961176c0fc8's rectum HD95 from
+6.16 to 2.98 mm, and on four held-out sets it changed nothing where no frame was flagged.
 Where the registration itself fails (large deformation) the redrawn outline can be
 worse than the model's; docs/segmentation.md gives both."""
 
