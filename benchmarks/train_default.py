@@ -17,6 +17,7 @@ import sys
 import time
 from pathlib import Path
 
+from app.commands.evaluate import parse_seeds
 from core.segment.train import TrainConfig, train
 
 RECIPE = dict(
@@ -37,6 +38,9 @@ def main() -> int:
     ap.add_argument("--case-seed0", type=int, default=0,
                     help="first phantom training seed (validation seeds 500-502, "
                          "evaluation seeds >= 1000 must stay outside)")
+    ap.add_argument("--seeds", default=None,
+                    help="explicit training seeds, e.g. 503-599,900-999 (instead of "
+                         "--case-seed0/--cases)")
     ap.add_argument("--init-model", default=None,
                     help="fine-tune: start from this model (\"default\" = the shipped one)")
     ap.add_argument("--lr", type=float, default=RECIPE["lr"])
@@ -52,7 +56,14 @@ def main() -> int:
               "case_seed0": args.case_seed0, "init_model": args.init_model, "lr": args.lr,
               "batch_size": args.batch_size, "crop": args.crop,
               "steps_per_epoch": args.steps_per_epoch, "warmup_steps": args.warmup_steps}
-    seeds = range(args.case_seed0, args.case_seed0 + args.cases)
+    if args.seeds:
+        try:
+            recipe["case_seeds"] = tuple(parse_seeds(args.seeds))
+        except ValueError as exc:
+            ap.error(f"--seeds: {exc}")
+        seeds = recipe["case_seeds"]
+    else:
+        seeds = range(args.case_seed0, args.case_seed0 + args.cases)
     if any(500 <= s <= 502 or s >= 1000 for s in seeds):
         ap.error("training seeds must avoid the validation seeds 500-502 and seeds >= 1000")
     cfg = TrainConfig(**recipe, device=args.device, workers=args.workers,

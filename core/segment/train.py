@@ -47,7 +47,8 @@ class TrainConfig:
     (:func:`core.segment.unet.prune_unet`); depth, normalisation and organs must
     match.
 
-    Phantom seeds: training uses ``seed0 .. seed0+cases-1``, validation
+    Phantom seeds: training uses ``case_seed0 .. case_seed0+cases-1``, or the
+    explicit ``case_seeds`` when given (then ``cases`` is their number); validation
     ``val_seed0 ..``; evaluation should use seeds ≥ 1000, never trained on.
     """
 
@@ -62,6 +63,7 @@ class TrainConfig:
     seed: int = 0
     cases: int = 40
     case_seed0: int = 0
+    case_seeds: tuple[int, ...] | None = None
     val_cases: int = 3
     val_seed0: int = 500
     frames_per_case: int | None = 12
@@ -94,6 +96,18 @@ class TrainConfig:
         if self.epochs < 1 or self.steps_per_epoch < 1 or self.batch_size < 1:
             raise ValueError("epochs, steps_per_epoch and batch_size must be >= 1")
         self.organs = tuple(self.organs)
+        if self.case_seeds is not None:
+            self.case_seeds = tuple(int(s) for s in self.case_seeds)
+            if len(set(self.case_seeds)) != len(self.case_seeds) or min(
+                    self.case_seeds, default=0) < 0:
+                raise ValueError("case_seeds must be distinct non-negative integers")
+            self.cases = len(self.case_seeds)
+
+    def train_seeds(self) -> tuple[int, ...]:
+        """The phantom seeds trained on."""
+        if self.case_seeds is not None:
+            return self.case_seeds
+        return tuple(range(self.case_seed0, self.case_seed0 + self.cases))
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able dict (explicit sources are recorded by count only)."""
@@ -103,7 +117,20 @@ class TrainConfig:
         d["phantom_overrides"] = dict(self.phantom_overrides)
         d["n_sources"] = len(self.sources)
         d["organs"] = list(self.organs)
+        if self.case_seeds is not None:
+            d["case_seeds"] = seed_ranges(self.case_seeds)
         return d
+
+
+def seed_ranges(seeds: Sequence[int]) -> list[list[int]]:
+    """Sorted seeds as inclusive ``[first, last]`` runs: (1, 2, 3, 7) → [[1, 3], [7, 7]]."""
+    runs: list[list[int]] = []
+    for s in sorted(int(x) for x in seeds):
+        if runs and s == runs[-1][1] + 1:
+            runs[-1][1] = s
+        else:
+            runs.append([s, s])
+    return runs
 
 
 def _lr_factor(step: int, cfg: TrainConfig) -> float:
@@ -275,7 +302,7 @@ def train(config: TrainConfig, out_dir: str | Path, resume: bool = False,
 
     yield Progress("data", 0, 1, "preparing training frames")
     t0 = time.perf_counter()
-    seeds = range(cfg.case_seed0, cfg.case_seed0 + cfg.cases)
+    seeds = cfg.train_seeds()
     common = dict(n_classes=n_classes, spacing_mm=cfg.spacing_mm, canvas=cfg.canvas,
                   frames_per_case=cfg.frames_per_case, workers=cfg.workers,
                   phantom_overrides=cfg.phantom_overrides)
@@ -331,6 +358,12 @@ def train(config: TrainConfig, out_dir: str | Path, resume: bool = False,
     yield Progress("done", cfg.epochs, cfg.epochs, "training done", {"result": out / "model"})
 
 
+def _seed_record(seeds: Sequence[int]) -> list[int] | list[list[int]]:
+    """``[first, last]`` for one run of seeds (the format of older models), else the runs."""
+    runs = seed_ranges(seeds)
+    return runs[0] if len(runs) == 1 else runs
+
+
 def _model_config(cfg: TrainConfig, epoch: int, metrics: dict[str, float],
                   init_id: str | None = None) -> dict[str, Any]:
     return {
@@ -339,7 +372,7 @@ def _model_config(cfg: TrainConfig, epoch: int, metrics: dict[str, float],
         "normalization": {"kind": "percentile", "percentiles": [1.0, 99.0]},
         "loss": cfg.loss,
         "training": {**cfg.to_dict(), "epochs_done": epoch, "init_model_id": init_id,
-                     "train_phantom_seeds": [cfg.case_seed0, cfg.case_seed0 + cfg.cases - 1],
+                     "train_phantom_seeds": _seed_record(cfg.train_seeds()),
                      "val_phantom_seeds": [cfg.val_seed0, cfg.val_seed0 + cfg.val_cases - 1]},
         "metrics": {"validation": metrics},
     }

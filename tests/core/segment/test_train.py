@@ -4,9 +4,10 @@ import numpy as np
 import pytest
 import torch
 
+from core.segment import train as train_module
 from core.segment.infer import Segmenter
 from core.segment.model_io import load_model
-from core.segment.train import TrainConfig, train
+from core.segment.train import TrainConfig, seed_ranges, train
 
 
 def _config(ellipse_case, **kw):
@@ -77,6 +78,34 @@ def test_config_checks():
         TrainConfig(loss="ce")
     with pytest.raises(ValueError, match="multiple of 16"):
         TrainConfig(crop=100)
+
+
+def test_seed_ranges():
+    assert seed_ranges([7, 1, 3, 2]) == [[1, 3], [7, 7]]
+    assert seed_ranges([]) == []
+
+
+def test_explicit_case_seeds_are_trained_on_and_recorded(tmp_path, make_case, monkeypatch):
+    seen = []
+    real = train_module.build_cache
+
+    def spy(sources, phantom_seeds=(), **kw):
+        seen.append(tuple(phantom_seeds))
+        return real(sources, (), **kw)  # the tiny sources stand in for the phantom cases
+
+    monkeypatch.setattr(train_module, "build_cache", spy)
+    cfg = _config(make_case, epochs=1, case_seeds=[503, 504, 900], case_seed0=7, cases=99)
+    assert cfg.cases == 3 and cfg.train_seeds() == (503, 504, 900)
+    records = list(train(cfg, tmp_path))
+    assert seen[0] == (503, 504, 900)
+    _, model_cfg = load_model(records[-1].data["result"])
+    assert model_cfg["training"]["train_phantom_seeds"] == [[503, 504], [900, 900]]
+    assert model_cfg["training"]["case_seeds"] == [[503, 504], [900, 900]]
+    # one run keeps the older [first, last] record
+    assert TrainConfig(case_seeds=(4, 5, 6)).to_dict()["case_seeds"] == [[4, 6]]
+    assert train_module._seed_record(range(10, 20)) == [10, 19]
+    with pytest.raises(ValueError, match="distinct"):
+        TrainConfig(case_seeds=(1, 1))
 
 
 def test_fine_tune_from_a_wider_model_starts_from_its_pruned_weights(tmp_path, make_case):
