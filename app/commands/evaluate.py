@@ -84,8 +84,15 @@ def _read_truth(path: str) -> np.ndarray:
     if p.name.endswith((".nii", ".nii.gz")):
         import nibabel as nib
 
-        a = np.asanyarray(nib.load(str(p)).dataobj)
-        return np.moveaxis(a, -1, 0).transpose(0, 2, 1) if a.ndim == 3 else a
+        from core.io.nifti import nifti_iop
+        from core.io.orientation import canonicalize
+
+        img = nib.load(str(p))
+        a = np.asanyarray(img.dataobj)
+        if a.ndim != 3:
+            return a
+        # the same order as the series read from a NIfTI with the same header
+        return canonicalize(np.transpose(a, (2, 1, 0)), nifti_iop(img.header))[0]
     raise ReaderError(p, "truth must be .npy, .nii(.gz) or a phantom truth.h5")
 
 

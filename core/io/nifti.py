@@ -20,8 +20,12 @@ Which shapes are a cine:
 - ``(W, H, Z, T)`` with Z > 1 and T > 1: refused with the shape named (one 2D
   slice over time is needed).
 
-The frames are left in stored order (no reorientation from the affine), so a
-file written by PelviTrack reads back unchanged.
+Orientation: a sagittal slice is brought into the canonical order (rows
+head→feet, columns anterior→posterior, as DICOM series are) from the header's
+affine (sform, else qform; RAS+ converted to DICOM's LPS), with the operations
+recorded in ``meta["orientation_ops"]``.  Other planes, and files whose header
+codes say the affine means nothing, are left in stored order, so a file
+written by PelviTrack (a ``diag(spacing)`` affine) reads back unchanged.
 """
 
 from __future__ import annotations
@@ -126,6 +130,27 @@ def _extension_times(header: Any, n: int) -> list[float] | None:
     return None
 
 
+def nifti_iop(header: Any) -> list[float] | None:
+    """The slice orientation of a NIfTI header as a DICOM ImageOrientationPatient.
+
+    The direction in which the column index grows (array axis 0) and the one in
+    which the row index grows (axis 1), from the sform (code > 0), else the qform
+    (code > 0), converted from RAS+ to LPS; None when neither is set or usable.
+    """
+    for get in (header.get_sform, header.get_qform):
+        try:
+            affine, code = get(coded=True)
+        except Exception:  # a damaged quaternion, say: treated as no orientation
+            continue
+        if affine is None or not code:
+            continue
+        lps = np.diag([-1.0, -1.0, 1.0]) @ np.asarray(affine, dtype=np.float64)[:3, :2]
+        if not np.all(np.isfinite(lps)):
+            continue
+        return [*lps[:, 0], *lps[:, 1]]
+    return None
+
+
 def read_nifti(
     path: Path,
     spacing_mm: tuple[float, float] | None = None,
@@ -139,11 +164,15 @@ def read_nifti(
         frame_interval_s: interval in s, used only when the header has no time step.
 
     Returns:
-        The series, frames (T, H, W) float32 with ``frames[t] == data[:, :, t].T``.
+        The series, frames (T, H, W) float32: ``frames[t] == data[:, :, t].T``, then
+        the transpose and flips of ``meta["orientation_ops"]`` for a sagittal slice
+        (see the module docstring).
 
     Raises:
         ReaderError: not NIfTI, damaged, or not a 2D+t shape.
     """
+    from core.io.orientation import canonicalize, reorient_spacing
+
     path = Path(path)
     img, data = _load(path)
     header = img.header
@@ -189,14 +218,19 @@ def read_nifti(
         times_s = np.arange(n) * interval
         source = "assumed"
 
+    iop = nifti_iop(header)
+    frames, ops, plane = canonicalize(frames, iop)
+    spacing = reorient_spacing(spacing, ops)
+    orientation = (f"{plane}, from the NIfTI affine" if iop is not None
+                   else "as stored (no orientation in the NIfTI header)")
     descrip = header["descrip"].tobytes().split(b"\0")[0].decode("latin-1").strip()
     meta = {
         "subject_id": _alias(path),
         "series_description": descrip,
         "source_path": str(path),
         "format": "nifti",
-        "orientation": "as stored (NIfTI, data[:, :, t].T is frame t; not reoriented)",
-        "orientation_ops": [],
+        "orientation": orientation,
+        "orientation_ops": ops,
         "time_source": source,
         "warnings": warnings,
     }

@@ -7,7 +7,7 @@ import tifffile
 import torch
 
 from app.cli import main
-from app.commands.evaluate import parse_seeds
+from app.commands.evaluate import _read_truth, parse_seeds
 from core.segment.model_io import load_model, save_model
 from core.segment.unet import UNet
 
@@ -105,3 +105,26 @@ def test_train_project_without_corrections_is_a_clear_error(tmp_path, capsys):
     err = capsys.readouterr().err
     assert rc == 2 and "plain.pvt" in err and "no manually corrected frame" in err
     assert "Traceback" not in err
+
+
+def test_nifti_truth_is_reoriented_like_its_series(tmp_path):
+    import nibabel as nib
+
+    from core.io import read_series
+
+    rng = np.random.default_rng(0)
+    truth = rng.integers(0, 4, (3, 10, 8)).astype(np.uint8)  # canonical (T, H, W)
+    affine = np.eye(4)
+    affine[:3, 0] = (0.0, -1.0, 0.0)  # column index towards posterior
+    affine[:3, 1] = (0.0, 0.0, 1.0)  # row index towards the head: stored upside down
+    affine[:3, 2] = (1.0, 0.0, 0.0)  # sagittal
+    stored = np.ascontiguousarray(np.transpose(truth[:, ::-1, :], (2, 1, 0)))
+    for name, data in (("truth.nii.gz", stored), ("cine.nii.gz", stored.astype(np.float32))):
+        img = nib.Nifti1Image(data, affine)
+        img.header.set_xyzt_units("mm", "sec")
+        img.header["pixdim"][4] = 0.5
+        nib.save(img, tmp_path / name)
+    np.testing.assert_array_equal(_read_truth(str(tmp_path / "truth.nii.gz")), truth)
+    series = read_series(tmp_path / "cine.nii.gz")
+    np.testing.assert_array_equal(series.frames, truth)
+    assert series.meta["orientation_ops"] == ["flip rows"]

@@ -100,3 +100,74 @@ def test_damaged_nifti(tmp_path):
     cut.write_bytes(good.read_bytes()[:300])
     with pytest.raises(ReaderError):
         read_series(cut)
+
+
+def _sagittal(data: np.ndarray, col_dir, row_dir, zooms, path: Path, code: str = "sform"):
+    """Save (W, H, T) data whose array axis 0 / axis 1 point along ``col_dir`` /
+    ``row_dir`` (RAS+ unit vectors), slice normal along x."""
+    affine = np.eye(4)
+    affine[:3, 0] = np.asarray(col_dir, float) * zooms[0]
+    affine[:3, 1] = np.asarray(row_dir, float) * zooms[1]
+    affine[:3, 2] = (1.0, 0.0, 0.0)
+    img = nib.Nifti1Image(data, None)
+    if code == "sform":
+        img.set_sform(affine, code=1)
+        img.set_qform(None, code=0)
+    else:
+        img.set_qform(affine, code=1)
+        img.set_sform(None, code=0)
+    img.header.set_zooms((*zooms, 0.5) if data.ndim == 3 else (*zooms, 1.0, 0.5))
+    img.header.set_xyzt_units("mm", "sec")
+    nib.save(img, path)
+    return path
+
+
+# Canonical sagittal in RAS+: the column index grows towards posterior (-y), the row
+# index towards the feet (-z).
+POSTERIOR, FEET = (0, -1, 0), (0, 0, -1)
+ANTERIOR, HEAD = (0, 1, 0), (0, 0, 1)
+
+
+@pytest.mark.parametrize("code", ["sform", "qform"])
+def test_sagittal_nifti_in_canonical_order_is_unchanged(tmp_path, code):
+    frames = _frames()  # (T, H, W): canonical already
+    data = np.transpose(frames, (2, 1, 0))[:, :, None, :]
+    s = read_series(_sagittal(data, POSTERIOR, FEET, (0.9, 1.3), tmp_path / "c.nii", code))
+    np.testing.assert_array_equal(s.frames, frames)
+    assert s.spacing_mm == (1.3, 0.9)
+    assert s.meta["orientation_ops"] == []
+    assert s.meta["orientation"].startswith("sagittal (canonical)")
+
+
+@pytest.mark.parametrize("stored, col_dir, row_dir, ops", [
+    # rows stored feet→head (the usual NIfTI order of a sagittal scan)
+    (lambda f: f[:, ::-1, :], POSTERIOR, HEAD, ["flip rows"]),
+    (lambda f: f[:, :, ::-1], ANTERIOR, FEET, ["flip columns"]),
+    (lambda f: f[:, ::-1, ::-1], ANTERIOR, HEAD, ["flip rows", "flip columns"]),
+    # stored transposed: array axis 0 runs head→feet, axis 1 anterior→posterior
+    (lambda f: np.swapaxes(f, 1, 2), FEET, POSTERIOR, ["transpose"]),
+    (lambda f: np.swapaxes(f, 1, 2)[:, :, ::-1], HEAD, POSTERIOR,
+     ["transpose", "flip rows"]),
+])
+def test_sagittal_nifti_is_brought_to_canonical_order(tmp_path, stored, col_dir, row_dir, ops):
+    frames = _frames()  # (T, H, W) canonical: rows head→feet, columns anterior→posterior
+    spacing = (1.3, 0.9)  # (row, col) of the canonical frames
+    on_disk = stored(frames)  # (T, rows, cols) as stored
+    zooms = (0.9, 1.3) if "transpose" not in ops else (1.3, 0.9)  # (axis 0, axis 1)
+    data = np.ascontiguousarray(np.transpose(on_disk, (2, 1, 0)))
+    s = read_series(_sagittal(data, col_dir, row_dir, zooms, tmp_path / "c.nii.gz"))
+    np.testing.assert_array_equal(s.frames, frames)
+    assert s.spacing_mm == spacing
+    assert s.meta["orientation_ops"] == ops
+
+
+def test_files_without_an_orientation_are_read_as_stored(tmp_path):
+    frames = _frames()
+    path = _write(tmp_path / "c.nii", np.transpose(frames, (2, 1, 0)), (1.0, 1.0, 0.5))
+    raw = bytearray(path.read_bytes())
+    raw[252:256] = np.array([0, 0], "<i2").tobytes()  # qform_code, sform_code: unknown
+    path.write_bytes(bytes(raw))
+    assert nib.load(path).header.get_sform(coded=True)[1] == 0
+    s = read_series(path)
+    np.testing.assert_array_equal(s.frames, frames)
+    assert s.meta["orientation_ops"] == [] and "as stored" in s.meta["orientation"]
