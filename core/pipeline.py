@@ -125,13 +125,14 @@ class AnalysisResult:
         )
 
 
-def _read(source: CineSeries | str | os.PathLike, series_uid: str | None) -> CineSeries:
+def _read(source: CineSeries | str | os.PathLike, series_uid: str | None,
+          slice_index: int | None = None) -> CineSeries:
     if isinstance(source, CineSeries):
         return source
     if isinstance(source, (str, os.PathLike)):
         from core.io import read_series
 
-        return read_series(source, series_uid=series_uid)
+        return read_series(source, series_uid=series_uid, slice_index=slice_index)
     raise TypeError(f"expected a CineSeries or a path, got {type(source).__name__}")
 
 
@@ -146,6 +147,7 @@ def analyze(
     labels: np.ndarray | None = None,
     organs: Sequence[str] | None = None,
     series_uid: str | None = None,
+    slice_index: int | None = None,
     scale_mm: float = DEFAULT_SCALE_MM,
     repair: bool = True,
     backend: str = "auto",
@@ -165,6 +167,7 @@ def analyze(
         labels: (T, H, W) labels to use instead of segmenting.
         organs: organ names of ``labels`` (default :data:`core.organs.ORGANS`).
         series_uid: pick one series when a folder holds several.
+        slice_index: pick one slice of a multi-slice cine (DICOM folder, NIfTI).
         scale_mm: curvature smoothing scale in mm.
         repair: redraw the model's labels in frames whose mask disagrees with the
             image motion from the rest mask moved by the registration
@@ -181,7 +184,7 @@ def analyze(
         bad arguments.
     """
     yield Progress("read", 0, 1, "reading series")
-    series = _read(source, series_uid)
+    series = _read(source, series_uid, slice_index)
     t_n = series.n_frames
     if not 0 <= int(rest_frame) < t_n:
         raise ValueError(f"rest_frame must be in [0, {t_n - 1}], got {rest_frame}")

@@ -34,3 +34,21 @@ def add_inference_options(p: argparse.ArgumentParser) -> None:
 def inference_kwargs(args: argparse.Namespace) -> dict:
     """Segmenter keyword arguments from :func:`add_inference_options`."""
     return {"backend": args.backend, "scales": args.scales}
+
+
+def _slice(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a slice number 0, 1, 2 ..., got {text!r}")
+    return value
+
+
+def add_slice_option(p: argparse.ArgumentParser) -> None:
+    """``--slice N``: one slice of a multi-slice cine (DICOM folder or NIfTI)."""
+    p.add_argument("--slice", type=_slice, default=None, metavar="N",
+                   help="read slice N (0 = first along the slice normal) of a multi-slice "
+                        "cine: a DICOM folder with several slice positions or a "
+                        "(W,H,Z,T) NIfTI")

@@ -7,7 +7,7 @@ import sys
 
 from tqdm import tqdm
 
-from app.commands import add_inference_options, inference_kwargs
+from app.commands import add_inference_options, add_slice_option, inference_kwargs
 from core.pipeline import AnalysisResult, analyze, write_outputs
 
 
@@ -32,6 +32,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--keep-identity", action="store_true",
                    help="keep the patient id in tables and project (default: pseudonym)")
     p.add_argument("--series-uid", help="pick one series when a folder holds several")
+    add_slice_option(p)
     p.add_argument("--no-video", action="store_true", help="skip the overlay video")
     p.add_argument("--no-repair", action="store_true",
                    help="keep the model's labels in frames whose mask disagrees with the "
@@ -67,6 +68,7 @@ def run(args: argparse.Namespace) -> int:
         rest_frame=args.rest_frame,
         n_points=args.points,
         series_uid=args.series_uid,
+        slice_index=args.slice,
         repair=not args.no_repair,
     )
     result = None

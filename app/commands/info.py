@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import warnings
 
+from app.commands import add_slice_option
 from core.io import read_series
 from core.series import CineSeries
 
@@ -13,6 +14,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("info", help="describe a cine series (DICOM, NIfTI, TIFF/PNG, project)")
     p.add_argument("input", help="series file or folder")
     p.add_argument("--series-uid", help="pick one series when a folder holds several")
+    add_slice_option(p)
     p.add_argument(
         "--spacing", type=float, nargs=2, metavar=("ROW_MM", "COL_MM"),
         help="pixel spacing for image stacks that do not store it (default 1 mm)",
@@ -43,6 +45,9 @@ def describe(series: CineSeries) -> list[str]:
     ops = m.get("orientation_ops") or []
     if ops:
         lines.append(f"reoriented:   {', '.join(ops)}")
+    if m.get("n_slices"):
+        where = (f" at {m['slice_position_mm']:g} mm" if "slice_position_mm" in m else "")
+        lines.append(f"slice:        {m['slice_index']} of 0-{m['n_slices'] - 1}{where}")
     if m.get("series_uid"):
         lines.append(f"series UID:   {m['series_uid']}")
     for w_ in series.warnings:
@@ -64,6 +69,7 @@ def run(args: argparse.Namespace) -> int:
             series_uid=args.series_uid,
             spacing_mm=tuple(args.spacing) if args.spacing else None,
             frame_interval_s=args.frame_interval,
+            slice_index=args.slice,
         )
     lines = describe(series)
     notes = sorted({str(w.message).splitlines()[0] for w in caught if str(w.message).strip()})

@@ -79,16 +79,20 @@ class SeriesChooser(QDialog):
         self.entries = list(entries)
         lay = QVBoxLayout(self)
         lay.addWidget(QLabel(f"{folder} holds {len(entries)} series. Choose one:", self))
-        self.table = QTableWidget(len(entries), 4, self)
-        self.table.setHorizontalHeaderLabels(["Description", "Frames", "Matrix", "Series UID"])
+        self.table = QTableWidget(len(entries), 5, self)
+        self.table.setHorizontalHeaderLabels(["Description", "Slice", "Frames", "Matrix",
+                                              "Series UID"])
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         for r, e in enumerate(entries):
-            for c, text in enumerate((e.description or "(no description)", str(e.n_frames),
-                                      f"{e.rows} × {e.columns}", e.series_uid)):
+            where = ("-" if e.slice_index is None else
+                     f"{e.slice_index} of 0-{e.n_slices - 1} ({e.slice_position_mm:g} mm)")
+            for c, text in enumerate((e.description or "(no description)", where,
+                                      str(e.n_frames), f"{e.rows} × {e.columns}",
+                                      e.series_uid)):
                 item = QTableWidgetItem(text)
-                if c == 1:
+                if c == 2:
                     item.setTextAlignment(
                         Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                 self.table.setItem(r, c, item)
@@ -103,14 +107,30 @@ class SeriesChooser(QDialog):
         lay.addWidget(buttons)
         self.resize(720, 300)
 
+    def selected(self) -> SeriesEntry | None:
+        """The chosen series (or slice of a series), or None."""
+        rows = self.table.selectionModel().selectedRows()
+        return self.entries[rows[0].row()] if rows else None
+
     def selected_uid(self) -> str | None:
         """UID of the chosen series, or None."""
-        rows = self.table.selectionModel().selectedRows()
-        return self.entries[rows[0].row()].series_uid if rows else None
+        entry = self.selected()
+        return entry.series_uid if entry else None
 
 
 def choose_series(entries: Sequence[SeriesEntry], folder: str,
-                  parent: QWidget | None = None) -> str | None:
-    """Ask which series to open; returns its UID or None when cancelled."""
+                  parent: QWidget | None = None) -> SeriesEntry | None:
+    """Ask which series (or slice) to open; returns its entry or None when cancelled."""
     dlg = SeriesChooser(entries, folder, parent)
-    return dlg.selected_uid() if dlg.exec() == QDialog.DialogCode.Accepted else None
+    return dlg.selected() if dlg.exec() == QDialog.DialogCode.Accepted else None
+
+
+def choose_slice(n_slices: int, path: str, parent: QWidget | None = None) -> int | None:
+    """Ask which slice of a multi-slice cine file to open; None when cancelled."""
+    from PySide6.QtWidgets import QInputDialog
+
+    value, ok = QInputDialog.getInt(
+        parent, "Choose a slice",
+        f"{path} holds {n_slices} slices over time. Slice to open (0-{n_slices - 1}):",
+        n_slices // 2, 0, n_slices - 1)
+    return int(value) if ok else None

@@ -14,7 +14,7 @@ from typing import Any
 from PySide6.QtWidgets import QFileDialog
 
 from app.gui import export_actions as ex
-from app.gui.series_list import list_series
+from app.gui.series_list import list_series, nifti_slice_count
 from app.gui.workers import load_project_job, read_and_analyze
 
 SERIES_FILTER = ("Cine series (*.dcm *.nii *.nii.gz *.tif *.tiff *.png *.pvt);;"
@@ -48,11 +48,12 @@ class FileActions:
         if path:
             self.open_path(path)
 
-    def open_path(self, path: str | Path, series_uid: str | None = None) -> bool:
+    def open_path(self, path: str | Path, series_uid: str | None = None,
+                  slice_index: int | None = None) -> bool:
         """Open a series or project and analyse it off the GUI thread.
 
-        A folder holding several DICOM series asks which one.  Returns whether
-        work was started.
+        A folder holding several DICOM series, or a multi-slice cine, asks which
+        series / slice.  Returns whether work was started.
         """
         p = Path(path)
         if not p.exists():
@@ -62,18 +63,27 @@ class FileActions:
             return False
         if p.suffix.lower() == ".pvt":
             return self.start_job(lambda: load_project_job(p), p, project=p, dirty=False)
-        if p.is_dir() and series_uid is None:
+        if p.is_dir() and series_uid is None and slice_index is None:
             entries = list_series(p)
             if len(entries) > 1:
                 from app.gui import main_window
 
-                series_uid = main_window.choose_series(entries, str(p), self)
-                if series_uid is None:
+                entry = main_window.choose_series(entries, str(p), self)
+                if entry is None:
                     return False
-        uid = series_uid
+                series_uid, slice_index = entry.series_uid, entry.slice_index
+        elif p.is_file() and slice_index is None:
+            n_slices = nifti_slice_count(p)
+            if n_slices > 1:
+                from app.gui import main_window
+
+                slice_index = main_window.choose_slice(n_slices, str(p), self)
+                if slice_index is None:
+                    return False
+        uid, index = series_uid, slice_index
         return self.start_job(
-            lambda: read_and_analyze(p, series_uid=uid, analyze=self.analyze,
-                                     **self.analyze_options), p)
+            lambda: read_and_analyze(p, series_uid=uid, slice_index=index,
+                                     analyze=self.analyze, **self.analyze_options), p)
 
     def open_series(self, series: Any, source: Path | None = None) -> bool:
         """Analyse an in-memory CineSeries (e.g. the demo)."""

@@ -29,7 +29,11 @@ from PySide6.QtWidgets import (
 )
 
 from app.gui import theme
-from app.gui.dialogs import choose_series, show_error  # noqa: F401 - patched in tests
+from app.gui.dialogs import (  # noqa: F401 - patched in tests
+    choose_series,
+    choose_slice,
+    show_error,
+)
 from app.gui.display_panel import DisplayPanel
 from app.gui.file_actions import FileActions
 from app.gui.model import ViewData, view_data_from_result

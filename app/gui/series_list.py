@@ -1,7 +1,9 @@
 """List the DICOM series of a folder from their headers (no pixel data read).
 
-The GUI shows a chooser when a folder holds several series; this scan reads only
-headers (``stop_before_pixels``) and does not depend on :mod:`core.io` internals.
+The GUI shows a chooser when a folder holds several series, or one series with
+frames at several slice positions (a multi-slice cine: one entry per slice);
+this scan reads only headers (``stop_before_pixels``) and does not depend on
+:mod:`core.io` internals.
 """
 
 from __future__ import annotations
@@ -9,19 +11,51 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 #: Stop scanning after this many files (a cine folder holds tens to hundreds).
 MAX_FILES = 5000
 
 
 @dataclass(frozen=True)
 class SeriesEntry:
-    """One series found in a folder."""
+    """One series found in a folder, or one slice of a multi-slice series.
+
+    ``slice_index`` (0 = first along the slice normal, as ``read_series`` counts)
+    is None for a single-slice series.
+    """
 
     series_uid: str
     description: str
     n_frames: int
     rows: int
     columns: int
+    slice_index: int | None = None
+    n_slices: int = 1
+    slice_position_mm: float | None = None
+
+
+def _depth(ds) -> float | None:
+    """Position of an image along its slice normal (mm), None when not recorded."""
+    try:
+        iop = np.asarray([float(v) for v in ds.ImageOrientationPatient], dtype=float)
+        ipp = np.asarray([float(v) for v in ds.ImagePositionPatient], dtype=float)
+    except (AttributeError, TypeError, ValueError):
+        return None
+    if iop.shape != (6,) or ipp.shape != (3,):
+        return None
+    return float(ipp @ np.cross(iop[:3], iop[3:]))
+
+
+def _slices(depths: list[float | None]) -> list[tuple[float, int]]:
+    """(position mm, images) per slice position of a multi-slice cine, in position
+    order; [] when the series is a single slice, lacks positions or is a 3D stack."""
+    if not depths or any(d is None for d in depths) or np.ptp(depths) <= 0.1:
+        return []
+    pos, counts = np.unique(np.round(np.asarray(depths, dtype=float), 1), return_counts=True)
+    if counts.min() < 2:  # one image per position: a 3D stack, not a cine
+        return []
+    return [(float(p), int(c)) for p, c in zip(pos, counts, strict=True)]
 
 
 def list_series(folder: str | Path) -> list[SeriesEntry]:
@@ -32,7 +66,8 @@ def list_series(folder: str | Path) -> list[SeriesEntry]:
 
     Returns:
         One :class:`SeriesEntry` per SeriesInstanceUID (frames = number of files,
-        or NumberOfFrames for enhanced multi-frame objects).
+        or NumberOfFrames for enhanced multi-frame objects), or per slice position
+        of a multi-slice cine.
     """
     import pydicom
     from pydicom.errors import InvalidDicomError
@@ -53,7 +88,32 @@ def list_series(folder: str | Path) -> list[SeriesEntry]:
             continue
         frames = int(getattr(ds, "NumberOfFrames", 1) or 1)
         entry = found.setdefault(uid, [str(getattr(ds, "SeriesDescription", "") or ""), 0,
-                                       int(ds.Rows), int(ds.Columns)])
+                                       int(ds.Rows), int(ds.Columns), []])
         entry[1] += frames
-    out = [SeriesEntry(uid, d, f, r, c) for uid, (d, f, r, c) in found.items()]
-    return sorted(out, key=lambda e: (-e.n_frames, e.description))
+        entry[4].append(_depth(ds) if frames == 1 else None)
+    out = []
+    for uid, (d, f, r, c, depths) in found.items():
+        slices = _slices(depths)
+        if not slices:
+            out.append(SeriesEntry(uid, d, f, r, c))
+        out += [SeriesEntry(uid, d, n, r, c, i, len(slices), pos)
+                for i, (pos, n) in enumerate(slices)]
+    return sorted(out, key=lambda e: (-e.n_frames, e.description, e.series_uid,
+                                      e.slice_index or 0))
+
+
+def nifti_slice_count(path: str | Path) -> int:
+    """Slices of a NIfTI (W, H, Z, T) cine from its header (1 for anything else:
+    other files, 2D+t NIfTI, unreadable headers — the reader reports those)."""
+    p = Path(path)
+    if not p.is_file() or not p.name.lower().endswith((".nii", ".nii.gz")):
+        return 1
+    try:
+        import nibabel as nib
+
+        shape = nib.load(p).shape
+    except Exception:  # the reader gives the proper error when the file is opened
+        return 1
+    while len(shape) > 4 and shape[-1] == 1:
+        shape = shape[:-1]
+    return int(shape[2]) if len(shape) == 4 and shape[3] > 1 else 1

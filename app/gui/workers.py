@@ -94,6 +94,7 @@ def leave_a_core_for_the_gui() -> None:
 
 
 def read_and_analyze(source: Any, *, series_uid: str | None = None,
+                     slice_index: int | None = None,
                      analyze: Callable[..., Iterator[Progress]] | None = None,
                      **options: Any) -> Iterator[Progress]:
     """Read a series (if given a path) and analyse it, as one progress generator.
@@ -101,6 +102,7 @@ def read_and_analyze(source: Any, *, series_uid: str | None = None,
     Args:
         source: path of a series (anything ``read_series`` accepts) or a CineSeries.
         series_uid: pick one series of a multi-series DICOM folder.
+        slice_index: pick one slice of a multi-slice cine.
         analyze: the analysis generator function (default ``core.pipeline.analyze``).
         **options: passed to ``analyze`` (model, device, rest_frame, n_points).
 
@@ -116,7 +118,7 @@ def read_and_analyze(source: Any, *, series_uid: str | None = None,
         from core.io import read_series
 
         yield Progress("read", 0, 1, f"reading {source}")
-        series = read_series(source, series_uid=series_uid)
+        series = read_series(source, series_uid=series_uid, slice_index=slice_index)
     yield Progress("read", 1, 1, f"read {series.n_frames} frames", {"series": series})
     if analyze is None:
         from core.pipeline import analyze as analyze_fn

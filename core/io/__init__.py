@@ -45,11 +45,16 @@ READ_ERRORS: tuple[type[BaseException], ...] = (
 )
 
 
+#: Readers that take a ``slice_index`` (multi-slice inputs).
+SLICED_READERS = ("dicom-folder", "nifti")
+
+
 def read_series(
     path: str | Path,
     series_uid: str | None = None,
     spacing_mm: tuple[float, float] | None = None,
     frame_interval_s: float | None = None,
+    slice_index: int | None = None,
 ) -> CineSeries:
     """Read a cine series from a file or folder.
 
@@ -60,6 +65,9 @@ def read_series(
         spacing_mm: pixel spacing (row, col) for formats that do not store it
             (image stacks); ignored by formats that do.
         frame_interval_s: frame interval for formats that do not store it.
+        slice_index: which slice (0-based, in position order) of a multi-slice cine:
+            a DICOM folder with frames at several slice positions or a NIfTI file
+            (W, H, Z, T); refused for other formats.
 
     Returns:
         The series in canonical orientation (rows head→feet, columns anterior→posterior
@@ -74,8 +82,19 @@ def read_series(
     spacing = _check_spacing(p, spacing_mm)
     interval = _check_interval(p, frame_interval_s)
     reader = find_reader(p)
+    options: dict[str, object] = {}
+    if slice_index is not None:
+        if isinstance(slice_index, bool) or not isinstance(slice_index, (int, np.integer)) \
+                or slice_index < 0:
+            raise ReaderError(p, f"slice_index must be a non-negative integer, "
+                                 f"got {slice_index!r}")
+        if reader.name not in SLICED_READERS:
+            raise ReaderError(p, f"a slice can be chosen only in a multi-slice DICOM folder "
+                                 f"or NIfTI file, not in a {reader.name} input")
+        options["slice_index"] = int(slice_index)
     try:
-        return reader.read(p, series_uid=series_uid, spacing_mm=spacing, frame_interval_s=interval)
+        return reader.read(p, series_uid=series_uid, spacing_mm=spacing,
+                           frame_interval_s=interval, **options)
     except PelviTrackError:
         raise
     except READ_ERRORS as exc:

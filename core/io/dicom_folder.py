@@ -179,23 +179,54 @@ def _dedupe(headers: list[_Header], warnings: list[str]) -> list[_Header]:
     return out
 
 
-def _check_single_slice(folder: Path, headers: list[_Header]) -> None:
-    """Refuse a 3D / multi-slice stack: every frame must lie in one plane."""
+def slice_groups(headers: list[_Header]) -> list[tuple[float, list[_Header]]]:
+    """Images grouped by slice position (mm along the slice normal), in position order.
+
+    One group when the images lack ImageOrientationPatient / ImagePositionPatient
+    or all lie in one plane (within 0.1 mm).
+    """
     iop = dc.numbers(headers[0].ds, "ImageOrientationPatient", 6)
-    if iop is None:
-        return
-    normal = np.cross(iop[:3], iop[3:])
     pos = [dc.numbers(h.ds, "ImagePositionPatient", 3) for h in headers]
-    if any(p is None for p in pos):
-        return
-    depth = np.asarray(pos, dtype=np.float64) @ normal
-    if np.ptp(depth) > 0.1:
-        n = len(np.unique(np.round(depth, 1)))
-        raise ReaderError(
-            folder,
-            f"frames at {n} slice positions (a 3D or multi-slice stack, not a single-slice "
-            "cine); put one slice position per folder",
-        )
+    if iop is None or any(p is None for p in pos):
+        return [(0.0, list(headers))]
+    depth = np.asarray(pos, dtype=np.float64) @ np.cross(iop[:3], iop[3:])
+    if np.ptp(depth) <= 0.1:
+        return [(float(np.mean(depth)), list(headers))]
+    groups: dict[float, list[_Header]] = {}
+    for d, h in zip(np.round(depth, 1), headers, strict=True):
+        groups.setdefault(float(d), []).append(h)
+    return sorted(groups.items())
+
+
+def _pick_slice(folder: Path, headers: list[_Header], slice_index: int | None,
+                meta_out: dict[str, Any]) -> list[_Header]:
+    """The images of one slice position: the only one, or ``slice_index`` of several.
+
+    Raises:
+        ReaderError: a 3D stack (one image per position), several positions and no
+            ``slice_index``, or a ``slice_index`` that does not exist.
+    """
+    groups = slice_groups(headers)
+    n = len(groups)
+    if n > 1 and all(len(g) == 1 for _, g in groups):
+        raise ReaderError(folder, f"a 3D stack (one image at each of {n} slice positions), "
+                                  "not a cine: PelviTrack reads one 2D slice over time")
+    if slice_index is None:
+        if n > 1:
+            where = ", ".join(f"{d:g}" for d, _ in groups[:8]) + (", …" if n > 8 else "")
+            raise ReaderError(
+                folder,
+                f"a multi-slice cine: frames at {n} slice positions ({where} mm); choose "
+                f"one with slice_index 0-{n - 1} (pelvitrack --slice N)",
+            )
+        return groups[0][1]
+    if not 0 <= slice_index < n:
+        raise ReaderError(folder, f"no slice {slice_index}: the series has {n} slice "
+                                  f"position{'s' if n > 1 else ''} (0-{n - 1})")
+    meta_out["slice_index"] = int(slice_index)
+    meta_out["slice_position_mm"] = groups[slice_index][0]
+    meta_out["n_slices"] = n
+    return groups[slice_index][1]
 
 
 def _read_pixels(ordered: list[_Header]) -> np.ndarray:
@@ -222,6 +253,7 @@ def read_folder(
     series_uid: str | None = None,
     spacing_mm: tuple[float, float] | None = None,
     frame_interval_s: float | None = None,
+    slice_index: int | None = None,
 ) -> CineSeries:
     """Read a cine series from a folder of single-frame DICOM files.
 
@@ -230,14 +262,18 @@ def read_folder(
         series_uid: SeriesInstanceUID to pick when the folder holds several series.
         spacing_mm: (row, col) spacing in mm used only when PixelSpacing is missing.
         frame_interval_s: frame interval in s used only when no time tag is usable.
+        slice_index: which slice position (0 = first along the slice normal) of a
+            multi-slice cine; needed when the series has several.
 
     Returns:
         The series, frames (T, H, W) float32 after rescale, in time order and
-        canonical orientation.
+        canonical orientation; ``meta["slice_index"]``, ``["slice_position_mm"]``
+        and ``["n_slices"]`` when a slice was chosen.
 
     Raises:
         ReaderError: no DICOM images, several series, a single image, frames of
-            different sizes, damaged files, several slice positions.
+            different sizes, damaged files, several slice positions without a
+            valid ``slice_index``, a 3D stack.
     """
     folder = Path(folder)
     headers, skipped = _scan_headers(folder)
@@ -256,7 +292,10 @@ def read_folder(
         raise ReaderError(multi[0].path, "multi-frame file mixed with other images of its series")
     if len(chosen) < 2:
         raise ReaderError(chosen[0].path, "a single image, a cine series needs at least 2 frames")
-    _check_single_slice(folder, chosen)
+    slice_meta: dict[str, Any] = {}
+    chosen = _pick_slice(folder, chosen, slice_index, slice_meta)
+    if len(chosen) < 2:
+        raise ReaderError(chosen[0].path, "a single image, a cine series needs at least 2 frames")
 
     order, times, source = order_and_times(chosen, frame_interval_s, warnings)
     ordered = [chosen[i] for i in order]
@@ -266,6 +305,7 @@ def read_folder(
     meta = dc.identity_meta(first, folder, "dicom-folder")
     meta["time_source"] = source
     meta["warnings"] = warnings
+    meta.update(slice_meta)
     iop = dc.numbers(first, "ImageOrientationPatient", 6)
     return dc.finish_series(folder, frames, spacing, times, iop, meta)
 
@@ -287,12 +327,14 @@ class DicomFolderReader:
         return False
 
     def read(self, path: Path, **options: Any) -> CineSeries:
-        """Read the folder; options ``series_uid``, ``spacing_mm``, ``frame_interval_s``."""
+        """Read the folder; options ``series_uid``, ``spacing_mm``, ``frame_interval_s``,
+        ``slice_index``."""
         return dc.read_guarded(
             path, read_folder,
             series_uid=options.get("series_uid"),
             spacing_mm=options.get("spacing_mm"),
             frame_interval_s=options.get("frame_interval_s"),
+            slice_index=options.get("slice_index"),
         )
 
 

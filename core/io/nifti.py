@@ -17,8 +17,8 @@ Which shapes are a cine:
   cine";
 - ``(W, H, 1, T)``: a cine;
 - ``(W, H, Z, 1)`` with Z > 1: refused, "a 3D volume, not a 2D+t cine";
-- ``(W, H, Z, T)`` with Z > 1 and T > 1: refused with the shape named (one 2D
-  slice over time is needed).
+- ``(W, H, Z, T)`` with Z > 1 and T > 1: a multi-slice cine; one slice is read
+  when ``slice_index`` names it, else refused with the shape named.
 
 Orientation: a sagittal slice is brought into the canonical order (rows
 head→feet, columns anterior→posterior, as DICOM series are) from the header's
@@ -88,8 +88,10 @@ def _load(path: Path) -> tuple[Any, np.ndarray]:
     return img, data
 
 
-def _as_cine(path: Path, data: np.ndarray, header: Any) -> np.ndarray:
-    """(W, H, T) view of the data, or ReaderError for shapes that are not a cine."""
+def _as_cine(path: Path, data: np.ndarray, header: Any,
+             slice_index: int | None = None) -> np.ndarray:
+    """(W, H, T) view of the data (slice ``slice_index`` of a (W, H, Z, T) series),
+    or ReaderError for shapes that are not a cine."""
     shape = data.shape
     while data.ndim > 4 and data.shape[-1] == 1:
         data = data[..., 0]
@@ -100,21 +102,29 @@ def _as_cine(path: Path, data: np.ndarray, header: Any) -> np.ndarray:
                 path,
                 f"a 3D volume, not a 2D+t cine (shape {shape}, no time step in the header)",
             )
+        _check_slice(path, slice_index, 1)
         return data
     if data.ndim == 4:
         z, t = data.shape[2], data.shape[3]
-        if z == 1:
-            return data[:, :, 0, :]
-        if t == 1:
+        if t == 1 and z > 1:
             raise ReaderError(path, f"a 3D volume, not a 2D+t cine (shape {shape})")
-        raise ReaderError(
-            path,
-            f"a 3D+t series of shape {shape} ({z} slices x {t} frames); "
-            "PelviTrack reads one 2D slice over time",
-        )
+        if z > 1 and slice_index is None:
+            raise ReaderError(
+                path,
+                f"a multi-slice cine of shape {shape} ({z} slices x {t} frames); choose "
+                f"one slice with slice_index 0-{z - 1} (pelvitrack --slice N)",
+            )
+        _check_slice(path, slice_index, z)
+        return data[:, :, slice_index or 0, :]
     if data.ndim == 2:
         raise ReaderError(path, "a single image, a cine series needs at least 2 frames")
     raise ReaderError(path, f"expected (W,H,T) or (W,H,1,T) data, got shape {shape}")
+
+
+def _check_slice(path: Path, slice_index: int | None, n: int) -> None:
+    if slice_index is not None and not 0 <= slice_index < n:
+        raise ReaderError(path, f"no slice {slice_index}: the file has {n} slice"
+                                f"{'s' if n > 1 else ''} (0-{n - 1})")
 
 
 def _extension_times(header: Any, n: int) -> list[float] | None:
@@ -155,13 +165,15 @@ def read_nifti(
     path: Path,
     spacing_mm: tuple[float, float] | None = None,
     frame_interval_s: float | None = None,
+    slice_index: int | None = None,
 ) -> CineSeries:
-    """Read a 2D+t NIfTI file.
+    """Read a 2D+t NIfTI file (or one slice of a 3D+t file).
 
     Args:
         path: ``.nii`` or ``.nii.gz`` file holding (W, H, T) or (W, H, 1, T) data.
         spacing_mm: (row, col) in mm, used only when the header has no usable zooms.
         frame_interval_s: interval in s, used only when the header has no time step.
+        slice_index: the slice of (W, H, Z, T) data to read (needed when Z > 1).
 
     Returns:
         The series, frames (T, H, W) float32: ``frames[t] == data[:, :, t].T``, then
@@ -176,7 +188,7 @@ def read_nifti(
     path = Path(path)
     img, data = _load(path)
     header = img.header
-    cine = _as_cine(path, data, header)
+    cine = _as_cine(path, data, header, slice_index)
     warnings: list[str] = []
     try:
         frames = np.ascontiguousarray(np.transpose(cine, (2, 1, 0)), dtype=np.float32)
@@ -234,6 +246,9 @@ def read_nifti(
         "time_source": source,
         "warnings": warnings,
     }
+    if slice_index is not None:
+        meta["slice_index"] = int(slice_index)
+        meta["n_slices"] = int(data.shape[2]) if data.ndim == 4 else 1
     try:
         return CineSeries(frames=frames, spacing_mm=spacing, times_s=times_s, meta=meta)
     except ValueError as exc:
@@ -256,11 +271,12 @@ class NiftiReader:
         return path.is_file() and _is_nifti_name(path)
 
     def read(self, path: Path, **options: Any) -> CineSeries:
-        """Read the file; options ``spacing_mm``, ``frame_interval_s``."""
+        """Read the file; options ``spacing_mm``, ``frame_interval_s``, ``slice_index``."""
         return read_nifti(
             path,
             spacing_mm=options.get("spacing_mm"),
             frame_interval_s=options.get("frame_interval_s"),
+            slice_index=options.get("slice_index"),
         )
 
 

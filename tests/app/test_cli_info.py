@@ -164,3 +164,25 @@ def test_no_subcommand_opens_the_app(monkeypatch):
     monkeypatch.setattr(view, "run", fake_run)
     assert main([]) == 0
     assert seen == {"input": None}
+
+
+def test_slice_of_a_multi_slice_nifti(capsys, tmp_path):
+    import nibabel as nib
+
+    img = nib.Nifti1Image(np.random.default_rng(1).random((16, 12, 3, 4)).astype(np.float32),
+                          np.eye(4))
+    img.header.set_xyzt_units("mm", "sec")
+    img.header["pixdim"][4] = 0.25
+    path = tmp_path / "ms.nii.gz"
+    nib.save(img, path)
+    assert main(["info", str(path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: ") and "\n" not in err
+    assert "multi-slice cine" in err and "--slice N" in err
+    assert main(["info", str(path), "--slice", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "slice:        2 of 0-2" in out and "frames:       4" in out
+    with pytest.raises(SystemExit) as exc:
+        main(["info", str(path), "--slice", "-1"])
+    assert exc.value.code == 2
+    assert "expected a slice number" in capsys.readouterr().err

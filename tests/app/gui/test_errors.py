@@ -71,7 +71,7 @@ def test_multi_series_folder_asks_which_one(window, qtbot, tmp_path, disc_result
 
     def choose(entries, folder, parent=None):
         asked.append([e.n_frames for e in entries])
-        return entries[1].series_uid  # the 3-frame series
+        return entries[1]  # the 3-frame series
 
     monkeypatch.setattr("app.gui.main_window.choose_series", choose)
     read = []
@@ -99,3 +99,71 @@ def test_view_and_demo_arguments():
     assert args.command == "view" and args.input == "x.pvt" and args.screenshot == "s.png"
     args = build_parser().parse_args(["demo", "--frame", "3"])
     assert args.command == "demo" and args.frame == 3
+
+
+def _multi_slice_folder(folder, series) -> None:
+    """``series`` written twice as one DICOM series at two slice positions (x = 0
+    and 6 mm); the second copy's frames are inverted, so the two slices differ."""
+    import pydicom
+
+    from core.io.dicom_write import write_dicom_series
+    from core.series import CineSeries
+
+    inverted = CineSeries(series.frames.max() - series.frames, series.spacing_mm,
+                          series.times_s)
+    for name, s, x in (("s0", series, 0.0), ("s1", inverted, 6.0)):
+        for f in write_dicom_series(s, folder / name, seed=3):
+            ds = pydicom.dcmread(f)
+            ds.SeriesInstanceUID = "1.2.826.0.1.3680043.10.99.1"
+            ds.ImagePositionPatient = [x, *list(ds.ImagePositionPatient)[1:]]
+            ds.save_as(f)
+
+
+def test_a_multi_slice_folder_lists_and_opens_one_slice(window, qtbot, tmp_path, disc_result,
+                                                        monkeypatch):
+    from app.gui.dialogs import SeriesChooser
+    from app.gui.series_list import list_series
+
+    _multi_slice_folder(tmp_path, disc_result.series)
+    entries = list_series(tmp_path)
+    # the slice normal of a canonical sagittal slice points to -x: x = 6 mm comes first
+    assert [(e.slice_index, e.n_slices, e.slice_position_mm, e.n_frames) for e in entries] \
+        == [(0, 2, -6.0, 6), (1, 2, 0.0, 6)]
+    dlg = SeriesChooser(entries, str(tmp_path))
+    assert dlg.table.item(1, 1).text() == "1 of 0-1 (0 mm)"
+    dlg.deleteLater()
+
+    monkeypatch.setattr("app.gui.main_window.choose_series", lambda e, f, parent=None: e[1])
+    read = []
+    with qtbot.waitSignal(window.state.result_changed, timeout=10_000):
+        assert window.open_path(tmp_path)
+        window.worker.progress.connect(
+            lambda p: read.append(p.data["series"]) if "series" in p.data else None)
+    assert read[0].meta["slice_index"] == 1
+    np.testing.assert_allclose(read[0].frames, disc_result.series.frames, atol=1)
+
+
+def test_a_multi_slice_nifti_asks_for_the_slice(window, qtbot, tmp_path, monkeypatch):
+    import nibabel as nib
+
+    from app.gui.series_list import nifti_slice_count
+
+    data = np.random.default_rng(0).random((20, 24, 3, 4)).astype(np.float32)
+    img = nib.Nifti1Image(data, np.eye(4))
+    img.header.set_xyzt_units("mm", "sec")
+    path = tmp_path / "ms.nii.gz"
+    nib.save(img, path)
+    assert nifti_slice_count(path) == 3
+    assert nifti_slice_count(tmp_path) == 1
+    asked = []
+    monkeypatch.setattr("app.gui.main_window.choose_slice",
+                        lambda n, p, parent=None: asked.append(n) or None)
+    assert not window.open_path(path)  # cancelled: nothing started
+    monkeypatch.setattr("app.gui.main_window.choose_slice", lambda n, p, parent=None: 2)
+    read = []
+    with qtbot.waitSignal(window.state.result_changed, timeout=10_000):
+        assert window.open_path(path)
+        window.worker.progress.connect(
+            lambda p: read.append(p.data["series"]) if "series" in p.data else None)
+    assert asked == [3]
+    np.testing.assert_array_equal(read[0].frames, np.transpose(data[:, :, 2], (2, 1, 0)))

@@ -184,12 +184,52 @@ def test_empty_folder_and_missing_path(tmp_path):
         read_series(tmp_path / "nope")
 
 
-def test_several_slice_positions_are_refused(tmp_path):
+def test_a_3d_stack_is_refused(tmp_path):
     for k in range(3):
         write_mr(tmp_path / f"s{k}", pattern(k), series_uid="6.6", instance=k + 1,
                  trigger_ms=0.0, ipp=(5.0 * k, 0.0, 0.0))
-    with pytest.raises(ReaderError, match="3 slice positions"):
+    with pytest.raises(ReaderError, match="3D stack .*3 slice positions"):
         read_series(tmp_path)
+    with pytest.raises(ReaderError, match="3D stack"):
+        read_series(tmp_path, slice_index=1)
+
+
+def _multi_slice_folder(folder: Path) -> Path:
+    """Three sagittal slices (x = 5, 0, -5 mm: -5, 0, 5 mm along the slice normal,
+    which points to -x) acquired in turn, 4 frames each; the slice at position index
+    i, frame k holds pattern(10 * i + k)."""
+    n = 0
+    for k in range(4):
+        for turn, (index, x) in enumerate(((0, 5.0), (2, -5.0), (1, 0.0))):  # not in order
+            n += 1
+            write_mr(folder / f"IM{n:03d}", pattern(10 * index + k), series_uid="7.7",
+                     instance=n, trigger_ms=300.0 * k + 100.0 * turn, ipp=(x, 0.0, 0.0))
+    return folder
+
+
+def test_a_multi_slice_cine_needs_a_slice_and_reads_the_chosen_one(tmp_path):
+    folder = _multi_slice_folder(tmp_path)
+    with pytest.raises(ReaderError, match=r"multi-slice cine: frames at 3 slice positions "
+                                          r"\(-5, 0, 5 mm\); choose one with slice_index 0-2"):
+        read_series(folder)
+    for index in range(3):
+        s = read_series(folder, slice_index=index)
+        expected = np.stack([pattern(10 * index + k) for k in range(4)]).astype(np.float32)
+        np.testing.assert_array_equal(s.frames, expected)
+        assert s.meta["slice_index"] == index and s.meta["n_slices"] == 3
+        assert s.meta["slice_position_mm"] == (-5.0, 0.0, 5.0)[index]
+        np.testing.assert_allclose(s.times_s, [0.0, 0.3, 0.6, 0.9])
+    with pytest.raises(ReaderError, match="no slice 3: the series has 3 slice positions"):
+        read_series(folder, slice_index=3)
+
+
+def test_slice_index_of_a_single_slice_cine(tmp_path):
+    folder, _ = _cine_folder(tmp_path)
+    assert read_series(folder, slice_index=0).n_frames == 6
+    with pytest.raises(ReaderError, match="no slice 1: the series has 1 slice position "):
+        read_series(folder, slice_index=1)
+    with pytest.raises(ReaderError, match="slice_index must be a non-negative integer"):
+        read_series(folder, slice_index=-1)
 
 
 def test_recursive_subfolders(tmp_path):

@@ -89,6 +89,32 @@ def test_4d_with_several_slices_is_refused_naming_the_shape():
     assert "(128, 96, 24, 2)" in str(err.value) and str(path) in str(err.value)
 
 
+def test_one_slice_of_a_multi_slice_cine(tmp_path):
+    frames = np.stack([_frames(n=5) + 1000 * z for z in range(3)])  # (Z, T, H, W)
+    data = np.transpose(frames, (3, 2, 0, 1))  # (W, H, Z, T)
+    path = _write(tmp_path / "ms.nii.gz", data, (0.9, 1.3, 4.0, 0.5))
+    with pytest.raises(ReaderError, match=r"multi-slice cine .*slice_index 0-2"):
+        read_series(path)
+    s = read_series(path, slice_index=2)
+    np.testing.assert_array_equal(s.frames, frames[2])
+    assert s.meta["slice_index"] == 2 and s.meta["n_slices"] == 3
+    np.testing.assert_allclose(s.times_s, np.arange(5) * 0.5)
+    with pytest.raises(ReaderError, match="no slice 3: the file has 3 slices"):
+        read_series(path, slice_index=3)
+    single = _write(tmp_path / "one.nii.gz", data[:, :, 0], (0.9, 1.3, 0.5))
+    assert read_series(single, slice_index=0).n_frames == 5
+    with pytest.raises(ReaderError, match="no slice 1: the file has 1 slice "):
+        read_series(single, slice_index=1)
+
+
+def test_slice_index_is_refused_for_formats_without_slices(tmp_path):
+    import tifffile
+
+    tifffile.imwrite(tmp_path / "c.tif", _frames().astype(np.uint16))
+    with pytest.raises(ReaderError, match="slice can be chosen only in a multi-slice"):
+        read_series(tmp_path / "c.tif", slice_index=0)
+
+
 def test_damaged_nifti(tmp_path):
     path = tmp_path / "bad.nii.gz"
     path.write_bytes(b"\x1f\x8b" + bytes(range(200)))
