@@ -82,17 +82,10 @@ def _read_truth(path: str) -> np.ndarray:
 
         return np.asarray(read_truth(p).labels)
     if p.name.endswith((".nii", ".nii.gz")):
-        import nibabel as nib
+        from core.export import read_labels_nifti
 
-        from core.io.nifti import nifti_iop
-        from core.io.orientation import canonicalize
-
-        img = nib.load(str(p))
-        a = np.asanyarray(img.dataobj)
-        if a.ndim != 3:
-            return a
         # the same order as the series read from a NIfTI with the same header
-        return canonicalize(np.transpose(a, (2, 1, 0)), nifti_iop(img.header))[0]
+        return read_labels_nifti(p)
     raise ReaderError(p, "truth must be .npy, .nii(.gz) or a phantom truth.h5")
 
 

@@ -23,15 +23,19 @@ def write_labels_nifti(
     spacing_mm: Sequence[float],
     path: str | os.PathLike,
     times_s: Sequence[float] | None = None,
+    affine: Sequence[Sequence[float]] | np.ndarray | None = None,
 ) -> Path:
     """Write a label series (T,H,W) as a NIfTI label map.
 
     Layout: the data array has shape (W, H, T) — i is the column, j the row, k
     the frame — so ``np.asarray(img.dataobj)[:, :, t].T`` is frame ``t`` as
-    rows × columns.  The affine is ``diag(spacing_col, spacing_row, 1, 1)``,
-    the xyzt units are mm and s, ``pixdim[4]`` is the frame interval (s), the
-    intent is ``label`` and the data type uint8.  The frame times and spacing
-    are also stored as JSON in a NIfTI comment extension.
+    rows × columns.  The affine is the series' place in the scanner
+    (``affine``, e.g. ``series.meta["affine_ras"]`` of a DICOM or NIfTI source, so
+    the labels overlay the source in other viewers), else
+    ``diag(spacing_col, spacing_row, 1, 1)``; the xyzt units are mm and s,
+    ``pixdim[4]`` is the frame interval (s), the intent is ``label`` and the
+    data type uint8.  The frame times and spacing are also stored as JSON in a
+    NIfTI comment extension.
 
     Args:
         labels: uint8-compatible label array (T,H,W), values 0..255.
@@ -40,6 +44,7 @@ def write_labels_nifti(
             without either suffix gets ``.nii.gz`` appended.
         times_s: frame times (T,) in s; the interval written is the median
             difference.  Without times the interval is 1 s.
+        affine: (4, 4) voxel (column, row, frame) → RAS+ mm of the frames, or None.
 
     Returns:
         The path written.
@@ -73,7 +78,12 @@ def write_labels_nifti(
         path = path.with_name(path.name + ".nii.gz")
 
     data = np.ascontiguousarray(arr.astype(np.uint8).transpose(2, 1, 0))
-    affine = np.diag([sp[1], sp[0], 1.0, 1.0])
+    if affine is None:
+        affine = np.diag([sp[1], sp[0], 1.0, 1.0])
+    else:
+        affine = np.asarray(affine, dtype=float)
+        if affine.shape != (4, 4) or not np.all(np.isfinite(affine)):
+            raise ValueError(f"affine must be a finite 4x4 matrix, got shape {affine.shape}")
     img = nib.Nifti1Image(data, affine)
     img.set_data_dtype(np.uint8)
     img.set_qform(affine, code=1)
@@ -105,7 +115,9 @@ def write_labels_nifti(
 
 
 def read_labels_nifti(path: str | os.PathLike) -> np.ndarray:
-    """Read a label map written by :func:`write_labels_nifti`.
+    """Read a label map written by :func:`write_labels_nifti` (or by another tool:
+    a sagittal map is brought to the canonical order as :func:`core.io.read_series`
+    brings its image).
 
     Args:
         path: a ``.nii`` / ``.nii.gz`` file holding a (W, H, T) integer array
@@ -136,4 +148,8 @@ def read_labels_nifti(path: str | os.PathLike) -> np.ndarray:
         or data.max() > 255
     ):
         raise ReaderError(path, "values are not integer labels in 0..255")
-    return np.ascontiguousarray(data.transpose(2, 1, 0).astype(np.uint8))
+    from core.io.nifti import nifti_iop
+    from core.io.orientation import canonicalize
+
+    labels = canonicalize(data.transpose(2, 1, 0).astype(np.uint8), nifti_iop(img.header))[0]
+    return np.ascontiguousarray(labels)

@@ -360,6 +360,7 @@ def finish_series(
     times_s: np.ndarray,
     iop: Any,
     meta: dict[str, Any],
+    ipp: Any = None,
 ) -> Any:
     """Reorient to canonical order and build the :class:`~core.series.CineSeries`.
 
@@ -370,17 +371,24 @@ def finish_series(
         times_s: (T,) frame times in s.
         iop: ImageOrientationPatient (six numbers) or None.
         meta: metadata so far (``warnings`` included).
+        ipp: ImagePositionPatient of the first frame, or None.  With ``iop`` it
+            gives ``meta["affine_ras"]``: the RAS+ affine of the reoriented frames
+            (:func:`core.io.orientation.dicom_affine`), which label exports use.
 
     Raises:
         ReaderError: the frames, spacing or times do not make a valid cine series.
     """
-    from core.io.orientation import canonicalize, reorient_spacing
+    from core.io.orientation import canonicalize, dicom_affine, reorient_affine, reorient_spacing
     from core.series import CineSeries
 
+    stored_hw = np.shape(frames)[1:]
     frames, ops, label = canonicalize(frames, iop)
     meta = dict(meta)
     meta["orientation"] = label
     meta["orientation_ops"] = ops
+    affine = None if iop is None or ipp is None else dicom_affine(iop, ipp, spacing_mm)
+    if affine is not None:
+        meta["affine_ras"] = reorient_affine(affine, stored_hw, ops).tolist()
     try:
         return CineSeries(
             frames=np.asarray(frames, dtype=np.float32),

@@ -182,7 +182,11 @@ def read_file(
     meta = dc.identity_meta(ds, path, "dicom-enhanced")
     meta["time_source"] = source
     meta["warnings"] = warnings
-    return dc.finish_series(path, frames, spacing, times - times[0], iop, meta)
+    first = per[int(order[0])] if per else None
+    ipp = dc.numbers(_nested(first, "PlanePositionSequence"), "ImagePositionPatient", 3)
+    if ipp is None:
+        ipp = dc.numbers(_nested(shared, "PlanePositionSequence"), "ImagePositionPatient", 3)
+    return dc.finish_series(path, frames, spacing, times - times[0], iop, meta, ipp)
 
 
 class DicomFileReader:

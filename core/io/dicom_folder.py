@@ -307,7 +307,8 @@ def read_folder(
     meta["warnings"] = warnings
     meta.update(slice_meta)
     iop = dc.numbers(first, "ImageOrientationPatient", 6)
-    return dc.finish_series(folder, frames, spacing, times, iop, meta)
+    ipp = dc.numbers(first, "ImagePositionPatient", 3)
+    return dc.finish_series(folder, frames, spacing, times, iop, meta, ipp)
 
 
 class DicomFolderReader:

@@ -41,6 +41,7 @@ import nibabel as nib
 import numpy as np
 
 from core.errors import ReaderError
+from core.io.orientation import LPS_TO_RAS
 from core.io.registry import quiet_loggers, short_error
 from core.series import CineSeries
 
@@ -140,13 +141,9 @@ def _extension_times(header: Any, n: int) -> list[float] | None:
     return None
 
 
-def nifti_iop(header: Any) -> list[float] | None:
-    """The slice orientation of a NIfTI header as a DICOM ImageOrientationPatient.
-
-    The direction in which the column index grows (array axis 0) and the one in
-    which the row index grows (axis 1), from the sform (code > 0), else the qform
-    (code > 0), converted from RAS+ to LPS; None when neither is set or usable.
-    """
+def nifti_affine(header: Any) -> np.ndarray | None:
+    """The header's voxel → RAS+ mm affine: the sform (code > 0), else the qform
+    (code > 0); None when neither is set or finite."""
     for get in (header.get_sform, header.get_qform):
         try:
             affine, code = get(coded=True)
@@ -154,11 +151,24 @@ def nifti_iop(header: Any) -> list[float] | None:
             continue
         if affine is None or not code:
             continue
-        lps = np.diag([-1.0, -1.0, 1.0]) @ np.asarray(affine, dtype=np.float64)[:3, :2]
-        if not np.all(np.isfinite(lps)):
-            continue
-        return [*lps[:, 0], *lps[:, 1]]
+        affine = np.asarray(affine, dtype=np.float64)
+        if affine.shape == (4, 4) and np.all(np.isfinite(affine)):
+            return affine
     return None
+
+
+def nifti_iop(header: Any) -> list[float] | None:
+    """The slice orientation of a NIfTI header as a DICOM ImageOrientationPatient.
+
+    The direction in which the column index grows (array axis 0) and the one in
+    which the row index grows (axis 1), from :func:`nifti_affine`, converted from
+    RAS+ to LPS; None when the header has no usable affine.
+    """
+    affine = nifti_affine(header)
+    if affine is None:
+        return None
+    lps = LPS_TO_RAS @ affine[:3, :2]  # the same matrix both ways
+    return [*lps[:, 0], *lps[:, 1]]
 
 
 def read_nifti(
@@ -183,7 +193,7 @@ def read_nifti(
     Raises:
         ReaderError: not NIfTI, damaged, or not a 2D+t shape.
     """
-    from core.io.orientation import canonicalize, reorient_spacing
+    from core.io.orientation import canonicalize, reorient_affine, reorient_spacing
 
     path = Path(path)
     img, data = _load(path)
@@ -231,6 +241,7 @@ def read_nifti(
         source = "assumed"
 
     iop = nifti_iop(header)
+    stored_hw = frames.shape[1:]
     frames, ops, plane = canonicalize(frames, iop)
     spacing = reorient_spacing(spacing, ops)
     orientation = (f"{plane}, from the NIfTI affine" if iop is not None
@@ -246,6 +257,12 @@ def read_nifti(
         "time_source": source,
         "warnings": warnings,
     }
+    affine = nifti_affine(header)
+    if affine is not None:
+        affine = affine.copy()
+        if data.ndim == 4 and slice_index:
+            affine[:3, 3] += affine[:3, 2] * slice_index  # the origin of the slice read
+        meta["affine_ras"] = reorient_affine(affine, stored_hw, ops).tolist()
     if slice_index is not None:
         meta["slice_index"] = int(slice_index)
         meta["n_slices"] = int(data.shape[2]) if data.ndim == 4 else 1

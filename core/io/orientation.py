@@ -128,3 +128,64 @@ def reorient_spacing(spacing_mm: tuple[float, float], ops: Sequence[str]) -> tup
     if TRANSPOSE in ops:
         row, col = col, row
     return row, col
+
+
+#: LPS (DICOM) ↔ RAS+ (NIfTI) coordinates: x and y change sign.
+LPS_TO_RAS = np.diag([-1.0, -1.0, 1.0])
+
+
+def dicom_affine(iop: Sequence[float], ipp: Sequence[float],
+                 spacing_mm: tuple[float, float]) -> np.ndarray | None:
+    """RAS+ affine of stored DICOM frames, as NIfTI's for (W, H, T) data.
+
+    Voxel (i = column, j = row, k) → RAS+ mm: the column index steps along the row
+    direction by the column spacing, the row index along the column direction by
+    the row spacing, k along the slice normal by 1 mm; the origin is
+    ImagePositionPatient (centre of the first pixel).
+
+    Returns:
+        (4, 4) float64, or None when the orientation or position is unusable.
+    """
+    vecs = parse_iop(iop)
+    try:
+        pos = np.asarray([float(v) for v in ipp], dtype=np.float64)
+    except (TypeError, ValueError):
+        return None
+    if vecs is None or pos.shape != (3,) or not np.all(np.isfinite(pos)):
+        return None
+    row_dir, col_dir = vecs
+    a = np.eye(4)
+    a[:3, 0] = LPS_TO_RAS @ row_dir * float(spacing_mm[1])
+    a[:3, 1] = LPS_TO_RAS @ col_dir * float(spacing_mm[0])
+    a[:3, 2] = LPS_TO_RAS @ np.cross(row_dir, col_dir)
+    a[:3, 3] = LPS_TO_RAS @ pos
+    return a
+
+
+def reorient_affine(affine: np.ndarray, shape_hw: tuple[int, int],
+                    ops: Sequence[str]) -> np.ndarray:
+    """The affine of frames after :func:`canonicalize`'s operations.
+
+    Args:
+        affine: (4, 4) RAS+ affine of the stored frames (voxel (column, row, k)).
+        shape_hw: (H, W) of the stored frames.
+        ops: the operations, in the order applied.
+
+    Returns:
+        (4, 4) affine that maps the reoriented frames' voxels to the same points.
+    """
+    a = np.array(affine, dtype=np.float64)
+    h, w = int(shape_hw[0]), int(shape_hw[1])
+    for op in ops:
+        if op == TRANSPOSE:
+            a[:, [0, 1]] = a[:, [1, 0]]
+            h, w = w, h
+        elif op == FLIP_ROWS:
+            a[:3, 3] += a[:3, 1] * (h - 1)
+            a[:3, 1] *= -1
+        elif op == FLIP_COLUMNS:
+            a[:3, 3] += a[:3, 0] * (w - 1)
+            a[:3, 0] *= -1
+        else:
+            raise ValueError(f"unknown orientation operation {op!r}")
+    return a

@@ -9,7 +9,14 @@ import pytest
 from io_dicom_factory import write_mr
 
 from core.io import read_series
-from core.io.orientation import canonicalize, parse_iop, plane_of, reorient_spacing
+from core.io.orientation import (
+    canonicalize,
+    dicom_affine,
+    parse_iop,
+    plane_of,
+    reorient_affine,
+    reorient_spacing,
+)
 
 ROW0 = np.array([0.0, 1.0, 0.0])  # canonical row direction: +y (posterior)
 COL0 = np.array([0.0, 0.0, -1.0])  # canonical column direction: -z (feet)
@@ -94,3 +101,34 @@ def test_folder_reader_reorients_and_swaps_spacing(tmp_path):
     assert s.spacing_mm == (0.6, 1.1)
     assert s.meta["orientation_ops"] == ["transpose", "flip rows"]
     assert s.meta["orientation"] == "sagittal (canonical)"
+
+
+@pytest.mark.parametrize(
+    ("transpose", "sr", "sc"), list(itertools.product([False, True], [1, -1], [1, -1]))
+)
+def test_the_reoriented_affine_puts_every_pixel_where_it_was(transpose, sr, sc):
+    t, h, w = 1, 5, 7
+    canon = np.arange(t * h * w, dtype=float).reshape(t, h, w)  # every pixel unique
+    stored, iop = _stored_variant(canon, transpose, sr, sc)
+    spacing = (0.8, 1.3)  # (row, col) of the stored frames
+    ipp = (12.0, -30.0, 55.0)
+    a_stored = dicom_affine(iop, ipp, spacing)
+    frames, ops, _ = canonicalize(stored, iop)
+    a_canon = reorient_affine(a_stored, stored.shape[1:], ops)
+    for r, c in itertools.product(range(stored.shape[1]), range(stored.shape[2])):
+        r2, c2 = np.argwhere(frames[0] == stored[0, r, c])[0]
+        np.testing.assert_allclose(a_canon @ (c2, r2, 0, 1), a_stored @ (c, r, 0, 1))
+    # the first stored pixel sits at ImagePositionPatient (LPS → RAS: x, y negated)
+    np.testing.assert_allclose(a_stored[:3, 3], (-12.0, 30.0, 55.0))
+    # canonical voxel steps: posterior (RAS -y) along a row, feet (-z) down a column
+    new_spacing = reorient_spacing(spacing, ops)
+    np.testing.assert_allclose(a_canon[:3, 0], (0, -new_spacing[1], 0), atol=1e-12)
+    np.testing.assert_allclose(a_canon[:3, 1], (0, 0, -new_spacing[0]), atol=1e-12)
+
+
+def test_dicom_affine_needs_orientation_and_position():
+    assert dicom_affine(None, (0, 0, 0), (1, 1)) is None
+    assert dicom_affine((0, 1, 0, 0, 0, -1), None, (1, 1)) is None
+    assert dicom_affine((0, 1, 0, 0, 0, -1), (0, float("nan"), 0), (1, 1)) is None
+    with pytest.raises(ValueError, match="unknown orientation operation"):
+        reorient_affine(np.eye(4), (2, 2), ["rotate"])

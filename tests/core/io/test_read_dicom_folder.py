@@ -324,3 +324,18 @@ def test_monochrome1_is_inverted_so_bright_is_high(tmp_path):
         _write_with(tmp_path, k, PhotometricInterpretation="MONOCHROME1", TriggerTime=100.0 * k)
     s = read_series(tmp_path)
     np.testing.assert_array_equal(s.frames[1], 65535.0 - pattern(1).astype(np.float32))
+
+
+def test_the_scanner_affine_of_the_frames_is_recorded(tmp_path):
+    folder = tmp_path / "c"
+    folder.mkdir()
+    for k in range(3):
+        write_mr(folder / f"IM{k}", pattern(k), series_uid="9.9", instance=k + 1,
+                 trigger_ms=100.0 * k, ipp=(4.0, -20.0, 60.0))
+    s = read_series(folder)
+    a = np.asarray(s.meta["affine_ras"])
+    # canonical sagittal: a row steps posterior (RAS -y) by the column spacing 1.2 mm,
+    # a column steps to the feet (-z) by the row spacing 0.8 mm; origin RAS(IPP)
+    np.testing.assert_allclose(a[:3, 0], (0.0, -1.2, 0.0), atol=1e-12)
+    np.testing.assert_allclose(a[:3, 1], (0.0, 0.0, -0.8), atol=1e-12)
+    np.testing.assert_allclose(a[:3, 3], (-4.0, 20.0, 60.0))

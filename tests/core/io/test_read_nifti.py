@@ -197,3 +197,31 @@ def test_files_without_an_orientation_are_read_as_stored(tmp_path):
     s = read_series(path)
     np.testing.assert_array_equal(s.frames, frames)
     assert s.meta["orientation_ops"] == [] and "as stored" in s.meta["orientation"]
+
+
+def test_labels_exported_with_the_source_affine_overlay_the_source(tmp_path):
+    """A sagittal NIfTI stored feet→head: its labels, written in the canonical order
+    with ``meta["affine_ras"]``, map every voxel to the same scanner point as the
+    source voxel they label, and read back canonical."""
+    from core.export import read_labels_nifti, write_labels_nifti
+
+    frames = _frames(n=3)  # canonical (T, H, W); unique values per frame
+    data = np.ascontiguousarray(np.transpose(frames[:, ::-1, :], (2, 1, 0)))
+    src = _sagittal(data, POSTERIOR, HEAD, (0.9, 1.3), tmp_path / "src.nii.gz")
+    src_img = nib.load(src)
+    src_affine = src_img.affine.copy()
+    src_affine[:3, 3] += (7.0, -3.0, 20.0)  # somewhere in the scanner
+    nib.save(nib.Nifti1Image(np.asarray(src_img.dataobj), src_affine, src_img.header), src)
+    s = read_series(src)
+    assert s.meta["orientation_ops"] == ["flip rows"]
+    out = write_labels_nifti((s.frames % 4).astype(np.uint8), s.spacing_mm,
+                             tmp_path / "labels.nii.gz", s.times_s,
+                             affine=s.meta["affine_ras"])
+    lab_img = nib.load(out)
+    src_data = np.asarray(nib.load(src).dataobj)
+    to_src = np.linalg.inv(nib.load(src).affine) @ lab_img.affine
+    for j, i in np.ndindex(*s.shape):  # label voxel (column i, row j) of frame 0
+        si, sj, _, _ = np.rint(to_src @ (i, j, 0, 1)).astype(int)
+        assert s.frames[0, j, i] == src_data[si, sj, 0]  # the same image value
+    np.testing.assert_array_equal(read_labels_nifti(out), (frames % 4).astype(np.uint8))
+    assert read_series(out).meta["orientation_ops"] == []
