@@ -174,3 +174,31 @@ def test_model_frames_that_disagree_with_the_motion_are_repaired(case):
     assert any(w.startswith("bladder: in frames 4–5") for w in given.tracks.warnings)
     g = given.frames.set_index(["organ", "frame"])
     assert g.loc[("bladder", 4), "flagged"] and not g["repaired"].any()
+
+
+def test_one_slice_of_a_multi_slice_nifti_is_analysed_and_exported_in_place(case, tmp_path):
+    """analyze(path, slice_index=1) on a sagittal (W, H, Z, T) NIfTI stored feet→head:
+    the chosen slice is read canonical, and its label map lands on that slice."""
+    import nibabel as nib
+
+    from core.pipeline import write_outputs
+
+    canon = case.series.frames  # (T, H, W), canonical
+    stored = np.transpose(canon[:, ::-1, :], (2, 1, 0))  # (W, H, T), rows feet→head
+    data = np.stack([stored * 0.5, stored, stored * 2.0], axis=2)  # (W, H, Z=3, T)
+    affine = np.eye(4)
+    affine[:3, 0] = (0.0, -2.0, 0.0)  # columns: posterior
+    affine[:3, 1] = (0.0, 0.0, 2.0)  # rows: head
+    affine[:3, 2] = (4.0, 0.0, 0.0)  # slices 4 mm apart along x
+    img = nib.Nifti1Image(data.astype(np.float32), affine)
+    img.header.set_xyzt_units("mm", "sec")
+    img.header["pixdim"][4] = 0.4
+    nib.save(img, tmp_path / "ms.nii.gz")
+    res = run_analyze(tmp_path / "ms.nii.gz", labels=case.labels, n_points=16, slice_index=1)
+    np.testing.assert_allclose(res.series.frames, canon, rtol=1e-6)
+    assert res.series.meta["slice_index"] == 1
+    write_outputs(res, tmp_path / "out", fmt="csv", overlay=False)
+    lab = nib.load(tmp_path / "out" / "labels.nii.gz")
+    # canonical voxel (0, 0) of slice 1: top row (head end), 4 mm along x from slice 0
+    top = affine @ (0, canon.shape[1] - 1, 1, 1)
+    np.testing.assert_allclose(lab.affine @ (0, 0, 0, 1), top)
