@@ -46,7 +46,7 @@ READ_ERRORS: tuple[type[BaseException], ...] = (
 
 
 #: Readers that take a ``slice_index`` (multi-slice inputs).
-SLICED_READERS = ("dicom-folder", "nifti")
+SLICED_READERS = ("dicom-folder", "dicom-enhanced", "nifti")
 
 
 def read_series(
@@ -66,8 +66,8 @@ def read_series(
             (image stacks); ignored by formats that do.
         frame_interval_s: frame interval for formats that do not store it.
         slice_index: which slice (0-based, in position order) of a multi-slice cine:
-            a DICOM folder with frames at several slice positions or a NIfTI file
-            (W, H, Z, T); refused for other formats.
+            DICOM (a folder or a multi-frame file) with frames at several slice
+            positions, or a NIfTI file (W, H, Z, T); refused for other formats.
 
     Returns:
         The series in canonical orientation (rows head→feet, columns anterior→posterior
@@ -89,8 +89,8 @@ def read_series(
             raise ReaderError(p, f"slice_index must be a non-negative integer, "
                                  f"got {slice_index!r}")
         if reader.name not in SLICED_READERS:
-            raise ReaderError(p, f"a slice can be chosen only in a multi-slice DICOM folder "
-                                 f"or NIfTI file, not in a {reader.name} input")
+            raise ReaderError(p, f"a slice can be chosen only in multi-slice DICOM or "
+                                 f"NIfTI, not in a {reader.name} input")
         options["slice_index"] = int(slice_index)
     try:
         return reader.read(p, series_uid=series_uid, spacing_mm=spacing,

@@ -26,6 +26,7 @@ from pydicom.dataset import Dataset
 
 from core.errors import ReaderError
 from core.io import dicom_common as dc
+from core.io.orientation import choose_slice, slice_groups
 from core.series import CineSeries
 
 _DICOM_SUFFIXES = {".dcm", ".dicom", ".ima"}
@@ -64,22 +65,9 @@ def _orientation(ds: Dataset, shared: Dataset | None, per: list[Dataset | None])
     return dc.numbers(ds, "ImageOrientationPatient", 6)
 
 
-def _check_single_slice(path: Path, iop: Any, per: list[Dataset | None]) -> None:
-    if iop is None:
-        return
-    pos = [
-        dc.numbers(_nested(p, "PlanePositionSequence"), "ImagePositionPatient", 3) for p in per
-    ]
-    if any(p is None for p in pos):
-        return
-    normal = np.cross(iop[:3], iop[3:])
-    depth = np.asarray(pos, dtype=np.float64) @ normal
-    if np.ptp(depth) > 0.1:
-        n = len(np.unique(np.round(depth, 1)))
-        raise ReaderError(
-            path,
-            f"frames at {n} slice positions (a 3D or multi-slice stack, not a single-slice cine)",
-        )
+def _positions(per: list[Dataset | None]) -> list[Any]:
+    return [dc.numbers(_nested(p, "PlanePositionSequence"), "ImagePositionPatient", 3)
+            for p in per]
 
 
 def _per_frame_times(per: list[Dataset | None]) -> tuple[list[float] | None, str]:
@@ -139,6 +127,7 @@ def read_file(
     path: Path,
     spacing_mm: tuple[float, float] | None = None,
     frame_interval_s: float | None = None,
+    slice_index: int | None = None,
 ) -> CineSeries:
     """Read a cine series from one multi-frame DICOM file.
 
@@ -146,6 +135,8 @@ def read_file(
         path: the DICOM file.
         spacing_mm: (row, col) spacing in mm used only when the file has none.
         frame_interval_s: frame interval in s used only when the file has no times.
+        slice_index: which slice position of a multi-slice file (0 = first along
+            the slice normal); needed when the frames lie at several positions.
 
     Returns:
         The series: frames (T, H, W) float32 after rescale, in time order and
@@ -172,7 +163,13 @@ def read_file(
     shared, per = _groups(ds, n)
     spacing = dc.resolve_spacing(_spacing(ds, shared, per), spacing_mm, warnings)
     iop = _orientation(ds, shared, per)
-    _check_single_slice(path, iop, per)
+    slice_meta: dict[str, Any] = {}
+    keep = choose_slice(path, slice_groups(iop, _positions(per)), slice_index, slice_meta)
+    if len(keep) < n:
+        arr, per, n = arr[keep], [per[i] for i in keep], len(keep)
+        if n < 2:
+            raise ReaderError(path, "a single image at this slice position, a cine series "
+                                    "needs at least 2 frames")
     times, source = _times(ds, per, n, frame_interval_s, warnings)
     frames = _rescaled(ds, arr, shared, per)
     order = np.argsort(times, kind="stable")
@@ -182,6 +179,7 @@ def read_file(
     meta = dc.identity_meta(ds, path, "dicom-enhanced")
     meta["time_source"] = source
     meta["warnings"] = warnings
+    meta.update(slice_meta)
     first = per[int(order[0])] if per else None
     ipp = dc.numbers(_nested(first, "PlanePositionSequence"), "ImagePositionPatient", 3)
     if ipp is None:
@@ -201,11 +199,13 @@ class DicomFileReader:
         )
 
     def read(self, path: Path, **options: Any) -> CineSeries:
-        """Read the file; options ``spacing_mm``, ``frame_interval_s`` (``series_uid`` unused)."""
+        """Read the file; options ``spacing_mm``, ``frame_interval_s``, ``slice_index``
+        (``series_uid`` unused)."""
         return dc.read_guarded(
             path, read_file,
             spacing_mm=options.get("spacing_mm"),
             frame_interval_s=options.get("frame_interval_s"),
+            slice_index=options.get("slice_index"),
         )
 
 

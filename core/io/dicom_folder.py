@@ -22,6 +22,7 @@ from pydicom.dataset import Dataset
 
 from core.errors import ReaderError
 from core.io import dicom_common as dc
+from core.io.orientation import choose_slice, slice_groups
 from core.series import CineSeries
 
 #: Stop scanning a folder after this many files (a whole PACS export is not a cine).
@@ -179,56 +180,6 @@ def _dedupe(headers: list[_Header], warnings: list[str]) -> list[_Header]:
     return out
 
 
-def slice_groups(headers: list[_Header]) -> list[tuple[float, list[_Header]]]:
-    """Images grouped by slice position (mm along the slice normal), in position order.
-
-    One group when the images lack ImageOrientationPatient / ImagePositionPatient
-    or all lie in one plane (within 0.1 mm).
-    """
-    iop = dc.numbers(headers[0].ds, "ImageOrientationPatient", 6)
-    pos = [dc.numbers(h.ds, "ImagePositionPatient", 3) for h in headers]
-    if iop is None or any(p is None for p in pos):
-        return [(0.0, list(headers))]
-    depth = np.asarray(pos, dtype=np.float64) @ np.cross(iop[:3], iop[3:])
-    if np.ptp(depth) <= 0.1:
-        return [(float(np.mean(depth)), list(headers))]
-    groups: dict[float, list[_Header]] = {}
-    for d, h in zip(np.round(depth, 1), headers, strict=True):
-        groups.setdefault(float(d), []).append(h)
-    return sorted(groups.items())
-
-
-def _pick_slice(folder: Path, headers: list[_Header], slice_index: int | None,
-                meta_out: dict[str, Any]) -> list[_Header]:
-    """The images of one slice position: the only one, or ``slice_index`` of several.
-
-    Raises:
-        ReaderError: a 3D stack (one image per position), several positions and no
-            ``slice_index``, or a ``slice_index`` that does not exist.
-    """
-    groups = slice_groups(headers)
-    n = len(groups)
-    if n > 1 and all(len(g) == 1 for _, g in groups):
-        raise ReaderError(folder, f"a 3D stack (one image at each of {n} slice positions), "
-                                  "not a cine: PelviTrack reads one 2D slice over time")
-    if slice_index is None:
-        if n > 1:
-            where = ", ".join(f"{d:g}" for d, _ in groups[:8]) + (", …" if n > 8 else "")
-            raise ReaderError(
-                folder,
-                f"a multi-slice cine: frames at {n} slice positions ({where} mm); choose "
-                f"one with slice_index 0-{n - 1} (pelvitrack --slice N)",
-            )
-        return groups[0][1]
-    if not 0 <= slice_index < n:
-        raise ReaderError(folder, f"no slice {slice_index}: the series has {n} slice "
-                                  f"position{'s' if n > 1 else ''} (0-{n - 1})")
-    meta_out["slice_index"] = int(slice_index)
-    meta_out["slice_position_mm"] = groups[slice_index][0]
-    meta_out["n_slices"] = n
-    return groups[slice_index][1]
-
-
 def _read_pixels(ordered: list[_Header]) -> np.ndarray:
     frames: list[np.ndarray] = []
     for h in ordered:
@@ -288,12 +239,14 @@ def read_folder(
             from core.io.dicom_enhanced import read_file
 
             return read_file(chosen[0].path, spacing_mm=spacing_mm,
-                             frame_interval_s=frame_interval_s)
+                             frame_interval_s=frame_interval_s, slice_index=slice_index)
         raise ReaderError(multi[0].path, "multi-frame file mixed with other images of its series")
     if len(chosen) < 2:
         raise ReaderError(chosen[0].path, "a single image, a cine series needs at least 2 frames")
     slice_meta: dict[str, Any] = {}
-    chosen = _pick_slice(folder, chosen, slice_index, slice_meta)
+    groups = slice_groups(dc.numbers(chosen[0].ds, "ImageOrientationPatient", 6),
+                          [dc.numbers(h.ds, "ImagePositionPatient", 3) for h in chosen])
+    chosen = [chosen[i] for i in choose_slice(folder, groups, slice_index, slice_meta)]
     if len(chosen) < 2:
         raise ReaderError(chosen[0].path, "a single image, a cine series needs at least 2 frames")
 

@@ -20,8 +20,11 @@ with the plane recorded.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
+
+from core.errors import ReaderError
 
 #: Operation names recorded in ``meta["orientation_ops"]``.
 TRANSPOSE = "transpose"
@@ -189,3 +192,62 @@ def reorient_affine(affine: np.ndarray, shape_hw: tuple[int, int],
         else:
             raise ValueError(f"unknown orientation operation {op!r}")
     return a
+
+
+def slice_groups(iop: Sequence[float] | np.ndarray | None,
+                 positions: Sequence[Sequence[float] | None]) -> list[tuple[float, list[int]]]:
+    """Images grouped by slice position, in position order.
+
+    Args:
+        iop: ImageOrientationPatient shared by the images, or None.
+        positions: ImagePositionPatient of each image (None where missing).
+
+    Returns:
+        ``(mm along the slice normal, image indices)`` per position (positions
+        within 0.1 mm are one); a single group when the orientation or a position
+        is missing, or all images lie in one plane.
+    """
+    vecs = parse_iop(iop)
+    everything = [(0.0, list(range(len(positions))))]
+    if vecs is None or any(p is None for p in positions) or not positions:
+        return everything
+    depth = np.asarray(positions, dtype=np.float64) @ np.cross(vecs[0], vecs[1])
+    if np.ptp(depth) <= 0.1:
+        return [(float(np.mean(depth)), list(range(len(positions))))]
+    groups: dict[float, list[int]] = {}
+    for i, d in enumerate(np.round(depth, 1)):
+        groups.setdefault(float(d), []).append(i)
+    return sorted(groups.items())
+
+
+def choose_slice(path: Any, groups: list[tuple[float, list[int]]], slice_index: int | None,
+                 meta_out: dict[str, Any]) -> list[int]:
+    """The image indices of one slice position: the only one, or ``slice_index``.
+
+    Records ``slice_index``, ``slice_position_mm`` and ``n_slices`` in ``meta_out``
+    when an index is given.
+
+    Raises:
+        ReaderError (naming ``path``): a 3D stack (one image per position), several
+            positions and no ``slice_index``, or a ``slice_index`` that does not exist.
+    """
+    n = len(groups)
+    if n > 1 and all(len(g) == 1 for _, g in groups):
+        raise ReaderError(path, f"a 3D stack (one image at each of {n} slice positions), "
+                                "not a cine: PelviTrack reads one 2D slice over time")
+    if slice_index is None:
+        if n > 1:
+            where = ", ".join(f"{d:g}" for d, _ in groups[:8]) + (", …" if n > 8 else "")
+            raise ReaderError(
+                path,
+                f"a multi-slice cine: frames at {n} slice positions ({where} mm); choose "
+                f"one with slice_index 0-{n - 1} (pelvitrack --slice N)",
+            )
+        return groups[0][1]
+    if not 0 <= slice_index < n:
+        raise ReaderError(path, f"no slice {slice_index}: the series has {n} slice "
+                                f"position{'s' if n > 1 else ''} (0-{n - 1})")
+    meta_out["slice_index"] = int(slice_index)
+    meta_out["slice_position_mm"] = groups[slice_index][0]
+    meta_out["n_slices"] = n
+    return groups[slice_index][1]

@@ -165,3 +165,22 @@ def test_per_frame_pixel_measures_and_frame_time(tmp_path):
     np.testing.assert_allclose(s.times_s, np.arange(10) * 0.125)
     assert s.meta["time_source"] == "FrameTime"
     np.testing.assert_array_equal(s.frames, np.swapaxes(raw, 1, 2))
+
+
+def test_a_multi_slice_file_reads_the_chosen_slice(tmp_path):
+    path, raw = _enhanced(tmp_path)
+    ds = pydicom.dcmread(path)
+    for k, item in enumerate(ds.PerFrameFunctionalGroupsSequence):
+        # two slices, interleaved: even frames at x = 0, odd frames at x = 3 mm
+        item.PlanePositionSequence = Sequence([_item(ImagePositionPatient=[3.0 * (k % 2), 0, 0])])
+    ds.save_as(path)
+    with pytest.raises(ReaderError, match="multi-slice cine: frames at 2 slice positions"):
+        read_series(path)
+    # the slice normal of IOP (0,0,-1 | 0,1,0) points to +x: x = 3 mm is slice 1
+    s = read_series(path, slice_index=1)
+    order = [1, 3, 5, 7, 9]  # the odd stored frames, already in time order
+    np.testing.assert_array_equal(s.frames, np.swapaxes(raw[order], 1, 2))
+    assert s.meta["slice_index"] == 1 and s.meta["n_slices"] == 2
+    assert s.meta["slice_position_mm"] == 3.0
+    with pytest.raises(ReaderError, match="no slice 2"):
+        read_series(path, slice_index=2)

@@ -111,7 +111,7 @@ def test_slice_index_is_refused_for_formats_without_slices(tmp_path):
     import tifffile
 
     tifffile.imwrite(tmp_path / "c.tif", _frames().astype(np.uint16))
-    with pytest.raises(ReaderError, match="slice can be chosen only in a multi-slice"):
+    with pytest.raises(ReaderError, match="slice can be chosen only in multi-slice DICOM or NIfTI"):
         read_series(tmp_path / "c.tif", slice_index=0)
 
 
