@@ -14,7 +14,7 @@ from typing import Any
 from PySide6.QtWidgets import QFileDialog
 
 from app.gui import export_actions as ex
-from app.gui.series_list import list_series, nifti_slice_count
+from app.gui.series_list import list_series, slice_count
 from app.gui.workers import load_project_job, read_and_analyze
 
 SERIES_FILTER = ("Cine series (*.dcm *.nii *.nii.gz *.tif *.tiff *.png *.pvt);;"
@@ -73,7 +73,7 @@ class FileActions:
                     return False
                 series_uid, slice_index = entry.series_uid, entry.slice_index
         elif p.is_file() and slice_index is None:
-            n_slices = nifti_slice_count(p)
+            n_slices = slice_count(p)
             if n_slices > 1:
                 from app.gui import main_window
 

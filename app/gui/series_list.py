@@ -102,18 +102,52 @@ def list_series(folder: str | Path) -> list[SeriesEntry]:
                                       e.slice_index or 0))
 
 
-def nifti_slice_count(path: str | Path) -> int:
-    """Slices of a NIfTI (W, H, Z, T) cine from its header (1 for anything else:
-    other files, 2D+t NIfTI, unreadable headers — the reader reports those)."""
+def slice_count(path: str | Path) -> int:
+    """Slice positions of a multi-slice cine file, from its header: a NIfTI
+    (W, H, Z, T) or an enhanced multi-frame DICOM whose frames lie at several
+    positions.  1 for anything else (unreadable headers too: the reader reports
+    those when the file is opened)."""
     p = Path(path)
-    if not p.is_file() or not p.name.lower().endswith((".nii", ".nii.gz")):
+    if not p.is_file():
         return 1
     try:
-        import nibabel as nib
+        if p.name.lower().endswith((".nii", ".nii.gz")):
+            import nibabel as nib
 
-        shape = nib.load(p).shape
+            shape = nib.load(p).shape
+            while len(shape) > 4 and shape[-1] == 1:
+                shape = shape[:-1]
+            return int(shape[2]) if len(shape) == 4 and shape[3] > 1 else 1
+        return _enhanced_slice_count(p)
     except Exception:  # the reader gives the proper error when the file is opened
         return 1
-    while len(shape) > 4 and shape[-1] == 1:
-        shape = shape[:-1]
-    return int(shape[2]) if len(shape) == 4 and shape[3] > 1 else 1
+
+
+def _enhanced_slice_count(path: Path) -> int:
+    import pydicom
+
+    from core.io.orientation import slice_groups
+
+    ds = pydicom.dcmread(path, stop_before_pixels=True)
+    per = ds.get("PerFrameFunctionalGroupsSequence")
+    if not per or int(getattr(ds, "NumberOfFrames", 1) or 1) < 2:
+        return 1
+
+    def first(item, keyword):
+        seq = item.get(keyword) if item is not None else None
+        return seq[0] if seq else None
+
+    shared = first(ds, "SharedFunctionalGroupsSequence")
+    iop = None
+    for src in (shared, per[0]):
+        plane = first(src, "PlaneOrientationSequence")
+        if plane is not None and "ImageOrientationPatient" in plane:
+            iop = [float(v) for v in plane.ImageOrientationPatient]
+            break
+    positions = []
+    for item in per:
+        plane = first(item, "PlanePositionSequence")
+        positions.append([float(v) for v in plane.ImagePositionPatient]
+                         if plane is not None and "ImagePositionPatient" in plane else None)
+    groups = slice_groups(iop, positions)
+    return 1 if all(len(g) == 1 for _, g in groups) else len(groups)  # a 3D stack: 1

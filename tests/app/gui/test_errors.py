@@ -146,15 +146,15 @@ def test_a_multi_slice_folder_lists_and_opens_one_slice(window, qtbot, tmp_path,
 def test_a_multi_slice_nifti_asks_for_the_slice(window, qtbot, tmp_path, monkeypatch):
     import nibabel as nib
 
-    from app.gui.series_list import nifti_slice_count
+    from app.gui.series_list import slice_count
 
     data = np.random.default_rng(0).random((20, 24, 3, 4)).astype(np.float32)
     img = nib.Nifti1Image(data, np.eye(4))
     img.header.set_xyzt_units("mm", "sec")
     path = tmp_path / "ms.nii.gz"
     nib.save(img, path)
-    assert nifti_slice_count(path) == 3
-    assert nifti_slice_count(tmp_path) == 1
+    assert slice_count(path) == 3
+    assert slice_count(tmp_path) == 1
     asked = []
     monkeypatch.setattr("app.gui.main_window.choose_slice",
                         lambda n, p, parent=None: asked.append(n) or None)
@@ -167,3 +167,31 @@ def test_a_multi_slice_nifti_asks_for_the_slice(window, qtbot, tmp_path, monkeyp
             lambda p: read.append(p.data["series"]) if "series" in p.data else None)
     assert asked == [3]
     np.testing.assert_array_equal(read[0].frames, np.transpose(data[:, :, 2], (2, 1, 0)))
+
+
+def test_slice_count_of_an_enhanced_dicom(tmp_path):
+    import pydicom
+    from pydicom.data import get_testdata_file
+    from pydicom.dataset import Dataset
+    from pydicom.sequence import Sequence
+
+    from app.gui.series_list import slice_count
+
+    emri = get_testdata_file("emri_small.dcm")
+    assert slice_count(emri) == 1
+    ds = pydicom.dcmread(emri)
+    orient = Dataset()
+    orient.ImageOrientationPatient = [0, 1, 0, 0, 0, -1]
+    shared = Dataset()
+    shared.PlaneOrientationSequence = Sequence([orient])
+    ds.SharedFunctionalGroupsSequence = Sequence([shared])
+    ds.PerFrameFunctionalGroupsSequence = Sequence([Dataset() for _ in range(10)])
+    for step, name in ((2, "two.dcm"), (1, "stack.dcm")):
+        for k, item in enumerate(ds.PerFrameFunctionalGroupsSequence):
+            pos = Dataset()
+            pos.ImagePositionPatient = [4.0 * (k % step if step > 1 else k), 0.0, 0.0]
+            item.PlanePositionSequence = Sequence([pos])
+        ds.save_as(tmp_path / name)
+    assert slice_count(tmp_path / "two.dcm") == 2  # frames alternate between 2 positions
+    assert slice_count(tmp_path / "stack.dcm") == 1  # one frame per position: a 3D stack
+    assert slice_count(tmp_path / "missing.dcm") == 1
