@@ -152,6 +152,7 @@ def analyze(
     repair: bool = True,
     backend: str = "auto",
     scales: Sequence[float] | None = None,
+    batch_size: int | None = None,
 ) -> Iterator[Progress]:
     """Analyse one cine series: segment every frame, track the organs, measure.
 
@@ -174,6 +175,7 @@ def analyze(
             (:func:`core.track.repair.repair_labels`); given labels are never changed.
         backend, scales: how the network runs and its test-time zoom factors
             (:class:`core.segment.infer.Segmenter`; None = its default).
+        batch_size: frames per network call (None = the segmenter's default).
 
     Yields:
         :class:`Progress` with stages "read", "segment", "track", "indices"; the
@@ -211,7 +213,9 @@ def analyze(
             segmenter = shared_segmenter(model, device=device, backend=backend,
                                          scales=scales)
         seg = None
-        for p in segmenter.segment(series):
+        steps = (segmenter.segment(series) if batch_size is None
+                 else segmenter.segment(series, batch_size=batch_size))
+        for p in steps:
             if p.stage == "done":
                 seg = p.data["result"]
             else:

@@ -50,7 +50,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--device", default="auto")
     add_inference_options(p)
     p.add_argument("--batch-size", type=int, default=None, help="frames per network call "
-                   "(with --raw)")
+                   "(default: the Segmenter's)")
     p.add_argument("--raw", action="store_true",
                    help="score the model's labels alone; default: the labels `analyze` "
                         "writes (after the tracker redraws frames that disagree with the "
@@ -117,7 +117,8 @@ def run(args: argparse.Namespace) -> int:
         if args.raw:
             labels = seg.predict(series, batch_size=args.batch_size).labels
         else:
-            labels = run_analyze(series, segmenter=seg, device=args.device).labels
+            labels = run_analyze(series, segmenter=seg, device=args.device,
+                                 batch_size=args.batch_size).labels
         df = organ_metrics(labels, truth, seg.organs, series.spacing_mm)
         df.insert(0, "case", name)
         tables.append(df)

@@ -69,17 +69,23 @@ def test_tables(result, case):
 
 def test_segmenter_is_used_and_confidence_lands_in_frames(case):
     class FakeSegmenter:
-        def segment(self, series):
+        batches = []
+
+        def segment(self, series, batch_size=None):
             from core.progress import Progress
 
+            self.batches.append(batch_size)
             yield Progress("segment", 0, series.n_frames)
             conf = np.full((series.n_frames, 3), 0.9, np.float32)
             res = SegmentationResult(case.labels, conf, "fake-1", ORGANS3)
             yield Progress("done", series.n_frames, series.n_frames, "", {"result": res})
 
-    res = run_analyze(case.series, segmenter=FakeSegmenter(), n_points=16)
+    fake = FakeSegmenter()
+    res = run_analyze(case.series, segmenter=fake, n_points=16)
     assert res.model_id == "fake-1"
     np.testing.assert_allclose(res.frames["confidence"], 0.9, rtol=1e-6)
+    run_analyze(case.series, segmenter=fake, n_points=16, batch_size=3)
+    assert fake.batches == [None, 3]  # the segmenter's default unless given
 
 
 def test_bad_arguments(case):
