@@ -2,16 +2,14 @@
 
 The GUI shows a chooser when a folder holds several series, or one series with
 frames at several slice positions (a multi-slice cine: one entry per slice);
-this scan reads only headers (``stop_before_pixels``) and does not depend on
-:mod:`core.io` internals.
+this scan reads only headers (``stop_before_pixels``); slices are grouped as the
+DICOM readers group them (:func:`core.io.orientation.slice_groups`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-
-import numpy as np
 
 #: Stop scanning after this many files (a cine folder holds tens to hundreds).
 MAX_FILES = 5000
@@ -35,27 +33,22 @@ class SeriesEntry:
     slice_position_mm: float | None = None
 
 
-def _depth(ds) -> float | None:
-    """Position of an image along its slice normal (mm), None when not recorded."""
+def _numbers(ds, keyword: str) -> list[float] | None:
     try:
-        iop = np.asarray([float(v) for v in ds.ImageOrientationPatient], dtype=float)
-        ipp = np.asarray([float(v) for v in ds.ImagePositionPatient], dtype=float)
-    except (AttributeError, TypeError, ValueError):
+        return [float(v) for v in ds.get(keyword)]
+    except (TypeError, ValueError):
         return None
-    if iop.shape != (6,) or ipp.shape != (3,):
-        return None
-    return float(ipp @ np.cross(iop[:3], iop[3:]))
 
 
-def _slices(depths: list[float | None]) -> list[tuple[float, int]]:
+def _slices(iop: list[float] | None, positions: list) -> list[tuple[float, int]]:
     """(position mm, images) per slice position of a multi-slice cine, in position
     order; [] when the series is a single slice, lacks positions or is a 3D stack."""
-    if not depths or any(d is None for d in depths) or np.ptp(depths) <= 0.1:
+    from core.io.orientation import slice_groups
+
+    groups = slice_groups(iop, positions)
+    if len(groups) < 2 or all(len(g) == 1 for _, g in groups):  # 3D stack: not a cine
         return []
-    pos, counts = np.unique(np.round(np.asarray(depths, dtype=float), 1), return_counts=True)
-    if counts.min() < 2:  # one image per position: a 3D stack, not a cine
-        return []
-    return [(float(p), int(c)) for p, c in zip(pos, counts, strict=True)]
+    return [(pos, len(g)) for pos, g in groups]
 
 
 def list_series(folder: str | Path) -> list[SeriesEntry]:
@@ -88,12 +81,13 @@ def list_series(folder: str | Path) -> list[SeriesEntry]:
             continue
         frames = int(getattr(ds, "NumberOfFrames", 1) or 1)
         entry = found.setdefault(uid, [str(getattr(ds, "SeriesDescription", "") or ""), 0,
-                                       int(ds.Rows), int(ds.Columns), []])
+                                       int(ds.Rows), int(ds.Columns),
+                                       _numbers(ds, "ImageOrientationPatient"), []])
         entry[1] += frames
-        entry[4].append(_depth(ds) if frames == 1 else None)
+        entry[5].append(_numbers(ds, "ImagePositionPatient") if frames == 1 else None)
     out = []
-    for uid, (d, f, r, c, depths) in found.items():
-        slices = _slices(depths)
+    for uid, (d, f, r, c, iop, positions) in found.items():
+        slices = _slices(iop, positions)
         if not slices:
             out.append(SeriesEntry(uid, d, f, r, c))
         out += [SeriesEntry(uid, d, n, r, c, i, len(slices), pos)
@@ -126,8 +120,6 @@ def slice_count(path: str | Path) -> int:
 def _enhanced_slice_count(path: Path) -> int:
     import pydicom
 
-    from core.io.orientation import slice_groups
-
     ds = pydicom.dcmread(path, stop_before_pixels=True)
     per = ds.get("PerFrameFunctionalGroupsSequence")
     if not per or int(getattr(ds, "NumberOfFrames", 1) or 1) < 2:
@@ -142,12 +134,8 @@ def _enhanced_slice_count(path: Path) -> int:
     for src in (shared, per[0]):
         plane = first(src, "PlaneOrientationSequence")
         if plane is not None and "ImageOrientationPatient" in plane:
-            iop = [float(v) for v in plane.ImageOrientationPatient]
+            iop = _numbers(plane, "ImageOrientationPatient")
             break
-    positions = []
-    for item in per:
-        plane = first(item, "PlanePositionSequence")
-        positions.append([float(v) for v in plane.ImagePositionPatient]
-                         if plane is not None and "ImagePositionPatient" in plane else None)
-    groups = slice_groups(iop, positions)
-    return 1 if all(len(g) == 1 for _, g in groups) else len(groups)  # a 3D stack: 1
+    positions = [_numbers(first(item, "PlanePositionSequence") or {}, "ImagePositionPatient")
+                 for item in per]
+    return max(1, len(_slices(iop, positions)))  # a single slice or a 3D stack: 1

@@ -90,9 +90,9 @@ def _load(path: Path) -> tuple[Any, np.ndarray]:
 
 
 def _as_cine(path: Path, data: np.ndarray, header: Any,
-             slice_index: int | None = None) -> np.ndarray:
-    """(W, H, T) view of the data (slice ``slice_index`` of a (W, H, Z, T) series),
-    or ReaderError for shapes that are not a cine."""
+             slice_index: int | None = None) -> tuple[np.ndarray, int]:
+    """(W, H, T) view of the data (slice ``slice_index`` of a (W, H, Z, T) series)
+    and the number of slices Z, or ReaderError for shapes that are not a cine."""
     shape = data.shape
     while data.ndim > 4 and data.shape[-1] == 1:
         data = data[..., 0]
@@ -104,7 +104,7 @@ def _as_cine(path: Path, data: np.ndarray, header: Any,
                 f"a 3D volume, not a 2D+t cine (shape {shape}, no time step in the header)",
             )
         _check_slice(path, slice_index, 1)
-        return data
+        return data, 1
     if data.ndim == 4:
         z, t = data.shape[2], data.shape[3]
         if t == 1 and z > 1:
@@ -116,7 +116,7 @@ def _as_cine(path: Path, data: np.ndarray, header: Any,
                 f"one slice with slice_index 0-{z - 1} (pelvitrack --slice N)",
             )
         _check_slice(path, slice_index, z)
-        return data[:, :, slice_index or 0, :]
+        return data[:, :, slice_index or 0, :], z
     if data.ndim == 2:
         raise ReaderError(path, "a single image, a cine series needs at least 2 frames")
     raise ReaderError(path, f"expected (W,H,T) or (W,H,1,T) data, got shape {shape}")
@@ -164,7 +164,10 @@ def nifti_iop(header: Any) -> list[float] | None:
     which the row index grows (axis 1), from :func:`nifti_affine`, converted from
     RAS+ to LPS; None when the header has no usable affine.
     """
-    affine = nifti_affine(header)
+    return _iop_of(nifti_affine(header))
+
+
+def _iop_of(affine: np.ndarray | None) -> list[float] | None:
     if affine is None:
         return None
     lps = LPS_TO_RAS @ affine[:3, :2]  # the same matrix both ways
@@ -198,7 +201,7 @@ def read_nifti(
     path = Path(path)
     img, data = _load(path)
     header = img.header
-    cine = _as_cine(path, data, header, slice_index)
+    cine, n_slices = _as_cine(path, data, header, slice_index)
     warnings: list[str] = []
     try:
         frames = np.ascontiguousarray(np.transpose(cine, (2, 1, 0)), dtype=np.float32)
@@ -240,7 +243,8 @@ def read_nifti(
         times_s = np.arange(n) * interval
         source = "assumed"
 
-    iop = nifti_iop(header)
+    affine = nifti_affine(header)
+    iop = _iop_of(affine)
     stored_hw = frames.shape[1:]
     frames, ops, plane = canonicalize(frames, iop)
     spacing = reorient_spacing(spacing, ops)
@@ -257,15 +261,14 @@ def read_nifti(
         "time_source": source,
         "warnings": warnings,
     }
-    affine = nifti_affine(header)
     if affine is not None:
         affine = affine.copy()
-        if data.ndim == 4 and slice_index:
+        if slice_index:
             affine[:3, 3] += affine[:3, 2] * slice_index  # the origin of the slice read
         meta["affine_ras"] = reorient_affine(affine, stored_hw, ops).tolist()
     if slice_index is not None:
         meta["slice_index"] = int(slice_index)
-        meta["n_slices"] = int(data.shape[2]) if data.ndim == 4 else 1
+        meta["n_slices"] = n_slices
     try:
         return CineSeries(frames=frames, spacing_mm=spacing, times_s=times_s, meta=meta)
     except ValueError as exc:

@@ -208,9 +208,8 @@ def slice_groups(iop: Sequence[float] | np.ndarray | None,
         is missing, or all images lie in one plane.
     """
     vecs = parse_iop(iop)
-    everything = [(0.0, list(range(len(positions))))]
-    if vecs is None or any(p is None for p in positions) or not positions:
-        return everything
+    if vecs is None or not positions or any(p is None for p in positions):
+        return [(0.0, list(range(len(positions))))]
     depth = np.asarray(positions, dtype=np.float64) @ np.cross(vecs[0], vecs[1])
     if np.ptp(depth) <= 0.1:
         return [(float(np.mean(depth)), list(range(len(positions))))]
