@@ -47,8 +47,8 @@ def _slice(text: str) -> int:
 
 
 def add_slice_option(p: argparse.ArgumentParser) -> None:
-    """``--slice N``: one slice of a multi-slice cine (DICOM folder or NIfTI)."""
+    """``--slice N``: one slice of a multi-slice cine (DICOM or NIfTI)."""
     p.add_argument("--slice", type=_slice, default=None, metavar="N",
                    help="read slice N (0 = first along the slice normal) of a multi-slice "
-                        "cine: a DICOM folder with several slice positions or a "
-                        "(W,H,Z,T) NIfTI")
+                        "cine: DICOM (a folder or a multi-frame file) with frames at "
+                        "several slice positions, or a (W,H,Z,T) NIfTI")
