@@ -334,7 +334,8 @@ def write_outputs(
     series = result.series
     written["labels"] = Path(write_labels_nifti(result.labels, series.spacing_mm,
                                                 out / OUTPUT_NAMES["labels"], series.times_s,
-                                                affine=series.meta.get("affine_ras")))
+                                                affine=series.meta.get("affine_ras"),
+                                                orientation_ops=series.meta["orientation_ops"]))
     written["points"] = Path(write_table(pts, out / OUTPUT_NAMES["points"], fmt))
     written["frames"] = Path(write_table(frs, out / OUTPUT_NAMES["frames"], fmt))
     project = result.to_project()

@@ -77,7 +77,8 @@ def export_labels(result: Any, path: str | Path) -> Path:
         raise ValueError("nothing to export: the series has no labels yet")
     s = result.series
     return Path(write_labels_nifti(result.labels, s.spacing_mm, path, times_s=s.times_s,
-                                   affine=s.meta.get("affine_ras")))
+                                   affine=s.meta.get("affine_ras"),
+                                   orientation_ops=s.meta["orientation_ops"]))
 
 
 def export_video(result: Any, path: str | Path, fps: float = 4.0,

@@ -24,15 +24,20 @@ def write_labels_nifti(
     path: str | os.PathLike,
     times_s: Sequence[float] | None = None,
     affine: Sequence[Sequence[float]] | np.ndarray | None = None,
+    orientation_ops: Sequence[str] = (),
 ) -> Path:
     """Write a label series (T,H,W) as a NIfTI label map.
 
     Layout: the data array has shape (W, H, T) — i is the column, j the row, k
     the frame — so ``np.asarray(img.dataobj)[:, :, t].T`` is frame ``t`` as
-    rows × columns.  The affine is the series' place in the scanner
-    (``affine``, e.g. ``series.meta["affine_ras"]`` of a DICOM or NIfTI source, so
-    the labels overlay the source in other viewers), else
-    ``diag(spacing_col, spacing_row, 1, 1)``; the xyzt units are mm and s,
+    rows × columns.  With the series' place in the scanner (``affine`` =
+    ``series.meta["affine_ras"]`` of a DICOM or NIfTI source) the reorientation the
+    reader applied (``orientation_ops``) is undone: the array is in the source's
+    stored order, voxel for voxel the source's grid, with the source's affine, so
+    the labels overlay the source in other viewers and match a NIfTI source's
+    array; :func:`read_labels_nifti` turns them canonical again.  Without
+    ``affine``, the labels stay canonical and the affine is
+    ``diag(spacing_col, spacing_row, 1, 1)``.  The xyzt units are mm and s,
     ``pixdim[4]`` is the frame interval (s), the intent is ``label`` and the
     data type uint8.  The frame times and spacing are also stored as JSON in a
     NIfTI comment extension.
@@ -44,7 +49,9 @@ def write_labels_nifti(
             without either suffix gets ``.nii.gz`` appended.
         times_s: frame times (T,) in s; the interval written is the median
             difference.  Without times the interval is 1 s.
-        affine: (4, 4) voxel (column, row, frame) → RAS+ mm of the frames, or None.
+        affine: (4, 4) voxel (column, row, frame) → RAS+ mm of the canonical frames,
+            or None.
+        orientation_ops: ``series.meta["orientation_ops"]``; used only with ``affine``.
 
     Returns:
         The path written.
@@ -77,13 +84,18 @@ def write_labels_nifti(
     if not (path.name.endswith(".nii.gz") or path.suffix == ".nii"):
         path = path.with_name(path.name + ".nii.gz")
 
-    data = np.ascontiguousarray(arr.astype(np.uint8).transpose(2, 1, 0))
+    arr = arr.astype(np.uint8)
     if affine is None:
         affine = np.diag([sp[1], sp[0], 1.0, 1.0])
     else:
         affine = np.asarray(affine, dtype=float)
         if affine.shape != (4, 4) or not np.all(np.isfinite(affine)):
             raise ValueError(f"affine must be a finite 4x4 matrix, got shape {affine.shape}")
+        from core.io.orientation import reorient_spacing, undo_orientation
+
+        arr, affine = undo_orientation(arr, affine, orientation_ops)
+        sp = np.asarray(reorient_spacing((sp[0], sp[1]), orientation_ops))  # stored grid
+    data = np.ascontiguousarray(arr.transpose(2, 1, 0))
     img = nib.Nifti1Image(data, affine)
     img.set_data_dtype(np.uint8)
     img.set_qform(affine, code=1)

@@ -194,6 +194,34 @@ def reorient_affine(affine: np.ndarray, shape_hw: tuple[int, int],
     return a
 
 
+def undo_orientation(frames: np.ndarray, affine: np.ndarray,
+                     ops: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Back from canonical order to the source's stored order.
+
+    Args:
+        frames: (T, H, W) canonical frames (or labels).
+        affine: their (4, 4) RAS+ affine (``meta["affine_ras"]``).
+        ops: the operations :func:`canonicalize` applied (``meta["orientation_ops"]``).
+
+    Returns:
+        (frames in stored order, the affine of the stored frames).  Each operation is
+        its own inverse, so they are applied again in reverse order.
+    """
+    back = list(reversed(ops))
+    stored = np.asarray(frames)
+    for op in back:
+        if op == TRANSPOSE:
+            stored = np.swapaxes(stored, 1, 2)
+        elif op == FLIP_ROWS:
+            stored = stored[:, ::-1, :]
+        elif op == FLIP_COLUMNS:
+            stored = stored[:, :, ::-1]
+        else:
+            raise ValueError(f"unknown orientation operation {op!r}")
+    return (np.ascontiguousarray(stored),
+            reorient_affine(affine, np.shape(frames)[1:], back))
+
+
 def slice_groups(iop: Sequence[float] | np.ndarray | None,
                  positions: Sequence[Sequence[float] | None]) -> list[tuple[float, list[int]]]:
     """Images grouped by slice position, in position order.

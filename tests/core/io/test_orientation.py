@@ -16,6 +16,7 @@ from core.io.orientation import (
     plane_of,
     reorient_affine,
     reorient_spacing,
+    undo_orientation,
 )
 
 ROW0 = np.array([0.0, 1.0, 0.0])  # canonical row direction: +y (posterior)
@@ -132,3 +133,17 @@ def test_dicom_affine_needs_orientation_and_position():
     assert dicom_affine((0, 1, 0, 0, 0, -1), (0, float("nan"), 0), (1, 1)) is None
     with pytest.raises(ValueError, match="unknown orientation operation"):
         reorient_affine(np.eye(4), (2, 2), ["rotate"])
+
+
+@pytest.mark.parametrize(
+    ("transpose", "sr", "sc"), list(itertools.product([False, True], [1, -1], [1, -1]))
+)
+def test_undo_orientation_gives_back_the_stored_frames_and_affine(transpose, sr, sc):
+    canon = np.random.default_rng(2).random((2, 5, 7))
+    stored, iop = _stored_variant(canon, transpose, sr, sc)
+    a_stored = dicom_affine(iop, (1.0, 2.0, 3.0), (0.8, 1.3))
+    frames, ops, _ = canonicalize(stored, iop)
+    a_canon = reorient_affine(a_stored, stored.shape[1:], ops)
+    back, a_back = undo_orientation(frames, a_canon, ops)
+    np.testing.assert_array_equal(back, stored)
+    np.testing.assert_allclose(a_back, a_stored, atol=1e-12)

@@ -200,9 +200,10 @@ def test_files_without_an_orientation_are_read_as_stored(tmp_path):
 
 
 def test_labels_exported_with_the_source_affine_overlay_the_source(tmp_path):
-    """A sagittal NIfTI stored feet→head: its labels, written in the canonical order
-    with ``meta["affine_ras"]``, map every voxel to the same scanner point as the
-    source voxel they label, and read back canonical."""
+    """A sagittal NIfTI stored feet→head: its labels, written with
+    ``meta["affine_ras"]`` and the reader's operations, are on the source's grid (same
+    affine, same array order: every voxel is where the source voxel it labels is),
+    and read back canonical."""
     from core.export import read_labels_nifti, write_labels_nifti
 
     frames = _frames(n=3)  # canonical (T, H, W); unique values per frame
@@ -214,14 +215,16 @@ def test_labels_exported_with_the_source_affine_overlay_the_source(tmp_path):
     nib.save(nib.Nifti1Image(np.asarray(src_img.dataobj), src_affine, src_img.header), src)
     s = read_series(src)
     assert s.meta["orientation_ops"] == ["flip rows"]
-    out = write_labels_nifti((s.frames % 4).astype(np.uint8), s.spacing_mm,
-                             tmp_path / "labels.nii.gz", s.times_s,
-                             affine=s.meta["affine_ras"])
+    labels = (s.frames % 4).astype(np.uint8)
+    out = write_labels_nifti(labels, s.spacing_mm, tmp_path / "labels.nii.gz", s.times_s,
+                             affine=s.meta["affine_ras"],
+                             orientation_ops=s.meta["orientation_ops"])
     lab_img = nib.load(out)
-    src_data = np.asarray(nib.load(src).dataobj)
-    to_src = np.linalg.inv(nib.load(src).affine) @ lab_img.affine
-    for j, i in np.ndindex(*s.shape):  # label voxel (column i, row j) of frame 0
-        si, sj, _, _ = np.rint(to_src @ (i, j, 0, 1)).astype(int)
-        assert s.frames[0, j, i] == src_data[si, sj, 0]  # the same image value
-    np.testing.assert_array_equal(read_labels_nifti(out), (frames % 4).astype(np.uint8))
-    assert read_series(out).meta["orientation_ops"] == []
+    # the source's grid: the same affine and the same array order as the source
+    np.testing.assert_allclose(lab_img.affine, src_affine)
+    np.testing.assert_array_equal(np.asarray(lab_img.dataobj),
+                                  (np.asarray(nib.load(src).dataobj) % 4).astype(np.uint8))
+    np.testing.assert_array_equal(read_labels_nifti(out), labels)
+    back = read_series(out)
+    np.testing.assert_array_equal(back.frames, labels)
+    assert back.meta["orientation_ops"] == ["flip rows"]
