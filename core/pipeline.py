@@ -324,7 +324,7 @@ def write_outputs(
     Returns:
         name -> path written (keys of :data:`OUTPUT_NAMES`).
     """
-    from core.export import write_labels_nifti, write_overlay_video, write_table
+    from core.export import write_overlay_video, write_series_labels, write_table
     from core.project import save_project
 
     out = Path(out_dir)
@@ -332,10 +332,8 @@ def write_outputs(
     pts, frs = identity_tables(result, keep_identity)
     written: dict[str, Path] = {}
     series = result.series
-    written["labels"] = Path(write_labels_nifti(result.labels, series.spacing_mm,
-                                                out / OUTPUT_NAMES["labels"], series.times_s,
-                                                affine=series.meta.get("affine_ras"),
-                                                orientation_ops=series.meta["orientation_ops"]))
+    written["labels"] = Path(write_series_labels(result.labels, series,
+                                                 out / OUTPUT_NAMES["labels"]))
     written["points"] = Path(write_table(pts, out / OUTPUT_NAMES["points"], fmt))
     written["frames"] = Path(write_table(frs, out / OUTPUT_NAMES["frames"], fmt))
     project = result.to_project()

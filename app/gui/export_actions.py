@@ -71,14 +71,11 @@ def export_tables(result: Any, path: str | Path, selected_filter: str = "",
 
 def export_labels(result: Any, path: str | Path) -> Path:
     """Write the label maps (T,H,W) as NIfTI (spacing and frame times kept)."""
-    from core.export import write_labels_nifti
+    from core.export import write_series_labels
 
     if getattr(result, "labels", None) is None:
         raise ValueError("nothing to export: the series has no labels yet")
-    s = result.series
-    return Path(write_labels_nifti(result.labels, s.spacing_mm, path, times_s=s.times_s,
-                                   affine=s.meta.get("affine_ras"),
-                                   orientation_ops=s.meta["orientation_ops"]))
+    return Path(write_series_labels(result.labels, result.series, path))
 
 
 def export_video(result: Any, path: str | Path, fps: float = 4.0,

@@ -10,7 +10,7 @@ Export menu.  One module per kind of output:
   :func:`write_overlay_video` (GIF / MP4).
 """
 
-from core.export.nifti import read_labels_nifti, write_labels_nifti
+from core.export.nifti import read_labels_nifti, write_labels_nifti, write_series_labels
 from core.export.overlay import display_window, render_overlay_frame, write_overlay_video
 from core.export.tables import TABLE_FORMATS, pseudonymize, write_table
 
@@ -21,6 +21,7 @@ __all__ = [
     "read_labels_nifti",
     "render_overlay_frame",
     "write_labels_nifti",
+    "write_series_labels",
     "write_overlay_video",
     "write_table",
 ]

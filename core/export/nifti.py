@@ -6,6 +6,7 @@ import json
 import os
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import nibabel as nib
 import numpy as np
@@ -13,7 +14,7 @@ import numpy as np
 from core.errors import ReaderError
 from core.export.tables import atomic_target
 
-__all__ = ["read_labels_nifti", "write_labels_nifti"]
+__all__ = ["read_labels_nifti", "write_labels_nifti", "write_series_labels"]
 
 _COMMENT_CODE = 6  # NIfTI extension code "comment"
 
@@ -124,6 +125,16 @@ def write_labels_nifti(
         if tmp.exists():
             tmp.unlink()
     return path
+
+
+def write_series_labels(labels: np.ndarray, series: Any, path: str | os.PathLike) -> Path:
+    """:func:`write_labels_nifti` for the labels of a :class:`~core.series.CineSeries`:
+    its spacing and frame times, on the source's grid when the reader recorded it
+    (``meta["affine_ras"]``, ``meta["orientation_ops"]``)."""
+    meta = series.meta
+    return write_labels_nifti(labels, series.spacing_mm, path, times_s=series.times_s,
+                              affine=meta.get("affine_ras"),
+                              orientation_ops=meta.get("orientation_ops") or ())
 
 
 def read_labels_nifti(path: str | os.PathLike) -> np.ndarray:
