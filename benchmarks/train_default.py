@@ -43,6 +43,9 @@ def main() -> int:
                          "--case-seed0/--cases)")
     ap.add_argument("--init-model", default=None,
                     help="fine-tune: start from this model (\"default\" = the shipped one)")
+    ap.add_argument("--anatomy-variation", type=float, default=0.0,
+                    help="widen the phantom anatomy (core.phantom.layout.vary_layout); "
+                         "0 = the default anatomy")
     ap.add_argument("--lr", type=float, default=RECIPE["lr"])
     ap.add_argument("--batch-size", type=int, default=RECIPE["batch_size"])
     ap.add_argument("--crop", type=int, default=RECIPE["crop"])
@@ -56,6 +59,10 @@ def main() -> int:
               "case_seed0": args.case_seed0, "init_model": args.init_model, "lr": args.lr,
               "batch_size": args.batch_size, "crop": args.crop,
               "steps_per_epoch": args.steps_per_epoch, "warmup_steps": args.warmup_steps}
+    if args.anatomy_variation < 0:
+        ap.error("--anatomy-variation must be >= 0")
+    if args.anatomy_variation > 0:
+        recipe["phantom_overrides"] = {"anatomy_variation": args.anatomy_variation}
     if args.seeds:
         try:
             recipe["case_seeds"] = tuple(parse_seeds(args.seeds))

@@ -12,7 +12,7 @@ from core.organs import ORGANS
 from core.phantom import render
 from core.phantom.contour import rest_contour
 from core.phantom.grid import Canvas
-from core.phantom.layout import draw_layout
+from core.phantom.layout import draw_layout, vary_layout
 from core.phantom.model import PhantomModel
 from core.phantom.motion import Motion, jitter_path, strain_curve
 from core.phantom.motion_design import design_bumps
@@ -66,6 +66,8 @@ def build_model(seed: int, **overrides: Any) -> tuple[PhantomModel, np.random.Ge
     fov = (h * sr, w * sc)
     # Anatomy: pelvis placed in the field of view with a random offset and tilt.
     lay = draw_layout(rng)
+    # Opt-in wider anatomy from its own stream: the case's other draws stay the same.
+    vary_layout(lay, np.random.default_rng([int(seed), 0xA7]), p["anatomy_variation"])
     lay["pixel_mm"] = max(sr, sc)
     tilt = np.deg2rad(p["tilt_deg"])
     # Inferior pubic point: the perineum (and its descent) in view below, the organs above.

@@ -194,3 +194,89 @@ def draw_layout(rng: np.random.Generator) -> dict:
     lay["contact"] = [u(0, 1.5) if rng.random() < 0.6 else 0.0,
                       u(0, 3.0) if rng.random() < 0.6 else 0.0]
     return lay
+
+
+def _rotate_about(p: list, pivot: np.ndarray, ang: float) -> list:
+    c, s = np.cos(ang), np.sin(ang)
+    d = np.asarray(p, float) - pivot
+    return (pivot + np.array([c * d[0] - s * d[1], s * d[0] + c * d[1]])).tolist()
+
+
+def vary_layout(lay: dict, rng: np.random.Generator, strength: float) -> float:
+    """Widen the organ shapes of a drawn layout beyond :func:`draw_layout`'s ranges (in place).
+
+    Each organ changes on its own (size, aspect, orientation, lobulation, bends and
+    calibre of the rectum), so relative sizes and positions that the default
+    anatomy never shows appear in training.  The amount is ``strength`` times a
+    per-case draw in [0.3, 1], so a set mixes mildly and strongly varied cases.
+
+    Args:
+        lay: a layout from :func:`draw_layout`.
+        rng: its own random generator (the case's other draws stay unchanged).
+        strength: >= 0; 0 leaves the layout as it is, 1 is the training setting.
+
+    Returns:
+        The amount applied (strength × the per-case draw).
+    """
+    if strength <= 0:
+        return 0.0
+    s = float(strength * rng.uniform(0.3, 1.0))
+
+    def factor(sd: float) -> float:
+        return float(np.exp(np.clip(rng.normal(0.0, sd * s), -2.5 * sd, 2.5 * sd)))
+
+    def lobes(coeffs: list, phases: list, n_extra: int, amp: float) -> tuple[list, list]:
+        grow = 1.0 + 1.5 * s
+        c = [v * grow for v in coeffs]
+        p = list(phases)
+        for k in range(len(c), len(c) + n_extra):
+            c.append(float(rng.uniform(-amp, amp) * s / (k + 1) ** 0.7))
+            p.append(float(rng.uniform(0, 2 * np.pi)))
+        # Keep the radial profile positive (a blob, not a star).
+        total = sum(abs(v) for v in c)
+        if total > 0.45:
+            c = [v * 0.45 / total for v in c]
+        return c, p
+
+    # Bladder: size and aspect about its neck, turned, more or less lobulated.
+    bl = lay["bladder"]
+    neck = np.asarray(bl["neck"], float)
+    size, aspect = factor(0.2), factor(0.15)
+    bl["radii"] = [bl["radii"][0] * size * aspect, bl["radii"][1] * size / aspect]
+    centre = neck + (np.asarray(bl["centre"], float) - neck) * size
+    bl["centre"] = _rotate_about(centre.tolist(), neck, np.deg2rad(rng.uniform(-20, 20) * s))
+    bl["angle"] = float(bl["angle"] + np.deg2rad(rng.uniform(-35, 35) * s))
+    bl["coeffs"], bl["phases"] = lobes(bl["coeffs"], bl["phases"], 2, 0.12)
+    bl["power"] = float(np.clip(bl["power"] + rng.uniform(-0.4, 0.8) * s, 1.8, 3.4))
+    # Uterus: body flexed further about the top of the cervix, resized, reshaped.
+    ub = lay["uterus_body"]
+    pivot = np.asarray(ub["axis"][0], float)
+    turn = np.deg2rad(rng.uniform(-30, 30) * s)
+    size, aspect = factor(0.2), factor(0.15)
+    centre = pivot + (np.asarray(ub["centre"], float) - pivot) * size * aspect
+    ub["centre"] = _rotate_about(centre.tolist(), pivot, turn)
+    tip = pivot + (np.asarray(ub["axis"][1], float) - pivot) * size * aspect
+    ub["axis"] = [pivot.tolist(), _rotate_about(tip.tolist(), pivot, turn)]
+    ub["radii"] = [ub["radii"][0] * size * aspect, ub["radii"][1] * size / aspect]
+    ub["angle"] = float(ub["angle"] + turn)
+    ub["coeffs"], ub["phases"] = lobes(ub["coeffs"], ub["phases"], 2, 0.1)
+    ce = lay["cervix"]
+    ce["radius"] = float(ce["radius"] * factor(0.15))
+    va = lay["vagina"]
+    va["radius"] = float(va["radius"] * factor(0.12))
+    # Rectum: calibre varying along its length, its upper course bent sideways.
+    re = lay["rectum"]
+    pts = np.asarray(re["pts"], float)
+    n = len(pts)
+    knots = np.linspace(0, 1, 5)
+    calibre = np.exp(np.interp(np.linspace(0, 1, n), knots, rng.normal(0, 0.25 * s, 5)))
+    calibre[:3] = 1.0  # the anal canal keeps its calibre
+    re["radii"] = (np.asarray(re["radii"], float) * calibre).tolist()
+    tang = np.gradient(pts, axis=0)
+    normal = np.stack([-tang[:, 1], tang[:, 0]], 1)
+    normal /= np.maximum(np.linalg.norm(normal, axis=1, keepdims=True), 1e-9)
+    bend = np.interp(np.linspace(0, 1, n), knots, rng.uniform(-8, 8, 5) * s)
+    bend *= np.clip((np.arange(n) - 3) / 4.0, 0.0, 1.0)  # anus and anorectal junction fixed
+    re["pts"] = (pts + normal * bend[:, None]).tolist()
+    lay["variation"] = s
+    return s

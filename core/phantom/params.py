@@ -33,7 +33,7 @@ OVERRIDABLE = (
     "shape", "spacing_mm", "n_frames", "frame_interval_s", "contrast", "snr", "noise",
     "bias_strength", "motion_strength", "jitter_mm", "flicker", "tilt_deg", "peak_strain",
     "ghosting", "banding", "intensity_scale", "supersample", "n_points", "resp_mm", "psf_px",
-    "anatomy_scale", "fat_suppressed", "gamma", "wrap_mm", "bowel_mm",
+    "anatomy_scale", "fat_suppressed", "gamma", "wrap_mm", "bowel_mm", "anatomy_variation",
 )
 
 
@@ -87,6 +87,7 @@ def sample_params(rng: np.random.Generator, overrides: dict[str, Any]) -> dict[s
         "fat_suppressed": bool(rng.random() < 0.1),
         "gamma": u(0.8, 1.25),
         "n_points": 128,
+        "anatomy_variation": 0.0,  # not drawn: an opt-in (see layout.vary_layout)
     }
     p["ghosting"] = u(0.02, 0.12) if rng.random() < 0.2 else 0.0
     p["wrap_mm"] = u(8.0, 35.0) if rng.random() < 0.15 else 0.0
@@ -132,7 +133,7 @@ def _validate(p: dict[str, Any]) -> dict[str, Any]:
     if not float(p["snr"]) > 0:
         raise ValueError(f"snr must be > 0 (inf for no noise), got {p['snr']}")
     for key in ("bias_strength", "motion_strength", "jitter_mm", "flicker", "ghosting",
-                "banding", "resp_mm", "wrap_mm", "bowel_mm"):
+                "banding", "resp_mm", "wrap_mm", "bowel_mm", "anatomy_variation"):
         if float(p[key]) < 0:
             raise ValueError(f"{key} must be >= 0, got {p[key]}")
         p[key] = float(p[key])
