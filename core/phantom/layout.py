@@ -196,9 +196,10 @@ def draw_layout(rng: np.random.Generator) -> dict:
     return lay
 
 
-def _rotate_about(p: list, pivot: np.ndarray, ang: float) -> list:
+def _scale_turn(p: list, pivot: np.ndarray, scale: float, ang: float) -> list:
+    """``p`` moved away from ``pivot`` by ``scale``, then turned about it by ``ang``."""
     c, s = np.cos(ang), np.sin(ang)
-    d = np.asarray(p, float) - pivot
+    d = (np.asarray(p, float) - pivot) * scale
     return (pivot + np.array([c * d[0] - s * d[1], s * d[0] + c * d[1]])).tolist()
 
 
@@ -243,8 +244,7 @@ def vary_layout(lay: dict, rng: np.random.Generator, strength: float) -> float:
     neck = np.asarray(bl["neck"], float)
     size, aspect = factor(0.2), factor(0.15)
     bl["radii"] = [bl["radii"][0] * size * aspect, bl["radii"][1] * size / aspect]
-    centre = neck + (np.asarray(bl["centre"], float) - neck) * size
-    bl["centre"] = _rotate_about(centre.tolist(), neck, np.deg2rad(rng.uniform(-20, 20) * s))
+    bl["centre"] = _scale_turn(bl["centre"], neck, size, np.deg2rad(rng.uniform(-20, 20) * s))
     bl["angle"] = float(bl["angle"] + np.deg2rad(rng.uniform(-35, 35) * s))
     bl["coeffs"], bl["phases"] = lobes(bl["coeffs"], bl["phases"], 2, 0.12)
     bl["power"] = float(np.clip(bl["power"] + rng.uniform(-0.4, 0.8) * s, 1.8, 3.4))
@@ -253,10 +253,8 @@ def vary_layout(lay: dict, rng: np.random.Generator, strength: float) -> float:
     pivot = np.asarray(ub["axis"][0], float)
     turn = np.deg2rad(rng.uniform(-30, 30) * s)
     size, aspect = factor(0.2), factor(0.15)
-    centre = pivot + (np.asarray(ub["centre"], float) - pivot) * size * aspect
-    ub["centre"] = _rotate_about(centre.tolist(), pivot, turn)
-    tip = pivot + (np.asarray(ub["axis"][1], float) - pivot) * size * aspect
-    ub["axis"] = [pivot.tolist(), _rotate_about(tip.tolist(), pivot, turn)]
+    ub["centre"] = _scale_turn(ub["centre"], pivot, size * aspect, turn)
+    ub["axis"] = [pivot.tolist(), _scale_turn(ub["axis"][1], pivot, size * aspect, turn)]
     ub["radii"] = [ub["radii"][0] * size * aspect, ub["radii"][1] * size / aspect]
     ub["angle"] = float(ub["angle"] + turn)
     ub["coeffs"], ub["phases"] = lobes(ub["coeffs"], ub["phases"], 2, 0.1)
