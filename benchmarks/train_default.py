@@ -46,6 +46,9 @@ def main() -> int:
     ap.add_argument("--anatomy-variation", type=float, default=0.0,
                     help="widen the phantom anatomy (core.phantom.layout.vary_layout); "
                          "0 = the default anatomy")
+    ap.add_argument("--variation-share", type=float, default=1.0,
+                    help="the share of training cases drawn with --anatomy-variation "
+                         "(spread evenly); the others keep the default anatomy")
     ap.add_argument("--lr", type=float, default=RECIPE["lr"])
     ap.add_argument("--batch-size", type=int, default=RECIPE["batch_size"])
     ap.add_argument("--crop", type=int, default=RECIPE["crop"])
@@ -61,8 +64,11 @@ def main() -> int:
               "steps_per_epoch": args.steps_per_epoch, "warmup_steps": args.warmup_steps}
     if args.anatomy_variation < 0:
         ap.error("--anatomy-variation must be >= 0")
+    if not 0.0 <= args.variation_share <= 1.0:
+        ap.error("--variation-share must be in [0, 1]")
     if args.anatomy_variation > 0:
         recipe["phantom_overrides"] = {"anatomy_variation": args.anatomy_variation}
+        recipe["override_share"] = args.variation_share
     if args.seeds:
         try:
             recipe["case_seeds"] = tuple(parse_seeds(args.seeds))

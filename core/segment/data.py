@@ -144,10 +144,22 @@ def _phantom_job(args: tuple) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return prepare_source(src, n_classes, spacing_mm, canvas, idx)
 
 
+def shared_positions(n: int, share: float) -> list[bool]:
+    """Which of ``n`` cases get the overrides when only ``share`` of them should.
+
+    Spread evenly through the list (position i is chosen when ⌊(i+1)·share⌋ > ⌊i·share⌋),
+    so a seed range keeps the same mix at any length: share 0.5 → every second case.
+    """
+    if not 0.0 <= share <= 1.0:
+        raise ValueError(f"override share must be in [0, 1], got {share}")
+    return [int((i + 1) * share + 1e-9) > int(i * share + 1e-9) for i in range(n)]
+
+
 def build_cache(
     sources: Sequence[Source] = (), phantom_seeds: Sequence[int] = (),
     phantom_overrides: dict[str, Any] | None = None, *, n_classes: int, spacing_mm: float,
     canvas: int, frames_per_case: int | None = None, workers: int = 0,
+    override_share: float = 1.0,
 ) -> FrameCache:
     """Prepare every source and phantom case and stack their frames.
 
@@ -155,13 +167,16 @@ def build_cache(
         sources: explicit (frames, labels, spacing_mm) sources (all frames used).
         phantom_seeds: phantom cases to generate.
         phantom_overrides: keyword overrides for ``generate_case``.
+        override_share: the share of phantom cases the overrides apply to, spread
+            evenly (:func:`shared_positions`); the others keep the defaults.
         n_classes, spacing_mm, canvas: as in :func:`prepare_source`.
         frames_per_case: evenly spaced frames kept per phantom case (None: all).
         workers: processes generating phantom cases in parallel (0: in this process).
     """
     parts = [prepare_source(s, n_classes, spacing_mm, canvas) for s in sources]
-    jobs = [(int(s), phantom_overrides, n_classes, spacing_mm, canvas, frames_per_case)
-            for s in phantom_seeds]
+    chosen = shared_positions(len(phantom_seeds), override_share)
+    jobs = [(int(s), phantom_overrides if use else None, n_classes, spacing_mm, canvas,
+             frames_per_case) for s, use in zip(phantom_seeds, chosen, strict=True)]
     if workers and len(jobs) > 1:
         ctx = multiprocessing.get_context("spawn")  # safe after CUDA was initialised
         with ProcessPoolExecutor(max_workers=workers, mp_context=ctx,

@@ -50,6 +50,8 @@ class TrainConfig:
     Phantom seeds: training uses ``case_seed0 .. case_seed0+cases-1``, or the
     explicit ``case_seeds`` when given (then ``cases`` is their number); validation
     ``val_seed0 ..``; evaluation should use seeds ≥ 1000, never trained on.
+    ``phantom_overrides`` (``generate_case`` keywords) apply to ``override_share`` of
+    the training and of the validation cases, spread evenly; the rest keep the defaults.
     """
 
     loss: str = "dice_adaptive"
@@ -68,6 +70,7 @@ class TrainConfig:
     val_seed0: int = 500
     frames_per_case: int | None = 12
     phantom_overrides: dict[str, Any] = field(default_factory=dict)
+    override_share: float = 1.0
     spacing_mm: float = 1.25
     canvas: int = 256
     crop: int = 224
@@ -102,6 +105,8 @@ class TrainConfig:
                     self.case_seeds, default=0) < 0:
                 raise ValueError("case_seeds must be distinct non-negative integers")
             self.cases = len(self.case_seeds)
+        if not 0.0 <= self.override_share <= 1.0:
+            raise ValueError(f"override_share must be in [0, 1], got {self.override_share}")
 
     def train_seeds(self) -> tuple[int, ...]:
         """The phantom seeds trained on."""
@@ -305,7 +310,8 @@ def train(config: TrainConfig, out_dir: str | Path, resume: bool = False,
     seeds = cfg.train_seeds()
     common = dict(n_classes=n_classes, spacing_mm=cfg.spacing_mm, canvas=cfg.canvas,
                   frames_per_case=cfg.frames_per_case, workers=cfg.workers,
-                  phantom_overrides=cfg.phantom_overrides)
+                  phantom_overrides=cfg.phantom_overrides,
+                  override_share=cfg.override_share)
     if data is not None:
         train_cache, val_cache = data
     else:
