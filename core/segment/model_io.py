@@ -206,3 +206,52 @@ def load_model(path: str | os.PathLike | None = None, check_id: bool = True
         )
     model.eval()
     return model, cfg
+
+
+def average_models(paths: list[str | os.PathLike], weights: list[float] | None = None,
+                   out_stem: str | os.PathLike | None = None
+                   ) -> tuple[UNet, dict[str, Any]]:
+    """Weighted element-wise average of models of one architecture (a "model soup").
+
+    Meant for models fine-tuned from the same parent (weight-space ensembling,
+    WiSE-FT); BatchNorm running statistics are averaged like the weights.  The
+    config is the first model's, with ``training.averaged_from`` listing each
+    parent's ``model_id`` and weight.
+
+    Args:
+        paths: two or more model paths (as :func:`load_model`).
+        weights: one non-negative weight per model (normalised to sum 1); None = equal.
+        out_stem: when given, the average is saved there (:func:`save_model`).
+
+    Raises:
+        ModelError: a file cannot be read, or the models differ in architecture,
+            organs or spacing.
+        ValueError: wrong number of weights, or negative / all-zero weights.
+    """
+    if len(paths) < 2:
+        raise ValueError("average_models needs at least two models")
+    w = [1.0] * len(paths) if weights is None else [float(x) for x in weights]
+    if len(w) != len(paths) or min(w) < 0 or sum(w) <= 0:
+        raise ValueError("give one non-negative weight per model, not all zero")
+    w = [x / sum(w) for x in w]
+    loaded = [load_model(p) for p in paths]
+    model, cfg = loaded[0]
+    for p, (_, c) in zip(paths[1:], loaded[1:], strict=True):
+        for key in ("architecture", "organs", "spacing_mm"):
+            if c.get(key) != cfg.get(key):
+                raise ModelError(f"{p}: its {key} differs from {paths[0]}'s; "
+                                 "only models of one architecture can be averaged")
+    states = [m.state_dict() for m, _ in loaded]
+    mixed = {k: (sum(wi * s[k].double() for wi, s in zip(w, states, strict=True)).to(v.dtype)
+                 if v.is_floating_point() else v) for k, v in states[0].items()}
+    model.load_state_dict(mixed)
+    config = {k: v for k, v in cfg.items() if k not in ("model_id", "architecture", "format")}
+    training = dict(config.get("training") or {})
+    training["averaged_from"] = [{"model_id": c.get("model_id"), "weight": round(wi, 6)}
+                                 for (_, c), wi in zip(loaded, w, strict=True)]
+    config["training"] = training
+    config.pop("metrics", None)  # the parents' metrics do not describe the average
+    if out_stem is not None:
+        save_model(model, config, out_stem)
+        config = read_config(out_stem)
+    return model, config

@@ -5,6 +5,7 @@ import torch
 
 from core.errors import ModelError
 from core.segment.model_io import (
+    average_models,
     default_model_path,
     load_model,
     model_paths,
@@ -92,3 +93,48 @@ def test_the_name_default_means_the_shipped_model_unless_the_folder_has_one(tmp_
     (tmp_path / "m.safetensors").rename(tmp_path / "default.safetensors")
     assert str(resolve_model("default")) == "default"
     assert load_model("default")[1]["model_id"] != shipped_id
+
+
+def _net(seed, **kw):
+    torch.manual_seed(seed)
+    net = UNet(base_channels=4, depth=2, norm="batch", **kw)
+    for m in net.modules():  # distinct BatchNorm statistics, averaged like the weights
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.running_mean.uniform_(-1, 1)
+            m.running_var.uniform_(0.5, 2)
+    return net
+
+
+def test_average_models_weights_every_float_tensor_and_records_parents(tmp_path):
+    cfg = {"organs": ["a", "b", "c"], "loss": "dice", "metrics": {"dsc_mean": 0.9},
+           "training": {"lr": 0.1}}
+    a, b = _net(0), _net(1)
+    save_model(a, cfg, tmp_path / "a")
+    save_model(b, cfg, tmp_path / "b")
+    model, out_cfg = average_models([tmp_path / "a", tmp_path / "b"], [3, 1], tmp_path / "ab")
+    sa, sb, sm = a.state_dict(), b.state_dict(), model.state_dict()
+    for k, v in sm.items():
+        if v.is_floating_point():
+            assert torch.allclose(v, 0.75 * sa[k] + 0.25 * sb[k], atol=1e-6), k
+    ids = [load_model(tmp_path / n)[1]["model_id"] for n in "ab"]
+    assert out_cfg["training"]["averaged_from"] == [
+        {"model_id": ids[0], "weight": 0.75}, {"model_id": ids[1], "weight": 0.25}]
+    assert out_cfg["training"]["lr"] == 0.1 and "metrics" not in out_cfg
+    reloaded, cfg2 = load_model(tmp_path / "ab")  # saved with a matching model_id
+    assert cfg2["model_id"] == out_cfg["model_id"] not in ids
+    x = torch.randn(1, 1, 16, 16)
+    with torch.no_grad():
+        assert torch.allclose(reloaded(x), model.eval()(x), atol=1e-6)
+
+
+def test_average_models_refuses_unlike_models_and_bad_weights(tmp_path):
+    save_model(_net(0), {"organs": ["a", "b", "c"]}, tmp_path / "a")
+    save_model(UNet(base_channels=8, depth=2),
+               {"organs": ["a", "b", "c"]}, tmp_path / "wide")
+    with pytest.raises(ModelError, match="wide.*architecture differs"):
+        average_models([tmp_path / "a", tmp_path / "wide"])
+    with pytest.raises(ValueError, match="one non-negative weight"):
+        average_models([tmp_path / "a", tmp_path / "a"], [1.0])
+    with pytest.raises(ValueError, match="at least two"):
+        average_models([tmp_path / "a"])
+    assert not (tmp_path / "ab.json").exists()

@@ -1,0 +1,36 @@
+"""Average the weights of models fine-tuned from one parent (a "model soup").
+
+    python benchmarks/average_models.py A B --weights 0.5 0.5 --out runs/soup
+
+Writes ``OUT.safetensors`` / ``OUT.json``; the config records the parents' ids and
+weights (``training.averaged_from``).  See ``core.segment.model_io.average_models``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from core.errors import ModelError
+from core.segment.model_io import average_models
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("models", nargs="+", help="model paths (\"default\" = the shipped one)")
+    ap.add_argument("--weights", type=float, nargs="+", default=None,
+                    help="one weight per model (normalised); default: equal")
+    ap.add_argument("--out", required=True, help="output path without suffix")
+    args = ap.parse_args(argv)
+    try:
+        _, cfg = average_models(args.models, args.weights, args.out)
+    except (ModelError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"{args.out}: model {cfg['model_id']} from {cfg['training']['averaged_from']}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
