@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from io_dicom_factory import write_mr
 from pydicom.data import get_testdata_file
 
 from app.cli import main
@@ -25,30 +26,6 @@ def test_info_on_emri_small(capsys):
     assert "warning:      pixel spacing missing, 1 mm assumed" in out
 
 
-def _write_frame(path: Path, pixels: np.ndarray, series_uid: str, instance: int) -> Path:
-    from pydicom.dataset import Dataset, FileMetaDataset
-    from pydicom.uid import ExplicitVRLittleEndian, MRImageStorage, generate_uid
-
-    meta = FileMetaDataset()
-    meta.MediaStorageSOPClassUID = MRImageStorage
-    meta.MediaStorageSOPInstanceUID = generate_uid()
-    meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    ds = Dataset()
-    ds.file_meta = meta
-    ds.SOPClassUID = MRImageStorage
-    ds.SOPInstanceUID = meta.MediaStorageSOPInstanceUID
-    ds.SeriesInstanceUID = series_uid
-    ds.InstanceNumber = instance
-    ds.TriggerTime = 100.0 * instance
-    ds.SamplesPerPixel = 1
-    ds.PhotometricInterpretation = "MONOCHROME2"
-    ds.Rows, ds.Columns = pixels.shape
-    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 16, 15, 0
-    ds.PixelData = pixels.astype(np.uint16).tobytes()
-    ds.save_as(path, enforce_file_format=True)
-    return path
-
-
 def _bad_inputs(tmp: Path) -> dict[str, tuple[Path, str]]:
     """name -> (path, a word the message must contain)."""
     cases: dict[str, tuple[Path, str]] = {}
@@ -59,8 +36,8 @@ def _bad_inputs(tmp: Path) -> dict[str, tuple[Path, str]]:
     cases["single image"] = (Path(get_testdata_file("MR_small.dcm")), "a single image")
     sizes = tmp / "sizes"
     sizes.mkdir()
-    _write_frame(sizes / "a", np.zeros((6, 6)), "1.1", 1)
-    _write_frame(sizes / "b", np.zeros((8, 6)), "1.1", 2)
+    write_mr(sizes / "a", np.zeros((6, 6)), series_uid="1.1", instance=1)
+    write_mr(sizes / "b", np.zeros((8, 6)), series_uid="1.1", instance=2)
     cases["sizes"] = (sizes, "differs")
     empty = tmp / "empty"
     empty.mkdir()
@@ -73,8 +50,8 @@ def _bad_inputs(tmp: Path) -> dict[str, tuple[Path, str]]:
     two = tmp / "two"
     two.mkdir()
     for k in range(2):
-        _write_frame(two / f"a{k}", np.zeros((4, 4)), "1.1", k + 1)
-        _write_frame(two / f"b{k}", np.zeros((4, 4)), "2.2", k + 1)
+        write_mr(two / f"a{k}", np.zeros((4, 4)), series_uid="1.1", instance=k + 1)
+        write_mr(two / f"b{k}", np.zeros((4, 4)), series_uid="2.2", instance=k + 1)
     cases["two series"] = (two, "2 series")
     cube = tmp / "vol.nii.gz"
     import nibabel as nib

@@ -1,6 +1,7 @@
 """Builders of small DICOM files for the reader tests (pydicom, no network).
 
-A uniquely named module (not ``conftest``) so test files can import it safely.
+A uniquely named module (not ``conftest``) in ``tests/`` (on the path through
+tests/conftest.py), so any test file can import it safely.
 """
 
 from __future__ import annotations
