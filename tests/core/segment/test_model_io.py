@@ -95,9 +95,9 @@ def test_the_name_default_means_the_shipped_model_unless_the_folder_has_one(tmp_
     assert load_model("default")[1]["model_id"] != shipped_id
 
 
-def _net(seed, **kw):
+def _net(seed):
     torch.manual_seed(seed)
-    net = UNet(base_channels=4, depth=2, norm="batch", **kw)
+    net = UNet(base_channels=4, depth=2, norm="batch")
     for m in net.modules():  # distinct BatchNorm statistics, averaged like the weights
         if isinstance(m, torch.nn.BatchNorm2d):
             m.running_mean.uniform_(-1, 1)
