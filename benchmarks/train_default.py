@@ -46,9 +46,12 @@ def main() -> int:
     ap.add_argument("--anatomy-variation", type=float, default=0.0,
                     help="widen the phantom anatomy (core.phantom.layout.vary_layout); "
                          "0 = the default anatomy")
+    ap.add_argument("--gamma-range", type=float, nargs=2, default=None, metavar=("LO", "HI"),
+                    help="draw the phantom's intensity gamma log-uniformly in [LO, HI] per "
+                         "case (the phantom's own draw is 0.8-1.25)")
     ap.add_argument("--variation-share", type=float, default=1.0,
-                    help="the share of training cases drawn with --anatomy-variation "
-                         "(spread evenly); the others keep the default anatomy")
+                    help="the share of training cases drawn with --anatomy-variation and "
+                         "--gamma-range (spread evenly); the others keep the defaults")
     ap.add_argument("--lr", type=float, default=RECIPE["lr"])
     ap.add_argument("--batch-size", type=int, default=RECIPE["batch_size"])
     ap.add_argument("--crop", type=int, default=RECIPE["crop"])
@@ -66,8 +69,15 @@ def main() -> int:
         ap.error("--anatomy-variation must be >= 0")
     if not 0.0 <= args.variation_share <= 1.0:
         ap.error("--variation-share must be in [0, 1]")
+    if args.gamma_range is not None and not 0 < args.gamma_range[0] <= args.gamma_range[1]:
+        ap.error("--gamma-range needs 0 < LO <= HI")
+    overrides = {}
     if args.anatomy_variation > 0:
-        recipe["phantom_overrides"] = {"anatomy_variation": args.anatomy_variation}
+        overrides["anatomy_variation"] = args.anatomy_variation
+    if args.gamma_range is not None:
+        overrides["gamma"] = {"log_uniform": list(args.gamma_range)}
+    if overrides:
+        recipe["phantom_overrides"] = overrides
         recipe["override_share"] = args.variation_share
     if args.seeds:
         try:

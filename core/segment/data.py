@@ -136,9 +136,51 @@ def _init_worker() -> None:
     torch.set_num_threads(1)  # many processes: one thread each
 
 
+DRAWS = ("uniform", "log_uniform")
+
+
+def check_overrides(overrides: dict[str, Any]) -> None:
+    """Raise ValueError when a drawn override is malformed (see :func:`resolve_overrides`)."""
+    for key, value in overrides.items():
+        if not isinstance(value, dict):
+            continue
+        if len(value) != 1 or next(iter(value)) not in DRAWS:
+            raise ValueError(f"override {key!r}: a drawn value is {{one of {DRAWS}: [lo, hi]}}, "
+                             f"got {value!r}")
+        (kind, bounds), = value.items()
+        try:
+            lo, hi = (float(b) for b in bounds)
+        except (TypeError, ValueError):
+            raise ValueError(f"override {key!r}: {kind} needs [lo, hi], got {bounds!r}") from None
+        if not lo <= hi or (kind == "log_uniform" and lo <= 0):
+            raise ValueError(f"override {key!r}: bad {kind} bounds {bounds!r}")
+
+
+def resolve_overrides(overrides: dict[str, Any] | None, seed: int) -> dict[str, Any]:
+    """The ``generate_case`` keywords of phantom case ``seed``.
+
+    A value ``{"uniform": [lo, hi]}`` or ``{"log_uniform": [lo, hi]}`` is drawn for
+    each case (deterministic by seed, keys in sorted order), so a training set can
+    span a range the phantom's own draw does not, e.g. a wider gamma; other values
+    are passed as they are.
+    """
+    overrides = dict(overrides or {})
+    check_overrides(overrides)
+    rng = np.random.default_rng([int(seed), 0x0DDBA11])
+    for key in sorted(overrides):
+        value = overrides[key]
+        if isinstance(value, dict):
+            (kind, (lo, hi)), = value.items()
+            if kind == "uniform":
+                overrides[key] = float(rng.uniform(lo, hi))
+            else:
+                overrides[key] = float(np.exp(rng.uniform(np.log(lo), np.log(hi))))
+    return overrides
+
+
 def _phantom_job(args: tuple) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     seed, overrides, n_classes, spacing_mm, canvas, n_keep = args
-    src = phantom_source(seed, overrides)
+    src = phantom_source(seed, resolve_overrides(overrides, seed))
     t = src[0].shape[0]
     idx = None if not n_keep or n_keep >= t else np.linspace(0, t - 1, n_keep).round().astype(int)
     return prepare_source(src, n_classes, spacing_mm, canvas, idx)
@@ -166,7 +208,8 @@ def build_cache(
     Args:
         sources: explicit (frames, labels, spacing_mm) sources (all frames used).
         phantom_seeds: phantom cases to generate.
-        phantom_overrides: keyword overrides for ``generate_case``.
+        phantom_overrides: keyword overrides for ``generate_case``; drawn values
+            as in :func:`resolve_overrides`.
         override_share: the share of phantom cases the overrides apply to, spread
             evenly (:func:`shared_positions`); the others keep the defaults.
         n_classes, spacing_mm, canvas: as in :func:`prepare_source`.

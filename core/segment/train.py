@@ -28,7 +28,7 @@ from core.errors import ModelError
 from core.organs import ORGANS
 from core.progress import Progress
 from core.segment.augment import AugmentConfig, augment_batch
-from core.segment.data import FrameCache, Source, build_cache
+from core.segment.data import FrameCache, Source, build_cache, check_overrides
 from core.segment.losses import LOSSES, make_loss
 from core.segment.model_io import load_model, read_tensors, save_model, write_json, write_tensors
 from core.segment.unet import UNet, prune_unet
@@ -50,8 +50,9 @@ class TrainConfig:
     Phantom seeds: training uses ``case_seed0 .. case_seed0+cases-1``, or the
     explicit ``case_seeds`` when given (then ``cases`` is their number); validation
     ``val_seed0 ..``; evaluation should use seeds ≥ 1000, never trained on.
-    ``phantom_overrides`` (``generate_case`` keywords) apply to ``override_share`` of
-    the training and of the validation cases, spread evenly; the rest keep the defaults.
+    ``phantom_overrides`` (``generate_case`` keywords, or ranges drawn per case, see
+    :func:`core.segment.data.resolve_overrides`) apply to ``override_share`` of the
+    training and of the validation cases, spread evenly; the rest keep the defaults.
     """
 
     loss: str = "dice_adaptive"
@@ -107,6 +108,7 @@ class TrainConfig:
             self.cases = len(self.case_seeds)
         if not 0.0 <= self.override_share <= 1.0:
             raise ValueError(f"override_share must be in [0, 1], got {self.override_share}")
+        check_overrides(self.phantom_overrides)
 
     def train_seeds(self) -> tuple[int, ...]:
         """The phantom seeds trained on."""

@@ -1,7 +1,7 @@
 import pytest
 
 from core.segment import data as data_module
-from core.segment.data import build_cache, shared_positions
+from core.segment.data import build_cache, resolve_overrides, shared_positions
 from core.segment.train import TrainConfig
 
 
@@ -28,11 +28,46 @@ def test_build_cache_gives_the_overrides_to_the_share_only(monkeypatch, make_cas
     over = {"anatomy_variation": 1.0}
     cache = build_cache((), [10, 11, 12, 13], over, n_classes=4, spacing_mm=1.5, canvas=32,
                         override_share=0.5)
-    assert asked == [(10, None), (11, over), (12, None), (13, over)]
+    assert asked == [(10, {}), (11, over), (12, {}), (13, over)]
     assert len(cache) == 8 and cache.case_index.tolist() == [0, 0, 1, 1, 2, 2, 3, 3]
     asked.clear()
     build_cache((), [10, 11], over, n_classes=4, spacing_mm=1.5, canvas=32)
     assert asked == [(10, over), (11, over)]  # the default share: every case
+    asked.clear()
+    drawn = {"gamma": {"log_uniform": [0.5, 2.0]}, "anatomy_variation": 1.0}
+    build_cache((), [10, 11], drawn, n_classes=4, spacing_mm=1.5, canvas=32)
+    assert [a[1]["anatomy_variation"] for a in asked] == [1.0, 1.0]
+    gammas = [a[1]["gamma"] for a in asked]
+    assert all(0.5 <= g <= 2.0 for g in gammas) and gammas[0] != gammas[1]
+
+
+def test_resolve_overrides_draws_each_case_its_own_value():
+    over = {"gamma": {"log_uniform": [0.55, 1.8]}, "snr": {"uniform": [4, 8]}, "bowel_mm": 3.0}
+    draws = [resolve_overrides(over, seed) for seed in range(200)]
+    assert draws[7] == resolve_overrides(over, 7)  # deterministic by seed
+    assert all(d["bowel_mm"] == 3.0 for d in draws)  # fixed values pass through
+    gammas = [d["gamma"] for d in draws]
+    snrs = [d["snr"] for d in draws]
+    assert 0.55 <= min(gammas) < 0.6 and 1.7 < max(gammas) <= 1.8
+    assert 4 <= min(snrs) < 4.2 and 7.8 < max(snrs) <= 8
+    # log-uniform: the geometric middle splits the draws about in half
+    assert 80 < sum(g < (0.55 * 1.8) ** 0.5 for g in gammas) < 120
+    assert over["gamma"] == {"log_uniform": [0.55, 1.8]}  # the input is left as it was
+    assert resolve_overrides(None, 3) == {}
+
+
+@pytest.mark.parametrize("bad", [
+    {"gamma": {"normal": [1, 2]}},
+    {"gamma": {"uniform": [2, 1]}},
+    {"gamma": {"log_uniform": [0, 1]}},
+    {"gamma": {"uniform": "x"}},
+    {"gamma": {"uniform": [1, 2], "log_uniform": [1, 2]}},
+])
+def test_malformed_drawn_overrides_are_refused(bad):
+    with pytest.raises(ValueError, match="override 'gamma'"):
+        resolve_overrides(bad, 0)
+    with pytest.raises(ValueError, match="override 'gamma'"):
+        TrainConfig(phantom_overrides=bad)
 
 
 def test_train_config_checks_and_records_the_share():
