@@ -27,7 +27,8 @@ RECIPE = dict(
 )
 
 
-def main() -> int:
+def build_config(argv: list[str] | None = None) -> tuple[TrainConfig, argparse.Namespace]:
+    """The training configuration of the command line ``argv`` (argparse exits on misuse)."""
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--out", required=True)
     ap.add_argument("--device", default="auto")
@@ -60,7 +61,7 @@ def main() -> int:
     ap.add_argument("--max-minutes", type=float, default=None,
                     help="stop after the first epoch past this wall time")
     ap.add_argument("--install", default=None, help="copy the result to DIR/default.*")
-    args = ap.parse_args()
+    args = ap.parse_args(argv)
     recipe = {**RECIPE, "loss": args.loss, "epochs": args.epochs, "cases": args.cases,
               "case_seed0": args.case_seed0, "init_model": args.init_model, "lr": args.lr,
               "batch_size": args.batch_size, "crop": args.crop,
@@ -89,8 +90,16 @@ def main() -> int:
         seeds = range(args.case_seed0, args.case_seed0 + args.cases)
     if any(500 <= s <= 502 or s >= 1000 for s in seeds):
         ap.error("training seeds must avoid the validation seeds 500-502 and seeds >= 1000")
-    cfg = TrainConfig(**recipe, device=args.device, workers=args.workers,
-                      max_minutes=args.max_minutes)
+    try:
+        cfg = TrainConfig(**recipe, device=args.device, workers=args.workers,
+                          max_minutes=args.max_minutes)
+    except ValueError as exc:
+        ap.error(str(exc))
+    return cfg, args
+
+
+def main() -> int:
+    cfg, args = build_config()
     t0 = time.perf_counter()
     result = None
     for p in train(cfg, args.out):

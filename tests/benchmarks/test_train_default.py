@@ -1,0 +1,50 @@
+"""The command line of benchmarks/train_default.py (the shipped model's recipe)."""
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "train_default.py"
+
+
+@pytest.fixture(scope="module")
+def script():
+    spec = importlib.util.spec_from_file_location("train_default", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_default_recipe_has_no_overrides(script):
+    cfg, args = script.build_config(["--out", "x"])
+    assert cfg.phantom_overrides == {} and cfg.override_share == 1.0
+    assert cfg.train_seeds() == tuple(range(300)) and cfg.lr == script.RECIPE["lr"]
+    assert args.out == "x"
+
+
+def test_wider_anatomy_and_gamma_go_to_the_shared_cases(script):
+    cfg, _ = script.build_config([
+        "--out", "x", "--init-model", "default", "--seeds", "0-9", "--anatomy-variation", "1",
+        "--gamma-range", "0.55", "1.8", "--variation-share", "0.5", "--lr", "1e-4"])
+    assert cfg.phantom_overrides == {"anatomy_variation": 1.0,
+                                     "gamma": {"log_uniform": [0.55, 1.8]}}
+    assert cfg.override_share == 0.5 and cfg.init_model == "default"
+    assert cfg.train_seeds() == tuple(range(10)) and cfg.lr == 1e-4
+    cfg, _ = script.build_config(["--out", "x", "--gamma-range", "0.7", "1.4"])
+    assert cfg.phantom_overrides == {"gamma": {"log_uniform": [0.7, 1.4]}}
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["--gamma-range", "1.8", "0.55"], "--gamma-range"),
+    (["--gamma-range", "0", "1"], "--gamma-range"),
+    (["--variation-share", "1.5"], "--variation-share"),
+    (["--anatomy-variation", "-1"], "--anatomy-variation"),
+    (["--seeds", "990-1005"], "seeds >= 1000"),
+    (["--crop", "100"], "crop must be a multiple"),
+])
+def test_misuse_is_one_line_and_exit_2(script, capsys, argv, message):
+    with pytest.raises(SystemExit) as exc:
+        script.build_config(["--out", "x", *argv])
+    assert exc.value.code == 2
+    assert message in capsys.readouterr().err
