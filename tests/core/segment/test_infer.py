@@ -4,7 +4,7 @@ import torch
 
 from core.device import pick_device
 from core.errors import ModelError
-from core.segment.infer import Segmenter, postprocess
+from core.segment.infer import ZOOM_PAIR, Segmenter, postprocess
 from core.segment.model_io import save_model
 from core.segment.unet import UNet
 from core.series import CineSeries
@@ -67,6 +67,13 @@ def test_multi_scale_averages_the_passes(make_case):
     for bad in [(), (0.1,), (1.0, 3.0)]:
         with pytest.raises(ValueError, match="scales"):
             Segmenter(net, device="cpu", config=CFG, backend="torch", scales=bad)
+    # the default is one pass (since 2026-12-01); ZOOM_PAIR is the two-pass option
+    default = Segmenter(net, device="cpu", config=CFG, backend="torch").predict(series)
+    np.testing.assert_array_equal(default.labels, a.labels)
+    np.testing.assert_allclose(default.confidence, a.confidence, atol=1e-6)
+    pair = Segmenter(net, device="cpu", config=CFG, backend="torch", scales=ZOOM_PAIR)
+    assert pair.scales == (0.93, 1.07)
+    assert not np.allclose(pair.predict(series).confidence, a.confidence, atol=1e-4)
 
 
 def test_confidence_is_zero_for_absent_organ():
