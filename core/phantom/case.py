@@ -22,6 +22,12 @@ from core.phantom.tissues import FAT, URINE, draw_contrast
 from core.series import CineSeries
 
 LANDMARKS = ("inferior_pubic_point", "coccyx_tip")
+#: Organs that must come out in one piece (tubes: a cut leaves a blind end).
+WHOLE_ORGANS = ("uterus_vagina", "rectum")
+#: Largest share of such an organ's area that may lie outside its main piece.
+MAX_LOST = 0.02
+#: Layouts drawn at most; the last one is kept (its ``organ_area_lost`` is recorded).
+LAYOUT_ATTEMPTS = 10
 
 
 @dataclass
@@ -64,22 +70,31 @@ def build_model(seed: int, **overrides: Any) -> tuple[PhantomModel, np.random.Ge
     n_t = p["n_frames"]
     times = np.arange(n_t) * p["frame_interval_s"]
     fov = (h * sr, w * sc)
-    # Anatomy: pelvis placed in the field of view with a random offset and tilt.
-    lay = draw_layout(rng)
-    # Opt-in wider anatomy from its own stream: the case's other draws stay the same.
-    vary_layout(lay, np.random.default_rng([int(seed), 0xA7]), p["anatomy_variation"])
-    lay["pixel_mm"] = max(sr, sc)
+    # Anatomy: pelvis placed in the field of view with a random offset and tilt. A
+    # layout whose uterus/vagina or rectum comes out cut in two (a retroverted uterus
+    # across the rectum, the vagina across the anal canal) is drawn again: the truth
+    # would keep only the larger piece while the image still shows the rest.
     tilt = np.deg2rad(p["tilt_deg"])
-    # Inferior pubic point: the perineum (and its descent) in view below, the organs above.
     size = p["anatomy_scale"]
     slack_y = max(fov[0] - 240.0 * size, 0.0)
     slack_x = max(fov[1] - 200.0 * size, 0.0)
-    origin = (55.0 * size + rng.uniform(0.25, 0.75) * slack_x,
-              fov[0] - 80.0 * size - rng.uniform(0.0, 0.6) * slack_y)
     step = min(sr, sc) / p["supersample"]
     margin = max(40.0, 230.0 - min(fov))  # small fields of view still hold whole organs
-    canvas = Canvas.build(fov, step, margin, origin, tilt, size)
-    painted = paint(canvas, lay, rng)
+    for attempt in range(LAYOUT_ATTEMPTS):
+        lay = draw_layout(rng)
+        # Opt-in wider anatomy from its own stream: the case's other draws stay the same.
+        vary_key = [int(seed), 0xA7] + ([attempt] if attempt else [])
+        vary_layout(lay, np.random.default_rng(vary_key), p["anatomy_variation"])
+        lay["pixel_mm"] = max(sr, sc)
+        # Inferior pubic point: the perineum (and its descent) in view below, the organs above.
+        origin = (55.0 * size + rng.uniform(0.25, 0.75) * slack_x,
+                  fov[0] - 80.0 * size - rng.uniform(0.0, 0.6) * slack_y)
+        canvas = Canvas.build(fov, step, margin, origin, tilt, size)
+        painted = paint(canvas, lay, rng)
+        if all(painted.lost[ORGANS.index(o)] <= MAX_LOST for o in WHOLE_ORGANS):
+            break
+    p["layout_attempts"] = attempt + 1
+    p["organ_area_lost"] = [round(float(v), 4) for v in painted.lost]
     table = draw_contrast(p["contrast"], rng, p["fat_suppressed"], p["gamma"])
     soft, rigid, alpha = render.templates(painted, table, rng, step, min(sr, sc))
     if p["contrast"] == "bssfp":

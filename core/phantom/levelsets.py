@@ -19,7 +19,7 @@ def exclusive(levels: list[np.ndarray]) -> list[np.ndarray]:
 
 
 def regular_partition(levels: list[np.ndarray], step_mm: float,
-                       pixel_mm: float) -> np.ndarray:
+                       pixel_mm: float) -> tuple[np.ndarray, np.ndarray]:
     """Regularise exclusive organ level sets so that pixels can show every part.
 
     The partition (background + organs) is smoothed by a Gaussian vote of its
@@ -28,7 +28,10 @@ def regular_partition(levels: list[np.ndarray], step_mm: float,
     back into a smooth signed distance (mm, negative inside).
 
     Returns:
-        (n_organs, rows, cols) float32 level sets.
+        (level sets, lost): (n_organs, rows, cols) float32 level sets, and the
+        (n_organs,) fraction of each organ's area that lay outside its largest piece
+        and was dropped (0 for an organ in one piece). A tube cut in two by another
+        organ loses a large fraction; callers decide what to do about it.
     """
     sigma = 1.1 * pixel_mm / step_mm
     votes = [np.ones(levels[0].shape, np.float32) * 0.5]  # background
@@ -37,6 +40,7 @@ def regular_partition(levels: list[np.ndarray], step_mm: float,
     votes[0] = 1.0 - np.sum(votes[1:], axis=0)
     part = np.argmax(np.stack(votes), axis=0)
     out = np.full((len(levels),) + levels[0].shape, BIG, np.float32)
+    lost = np.zeros(len(levels))
     part[[0, -1], :] = 0  # organs end inside the grid: closed contours
     part[:, [0, -1]] = 0
     # Open each organ (no tips thinner than ~2 output pixels), then close it into the
@@ -64,8 +68,9 @@ def regular_partition(levels: list[np.ndarray], step_mm: float,
         if n > 1:
             sizes = ndimage.sum_labels(np.ones_like(lab), lab, index=np.arange(1, n + 1))
             win = lab == int(np.argmax(sizes)) + 1
+            lost[k] = 1.0 - float(sizes.max() / sizes.sum())
         d_out = ndimage.distance_transform_edt(~win)
         d_in = ndimage.distance_transform_edt(win)
         sdf = np.where(win, 0.5 - d_in, d_out - 0.5) * step_mm
         out[k, r0:r1, c0:c1] = ndimage.gaussian_filter(sdf, 0.7, mode="nearest")
-    return out
+    return out, lost

@@ -40,6 +40,8 @@ class Painted:
         rigid_sdf: signed distance (mm) to the rigid structures.
         organs: (n_organs, rows, cols) float32 exclusive level sets (mm, < 0 inside).
         body_sdf: signed distance (mm) to the skin, negative inside the body.
+        lost: (n_organs,) fraction of each organ's area dropped because it lay
+            outside the organ's largest piece (see ``regular_partition``).
     """
 
     soft: np.ndarray
@@ -47,6 +49,7 @@ class Painted:
     rigid_sdf: np.ndarray
     organs: np.ndarray
     body_sdf: np.ndarray
+    lost: np.ndarray
 
 
 def _body(canvas: Canvas, lay: dict) -> np.ndarray:
@@ -133,7 +136,7 @@ def paint(canvas: Canvas, lay: dict, rng: np.random.Generator) -> Painted:
     rectum = np.maximum(rectum, -(tube - lay["contact"][1]))
     levels = exclusive([bladder, uterus, rectum])
     clear = np.maximum(-rigid_sdf + 2.5, body + 3.0)
-    organs = regular_partition([np.maximum(lv, clear) for lv in levels], canvas.step_mm,
+    organs, lost = regular_partition([np.maximum(lv, clear) for lv in levels], canvas.step_mm,
                                 lay.get("pixel_mm", 1.0))
 
     # Pelvic floor and sphincters (drawn before organs so organs stay on top).
@@ -164,7 +167,7 @@ def paint(canvas: Canvas, lay: dict, rng: np.random.Generator) -> Painted:
         soft[(fluid < 0) & inside] = T.FLUID
     _vessels(canvas, lay, rng, soft, body)
     _organ_tissues(canvas, lay, soft, organs, vag, cer, ubody)
-    return Painted(soft, rigid, rigid_sdf.astype(np.float32), organs, body)
+    return Painted(soft, rigid, rigid_sdf.astype(np.float32), organs, body, lost)
 
 
 def _bowel(canvas: Canvas, lay: dict, rng: np.random.Generator, soft: np.ndarray,
