@@ -22,6 +22,10 @@ from core.phantom.tissues import FAT, URINE, draw_contrast
 from core.series import CineSeries
 
 LANDMARKS = ("inferior_pubic_point", "coccyx_tip")
+#: Which generator drew a case (``params["phantom_revision"]``, kept in truth files):
+#: 2 since 2026-12-01, when layouts that cut a tube in two began to be redrawn; the
+#: cases of other seeds are the same as in revision 1.
+PHANTOM_REVISION = 2
 #: Organs that must come out in one piece (tubes: a cut leaves a blind end).
 WHOLE_ORGANS = ("uterus_vagina", "rectum")
 #: Largest share of such an organ's area that may lie outside its main piece.
@@ -93,6 +97,7 @@ def build_model(seed: int, **overrides: Any) -> tuple[PhantomModel, np.random.Ge
         painted = paint(canvas, lay, rng)
         if all(painted.lost[ORGANS.index(o)] <= MAX_LOST for o in WHOLE_ORGANS):
             break
+    p["phantom_revision"] = PHANTOM_REVISION
     p["layout_attempts"] = attempt + 1
     p["organ_area_lost"] = [round(float(v), 4) for v in painted.lost]
     table = draw_contrast(p["contrast"], rng, p["fat_suppressed"], p["gamma"])

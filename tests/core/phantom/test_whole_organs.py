@@ -47,6 +47,7 @@ def test_a_cut_tube_is_redrawn():
 def test_a_whole_first_layout_is_kept():
     case = generate_case(3, **SMALL)
     assert case.params["layout_attempts"] == 1
+    assert case.params["phantom_revision"] == case_mod.PHANTOM_REVISION == 2
 
 
 def test_the_last_layout_is_kept_when_every_draw_is_cut(monkeypatch):
