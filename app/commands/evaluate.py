@@ -125,9 +125,14 @@ def run(args: argparse.Namespace) -> int:
         print(f"{name}: mean DSC {df['dsc'].mean():.3f}", file=sys.stderr)
     df = pd.concat(tables, ignore_index=True)
     summ = summarize(df)
-    print(f"model {seg.model_id} on {df['case'].nunique()} case(s), {len(df) // len(seg.organs)}"
-          " frames" + (" (model labels alone)" if args.raw else
-                        " (labels as `analyze` writes them)"))
+    source = ""
+    if args.phantom_seeds:
+        from core.phantom.case import PHANTOM_REVISION
+
+        source = f", phantom revision {PHANTOM_REVISION}"
+    print(f"model {seg.model_id} on {df['case'].nunique()} case(s){source}, "
+          f"{len(df) // len(seg.organs)} frames" + (" (model labels alone)" if args.raw else
+                                                     " (labels as `analyze` writes them)"))
     print(f"{'organ':<15} {'DSC':>15} {'HD95 mm':>15} {'ASD mm':>15}")
     for _, r in summ.iterrows():
         print(f"{r['organ']:<15} {r['dsc_mean']:>7.3f} ± {r['dsc_sd']:<5.3f} "

@@ -46,6 +46,16 @@ def test_evaluate_series_with_truth(tmp_path, capsys):
     assert len(df) == 3 * 3 and df["dsc"].between(0, 1).all()
 
 
+def test_evaluate_phantom_cases_names_the_phantom_revision(tmp_path, capsys):
+    save_model(UNet(base_channels=4, depth=2), {"organs": ["bladder", "uterus_vagina", "rectum"]},
+               tmp_path / "tiny")
+    rc = main(["evaluate", "--model", str(tmp_path / "tiny"), "--phantom-seeds", "3,4",
+               "--phantom-option", "shape=[64,64]", "--phantom-option", "n_frames=2",
+               "--raw", "--device", "cpu"])
+    assert rc == 0
+    assert "on 2 case(s), phantom revision 2, 4 frames" in capsys.readouterr().out
+
+
 def test_evaluate_missing_model(tmp_path, capsys):
     rc = main(["evaluate", "--model", str(tmp_path / "none"), "--phantom-seeds", "1000"])
     assert rc == 2 and "none.json" in capsys.readouterr().err
