@@ -64,9 +64,11 @@ displacement and its change of curvature mean something.  `core.track.track_orga
    chains of frame-to-frame steps), plus a term that keeps consecutive frames'
    warped images alike; all frames are one batch.
 4. **Snap and space**: the moved rest points are projected onto that frame's
-   sub-pixel contour (closest point); the gaps between consecutive points along the
-   contour are kept in order, raised to at least 0.3 × L/N and rescaled to the
-   perimeter (no bunching, no crossing).
+   sub-pixel contour (closest point); a point whose closest point lies on the far
+   wall of a thin part (more than 0.1 × L away from the running median of its
+   neighbours' offsets) is put back in line with them; the gaps between consecutive
+   points along the contour are kept in order, raised to at least 0.3 × L/N and
+   rescaled to the perimeter (no bunching, no crossing).
 5. **Consistency check** (robustness to bad segmentation frames): each frame's mask
    is pulled back to the rest frame with the field and compared with the rest
    mask; the area of their symmetric difference divided by the rest perimeter is

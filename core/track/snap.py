@@ -43,6 +43,7 @@ def regularize_spacing(
     """
     _, length = arc_lengths(contour)
     n = len(s)
+    s = repair_jumps(s, length)
     # signed gaps in [-L/2, L/2): a point snapped slightly behind its predecessor
     # gives a small negative gap (clipped below), not a whole extra turn
     gaps = _wrap(np.diff(np.concatenate([s, s[:1]])), length)
@@ -65,6 +66,45 @@ def regularize_spacing(
 
 def _wrap(d: np.ndarray, length: float) -> np.ndarray:
     return (d + length / 2) % length - length / 2
+
+
+def repair_jumps(s: np.ndarray, length: float, max_jump: float = 0.1, half_window: int = 3
+                 ) -> np.ndarray:
+    """Arc positions with isolated far jumps put back in line with their neighbours.
+
+    Where an organ is thin (a collapsed rectum, the vagina), the closest contour
+    point of a moved point can lie on the opposite wall, half the contour away.
+    Its gaps to its neighbours are then about +L/2 and -L/2; clipping the negative
+    one and rescaling the rest would slide every point along the contour. Such a
+    point is found as one whose offset from even spacing differs from the running
+    median of its neighbours' offsets (``2 * half_window + 1`` points, circular) by
+    more than ``max_jump`` × L, and is given that median instead.
+
+    Args:
+        s: (N,) arc positions in mm.
+        length: contour length L in mm.
+        max_jump: largest plausible departure, as a fraction of L.
+        half_window: neighbours on each side used for the median.
+
+    Returns:
+        (N,) arc positions; ``s`` itself when nothing is far, or when more than a
+        quarter of the points would be (then there is no local majority to trust).
+    """
+    n = len(s)
+    if n < 2 * half_window + 1:
+        return s
+    idx = np.arange(n)
+    off = _wrap(s - s[0] - idx * length / n, length)
+    # centre the offsets on their circular mean so that the median does not straddle ±L/2
+    ang = np.exp(2j * np.pi * off / length).mean()
+    centre = np.angle(ang) * length / (2 * np.pi) if abs(ang) > 1e-9 else 0.0
+    off = _wrap(off - centre, length)
+    med = np.median(np.stack([np.roll(off, j) for j in range(-half_window, half_window + 1)]),
+                    axis=0)
+    far = np.abs(off - med) > max_jump * length
+    if not far.any() or far.sum() > n // 4:
+        return s
+    return s[0] + idx * length / n + centre + np.where(far, med, off)
 
 
 def smooth_in_time(

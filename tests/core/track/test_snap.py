@@ -48,3 +48,26 @@ def test_smooth_in_time_keeps_rest_and_linear_motion():
     np.testing.assert_allclose(out[..., 1], paths[..., 1], atol=1e-9)
     assert out[4, 0, 0] < 5.0
     np.testing.assert_array_equal(out[0], paths[0])
+
+
+def test_a_point_snapped_across_a_thin_part_does_not_drag_the_others():
+    # Point 5 landed on the opposite wall, half the contour away from its neighbours.
+    s = np.arange(32) * L / 32 + 0.4
+    s[5] = s[5] + L / 2
+    p = regularize_spacing(CIRCLE, s)
+    got = project_to_contour(CIRCLE, p)[1]
+    expect = np.arange(32) * L / 32 + 0.4
+    err = np.abs((got - expect + L / 2) % L - L / 2)
+    assert err.max() < 0.05 * L / 32  # everyone, point 5 included, stays in place
+
+
+def test_repair_jumps_leaves_smooth_stretching_alone():
+    from core.track.snap import repair_jumps
+
+    i = np.arange(64)
+    s = (i * L / 64 + 0.08 * L * np.sin(2 * np.pi * i / 64)) % L  # uneven but smooth
+    np.testing.assert_array_equal(repair_jumps(s, L), s)
+    t = s.copy()
+    t[[10, 11]] = (t[[10, 11]] + 0.45 * L) % L  # two neighbours jump together
+    fixed = repair_jumps(t, L)
+    assert np.abs((fixed - s + L / 2) % L - L / 2).max() < 0.02 * L
