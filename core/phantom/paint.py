@@ -136,8 +136,8 @@ def paint(canvas: Canvas, lay: dict, rng: np.random.Generator) -> Painted:
     rectum = np.maximum(rectum, -(tube - lay["contact"][1]))
     levels = exclusive([bladder, uterus, rectum])
     clear = np.maximum(-rigid_sdf + 2.5, body + 3.0)
-    organs, lost = regular_partition([np.maximum(lv, clear) for lv in levels], canvas.step_mm,
-                                lay.get("pixel_mm", 1.0))
+    organs, lost = regular_partition([np.maximum(lv, clear) for lv in levels],
+                                     canvas.step_mm, lay.get("pixel_mm", 1.0))
 
     # Pelvic floor and sphincters (drawn before organs so organs stay on top).
     lv = lay["levator"]

@@ -30,7 +30,8 @@ def test_regular_partition_reports_the_dropped_share():
 
 
 def test_a_cut_tube_is_redrawn():
-    # Seed 21 at this size draws two layouts whose rectum is cut before a whole one.
+    # Seed 21 at this size draws two layouts with a cut tube (the first one's rectum, see
+    # the last test) before a whole one.
     case = generate_case(21, **SMALL)
     assert case.params["layout_attempts"] == 3
     lost = case.params["organ_area_lost"]
