@@ -13,18 +13,22 @@ with one network pass per frame (the default) and with two test-time zoom passes
 (``ZOOM_PAIR``, the default until 2026-12-01).
 On the CPU each backend of the Segmenter is measured: PyTorch eager, ONNX Runtime
 float32 and ONNX Runtime int8 (the default there).  All settings are timed in
-interleaved rounds and the median is reported with its range.  On the CPU one process
-holds all backends, so only its overall peak RSS is reported.
+interleaved rounds and the median is reported with its range.  Peak memory: CUDA max
+allocated on the GPU; on the CPU, the peak RSS of a fresh process that loads one backend and
+runs one setting, with (+N) the part above its size before the first call.
 """
 
 from __future__ import annotations
 
 import argparse
 import copy
+import json
 import os
 import platform
 import re
 import resource
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -51,55 +55,104 @@ def _timeit(fn, min_time: float, sync) -> float:
             return dt / n
 
 
+def _series(dev: torch.device):
+    """A realistic series (phantom, 256² at 1.2 mm): post-processing cost depends on what
+    the network finds, so random noise would misstate it."""
+    return generate_case(1100, shape=[256, 256], n_frames=16 if dev.type == "cpu" else 256,
+                         spacing_mm=1.2).series
+
+
+def _cases(dev: torch.device, model_path: str | None, backend: str, series,
+           notes: list[str]) -> tuple[list[tuple], dict]:
+    """The timed settings of one backend: (what, batch, frames per call, fn), and its config."""
+    batches = [1, 2, 4, 8] if dev.type == "cpu" else [1, 64, 256, 512, 1024]
+    cases = []
+    t0 = time.perf_counter()
+    seg = Segmenter(model_path, device=str(dev), backend=backend)
+    notes.append(f"{backend}: Segmenter built in {time.perf_counter() - t0:.2f} s"
+                 + (" (empty graph cache)" if backend != "torch" else ""))
+    variants = [(backend if dev.type == "cpu" else "eager", seg._forward)]
+    if dev.type == "cuda":
+        variants.append(("compiled", torch.compile(seg.net)))
+    for name, m in variants:
+        for bs in batches:
+            x = torch.randn(bs, 1, 256, 256, device=dev).contiguous(
+                memory_format=torch.channels_last)
+
+            def run(m=m, x=x):
+                with torch.inference_mode(), torch.autocast(
+                        dev.type, dtype=torch.bfloat16, enabled=dev.type == "cuda"):
+                    return m(x)
+            cases.append((f"network ({name})", bs, bs, run))
+    for zooms in [(1.0,), ZOOM_PAIR]:  # one pass (the default), and two zoom passes
+        one = copy.copy(seg)  # shares the network; only the zooms differ
+        one.scales = zooms
+        for bs in ([2] if dev.type == "cpu" else [64, 256]):
+            cases.append((f"Segmenter.predict ({seg.backend}, {len(zooms)} pass"
+                          f"{'es' if len(zooms) > 1 else ''}, {series.n_frames} frames 256² "
+                          "1.2 mm)", bs, series.n_frames,
+                          lambda bs=bs, one=one: one.predict(series, batch_size=bs)))
+    return cases, seg.config
+
+
+def _status_mib(field: str) -> float:
+    """A ``Vm*`` field of /proc/self/status in MiB (Linux)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) / 1024
+    raise KeyError(field)
+
+
+def memory_of(model_path: str | None, backend: str, index: int) -> dict:
+    """Peak RSS of a fresh process that loads one CPU backend and runs one setting.
+
+    Returns ``{"peak_mib", "loaded_mib"}``: the process high-water mark after three calls,
+    and its resident size before the first call (interpreter, libraries, model, inputs).
+    """
+    torch.set_num_threads(2)
+    dev = torch.device("cpu")
+    cases, _ = _cases(dev, model_path, backend, _series(dev), [])
+    fn = cases[index][3]
+    loaded = _status_mib("VmRSS")
+    for _ in range(3):
+        fn()
+    return {"peak_mib": _status_mib("VmHWM"), "loaded_mib": loaded}
+
+
+def _cpu_memory(model_path: str | None, backends: list[str], counts: list[int]) -> list[dict]:
+    """:func:`memory_of` for every CPU setting, each in its own process (same graph cache)."""
+    out = []
+    for backend, n in zip(backends, counts, strict=True):
+        for i in range(n):
+            cmd = [sys.executable, __file__, "--memory-of", backend, str(i)]
+            if model_path:
+                cmd += ["--model", model_path]
+            res = subprocess.run(cmd, capture_output=True, text=True, check=True)
+            out.append(json.loads(res.stdout.strip().splitlines()[-1]))
+    return out
+
+
 def bench(device: str, model_path: str | None, min_time: float, rounds: int
           ) -> tuple[list[dict], str, list[str]]:
     """Build every setting first, then time them in ``rounds`` interleaved rounds.
 
     Shared 2-core machines drift by ±30 % from minute to minute; interleaving puts every
-    setting under the same drift, and the median over rounds is reported with the
-    range (a setting is never timed in one lucky or unlucky stretch).
+    setting under the same drift, and the median is reported with the range (a setting is
+    never timed in one lucky or unlucky stretch). On the CPU, each setting's memory is then
+    measured in a process of its own (:func:`memory_of`).
     """
+    started = time.time()
     dev = torch.device(device)
     if dev.type == "cpu":
         torch.set_num_threads(2)
     sync = torch.cuda.synchronize if dev.type == "cuda" else (lambda: None)
-    batches = [1, 2, 4, 8] if dev.type == "cpu" else [1, 64, 256, 512, 1024]
-    # a realistic series (phantom, 256² at 1.2 mm): post-processing cost depends on
-    # what the network finds, so random noise would misstate it
-    series = generate_case(1100, shape=[256, 256], n_frames=16 if dev.type == "cpu" else 256,
-                           spacing_mm=1.2).series
-    t_frames = series.n_frames
+    series = _series(dev)
     backends = ["torch", "onnx", "onnx-int8"] if dev.type == "cpu" else ["torch"]
-    cases = []  # (what, batch, frames per call, fn)
-    notes = []
-    cfg = {}
+    cases, counts, notes, cfg = [], [], [], {}
     for backend in backends:
-        t0 = time.perf_counter()
-        seg = Segmenter(model_path, device=device, backend=backend)
-        notes.append(f"{backend}: Segmenter built in {time.perf_counter() - t0:.2f} s"
-                     + (" (empty graph cache)" if backend != "torch" else ""))
-        cfg = seg.config
-        variants = [(backend if dev.type == "cpu" else "eager", seg._forward)]
-        if dev.type == "cuda":
-            variants.append(("compiled", torch.compile(seg.net)))
-        for name, m in variants:
-            for bs in batches:
-                x = torch.randn(bs, 1, 256, 256, device=dev).contiguous(
-                    memory_format=torch.channels_last)
-
-                def run(m=m, x=x):
-                    with torch.inference_mode(), torch.autocast(
-                            dev.type, dtype=torch.bfloat16, enabled=dev.type == "cuda"):
-                        return m(x)
-                cases.append((f"network ({name})", bs, bs, run))
-        for zooms in [(1.0,), ZOOM_PAIR]:  # one pass (the default), and two zoom passes
-            one = copy.copy(seg)  # shares the network; only the zooms differ
-            one.scales = zooms
-            for bs in ([2] if dev.type == "cpu" else [64, 256]):
-                cases.append((f"Segmenter.predict ({seg.backend}, {len(zooms)} pass"
-                              f"{'es' if len(zooms) > 1 else ''}, {t_frames} frames 256² "
-                              "1.2 mm)", bs, t_frames,
-                              lambda bs=bs, one=one: one.predict(series, batch_size=bs)))
+        more, cfg = _cases(dev, model_path, backend, series, notes)
+        cases += more
+        counts.append(len(more))
     fps: dict[int, list[float]] = {i: [] for i in range(len(cases))}
     peak: dict[int, float] = {}
     for r in range(rounds):
@@ -110,15 +163,18 @@ def bench(device: str, model_path: str | None, min_time: float, rounds: int
             if dev.type == "cuda":
                 peak[i] = torch.cuda.max_memory_allocated() / 2**20
         print(f"round {r + 1}/{rounds} done", flush=True)
-    if dev.type == "cpu":  # one process holds every backend: only its overall peak is known
-        notes.append("process peak RSS with all three backends loaded and run: "
+    mem: list[dict] = [{}] * len(cases)
+    if dev.type == "cpu":
+        notes.append("process peak RSS of this run, all three backends loaded and run: "
                      f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
+        mem = _cpu_memory(model_path, backends, counts)
     rows = []
     for i, (what, bs, _, _) in enumerate(cases):
         med = float(np.median(fps[i]))
         rows.append({"what": what, "batch": bs, "fps": med, "fps_min": min(fps[i]),
                      "fps_max": max(fps[i]), "ms_per_frame": 1000 / med,
-                     "peak_mib": peak.get(i, float("nan"))})
+                     "peak_mib": mem[i].get("peak_mib", peak.get(i, float("nan"))),
+                     "loaded_mib": mem[i].get("loaded_mib", float("nan"))})
         print(rows[-1], flush=True)
     for note in notes:
         print(note)
@@ -130,7 +186,8 @@ def bench(device: str, model_path: str | None, min_time: float, rounds: int
         label = (f"{platform.processor() or platform.machine()}, torch.set_num_threads(2), "
                  f"onnxruntime {onnxruntime.__version__}")
     label += (f"; torch {torch.__version__}; model {cfg.get('model_id')}; median of "
-              f"{rounds} interleaved rounds (range)")
+              f"{rounds} interleaved rounds (range); run "
+              f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime(started))}")
     return rows, label, notes
 
 
@@ -142,6 +199,8 @@ def write_section(device: str, rows: list[dict], label: str, doc: Path = DOC,
              "| --- | ---: | ---: | ---: | ---: | ---: |"]
     for r in rows:
         peak = "" if r["peak_mib"] != r["peak_mib"] else f"{r['peak_mib']:.0f}"
+        if r.get("loaded_mib", float("nan")) == r.get("loaded_mib", float("nan")):
+            peak += f" (+{r['peak_mib'] - r['loaded_mib']:.0f})"
         lines.append(f"| {r['what']} | {r['batch']} | {r['fps']:.1f} | "
                      f"{r['fps_min']:.1f}–{r['fps_max']:.1f} | {r['ms_per_frame']:.2f} | "
                      f"{peak} |")
@@ -168,7 +227,12 @@ def main() -> None:
                     help="seconds per measurement and round")
     ap.add_argument("--rounds", type=int, default=7, help="interleaved rounds (median)")
     ap.add_argument("--doc", default=str(DOC))
+    ap.add_argument("--memory-of", nargs=2, metavar=("BACKEND", "INDEX"),
+                    help=argparse.SUPPRESS)  # child process of the CPU memory pass
     args = ap.parse_args()
+    if args.memory_of:
+        print(json.dumps(memory_of(args.model, args.memory_of[0], int(args.memory_of[1]))))
+        return
     with tempfile.TemporaryDirectory(prefix="pelvitrack-bench-") as cache:
         # ONNX graphs are built into an empty cache: the build times are a first use's
         os.environ["PELVITRACK_CACHE"] = cache
