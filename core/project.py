@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import datetime as _dt
 import os
-import re
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 import numpy as np
 
+from core.atomic import fsync_dir, io_reason, write_durable
 from core.errors import ProjectError
 from core.organs import ORGANS
 from core.series import CineSeries
@@ -304,44 +304,6 @@ def manual_frames(project: Project) -> list[int]:
 # --------------------------------------------------------------------------- save / load
 
 
-def _reason(exc: BaseException) -> str:
-    """A short human reason for an I/O failure (h5py hides errno inside its text)."""
-    if isinstance(exc, OSError) and exc.errno:
-        return os.strerror(exc.errno)
-    text = str(exc)
-    m = re.search(r"errno = (\d+)", text)
-    if m:
-        return os.strerror(int(m.group(1)))
-    return text or type(exc).__name__
-
-
-def _fsync_dir(folder: Path) -> None:
-    if os.name != "posix":
-        return  # directories cannot be opened for fsync on Windows
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-#: Bytes per write call when saving.
-WRITE_CHUNK = 1 << 20
-
-
-def _write_chunk(fh: BinaryIO, chunk: memoryview) -> None:
-    fh.write(chunk)
-
-
-def _write_file(path: Path, data: memoryview) -> None:
-    """Write ``data`` into the (new, empty) file ``path``, flush and fsync it."""
-    with open(path, "wb") as fh:
-        for start in range(0, len(data), WRITE_CHUNK):
-            _write_chunk(fh, data[start : start + WRITE_CHUNK])
-        fh.flush()
-        os.fsync(fh.fileno())
-
-
 def save_project(project: Project, path: str | os.PathLike) -> Path:
     """Save a project as one HDF5 file, atomically.
 
@@ -387,7 +349,7 @@ def save_project(project: Project, path: str | os.PathLike) -> Path:
         os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
         if path.exists():
             os.chmod(tmp, path.stat().st_mode & 0o7777)
-        _write_file(tmp, image)
+        write_durable(tmp, image)
         os.replace(tmp, path)
     except BaseException as exc:
         try:
@@ -395,13 +357,13 @@ def save_project(project: Project, path: str | os.PathLike) -> Path:
         except OSError:
             pass  # already gone, or cannot be removed: the target is intact either way
         if isinstance(exc, Exception):
-            raise ProjectError(path, f"could not save: {_reason(exc)}") from exc
+            raise ProjectError(path, f"could not save: {io_reason(exc)}") from exc
         raise
     try:
-        _fsync_dir(folder)
+        fsync_dir(folder)
     except OSError as exc:
         raise ProjectError(
-            path, f"saved, but the folder could not be synced to disk: {_reason(exc)}"
+            path, f"saved, but the folder could not be synced to disk: {io_reason(exc)}"
         ) from exc
     return path
 

@@ -11,8 +11,8 @@ from typing import Any
 import nibabel as nib
 import numpy as np
 
+from core.atomic import replaced_atomically
 from core.errors import ReaderError
-from core.export.tables import atomic_target
 
 __all__ = ["read_labels_nifti", "write_labels_nifti", "write_series_labels"]
 
@@ -114,16 +114,8 @@ def write_labels_nifti(
     }
     hdr.extensions.append(nib.nifti1.Nifti1Extension(_COMMENT_CODE, json.dumps(info).encode()))
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = atomic_target(path)
-    if path.name.endswith(".nii.gz"):
-        tmp = tmp.with_name(tmp.name[: -len(tmp.suffix)] + ".nii.gz")
-    try:
+    with replaced_atomically(path, ".nii.gz" if path.name.endswith(".nii.gz") else None) as tmp:
         nib.save(img, tmp)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
     return path
 
 

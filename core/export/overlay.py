@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
-from core.export.tables import atomic_target
+from core.atomic import replaced_atomically
 from core.organs import organ_colour
 
 __all__ = ["display_window", "render_overlay_frame", "write_overlay_video"]
@@ -212,17 +212,11 @@ def write_overlay_video(
         )
         for t in range(n)
     ]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = atomic_target(path)
-    try:
+    with replaced_atomically(path) as tmp:
         if suffix == ".gif":
             _write_gif(images, tmp, fps)
         else:
             _write_mp4(images, tmp, fps)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
     return path
 
 

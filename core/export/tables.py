@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import os
-import secrets
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from core.atomic import replaced_atomically
 from core.series import IDENTITY_KEYS
 
-__all__ = ["TABLE_FORMATS", "atomic_target", "pseudonymize", "write_table"]
+__all__ = ["TABLE_FORMATS", "pseudonymize", "write_table"]
 
 #: Table formats of :func:`write_table` and their file suffixes.
 TABLE_FORMATS: dict[str, str] = {"csv": ".csv", "xlsx": ".xlsx", "parquet": ".parquet"}
@@ -72,11 +72,6 @@ def _table_path(path_or_stem: str | os.PathLike, fmt: str | None) -> tuple[Path,
     return path.with_name(path.name + TABLE_FORMATS[fmt]), fmt
 
 
-def atomic_target(path: Path) -> Path:
-    """A temporary path beside ``path`` with the same suffix (for write-then-replace)."""
-    return path.with_name(f".{path.stem}.tmp-{secrets.token_hex(4)}{path.suffix}")
-
-
 def write_table(
     df: pd.DataFrame, path_or_stem: str | os.PathLike, fmt: str | None = None
 ) -> Path:
@@ -108,9 +103,7 @@ def write_table(
             f"table has {len(df)} rows, more than Excel allows ({_EXCEL_MAX_ROWS - 1}); "
             "use csv or parquet"
         )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = atomic_target(path)
-    try:
+    with replaced_atomically(path) as tmp:
         if fmt == "csv":
             df.to_csv(tmp, index=False)
         elif fmt == "xlsx":
@@ -119,8 +112,4 @@ def write_table(
             table = df.copy()
             table.columns = [str(c) for c in table.columns]
             table.to_parquet(tmp, index=False, engine="pyarrow")
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
     return path

@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +19,7 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
+from core.atomic import replaced_atomically
 from core.errors import ModelError
 from core.organs import ORGANS
 from core.segment.preprocess import DEFAULT_PERCENTILES
@@ -69,25 +69,11 @@ def file_hash(path: Path) -> str:
     return h.hexdigest()[:12]
 
 
-def _atomic_write(path: Path, write) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-
-
 def write_json(path: Path, data: dict[str, Any]) -> None:
     """Write JSON atomically (temp file + rename)."""
-    def w(tmp: str) -> None:
-        with open(tmp, "w", encoding="utf-8") as f:
-            json.dump(data, f, indent=2, sort_keys=False)
-            f.write("\n")
-    _atomic_write(Path(path), w)
+    with replaced_atomically(Path(path)) as tmp, open(tmp, "w", encoding="utf-8") as f:
+        json.dump(data, f, indent=2, sort_keys=False)
+        f.write("\n")
 
 
 def write_tensors(
@@ -95,7 +81,8 @@ def write_tensors(
 ) -> None:
     """Write tensors to a safetensors file atomically."""
     t = {k: v.detach().cpu().contiguous() for k, v in tensors.items()}
-    _atomic_write(Path(path), lambda tmp: save_file(t, tmp, metadata=metadata))
+    with replaced_atomically(Path(path)) as tmp:
+        save_file(t, str(tmp), metadata=metadata)
 
 
 def read_tensors(path: Path) -> dict[str, torch.Tensor]:

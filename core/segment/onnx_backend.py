@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from core.segment.model_io import _atomic_write
+from core.atomic import replaced_atomically
 from core.segment.unet import UNet
 
 PRECISIONS = ("fp32", "int8")
@@ -185,7 +185,8 @@ class OrtNetwork:
             self.session = session(graph)
             if use_cache:
                 try:
-                    _atomic_write(path, lambda tmp: Path(tmp).write_bytes(graph))
+                    with replaced_atomically(path) as tmp:
+                        tmp.write_bytes(graph)
                 except OSError:
                     pass  # read-only home: export again next time
 

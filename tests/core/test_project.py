@@ -9,6 +9,7 @@ import h5py
 import numpy as np
 import pytest
 
+import core.atomic
 import core.io.project_file as project_file
 import core.project
 from core.errors import ProjectError, ReaderError
@@ -162,8 +163,8 @@ def _changed(project: Project) -> Project:
 
 def test_crash_mid_write_leaves_old_file_intact(tmp_path, monkeypatch):
     path, old, old_bytes = _old_file(tmp_path)
-    monkeypatch.setattr(core.project, "WRITE_CHUNK", 1000)
-    real = core.project._write_chunk
+    monkeypatch.setattr(core.atomic, "WRITE_CHUNK", 1000)
+    real = core.atomic.write_chunk
     seen = {"n": 0}
 
     def crash(fh, chunk):
@@ -175,7 +176,7 @@ def test_crash_mid_write_leaves_old_file_intact(tmp_path, monkeypatch):
         fh.flush()
         seen["n"] += 1
 
-    monkeypatch.setattr(core.project, "_write_chunk", crash)
+    monkeypatch.setattr(core.atomic, "write_chunk", crash)
     with pytest.raises(ProjectError, match="could not save: simulated crash") as info:
         save_project(_changed(make_project()), path)
     assert info.value.path == str(path)
@@ -203,8 +204,8 @@ def test_error_while_building_the_file_keeps_old_file(tmp_path, monkeypatch):
 
 def test_disk_full_gives_project_error_and_keeps_old_file(tmp_path, monkeypatch):
     path, old, old_bytes = _old_file(tmp_path)
-    monkeypatch.setattr(core.project, "WRITE_CHUNK", 4096)
-    real = core.project._write_chunk
+    monkeypatch.setattr(core.atomic, "WRITE_CHUNK", 4096)
+    real = core.atomic.write_chunk
     calls = []
 
     def full(fh, chunk):
@@ -213,7 +214,7 @@ def test_disk_full_gives_project_error_and_keeps_old_file(tmp_path, monkeypatch)
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
         real(fh, chunk)
 
-    monkeypatch.setattr(core.project, "_write_chunk", full)
+    monkeypatch.setattr(core.atomic, "write_chunk", full)
     with pytest.raises(ProjectError, match="could not save: No space left on device"):
         save_project(_changed(make_project()), path)
     assert path.read_bytes() == old_bytes
