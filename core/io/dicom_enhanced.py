@@ -26,6 +26,7 @@ from pydicom.dataset import Dataset
 
 from core.errors import ReaderError
 from core.io import dicom_common as dc
+from core.io.dicom_time import parse_dt
 from core.io.orientation import choose_slice, slice_groups
 from core.series import CineSeries
 
@@ -73,9 +74,9 @@ def _positions(per: list[Dataset | None]) -> list[Any]:
 def _per_frame_times(per: list[Dataset | None]) -> tuple[list[float] | None, str]:
     """Per-frame times in s from the functional groups, or (None, "")."""
     getters = (
-        ("FrameAcquisitionDateTime", lambda p: dc.parse_dt(
+        ("FrameAcquisitionDateTime", lambda p: parse_dt(
             (_nested(p, "FrameContentSequence") or Dataset()).get("FrameAcquisitionDateTime"))),
-        ("FrameReferenceDateTime", lambda p: dc.parse_dt(
+        ("FrameReferenceDateTime", lambda p: parse_dt(
             (_nested(p, "FrameContentSequence") or Dataset()).get("FrameReferenceDateTime"))),
         ("NominalCardiacTriggerDelayTime", lambda p: _ms(dc.number(
             _nested(p, "CardiacSynchronizationSequence"), "NominalCardiacTriggerDelayTime"))),

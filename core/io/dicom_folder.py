@@ -22,6 +22,7 @@ from pydicom.dataset import Dataset
 
 from core.errors import ReaderError
 from core.io import dicom_common as dc
+from core.io.dicom_time import parse_dt, parse_tm
 from core.io.orientation import choose_slice, slice_groups
 from core.series import CineSeries
 
@@ -66,11 +67,11 @@ def _time_of(ds: Dataset, tag: str) -> float | None:
         ms = dc.number(ds, "TriggerTime")
         return None if ms is None else ms / 1000.0
     if tag == "AcquisitionDateTime":
-        return dc.parse_dt(ds.get("AcquisitionDateTime", None))
+        return parse_dt(ds.get("AcquisitionDateTime", None))
     if tag == "AcquisitionTime":
-        return dc.parse_tm(ds.get("AcquisitionTime", None), ds.get("AcquisitionDate", None))
+        return parse_tm(ds.get("AcquisitionTime", None), ds.get("AcquisitionDate", None))
     if tag == "ContentTime":
-        return dc.parse_tm(ds.get("ContentTime", None), ds.get("ContentDate", None))
+        return parse_tm(ds.get("ContentTime", None), ds.get("ContentDate", None))
     raise KeyError(tag)
 
 
