@@ -65,10 +65,16 @@ def _network_input(frames: np.ndarray, spacing_mm, model_spacing_mm: float, mult
     return pad_to_multiple(x, multiple, value=0.0)
 
 
+#: Phantom cases (training seeds 0–3 of the shipped model) and frames per case whose
+#: frames calibrate the int8 graph.
+CALIBRATION_SEEDS = (0, 1, 2, 3)
+CALIBRATION_FRAMES = 8
+
+
 @functools.lru_cache(maxsize=4)
 def _calibration_frames(model_spacing_mm: float, percentiles: tuple[float, float],
-                        multiple: int, seeds: tuple[int, ...] = (0, 1, 2, 3),
-                        n_frames: int = 8) -> tuple[np.ndarray, ...]:
+                        multiple: int, seeds: tuple[int, ...] = CALIBRATION_SEEDS,
+                        n_frames: int = CALIBRATION_FRAMES) -> tuple[np.ndarray, ...]:
     from core.phantom import generate_case
 
     out = []
@@ -198,7 +204,8 @@ class Segmenter:
 
             precision = "int8" if choice == "onnx-int8" else "fp32"
             try:
-                self._ort = OrtNetwork(self.net, precision, calibration=self.calibration_inputs)
+                self._ort = OrtNetwork(self.net, precision, calibration=self.calibration_inputs,
+                                       calibration_id=self.calibration_id())
             except Exception as exc:  # export/quantization problems of a library version
                 if backend != "auto":
                     raise ModelError(f"{choice} backend failed: {exc}") from exc
@@ -239,6 +246,14 @@ class Segmenter:
         cases (training seeds 0–3 of the shipped model, 8 frames each), prepared exactly
         as :meth:`segment` prepares a series (computed once per process)."""
         return list(_calibration_frames(self.spacing_mm, self.percentiles, self.net.multiple))
+
+    def calibration_id(self) -> str:
+        """Names the frames of :meth:`calibration_inputs` (phantom revision, seeds, grid,
+        normalisation) for the int8 graph cache."""
+        from core.phantom.case import PHANTOM_REVISION
+
+        return (f"phantom-r{PHANTOM_REVISION}|seeds{CALIBRATION_SEEDS}|{CALIBRATION_FRAMES}f|"
+                f"{self.spacing_mm}mm|p{tuple(self.percentiles)}|x{self.net.multiple}")
 
     def _forward(self, x: torch.Tensor) -> torch.Tensor:
         if self._ort is not None:

@@ -57,8 +57,9 @@ def cache_dir() -> Path:
     return Path(base) / "pelvitrack" / "onnx"
 
 
-def graph_key(net: UNet, precision: str) -> str:
-    """Hash naming a network's exported graph: weights, architecture, precision, versions."""
+def graph_key(net: UNet, precision: str, calibration_id: str = "") -> str:
+    """Hash naming a network's exported graph: weights, architecture, precision, versions,
+    and for int8 the calibration frames (``calibration_id``: whatever names them)."""
     import onnxruntime
 
     h = hashlib.sha256()
@@ -68,6 +69,8 @@ def graph_key(net: UNet, precision: str) -> str:
         h.update(t.detach().cpu().contiguous().numpy().tobytes())
     h.update(f"{precision}|{torch.__version__}|{onnxruntime.__version__}|{RECIPE_VERSION}"
              .encode())
+    if precision == "int8":
+        h.update(f"|calibration:{calibration_id}".encode())
     return h.hexdigest()[:20]
 
 
@@ -143,13 +146,17 @@ class OrtNetwork:
         precision: ``"fp32"`` or ``"int8"``.
         calibration: for int8, a callable returning the calibration inputs (only
             called when the quantized graph is not cached yet).
+        calibration_id: names those inputs in the cache key, so other calibration
+            frames (say, a new phantom revision) build a new graph instead of reusing
+            an old one.
         threads: intra-op threads (default: ``torch.get_num_threads()``).
         use_cache: read and write exported graphs under :func:`cache_dir`.
     """
 
     def __init__(self, net: UNet, precision: str = "fp32",
                  calibration: Callable[[], Iterable[np.ndarray]] | None = None,
-                 threads: int | None = None, use_cache: bool = True) -> None:
+                 threads: int | None = None, use_cache: bool = True,
+                 calibration_id: str = "") -> None:
         import onnxruntime as ort
 
         if precision not in PRECISIONS:
@@ -157,7 +164,7 @@ class OrtNetwork:
         if precision == "int8" and calibration is None:
             raise ValueError("int8 precision needs calibration frames")
         self.precision = precision
-        self.key = graph_key(net, precision)
+        self.key = graph_key(net, precision, calibration_id)
         opts = ort.SessionOptions()
         opts.intra_op_num_threads = int(threads or torch.get_num_threads())
         opts.inter_op_num_threads = 1

@@ -161,6 +161,37 @@ def test_segmenter_int8_calibrates_on_phantom_frames(cache, monkeypatch, make_ca
     assert q.predict(series).labels.shape == series.frames.shape
 
 
+def test_int8_cache_key_names_the_calibration_frames(cache):
+    net = fuse_batchnorm(_net())
+    key = onnx_backend.graph_key
+    assert key(net, "int8", "phantom-r1") != key(net, "int8", "phantom-r2")
+    assert key(net, "int8", "phantom-r2") == key(net, "int8", "phantom-r2")
+    assert key(net, "fp32", "phantom-r1") == key(net, "fp32", "phantom-r2")  # not calibrated
+
+
+def test_new_phantom_revision_recalibrates_instead_of_reusing_the_cache(cache, monkeypatch):
+    """The int8 graph is calibrated on phantom frames: a new phantom revision changes
+    them, so a graph cached under the old revision must not be reused."""
+    import core.phantom.case
+
+    calls = []
+
+    def calibration(self):
+        calls.append(1)
+        rng = np.random.default_rng(0)
+        return [rng.uniform(0, 1, (1, 1, 48, 48)).astype(np.float32) for _ in range(4)]
+
+    monkeypatch.setattr(Segmenter, "calibration_inputs", calibration)
+    first = Segmenter(_net(), device="cpu", config=CFG, backend="onnx-int8")
+    assert f"phantom-r{core.phantom.case.PHANTOM_REVISION}|" in first.calibration_id()
+    again = Segmenter(_net(), device="cpu", config=CFG, backend="onnx-int8")
+    assert calls == [1] and again._ort.from_cache  # same frames: the cached graph
+    monkeypatch.setattr(core.phantom.case, "PHANTOM_REVISION", 999)
+    new = Segmenter(_net(), device="cpu", config=CFG, backend="onnx-int8")
+    assert calls == [1, 1] and not new._ort.from_cache  # calibrated again
+    assert new._ort.key != first._ort.key
+
+
 def test_auto_falls_back_to_float_then_torch(cache, monkeypatch):
     def broken(*args):
         raise RuntimeError("quantizer broke")
