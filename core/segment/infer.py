@@ -205,7 +205,8 @@ class Segmenter:
             precision = "int8" if choice == "onnx-int8" else "fp32"
             try:
                 self._ort = OrtNetwork(self.net, precision, calibration=self.calibration_inputs,
-                                       calibration_id=self.calibration_id())
+                                       calibration_id=self.calibration_id(),
+                                       method=self.calibration_method)
             except Exception as exc:  # export/quantization problems of a library version
                 if backend != "auto":
                     raise ModelError(f"{choice} backend failed: {exc}") from exc
@@ -246,6 +247,9 @@ class Segmenter:
         cases (training seeds 0–3 of the shipped model, 8 frames each), prepared exactly
         as :meth:`segment` prepares a series (computed once per process)."""
         return list(_calibration_frames(self.spacing_mm, self.percentiles, self.net.multiple))
+
+    #: int8 calibration method (``core.segment.onnx_backend.CALIBRATION_METHODS``).
+    calibration_method = "minmax"
 
     def calibration_id(self) -> str:
         """Names the frames of :meth:`calibration_inputs` (phantom revision, seeds, grid,

@@ -33,6 +33,8 @@ from core.atomic import replaced_atomically
 from core.segment.unet import UNet
 
 PRECISIONS = ("fp32", "int8")
+#: int8 calibration methods (name → ONNX Runtime ``CalibrationMethod`` member).
+CALIBRATION_METHODS = {"minmax": "MinMax", "percentile": "Percentile", "entropy": "Entropy"}
 #: bump when the export or quantization recipe changes (invalidates cached graphs)
 RECIPE_VERSION = 1
 OPSET = 17
@@ -95,7 +97,8 @@ def export_onnx(net: UNet) -> bytes:
     return buf.getvalue()
 
 
-def quantize_int8(graph: bytes, calibration: Iterable[np.ndarray]) -> bytes:
+def quantize_int8(graph: bytes, calibration: Iterable[np.ndarray],
+                  method: str = "minmax") -> bytes:
     """Static int8 quantization (QDQ; weights per channel, activations per tensor).
 
     The first convolution (it sees the raw intensities) and the last one (the class
@@ -105,19 +108,29 @@ def quantize_int8(graph: bytes, calibration: Iterable[np.ndarray]) -> bytes:
     Args:
         graph: float32 graph from :func:`export_onnx`.
         calibration: network inputs (1, C, H, W) float32 whose activations set the ranges.
+        method: how those activations set each range: one of :data:`CALIBRATION_METHODS`
+            (``"minmax"``, the default: the observed extremes).
     """
     import onnx
     from onnxruntime.quantization import (
         CalibrationDataReader,
+        CalibrationMethod,
         QuantFormat,
         QuantType,
         quantize_static,
     )
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
+    if method not in CALIBRATION_METHODS:
+        raise ValueError(f"method must be one of {tuple(CALIBRATION_METHODS)}, got {method!r}")
     frames = [np.ascontiguousarray(f, dtype=np.float32) for f in calibration]
     if not frames:
         raise ValueError("int8 quantization needs calibration frames")
+    if method != "minmax":  # these calibrators stack all activations: one common shape
+        h = max(f.shape[2] for f in frames)
+        w = max(f.shape[3] for f in frames)
+        frames = [np.pad(f, ((0, 0), (0, 0), (0, h - f.shape[2]), (0, w - f.shape[3])))
+                  for f in frames]  # zeros, as the Segmenter pads to the network's multiple
 
     class _Reader(CalibrationDataReader):
         def __init__(self) -> None:
@@ -134,7 +147,8 @@ def quantize_int8(graph: bytes, calibration: Iterable[np.ndarray]) -> bytes:
         convs = [n.name for n in onnx.load(str(pre)).graph.node if n.op_type == "Conv"]
         quantize_static(str(pre), str(out), _Reader(), quant_format=QuantFormat.QDQ,
                         activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
-                        per_channel=True, nodes_to_exclude=[convs[0], convs[-1]])
+                        per_channel=True, nodes_to_exclude=[convs[0], convs[-1]],
+                        calibrate_method=CalibrationMethod[CALIBRATION_METHODS[method]])
         return out.read_bytes()
 
 
@@ -149,6 +163,7 @@ class OrtNetwork:
         calibration_id: names those inputs in the cache key, so other calibration
             frames (say, a new phantom revision) build a new graph instead of reusing
             an old one.
+        method: int8 calibration method (:func:`quantize_int8`; part of the cache key).
         threads: intra-op threads (default: ``torch.get_num_threads()``).
         use_cache: read and write exported graphs under :func:`cache_dir`.
     """
@@ -156,7 +171,7 @@ class OrtNetwork:
     def __init__(self, net: UNet, precision: str = "fp32",
                  calibration: Callable[[], Iterable[np.ndarray]] | None = None,
                  threads: int | None = None, use_cache: bool = True,
-                 calibration_id: str = "") -> None:
+                 calibration_id: str = "", method: str = "minmax") -> None:
         import onnxruntime as ort
 
         if precision not in PRECISIONS:
@@ -164,7 +179,8 @@ class OrtNetwork:
         if precision == "int8" and calibration is None:
             raise ValueError("int8 precision needs calibration frames")
         self.precision = precision
-        self.key = graph_key(net, precision, calibration_id)
+        self.key = graph_key(net, precision,
+                             calibration_id if method == "minmax" else f"{calibration_id}|{method}")
         opts = ort.SessionOptions()
         opts.intra_op_num_threads = int(threads or torch.get_num_threads())
         opts.inter_op_num_threads = 1
@@ -188,7 +204,7 @@ class OrtNetwork:
         if self.session is None:
             graph = export_onnx(net)
             if precision == "int8":
-                graph = quantize_int8(graph, calibration())
+                graph = quantize_int8(graph, calibration(), method)
             self.session = session(graph)
             if use_cache:
                 try:

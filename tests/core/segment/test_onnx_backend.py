@@ -169,6 +169,25 @@ def test_int8_cache_key_names_the_calibration_frames(cache):
     assert key(net, "fp32", "phantom-r1") == key(net, "fp32", "phantom-r2")  # not calibrated
 
 
+@pytest.mark.parametrize("method", ["percentile", "entropy"])
+def test_other_calibration_methods_take_frames_of_any_size(cache, method):
+    net = fuse_batchnorm(_net())
+    rng = np.random.default_rng(0)
+    frames = [rng.uniform(0, 1, (1, 1, 48, w)).astype(np.float32) for w in (48, 64, 56)]
+    q = OrtNetwork(net, "int8", calibration=lambda: frames, method=method)
+    assert q.key != OrtNetwork(net, "int8", calibration=lambda: frames).key  # not minmax's
+    x = torch.from_numpy(rng.uniform(0, 1, (1, 1, 48, 64)).astype(np.float32))
+    with torch.inference_mode():
+        ref = net(x)
+    assert (q(x).argmax(1) == ref.argmax(1)).float().mean() > 0.9
+
+
+def test_unknown_calibration_method(cache):
+    with pytest.raises(ValueError, match="method must be one of"):
+        onnx_backend.quantize_int8(onnx_backend.export_onnx(_net()),
+                                   [np.zeros((1, 1, 32, 32), np.float32)], "median")
+
+
 def test_new_phantom_revision_recalibrates_instead_of_reusing_the_cache(cache, monkeypatch):
     """The int8 graph is calibrated on phantom frames: a new phantom revision changes
     them, so a graph cached under the old revision must not be reused."""
