@@ -152,6 +152,7 @@ def analyze(
     repair: bool = True,
     backend: str = "auto",
     scales: Sequence[float] | None = None,
+    temporal_weight: float | None = None,
     batch_size: int | None = None,
 ) -> Iterator[Progress]:
     """Analyse one cine series: segment every frame, track the organs, measure.
@@ -173,7 +174,8 @@ def analyze(
         repair: redraw the model's labels in frames whose mask disagrees with the
             image motion from the rest mask moved by the registration
             (:func:`core.track.repair.repair_labels`); given labels are never changed.
-        backend, scales: how the network runs and its test-time zoom factors
+        backend, scales, temporal_weight: how the network runs, its test-time zoom
+            factors and the weight of neighbouring frames' probabilities
             (:class:`core.segment.infer.Segmenter`; None = its default).
         batch_size: frames per network call (None = the segmenter's default).
 
@@ -211,7 +213,7 @@ def analyze(
             # the first CPU use of a model builds its 8-bit graph (a few seconds, cached)
             yield Progress("segment", 0, t_n, "loading the model")
             segmenter = shared_segmenter(model, device=device, backend=backend,
-                                         scales=scales)
+                                         scales=scales, temporal_weight=temporal_weight)
         seg = None
         steps = (segmenter.segment(series) if batch_size is None
                  else segmenter.segment(series, batch_size=batch_size))
@@ -266,6 +268,8 @@ def analyze(
                                  if labels is None else None),
         "segmentation_scales": (list(getattr(segmenter, "scales", ()))
                                 if labels is None else None),
+        "segmentation_temporal_weight": (getattr(segmenter, "temporal_weight", None)
+                                         if labels is None else None),
     }
     result = AnalysisResult(series, lab, confidence, model_id, organ_names, tracks, points,
                             frames, settings)

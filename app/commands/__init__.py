@@ -19,9 +19,23 @@ def _scales(text: str) -> tuple[float, ...]:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def _temporal_weight(text: str) -> float:
+    from core.segment.infer import check_temporal_weight  # imports torch: only when given
+
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected a temporal weight like 0.15, got {text!r}") from None
+    try:
+        return check_temporal_weight(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def add_inference_options(p: argparse.ArgumentParser) -> None:
-    """``--backend`` and ``--scales``: how the segmentation network runs
-    (core.segment.infer.Segmenter)."""
+    """``--backend``, ``--scales`` and ``--temporal-weight``: how the segmentation network
+    runs (core.segment.infer.Segmenter)."""
     p.add_argument("--backend", choices=("auto", "torch", "onnx", "onnx-int8"), default="auto",
                    help="how the segmentation network runs: auto (default; on the CPU "
                         "ONNX Runtime int8 when installed, else PyTorch), torch, onnx "
@@ -30,11 +44,16 @@ def add_inference_options(p: argparse.ArgumentParser) -> None:
                    help="test-time zoom factors whose class probabilities are averaged "
                         "(default 1: one pass; 0.93,1.07: two zoomed passes, a little more "
                         "accurate and half as fast)")
+    p.add_argument("--temporal-weight", type=_temporal_weight, default=None, metavar="W",
+                   help="mix each frame's class probabilities with its two neighbours' "
+                        "with weight W each before labelling (default 0: off; 0.15 breaks "
+                        "near-ties that flicker between frames)")
 
 
 def inference_kwargs(args: argparse.Namespace) -> dict:
     """Segmenter keyword arguments from :func:`add_inference_options`."""
-    return {"backend": args.backend, "scales": args.scales}
+    return {"backend": args.backend, "scales": args.scales,
+            "temporal_weight": args.temporal_weight}
 
 
 def _slice(text: str) -> int:

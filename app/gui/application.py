@@ -61,8 +61,9 @@ def preload_analysis_stack(options: dict[str, Any] | None = None) -> None:
     loaded so far are frozen out of the garbage collector's full collections.
 
     Args:
-        options: the window's ``analyze`` options; their model, device, backend and
-            scales pick the Segmenter built here (the one the analyses will reuse).
+        options: the window's ``analyze`` options; their model, device, backend,
+            scales and temporal weight pick the Segmenter built here (the one the
+            analyses will reuse).
     """
     import core.pipeline  # noqa: F401
     import core.track  # noqa: F401
@@ -75,7 +76,8 @@ def preload_analysis_stack(options: dict[str, Any] | None = None) -> None:
     if opts.get("labels") is None:  # the network will run
         try:
             shared_segmenter(opts.get("model"), device=opts.get("device", "auto"),
-                             backend=opts.get("backend", "auto"), scales=opts.get("scales"))
+                             backend=opts.get("backend", "auto"), scales=opts.get("scales"),
+                             temporal_weight=opts.get("temporal_weight"))
         except (ModelError, ValueError):
             pass  # no model / bad option: the analysis reports it when one is needed
     # Everything loaded so far lives as long as the app: move it out of the cyclic

@@ -42,10 +42,11 @@ def fake_segmenter(case, monkeypatch):
     made = []
 
     class Fake:
-        def __init__(self, model=None, device="auto", backend="auto", scales=None):
+        def __init__(self, model=None, device="auto", backend="auto", scales=None,
+                     temporal_weight=None):
             self.model = model
             made.append({"model": model, "device": device, "backend": backend,
-                         "scales": scales})
+                         "scales": scales, "temporal_weight": temporal_weight})
 
         def segment(self, series):
             t = series.n_frames
@@ -55,8 +56,9 @@ def fake_segmenter(case, monkeypatch):
             yield Progress("done", t, t, "", {"result": res})
 
     monkeypatch.setattr("core.segment.infer.shared_segmenter",
-                        lambda model=None, device="auto", backend="auto", scales=None:
-                        Fake(model, device, backend, scales))
+                        lambda model=None, device="auto", backend="auto", scales=None,
+                        temporal_weight=None: Fake(model, device, backend, scales,
+                                                   temporal_weight))
     return made
 
 
@@ -114,16 +116,19 @@ def test_bad_input_is_one_line_error(tmp_path, capsys):
     assert len(err) == 1 and err[0].startswith("error:")
 
 
-def test_backend_and_scales_reach_the_segmenter(input_file, fake_segmenter, tmp_path, capsys):
+def test_backend_scales_and_temporal_weight_reach_the_segmenter(input_file, fake_segmenter,
+                                                                  tmp_path, capsys):
     assert main(["analyze", str(input_file), "--out", str(tmp_path / "a"), "--points", "16",
                  "--no-video", "--backend", "onnx", "--scales", "1"]) == 0
     assert main(["analyze", str(input_file), "--out", str(tmp_path / "b"), "--points", "16",
-                 "--no-video", "--scales", "0.9,1.1"]) == 0
-    assert [(m["backend"], m["scales"]) for m in fake_segmenter] == [
-        ("onnx", (1.0,)), ("auto", (0.9, 1.1))]
+                 "--no-video", "--scales", "0.9,1.1", "--temporal-weight", "0.15"]) == 0
+    assert [(m["backend"], m["scales"], m["temporal_weight"]) for m in fake_segmenter] == [
+        ("onnx", (1.0,), None), ("auto", (0.9, 1.1), 0.15)]
     for bad, msg in [(["--backend", "trt"], "invalid choice: 'trt'"),
                      (["--scales", "big"], "expected zoom factors"),
-                     (["--scales", "5"], "zoom factors in [0.5, 2.0]")]:
+                     (["--scales", "5"], "zoom factors in [0.5, 2.0]"),
+                     (["--temporal-weight", "0.5"], "temporal weight must be in [0, 0.5)"),
+                     (["--temporal-weight", "x"], "expected a temporal weight like 0.15")]:
         with pytest.raises(SystemExit) as exc:
             main(["analyze", str(input_file), "--out", str(tmp_path / "c"), *bad])
         assert exc.value.code == 2

@@ -10,16 +10,17 @@ from core.segment import infer
 def calls(monkeypatch):
     made = []
     monkeypatch.setattr(infer, "shared_segmenter",
-                        lambda model=None, device="auto", backend="auto", scales=None:
-                        made.append((model, device, backend, scales)))
+                        lambda model=None, device="auto", backend="auto", scales=None,
+                        temporal_weight=None:
+                        made.append((model, device, backend, scales, temporal_weight)))
     return made
 
 
 def test_preload_builds_the_segmenter_of_the_window_options(calls):
     application.preload_analysis_stack({"device": "cpu", "backend": "torch",
-                                        "scales": (1.0,)})
+                                        "scales": (1.0,), "temporal_weight": 0.15})
     application.preload_analysis_stack(None)
-    assert calls == [(None, "cpu", "torch", (1.0,)), (None, "auto", "auto", None)]
+    assert calls == [(None, "cpu", "torch", (1.0,), 0.15), (None, "auto", "auto", None, None)]
 
 
 def test_preload_builds_nothing_when_labels_are_given(calls):

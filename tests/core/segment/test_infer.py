@@ -4,7 +4,7 @@ import torch
 
 from core.device import pick_device
 from core.errors import ModelError
-from core.segment.infer import ZOOM_PAIR, Segmenter, postprocess
+from core.segment.infer import DEFAULT_TEMPORAL_WEIGHT, ZOOM_PAIR, Segmenter, postprocess
 from core.segment.model_io import save_model
 from core.segment.unet import UNet
 from core.series import CineSeries
@@ -29,6 +29,9 @@ def test_labels_on_original_matrix(tiny_case, spacing):
     records = list(seg.segment(series, batch_size=2))
     assert records[-1].stage == "done"
     assert [r.done for r in records if r.stage == "segment"] == [0, 2, 3]
+    seg.temporal_weight = 0.15  # then a frame is done once its successor is known
+    assert [r.done for r in seg.segment(series, batch_size=2) if r.stage == "segment"] == [
+        0, 1, 3]
     res = records[-1].data["result"]
     assert res.labels.shape == (3, 45, 37) and res.labels.dtype == np.uint8
     assert res.confidence.shape == (3, 3) and res.confidence.dtype == np.float32
@@ -74,6 +77,62 @@ def test_multi_scale_averages_the_passes(make_case):
     pair = Segmenter(net, device="cpu", config=CFG, backend="torch", scales=ZOOM_PAIR)
     assert pair.scales == (0.93, 1.07)
     assert not np.allclose(pair.predict(series).confidence, a.confidence, atol=1e-4)
+
+
+class _ScriptedNet:
+    """Stands in for the network: frame i's logits are the constant vector LOGITS[i]."""
+
+    def __init__(self, logits):
+        self.logits, self.calls = [torch.tensor(v, dtype=torch.float32) for v in logits], 0
+
+    def __call__(self, x):
+        out = []
+        for _ in range(len(x)):
+            out.append(self.logits[self.calls % len(self.logits)][:, None, None]
+                       .expand(4, *x.shape[2:]))
+            self.calls += 1
+        return torch.stack(out)
+
+
+# frames 0 and 2 clearly bladder; frame 1 a near-tie that uterus_vagina wins by a little
+NEAR_TIE = [[0, 3, 0, 0], [0, 1.0, 1.2, 0], [0, 3, 0, 0]]
+
+
+def _scripted(weight, logits=NEAR_TIE, t=3):
+    torch.manual_seed(0)
+    seg = Segmenter(UNet(base_channels=4, depth=2), device="cpu", config=CFG, backend="torch",
+                    temporal_weight=weight)
+    seg._forward = _ScriptedNet(logits)
+    series = CineSeries(np.random.default_rng(0).random((t, 16, 16)), (1.25, 1.25),
+                        np.arange(t, dtype=float))
+    return seg, series
+
+
+def test_temporal_smoothing_breaks_a_near_tie_that_its_neighbours_do_not_share():
+    seg, series = _scripted(0.0)
+    assert [int(np.bincount(f.ravel()).argmax()) for f in seg.predict(series).labels] == [1, 2, 1]
+    for bs in (1, 2, 3):  # the same whatever frames go through the network together
+        seg, series = _scripted(0.15)
+        labels = seg.predict(series, batch_size=bs).labels
+        assert [int(np.bincount(f.ravel()).argmax()) for f in labels] == [1, 1, 1]
+
+
+def test_temporal_smoothing_keeps_a_clear_change_and_uses_one_neighbour_at_the_ends():
+    # frame 1 clearly rectum: its neighbours (weight 0.15 each) do not overrule it
+    seg, series = _scripted(0.15, [[0, 3, 0, 0], [0, 0, 0, 4], [0, 3, 0, 0]])
+    assert [int(f.max()) for f in seg.predict(series).labels] == [1, 3, 1]
+    # the last frame mixes in its only neighbour: 0.85 p_1 + 0.15 p_0 breaks its tie
+    seg, series = _scripted(0.15, NEAR_TIE[:2], t=2)
+    assert [int(f.max()) for f in seg.predict(series).labels] == [1, 1]
+
+
+def test_temporal_weight_default_and_range():
+    torch.manual_seed(0)
+    net = UNet(base_channels=4, depth=2)
+    assert Segmenter(net, device="cpu", config=CFG).temporal_weight == DEFAULT_TEMPORAL_WEIGHT
+    for bad in (-0.1, 0.5, 1.0):
+        with pytest.raises(ValueError, match="temporal weight"):
+            Segmenter(net, device="cpu", config=CFG, temporal_weight=bad)
 
 
 def test_confidence_is_zero_for_absent_organ():
