@@ -94,21 +94,26 @@ def _ms(value: float | None) -> float | None:
 
 
 def _times(
-    ds: Dataset, per: list[Dataset | None], n: int, option: float | None, warnings: list[str]
+    ds: Dataset, per: list[Dataset | None], keep: np.ndarray, n_file: int,
+    option: float | None, warnings: list[str],
 ) -> tuple[np.ndarray, str]:
+    """Times (s) of the kept frames ``keep`` (indices into the file's ``n_file`` frames;
+    ``per`` holds their functional groups). FrameTimeVector and FrameTime describe the
+    file's frame sequence, so a slice of a multi-slice file takes its frames' times from
+    their places in that sequence."""
     values, source = _per_frame_times(per)
     if values is not None:
         return np.asarray(values, dtype=np.float64), source
-    vector = dc.numbers(ds, "FrameTimeVector", n)
+    vector = dc.numbers(ds, "FrameTimeVector", n_file)
     if vector is not None and all(v > 0 for v in vector[1:]):
-        return np.cumsum([0.0, *vector[1:]]) / 1000.0, "FrameTimeVector"
+        return (np.cumsum([0.0, *vector[1:]]) / 1000.0)[keep], "FrameTimeVector"
     frame_time = dc.number(ds, "FrameTime")
     if frame_time is not None and frame_time > 0:
-        return np.arange(n) * frame_time / 1000.0, "FrameTime"
+        return keep * frame_time / 1000.0, "FrameTime"
     interval = float(option) if option else 1.0
     how = "given" if option else "assumed"
     warnings.append(f"no frame times in the file; {interval:g} s interval {how}")
-    return np.arange(n) * interval, "assumed"
+    return np.arange(len(keep)) * interval, "assumed"
 
 
 def _rescaled(
@@ -166,12 +171,13 @@ def read_file(
     iop = _orientation(ds, shared, per)
     slice_meta: dict[str, Any] = {}
     keep = choose_slice(path, slice_groups(iop, _positions(per)), slice_index, slice_meta)
+    n_file = n
     if len(keep) < n:
         arr, per, n = arr[keep], [per[i] for i in keep], len(keep)
         if n < 2:
             raise ReaderError(path, "a single image at this slice position, a cine series "
                                     "needs at least 2 frames")
-    times, source = _times(ds, per, n, frame_interval_s, warnings)
+    times, source = _times(ds, per, np.asarray(keep), n_file, frame_interval_s, warnings)
     frames = _rescaled(ds, arr, shared, per)
     order = np.argsort(times, kind="stable")
     if np.any(order != np.arange(n)):

@@ -184,3 +184,27 @@ def test_a_multi_slice_file_reads_the_chosen_slice(tmp_path):
     assert s.meta["slice_position_mm"] == 3.0
     with pytest.raises(ReaderError, match="no slice 2"):
         read_series(path, slice_index=2)
+
+
+@pytest.mark.parametrize("times", ["frame_time", "frame_time_vector"])
+def test_a_slice_of_an_interleaved_file_keeps_its_real_frame_interval(tmp_path, times):
+    """FrameTime and FrameTimeVector step through the file's frames; a slice that holds
+    every other frame is sampled half as often."""
+    path, raw = _enhanced(tmp_path, times="frame_time")
+    ds = pydicom.dcmread(path)
+    for k, item in enumerate(ds.PerFrameFunctionalGroupsSequence):
+        item.PlanePositionSequence = Sequence([_item(ImagePositionPatient=[3.0 * (k % 2), 0, 0])])
+    if times == "frame_time_vector":
+        del ds.FrameTime
+        ds.FrameTimeVector = [0.0] + [100.0 + 10 * k for k in range(1, 10)]  # ms
+    ds.save_as(path)
+    s = read_series(path, slice_index=1)  # file frames 1, 3, 5, 7, 9
+    if times == "frame_time":
+        expected = np.arange(5) * 0.25  # two file frames of 125 ms apart
+    else:
+        file_times = np.cumsum([0.0] + [0.1 + 0.01 * k for k in range(1, 10)])
+        expected = file_times[[1, 3, 5, 7, 9]] - file_times[1]
+    np.testing.assert_allclose(s.times_s, expected, atol=1e-9)
+    assert s.meta["time_source"] == {"frame_time": "FrameTime",
+                                     "frame_time_vector": "FrameTimeVector"}[times]
+
