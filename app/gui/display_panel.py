@@ -121,8 +121,10 @@ class DisplayPanel(QWidget):
         settings = getattr(data.result, "settings", None) or {}
         if model and settings.get("segmentation_backend"):
             zooms = settings.get("segmentation_scales") or [1.0]
+            weight = settings.get("segmentation_temporal_weight") or 0
             model += (f" ({settings['segmentation_backend']}, {len(zooms)} pass"
-                      f"{'es' if len(zooms) > 1 else ''})")
+                      f"{'es' if len(zooms) > 1 else ''}"
+                      f"{f', temporal weight {weight:g}' if weight else ''})")
         self.info_label.setText(
             f"{s.meta.get('series_description') or s.subject}\n"
             f"{s.n_frames} frames · {h}×{w} px\n"

@@ -139,5 +139,10 @@ def test_series_panel_says_how_the_network_ran(window, disc_result):
         "segmentation_scales": [0.93, 1.07]})
     window.state.set_result(result, dirty=False)
     assert "model: analytic-disc (onnx-int8, 2 passes)" in window.panel.info_label.text()
+    result = dataclasses.replace(result, settings={
+        **result.settings, "segmentation_scales": [1.0], "segmentation_temporal_weight": 0.15})
+    window.state.set_result(result, dirty=False)
+    assert ("model: analytic-disc (onnx-int8, 1 pass, temporal weight 0.15)"
+            in window.panel.info_label.text())
     window.state.set_result(disc_result, dirty=False)  # labels given: the model id alone
     assert window.panel.info_label.text().endswith("model: analytic-disc")
