@@ -5,32 +5,28 @@ from __future__ import annotations
 import argparse
 
 
-def _scales(text: str) -> tuple[float, ...]:
-    from core.segment.infer import check_scales  # imports torch: only when given
+def _checked(parse, check: str, example: str):
+    """An argparse ``type``: ``parse`` the text, then validate it with
+    ``core.segment.infer.<check>``; either failure is a one-line usage error."""
 
-    try:
-        zooms = [float(z) for z in text.split(",") if z.strip()]
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected zoom factors like 0.93,1.07, got {text!r}") from None
-    try:
-        return check_scales(zooms)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
+    def convert(text: str):
+        from core.segment import infer  # imports torch: only when the option is given
+
+        try:
+            value = parse(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {example}, got {text!r}") from None
+        try:
+            return getattr(infer, check)(value)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    return convert
 
 
-def _temporal_weight(text: str) -> float:
-    from core.segment.infer import check_temporal_weight  # imports torch: only when given
-
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected a temporal weight like 0.15, got {text!r}") from None
-    try:
-        return check_temporal_weight(value)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
+_scales = _checked(lambda text: [float(z) for z in text.split(",") if z.strip()],
+                   "check_scales", "zoom factors like 0.93,1.07")
+_temporal_weight = _checked(float, "check_temporal_weight", "a temporal weight like 0.15")
 
 
 def add_inference_options(p: argparse.ArgumentParser) -> None:
