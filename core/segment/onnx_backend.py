@@ -59,9 +59,11 @@ def cache_dir() -> Path:
     return Path(base) / "pelvitrack" / "onnx"
 
 
-def graph_key(net: UNet, precision: str, calibration_id: str = "") -> str:
+def graph_key(net: UNet, precision: str, calibration_id: str = "",
+              method: str = "minmax") -> str:
     """Hash naming a network's exported graph: weights, architecture, precision, versions,
-    and for int8 the calibration frames (``calibration_id``: whatever names them)."""
+    and for int8 the calibration frames (``calibration_id``: whatever names them) and
+    method."""
     import onnxruntime
 
     h = hashlib.sha256()
@@ -72,7 +74,7 @@ def graph_key(net: UNet, precision: str, calibration_id: str = "") -> str:
     h.update(f"{precision}|{torch.__version__}|{onnxruntime.__version__}|{RECIPE_VERSION}"
              .encode())
     if precision == "int8":
-        h.update(f"|calibration:{calibration_id}".encode())
+        h.update(f"|calibration:{calibration_id}|{method}".encode())
     return h.hexdigest()[:20]
 
 
@@ -179,8 +181,7 @@ class OrtNetwork:
         if precision == "int8" and calibration is None:
             raise ValueError("int8 precision needs calibration frames")
         self.precision = precision
-        self.key = graph_key(net, precision,
-                             calibration_id if method == "minmax" else f"{calibration_id}|{method}")
+        self.key = graph_key(net, precision, calibration_id, method)
         opts = ort.SessionOptions()
         opts.intra_op_num_threads = int(threads or torch.get_num_threads())
         opts.inter_op_num_threads = 1

@@ -167,6 +167,7 @@ def test_int8_cache_key_names_the_calibration_frames(cache):
     assert key(net, "int8", "phantom-r1") != key(net, "int8", "phantom-r2")
     assert key(net, "int8", "phantom-r2") == key(net, "int8", "phantom-r2")
     assert key(net, "fp32", "phantom-r1") == key(net, "fp32", "phantom-r2")  # not calibrated
+    assert key(net, "int8", "phantom-r2", "percentile") != key(net, "int8", "phantom-r2")
 
 
 @pytest.mark.parametrize("method", ["percentile", "entropy"])
