@@ -18,6 +18,9 @@ import time
 from pathlib import Path
 
 from app.commands.evaluate import parse_seeds
+from core.errors import ReaderError
+from core.organs import ORGANS
+from core.segment.data import labelled_folder_source
 from core.segment.train import TrainConfig, train
 
 RECIPE = dict(
@@ -53,6 +56,11 @@ def build_config(argv: list[str] | None = None) -> tuple[TrainConfig, argparse.N
     ap.add_argument("--variation-share", type=float, default=1.0,
                     help="the share of training cases drawn with --anatomy-variation and "
                          "--gamma-range (spread evenly); the others keep the defaults")
+    ap.add_argument("--labelled", action="append", default=[], metavar="DIR",
+                    help="also train on the labelled cases in DIR (one sub-folder per case "
+                         "with series.* and truth.npy, e.g. from benchmarks/alt_generator.py)")
+    ap.add_argument("--labelled-frames", type=int, default=10,
+                    help="evenly spaced frames kept per labelled case")
     ap.add_argument("--lr", type=float, default=RECIPE["lr"])
     ap.add_argument("--batch-size", type=int, default=RECIPE["batch_size"])
     ap.add_argument("--crop", type=int, default=RECIPE["crop"])
@@ -90,6 +98,24 @@ def build_config(argv: list[str] | None = None) -> tuple[TrainConfig, argparse.N
         seeds = range(args.case_seed0, args.case_seed0 + args.cases)
     if any(500 <= s <= 502 or s >= 1000 for s in seeds):
         ap.error("training seeds must avoid the validation seeds 500-502 and seeds >= 1000")
+    if args.labelled_frames < 1:
+        ap.error("--labelled-frames must be >= 1")
+    sources, notes = [], []
+    for top in args.labelled:
+        folders = sorted(p for p in Path(top).iterdir() if p.is_dir()) if Path(
+            top).is_dir() else []
+        if not folders:
+            ap.error(f"--labelled {top}: no case folders")
+        try:
+            sources += [labelled_folder_source(f, 1 + len(ORGANS), args.labelled_frames)
+                        for f in folders]
+        except (ValueError, OSError, ReaderError) as exc:
+            ap.error(f"--labelled: {exc}")
+        notes.append(f"{top}: {len(folders)} cases ({folders[0].name}..{folders[-1].name}), "
+                     f"{args.labelled_frames} frames each")
+    if sources:
+        recipe["sources"] = sources
+        recipe["sources_note"] = "; ".join(notes)
     try:
         cfg = TrainConfig(**recipe, device=args.device, workers=args.workers,
                           max_minutes=args.max_minutes)

@@ -10,3 +10,28 @@ if "PELVITRACK_CACHE" not in os.environ:
     import tempfile
 
     os.environ["PELVITRACK_CACHE"] = tempfile.mkdtemp(prefix="pelvitrack-test-cache-")
+
+
+def _write_labelled_case(folder, frames, labels, spacing=(1.2, 1.3)):
+    """A labelled case folder as training reads it: series.nii.gz (canonical frames,
+    diag(spacing) affine, 0.5 s apart) and truth.npy."""
+    import nibabel as nib
+    import numpy as np
+
+    folder.mkdir(parents=True)
+    img = nib.Nifti1Image(np.ascontiguousarray(frames.transpose(2, 1, 0)).astype(np.float32),
+                          np.diag([spacing[1], spacing[0], 1.0, 1.0]))
+    img.header.set_xyzt_units("mm", "sec")
+    img.header["pixdim"][4] = 0.5
+    nib.save(img, folder / "series.nii.gz")
+    np.save(folder / "truth.npy", labels)
+    return folder
+
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def write_labelled_case():
+    """``write_labelled_case(folder, frames, labels, spacing=(row, col))``."""
+    return _write_labelled_case

@@ -260,3 +260,37 @@ def project_source(path: str | Path, organs: Sequence[str]) -> Source:
         raise ValueError(f"{path}: no manually corrected frame to train on")
     return (project.series.frames[frames], project.labels[frames].copy(),
             project.series.spacing_mm)
+
+
+def labelled_folder_source(folder: str | Path, n_classes: int,
+                           frames_per_case: int | None = None) -> Source:
+    """A labelled cine stored as a folder: ``series.*`` (any readable series) and
+    ``truth.npy`` ((T,H,W) integer labels, the training organs' order, 0 background).
+
+    Args:
+        folder: the case folder.
+        n_classes: classes including background; larger labels are refused.
+        frames_per_case: evenly spaced frames kept (None: all).
+
+    Raises:
+        ValueError: no series or truth in the folder, or truth that does not fit it.
+    """
+    from core.io import read_series  # late: the readers are optional at import time
+
+    folder = Path(folder)
+    series_files = sorted(p for p in folder.glob("series.*") if p.is_file())
+    truth_path = folder / "truth.npy"
+    if not series_files or not truth_path.is_file():
+        raise ValueError(f"{folder}: a labelled case needs series.* and truth.npy")
+    series = read_series(series_files[0])
+    labels = np.load(truth_path, allow_pickle=False)
+    if labels.shape != series.frames.shape:
+        raise ValueError(f"{truth_path}: labels {labels.shape} do not fit the series "
+                         f"{series.frames.shape}")
+    if labels.dtype.kind not in "iub" or labels.min() < 0 or labels.max() >= n_classes:
+        raise ValueError(f"{truth_path}: labels must be integers in 0..{n_classes - 1}")
+    idx = np.arange(len(labels))
+    if frames_per_case is not None and frames_per_case < len(labels):
+        idx = np.unique(np.linspace(0, len(labels) - 1, frames_per_case).round().astype(int))
+    return (np.asarray(series.frames)[idx], labels[idx].astype(np.uint8),
+            tuple(series.spacing_mm))

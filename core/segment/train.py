@@ -50,6 +50,7 @@ class TrainConfig:
     Phantom seeds: training uses ``case_seed0 .. case_seed0+cases-1``, or the
     explicit ``case_seeds`` when given (then ``cases`` is their number); validation
     ``val_seed0 ..``; evaluation should use seeds ≥ 1000, never trained on.
+    ``sources_note`` records where explicit ``sources`` came from (they are not saved).
     ``phantom_overrides`` (``generate_case`` keywords, or ranges drawn per case, see
     :func:`core.segment.data.resolve_overrides`) apply to ``override_share`` of the
     training and of the validation cases, spread evenly; the rest keep the defaults.
@@ -87,6 +88,7 @@ class TrainConfig:
     max_minutes: float | None = None
     init_model: str | None = None
     sources: Sequence[Source] = field(default_factory=list, repr=False)
+    sources_note: str | None = None
 
     def __post_init__(self) -> None:
         if self.loss not in LOSSES:

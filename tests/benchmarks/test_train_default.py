@@ -40,3 +40,24 @@ def test_misuse_is_one_line_and_exit_2(script, capsys, argv, message):
         script.build_config(["--out", "x", *argv])
     assert exc.value.code == 2
     assert message in capsys.readouterr().err
+
+
+def test_labelled_cases_become_sources_and_are_recorded(script, tmp_path,
+                                                        write_labelled_case):
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    labels = np.zeros((5, 32, 40), np.uint8)
+    labels[:, 8:20, 10:25] = 1
+    labels[:, 22:28, 20:30] = 3
+    for name in ("alt_1", "alt_2"):
+        write_labelled_case(tmp_path / "cases" / name, rng.random((5, 32, 40)), labels)
+    cfg, _ = script.build_config(["--out", "x", "--labelled", str(tmp_path / "cases"),
+                                  "--labelled-frames", "3"])
+    assert len(cfg.sources) == 2 and all(len(s[0]) == 3 for s in cfg.sources)
+    assert cfg.to_dict()["n_sources"] == 2
+    assert cfg.sources_note.endswith("2 cases (alt_1..alt_2), 3 frames each")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(SystemExit) as exc:
+        script.build_config(["--out", "x", "--labelled", str(tmp_path / "empty")])
+    assert exc.value.code == 2

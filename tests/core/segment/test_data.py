@@ -75,3 +75,37 @@ def test_train_config_checks_and_records_the_share():
     assert cfg.to_dict()["override_share"] == 0.5
     with pytest.raises(ValueError, match="override_share"):
         TrainConfig(override_share=-0.1)
+
+
+def test_labelled_folder_source_keeps_evenly_spaced_frames(tmp_path, make_case,
+                                                           write_labelled_case):
+    import numpy as np
+
+    from core.segment.data import labelled_folder_source
+
+    series, labels = make_case(0, t=7, shape=(40, 48), spacing=(1.2, 1.3))
+    write_labelled_case(tmp_path / "c0", series.frames, labels.astype(np.uint8))
+    frames, lab, spacing = labelled_folder_source(tmp_path / "c0", 4, frames_per_case=3)
+    assert frames.shape == lab.shape == (3, 40, 48) and lab.dtype == np.uint8
+    assert np.allclose(spacing, (1.2, 1.3))
+    np.testing.assert_array_equal(lab, labels[[0, 3, 6]])
+    np.testing.assert_allclose(frames, series.frames[[0, 3, 6]], rtol=1e-6)
+    frames, lab, _ = labelled_folder_source(tmp_path / "c0", 4)
+    assert len(frames) == 7
+
+
+def test_labelled_folder_source_refuses_what_does_not_fit(tmp_path, make_case,
+                                                         write_labelled_case):
+    import numpy as np
+
+    from core.segment.data import labelled_folder_source
+
+    series, labels = make_case(0, t=3, shape=(32, 32), spacing=(1.5, 1.5))
+    with pytest.raises(ValueError, match="needs series"):
+        labelled_folder_source(tmp_path, 4)
+    write_labelled_case(tmp_path / "short", series.frames, labels[:2].astype(np.uint8))
+    with pytest.raises(ValueError, match="do not fit"):
+        labelled_folder_source(tmp_path / "short", 4)
+    write_labelled_case(tmp_path / "many", series.frames, labels.astype(np.uint8) * 3)
+    with pytest.raises(ValueError, match=r"integers in 0\.\.3"):
+        labelled_folder_source(tmp_path / "many", 4)
