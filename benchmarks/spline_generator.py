@@ -861,7 +861,7 @@ def write_case(seed: int, out: Path) -> dict[str, Any]:
     column index running posterior and the row index inferior, frame times in a JSON header
     extension and pixdim[4]; then check that core.io.read_series gives back our arrays."""
     frames, truth, spacing, times, params = make_case(seed)
-    d = out / f"alt_{seed}"
+    d = out / f"spline_{seed}"
     d.mkdir(parents=True, exist_ok=True)
     (H, W), (sr, sc) = frames.shape[1:], spacing
     aff = np.zeros((4, 4))
@@ -892,7 +892,7 @@ def montage(out: Path, seeds: list[int], path: Path) -> None:
     """Frame 0 and the peak-strain frame of the first 6 seeds with truth contours."""
     rows = []
     for seed in seeds[:6]:
-        d = out / f"alt_{seed}"
+        d = out / f"spline_{seed}"
         ser, truth = read_series(d / "series.nii.gz"), np.load(d / "truth.npy")
         prm = json.loads((d / "params.json").read_text())
         (h, w), (sy, sx) = truth.shape[1:], ser.spacing_mm
@@ -928,7 +928,7 @@ def main(argv: list[str] | None = None) -> None:
         seeds += list(range(int(a), int(b) + 1)) if b else [int(a)]
     for seed in seeds:
         p = write_case(seed, args.out)
-        print(f"alt_{seed}: {p['shape_thw']} {p['spacing_mm']} mm {p['contrast']} "
+        print(f"spline_{seed}: {p['shape_thw']} {p['spacing_mm']} mm {p['contrast']} "
               f"snr {p['acquisition']['snr']} rectum {p['anatomy']['rectal_content']} "
               f"peak {p['dynamics']['peak_frame']} fixes {p['truth_fixes']} {p['seconds']} s")
     if args.montage:

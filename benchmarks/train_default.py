@@ -20,7 +20,7 @@ from pathlib import Path
 from app.commands.evaluate import parse_seeds
 from core.errors import ReaderError
 from core.organs import ORGANS
-from core.segment.data import labelled_folder_source
+from core.segment.data import labelled_case_folders, labelled_folder_source
 from core.segment.train import TrainConfig, train
 
 RECIPE = dict(
@@ -102,11 +102,8 @@ def build_config(argv: list[str] | None = None) -> tuple[TrainConfig, argparse.N
         ap.error("--labelled-frames must be >= 1")
     sources, notes = [], []
     for top in args.labelled:
-        folders = sorted(p for p in Path(top).iterdir() if p.is_dir()) if Path(
-            top).is_dir() else []
-        if not folders:
-            ap.error(f"--labelled {top}: no case folders")
         try:
+            folders = labelled_case_folders(top)
             sources += [labelled_folder_source(f, 1 + len(ORGANS), args.labelled_frames)
                         for f in folders]
         except (ValueError, OSError, ReaderError) as exc:

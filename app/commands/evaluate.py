@@ -42,6 +42,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--phantom-seeds", help="phantom cases, e.g. 1000-1009 (never trained on)")
     src.add_argument("--series", help="a cine series (any readable format)")
+    src.add_argument("--cases", metavar="DIR", help="every labelled case folder in DIR "
+                     "(sub-folders with series.* and truth.npy, as the generators under "
+                     "benchmarks/ write them); cases are named by their folders")
     p.add_argument("--truth", help="truth labels for --series: .npy (T,H,W), NIfTI, or the "
                    "truth.h5 of a written phantom case")
     p.add_argument("--phantom-option", action="append", default=[], metavar="KEY=VALUE",
@@ -89,8 +92,8 @@ def _read_truth(path: str) -> np.ndarray:
     raise ReaderError(p, "truth must be .npy, .nii(.gz) or a phantom truth.h5")
 
 
-def cases(args: argparse.Namespace):
-    """Yield (case name, series, truth labels)."""
+def cases(args: argparse.Namespace, n_classes: int):
+    """Yield (case name, series, truth labels); ``n_classes`` counts background too."""
     if args.phantom_seeds:
         from core.phantom import generate_case
 
@@ -98,6 +101,12 @@ def cases(args: argparse.Namespace):
         for seed in parse_seeds(args.phantom_seeds):
             c = generate_case(seed, **ov)
             yield f"phantom-{seed:04d}", c.series, c.labels
+    elif args.cases:
+        from core.segment.data import labelled_case_folders, read_labelled_case
+
+        for folder in labelled_case_folders(args.cases):
+            series, truth = read_labelled_case(folder, n_classes)
+            yield folder.name, series, truth
     else:
         from core.io import read_series
 
@@ -113,7 +122,7 @@ def cases(args: argparse.Namespace):
 def run(args: argparse.Namespace) -> int:
     seg = Segmenter(args.model, device=args.device, **inference_kwargs(args))
     tables = []
-    for name, series, truth in cases(args):
+    for name, series, truth in cases(args, 1 + len(seg.organs)):
         if args.raw:
             labels = seg.predict(series, batch_size=args.batch_size).labels
         else:

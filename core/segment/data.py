@@ -262,18 +262,33 @@ def project_source(path: str | Path, organs: Sequence[str]) -> Source:
             project.series.spacing_mm)
 
 
-def labelled_folder_source(folder: str | Path, n_classes: int,
-                           frames_per_case: int | None = None) -> Source:
-    """A labelled cine stored as a folder: ``series.*`` (any readable series) and
-    ``truth.npy`` ((T,H,W) integer labels, the training organs' order, 0 background).
+def labelled_case_folders(top: str | Path) -> list[Path]:
+    """The labelled case folders under ``top`` (sub-folders holding a ``truth.npy``),
+    sorted by name.
 
-    Args:
-        folder: the case folder.
-        n_classes: classes including background; larger labels are refused.
-        frames_per_case: evenly spaced frames kept (None: all).
+    Raises:
+        ValueError: ``top`` is not a folder or holds no labelled case.
+    """
+    top = Path(top)
+    folders = sorted(p for p in top.iterdir() if (p / "truth.npy").is_file()) if (
+        top.is_dir()) else []
+    if not folders:
+        raise ValueError(f"{top}: no labelled case folders (sub-folders with series.* and "
+                         f"truth.npy)")
+    return folders
+
+
+def read_labelled_case(folder: str | Path, n_classes: int) -> tuple[Any, np.ndarray]:
+    """A labelled cine stored as a folder: ``series.*`` (any readable series) and
+    ``truth.npy`` ((T,H,W) integer labels, the organs' order, 0 background), as the
+    generators under ``benchmarks/`` write them.
+
+    Returns:
+        (the :class:`~core.series.CineSeries`, uint8 labels (T,H,W)).
 
     Raises:
         ValueError: no series or truth in the folder, or truth that does not fit it.
+        ReaderError: the series cannot be read.
     """
     from core.io import read_series  # late: the readers are optional at import time
 
@@ -289,8 +304,20 @@ def labelled_folder_source(folder: str | Path, n_classes: int,
                          f"{series.frames.shape}")
     if labels.dtype.kind not in "iub" or labels.min() < 0 or labels.max() >= n_classes:
         raise ValueError(f"{truth_path}: labels must be integers in 0..{n_classes - 1}")
+    return series, labels.astype(np.uint8)
+
+
+def labelled_folder_source(folder: str | Path, n_classes: int,
+                           frames_per_case: int | None = None) -> Source:
+    """:func:`read_labelled_case` as a training source.
+
+    Args:
+        folder: the case folder.
+        n_classes: classes including background; larger labels are refused.
+        frames_per_case: evenly spaced frames kept (None: all).
+    """
+    series, labels = read_labelled_case(folder, n_classes)
     idx = np.arange(len(labels))
     if frames_per_case is not None and frames_per_case < len(labels):
         idx = np.unique(np.linspace(0, len(labels) - 1, frames_per_case).round().astype(int))
-    return (np.asarray(series.frames)[idx], labels[idx].astype(np.uint8),
-            tuple(series.spacing_mm))
+    return np.asarray(series.frames)[idx], labels[idx], tuple(series.spacing_mm)

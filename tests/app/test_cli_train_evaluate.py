@@ -56,6 +56,28 @@ def test_evaluate_phantom_cases_names_the_phantom_revision(tmp_path, capsys):
     assert "on 2 case(s), phantom revision 2, 4 frames" in capsys.readouterr().out
 
 
+def test_evaluate_a_folder_of_labelled_cases(tmp_path, capsys, write_labelled_case):
+    save_model(UNet(base_channels=4, depth=2), {"organs": ["bladder", "uterus_vagina", "rectum"]},
+               tmp_path / "tiny")
+    rng = np.random.default_rng(0)
+    truth = np.zeros((3, 32, 32), np.uint8)
+    truth[:, 8:20, 8:20] = 1
+    for name in ("case_b", "case_a"):
+        write_labelled_case(tmp_path / "cases" / name, rng.random((3, 32, 32)), truth)
+    (tmp_path / "cases" / "notes").mkdir()  # no truth.npy: not a case
+    rc = main(["evaluate", "--model", str(tmp_path / "tiny"), "--cases",
+               str(tmp_path / "cases"), "--raw", "--device", "cpu",
+               "--out", str(tmp_path / "frames.csv")])
+    assert rc == 0 and "on 2 case(s), 6 frames" in capsys.readouterr().out
+    df = pd.read_csv(tmp_path / "frames.csv")
+    assert df["case"].unique().tolist() == ["case_a", "case_b"]
+    np.save(tmp_path / "cases" / "case_a" / "truth.npy", truth[:2])
+    rc = main(["evaluate", "--model", str(tmp_path / "tiny"), "--cases",
+               str(tmp_path / "cases"), "--device", "cpu"])
+    err = capsys.readouterr().err
+    assert rc == 2 and "case_a" in err and "do not fit" in err and "Traceback" not in err
+
+
 def test_evaluate_missing_model(tmp_path, capsys):
     rc = main(["evaluate", "--model", str(tmp_path / "none"), "--phantom-seeds", "1000"])
     assert rc == 2 and "none.json" in capsys.readouterr().err

@@ -11,7 +11,7 @@ def script(load_script):
 
 def test_a_case_reads_back_and_is_anatomically_ordered(script, tmp_path):
     script.main(["--seeds", "2", "--out", str(tmp_path)])  # asserts the read-back itself
-    truth = np.load(tmp_path / "alt_2" / "truth.npy")
+    truth = np.load(tmp_path / "spline_2" / "truth.npy")
     assert truth.dtype == np.uint8 and set(np.unique(truth)) == {0, 1, 2, 3}
     # anterior on the left: bladder in front of the rectum
     cols = [np.nonzero(truth[0] == k)[1].mean() for k in (1, 3)]
