@@ -54,6 +54,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -697,24 +698,33 @@ def parse_seeds(text: str) -> list[int]:
     return seeds
 
 
+def _one(seed: int, out: Path) -> str:
+    t0 = time.perf_counter()
+    case = generate_case(seed)
+    path = write_case(case, out / f"alt_{seed}")
+    self_check(case, path)
+    A = case["params"]["acquisition"]
+    return (f"alt_{seed}: {A['T']}x{A['H']}x{A['W']} {A['contrast']} snr {A['snr']:.0f} "
+            f"{A['storage']}, read back ok, {time.perf_counter() - t0:.1f} s")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seeds", default="0-11", help="e.g. 0-11 or 1,4,7-9")
     ap.add_argument("--out", required=True, type=Path, help="output folder")
     ap.add_argument("--montage", type=Path, default=None, help="PNG of the first 6 cases")
+    ap.add_argument("--workers", type=int, default=1, help="cases generated in parallel")
     args = ap.parse_args(argv)
-    folders = []
-    for seed in parse_seeds(args.seeds):
-        t0 = time.perf_counter()
-        case = generate_case(seed)
-        path = write_case(case, args.out / f"alt_{seed}")
-        self_check(case, path)
-        folders.append(path.parent)
-        A = case["params"]["acquisition"]
-        print(f"alt_{seed}: {A['T']}x{A['H']}x{A['W']} {A['contrast']} snr {A['snr']:.0f} "
-              f"{A['storage']}, read back ok, {time.perf_counter() - t0:.1f} s")
+    seeds = parse_seeds(args.seeds)
+    if args.workers > 1:
+        with ProcessPoolExecutor(args.workers) as pool:
+            for line in pool.map(_one, seeds, [args.out] * len(seeds)):
+                print(line, flush=True)
+    else:
+        for seed in seeds:
+            print(_one(seed, args.out), flush=True)
     if args.montage:
-        montage(folders, args.montage)
+        montage([args.out / f"alt_{s}" for s in seeds], args.montage)
         print(f"montage: {args.montage}")
     return 0
 

@@ -46,6 +46,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -916,21 +917,31 @@ def montage(out: Path, seeds: list[int], path: Path) -> None:
                                     for r in rows], 0)).save(path)
 
 
+def _one(seed: int, out: Path) -> str:
+    p = write_case(seed, out)
+    return (f"spline_{seed}: {p['shape_thw']} {p['spacing_mm']} mm {p['contrast']} "
+            f"snr {p['acquisition']['snr']} rectum {p['anatomy']['rectal_content']} "
+            f"peak {p['dynamics']['peak_frame']} fixes {p['truth_fixes']} {p['seconds']} s")
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seeds", default="0-11", help="e.g. 0-11 or 3,5,7")
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--montage", type=Path, help="PNG of the first 6 cases, rest and peak")
+    ap.add_argument("--workers", type=int, default=1, help="cases generated in parallel")
     args = ap.parse_args(argv)
     seeds: list[int] = []
     for part in args.seeds.split(","):
         a, _, b = part.partition("-")
         seeds += list(range(int(a), int(b) + 1)) if b else [int(a)]
-    for seed in seeds:
-        p = write_case(seed, args.out)
-        print(f"spline_{seed}: {p['shape_thw']} {p['spacing_mm']} mm {p['contrast']} "
-              f"snr {p['acquisition']['snr']} rectum {p['anatomy']['rectal_content']} "
-              f"peak {p['dynamics']['peak_frame']} fixes {p['truth_fixes']} {p['seconds']} s")
+    if args.workers > 1:
+        with ProcessPoolExecutor(args.workers) as pool:
+            for line in pool.map(_one, seeds, [args.out] * len(seeds)):
+                print(line, flush=True)
+    else:
+        for seed in seeds:
+            print(_one(seed, args.out), flush=True)
     if args.montage:
         montage(args.out, seeds, args.montage)
 

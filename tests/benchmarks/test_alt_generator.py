@@ -17,7 +17,7 @@ def test_a_case_reads_back_and_is_anatomically_ordered(script, tmp_path):
     # anterior on the left: bladder, then uterus_vagina, then rectum from front to back
     cols = [np.nonzero(truth[0] == k)[1].mean() for k in (1, 2, 3)]
     assert cols[0] < cols[1] < cols[2]
-    # the same seed draws the same case
-    again = script.generate_case(3)
-    np.testing.assert_array_equal(again["truth"], truth)
+    # the same seed draws the same case, in a worker process too
+    assert script.main(["--seeds", "3", "--out", str(tmp_path / "again"), "--workers", "2"]) == 0
+    np.testing.assert_array_equal(np.load(tmp_path / "again" / "alt_3" / "truth.npy"), truth)
     assert script.parse_seeds("1,4,7-9") == [1, 4, 7, 8, 9]
