@@ -13,6 +13,7 @@ import multiprocessing
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -214,19 +215,21 @@ def build_cache(
             evenly (:func:`shared_positions`); the others keep the defaults.
         n_classes, spacing_mm, canvas: as in :func:`prepare_source`.
         frames_per_case: evenly spaced frames kept per phantom case (None: all).
-        workers: processes generating phantom cases in parallel (0: in this process).
+        workers: processes preparing sources and generating phantom cases in parallel
+            (0: in this process).
     """
-    parts = [prepare_source(s, n_classes, spacing_mm, canvas) for s in sources]
     chosen = shared_positions(len(phantom_seeds), override_share)
     jobs = [(int(s), phantom_overrides if use else None, n_classes, spacing_mm, canvas,
              frames_per_case) for s, use in zip(phantom_seeds, chosen, strict=True)]
-    if workers and len(jobs) > 1:
+    per_source = partial(prepare_source, n_classes=n_classes, spacing_mm=spacing_mm,
+                         canvas=canvas)
+    if workers and len(jobs) + len(sources) > 1:
         ctx = multiprocessing.get_context("spawn")  # safe after CUDA was initialised
         with ProcessPoolExecutor(max_workers=workers, mp_context=ctx,
                                  initializer=_init_worker) as pool:
-            parts += list(pool.map(_phantom_job, jobs))
+            parts = list(pool.map(per_source, sources)) + list(pool.map(_phantom_job, jobs))
     else:
-        parts += [_phantom_job(j) for j in jobs]
+        parts = [per_source(s) for s in sources] + [_phantom_job(j) for j in jobs]
     if not parts:
         raise ValueError("no training data: give sources or phantom seeds")
     case_index = np.concatenate([np.full(len(p[0]), i) for i, p in enumerate(parts)])

@@ -109,3 +109,17 @@ def test_labelled_folder_source_refuses_what_does_not_fit(tmp_path, make_case,
     write_labelled_case(tmp_path / "many", series.frames, labels.astype(np.uint8) * 3)
     with pytest.raises(ValueError, match=r"integers in 0\.\.3"):
         labelled_folder_source(tmp_path / "many", 4)
+
+
+def test_sources_prepared_in_worker_processes_equal_those_prepared_here(make_case):
+    import torch
+
+    sources = []
+    for seed in (1, 2, 3):
+        series, labels = make_case(seed, t=2, shape=(40, 36), spacing=(1.3, 1.2))
+        sources.append((series.frames, labels, series.spacing_mm))
+    here = build_cache(sources, (), n_classes=4, spacing_mm=1.5, canvas=32)
+    there = build_cache(sources, (), n_classes=4, spacing_mm=1.5, canvas=32, workers=2)
+    for name in ("images", "labels", "sdf", "case_index"):
+        assert torch.equal(getattr(here, name), getattr(there, name)), name
+    assert here.case_index.tolist() == [0, 0, 1, 1, 2, 2]
