@@ -2,6 +2,8 @@
 
 import os
 
+import pytest
+
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 # Exported ONNX graphs (core.segment.onnx_backend) go to a folder of this test session,
@@ -27,8 +29,6 @@ def _write_labelled_case(folder, frames, labels, spacing=(1.2, 1.3)):
     np.save(folder / "truth.npy", labels)
     return folder
 
-
-import pytest  # noqa: E402
 
 
 @pytest.fixture(scope="session")

@@ -179,12 +179,15 @@ def resolve_overrides(overrides: dict[str, Any] | None, seed: int) -> dict[str, 
     return overrides
 
 
+def even_frames(t: int, n_keep: int | None) -> np.ndarray | None:
+    """``n_keep`` evenly spaced frame indices of ``t`` frames (None: keep them all)."""
+    return None if not n_keep or n_keep >= t else np.linspace(0, t - 1, n_keep).round().astype(int)
+
+
 def _phantom_job(args: tuple) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     seed, overrides, n_classes, spacing_mm, canvas, n_keep = args
     src = phantom_source(seed, resolve_overrides(overrides, seed))
-    t = src[0].shape[0]
-    idx = None if not n_keep or n_keep >= t else np.linspace(0, t - 1, n_keep).round().astype(int)
-    return prepare_source(src, n_classes, spacing_mm, canvas, idx)
+    return prepare_source(src, n_classes, spacing_mm, canvas, even_frames(len(src[0]), n_keep))
 
 
 def shared_positions(n: int, share: float) -> list[bool]:
@@ -320,7 +323,7 @@ def labelled_folder_source(folder: str | Path, n_classes: int,
         frames_per_case: evenly spaced frames kept (None: all).
     """
     series, labels = read_labelled_case(folder, n_classes)
-    idx = np.arange(len(labels))
-    if frames_per_case is not None and frames_per_case < len(labels):
-        idx = np.unique(np.linspace(0, len(labels) - 1, frames_per_case).round().astype(int))
+    idx = even_frames(len(labels), frames_per_case)
+    if idx is None:
+        idx = np.arange(len(labels))
     return np.asarray(series.frames)[idx], labels[idx], tuple(series.spacing_mm)
