@@ -162,6 +162,46 @@ def test_postprocess_keeps_largest_component_and_fills_holes():
     assert np.all(out[12:14, 2:4] == 2) and (out == 1).sum() == 64
 
 
+def _lone_and_touching(gap_px: int = 1) -> np.ndarray:
+    """Organ 1 in two pieces: a lone 8x8 block and a 6x6 block ``gap_px`` pixels from
+    organ 2 (a 6x6 block)."""
+    lab = np.zeros((40, 40), np.uint8)
+    lab[2:10, 2:10] = 1  # lone, 64 px
+    lab[20:26, 20:26] = 1  # 36 px
+    lab[20:26, 26 + gap_px:32 + gap_px] = 2
+    return lab
+
+
+def test_postprocess_prefers_the_piece_that_touches_another_organ():
+    lab = _lone_and_touching(gap_px=1)
+    assert (postprocess(lab, 3)[2:10, 2:10] == 1).all()  # largest piece by default
+    out = postprocess(lab, 3, (1.0, 1.0), touch_mm=3.0)
+    assert (out[20:26, 20:26] == 1).all() and not (out[2:10, 2:10] == 1).any()
+    assert (out == 2).sum() == 36  # the other organ is untouched
+
+
+def test_touching_counts_in_mm_and_small_crumbs_do_not_win():
+    lab = _lone_and_touching(gap_px=2)  # 2 px gap = 2 mm at 1 mm, 5 mm at 2.5 mm
+    assert (postprocess(lab, 3, (1.0, 1.0), 3.0)[20:26, 20:26] == 1).all()
+    assert (postprocess(lab, 3, (2.5, 2.5), 3.0)[2:10, 2:10] == 1).all()
+    crumb = _lone_and_touching(gap_px=1)
+    crumb[20:26, 20:26] = 0
+    crumb[20:24, 24:26] = 1  # 8 px touching: 2 x 8 < 64
+    out = postprocess(crumb, 3, (1.0, 1.0), 3.0)
+    assert (out[2:10, 2:10] == 1).all() and (out == 1).sum() == 64
+
+
+def test_touch_mm_default_and_range():
+    from core.segment.infer import DEFAULT_TOUCH_MM
+
+    net = UNet(base_channels=4, depth=2, norm="instance")
+    assert Segmenter(net, device="cpu", config=CFG).touch_mm == DEFAULT_TOUCH_MM
+    assert Segmenter(net, device="cpu", config=CFG, touch_mm=0).touch_mm == 0.0
+    for bad in (-1.0, float("nan"), float("inf")):
+        with pytest.raises(ValueError, match="touch_mm"):
+            Segmenter(net, device="cpu", config=CFG, touch_mm=bad)
+
+
 def test_errors(tmp_path):
     with pytest.raises(ModelError, match="nothing.json"):
         Segmenter(tmp_path / "nothing", device="cpu")
