@@ -153,6 +153,7 @@ def analyze(
     backend: str = "auto",
     scales: Sequence[float] | None = None,
     temporal_weight: float | None = None,
+    touch_mm: float | None = None,
     batch_size: int | None = None,
 ) -> Iterator[Progress]:
     """Analyse one cine series: segment every frame, track the organs, measure.
@@ -174,9 +175,10 @@ def analyze(
         repair: redraw the model's labels in frames whose mask disagrees with the
             image motion from the rest mask moved by the registration
             (:func:`core.track.repair.repair_labels`); given labels are never changed.
-        backend, scales, temporal_weight: how the network runs, its test-time zoom
-            factors and the weight of neighbouring frames' probabilities
-            (:class:`core.segment.infer.Segmenter`; None = its default).
+        backend, scales, temporal_weight, touch_mm: how the network runs, its
+            test-time zoom factors, the weight of neighbouring frames' probabilities and
+            which piece of an organ is kept (:class:`core.segment.infer.Segmenter`;
+            None = its default).
         batch_size: frames per network call (None = the segmenter's default).
 
     Yields:
@@ -213,7 +215,8 @@ def analyze(
             # the first CPU use of a model builds its 8-bit graph (a few seconds, cached)
             yield Progress("segment", 0, t_n, "loading the model")
             segmenter = shared_segmenter(model, device=device, backend=backend,
-                                         scales=scales, temporal_weight=temporal_weight)
+                                         scales=scales, temporal_weight=temporal_weight,
+                                         touch_mm=touch_mm)
         seg = None
         steps = (segmenter.segment(series) if batch_size is None
                  else segmenter.segment(series, batch_size=batch_size))
@@ -270,6 +273,8 @@ def analyze(
                                 if labels is None else None),
         "segmentation_temporal_weight": (getattr(segmenter, "temporal_weight", None)
                                          if labels is None else None),
+        "segmentation_touch_mm": (getattr(segmenter, "touch_mm", None)
+                                  if labels is None else None),
     }
     result = AnalysisResult(series, lab, confidence, model_id, organ_names, tracks, points,
                             frames, settings)

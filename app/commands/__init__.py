@@ -27,10 +27,12 @@ def _checked(parse, check: str, example: str):
 _scales = _checked(lambda text: [float(z) for z in text.split(",") if z.strip()],
                    "check_scales", "zoom factors like 0.93,1.07")
 _temporal_weight = _checked(float, "check_temporal_weight", "a temporal weight like 0.15")
+_touch_mm = _checked(float, "check_touch_mm", "a distance in mm like 3")
 
 
 def add_inference_options(p: argparse.ArgumentParser) -> None:
-    """``--backend``, ``--scales`` and ``--temporal-weight``: how the segmentation network
+    """``--backend``, ``--scales``, ``--temporal-weight`` and ``--touch-mm``: how the
+    segmentation network
     runs (core.segment.infer.Segmenter)."""
     p.add_argument("--backend", choices=("auto", "torch", "onnx", "onnx-int8"), default="auto",
                    help="how the segmentation network runs: auto (default; on the CPU "
@@ -44,12 +46,16 @@ def add_inference_options(p: argparse.ArgumentParser) -> None:
                    help="mix each frame's class probabilities with its two neighbours' "
                         "with weight W each before labelling (default 0: off; 0.15 breaks "
                         "near-ties that flicker between frames)")
+    p.add_argument("--touch-mm", type=_touch_mm, default=None, metavar="MM",
+                   help="when an organ comes out in pieces, keep the one with the largest "
+                        "area x (2 if within MM of another organ, else 1) (default 3; "
+                        "0 keeps the largest piece)")
 
 
 def inference_kwargs(args: argparse.Namespace) -> dict:
     """Segmenter keyword arguments from :func:`add_inference_options`."""
     return {"backend": args.backend, "scales": args.scales,
-            "temporal_weight": args.temporal_weight}
+            "temporal_weight": args.temporal_weight, "touch_mm": args.touch_mm}
 
 
 def _slice(text: str) -> int:

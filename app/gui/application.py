@@ -62,7 +62,7 @@ def preload_analysis_stack(options: dict[str, Any] | None = None) -> None:
 
     Args:
         options: the window's ``analyze`` options; their model, device, backend,
-            scales and temporal weight pick the Segmenter built here (the one the
+            scales, temporal weight and touch_mm pick the Segmenter built here (the one the
             analyses will reuse).
     """
     import core.pipeline  # noqa: F401
@@ -77,7 +77,8 @@ def preload_analysis_stack(options: dict[str, Any] | None = None) -> None:
         try:
             shared_segmenter(opts.get("model"), device=opts.get("device", "auto"),
                              backend=opts.get("backend", "auto"), scales=opts.get("scales"),
-                             temporal_weight=opts.get("temporal_weight"))
+                             temporal_weight=opts.get("temporal_weight"),
+                             touch_mm=opts.get("touch_mm"))
         except (ModelError, ValueError):
             pass  # no model / bad option: the analysis reports it when one is needed
     # Everything loaded so far lives as long as the app: move it out of the cyclic

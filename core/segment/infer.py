@@ -58,6 +58,14 @@ DEFAULT_TEMPORAL_WEIGHT = 0.0
 DEFAULT_TOUCH_MM = 3.0
 
 
+def check_touch_mm(value: float) -> float:
+    """``value`` as a finite float >= 0 (mm; 0 keeps each organ's largest piece)."""
+    v = float(value)
+    if not (np.isfinite(v) and v >= 0):
+        raise ValueError(f"touch_mm must be a finite number >= 0, got {value}")
+    return v
+
+
 def check_temporal_weight(weight: float) -> float:
     """``weight`` as a float in [0, 0.5) (the frame itself must keep the largest share)."""
     w = float(weight)
@@ -252,9 +260,7 @@ class Segmenter:
         self.scales = check_scales(DEFAULT_SCALES if scales is None else scales)
         self.temporal_weight = check_temporal_weight(
             DEFAULT_TEMPORAL_WEIGHT if temporal_weight is None else temporal_weight)
-        self.touch_mm = float(DEFAULT_TOUCH_MM if touch_mm is None else touch_mm)
-        if not (np.isfinite(self.touch_mm) and self.touch_mm >= 0):
-            raise ValueError(f"touch_mm must be a finite number >= 0, got {touch_mm!r}")
+        self.touch_mm = check_touch_mm(DEFAULT_TOUCH_MM if touch_mm is None else touch_mm)
         self.device = pick_device(device)
         self.net = fuse_batchnorm(net).to(self.device)
         if self.device.type in ("cuda", "cpu"):
@@ -421,7 +427,8 @@ _SHARED: dict[tuple, Segmenter] = {}
 
 def shared_segmenter(model: str | os.PathLike | None = None, device: str = "auto",
                      backend: str = "auto", scales: Sequence[float] | None = None,
-                     temporal_weight: float | None = None) -> Segmenter:
+                     temporal_weight: float | None = None,
+                     touch_mm: float | None = None) -> Segmenter:
     """A :class:`Segmenter` reused across calls for the same model file and device.
 
     Building a Segmenter (reading and hashing the weights, folding BatchNorm) takes
@@ -432,7 +439,7 @@ def shared_segmenter(model: str | os.PathLike | None = None, device: str = "auto
 
     Args:
         model: model stem / file, or None for the shipped default model.
-        device, backend, scales, temporal_weight: as for :class:`Segmenter`.
+        device, backend, scales, temporal_weight, touch_mm: as for :class:`Segmenter`.
     """
     from core.segment.model_io import model_paths, resolve_model
 
@@ -442,11 +449,11 @@ def shared_segmenter(model: str | os.PathLike | None = None, device: str = "auto
     except OSError:
         # raises the ModelError naming the file
         return Segmenter(model, device=device, backend=backend, scales=scales,
-                         temporal_weight=temporal_weight)
+                         temporal_weight=temporal_weight, touch_mm=touch_mm)
     key = (str(weights.resolve()), str(pick_device(device)), st.st_mtime_ns, str(st.st_size),
-           backend, None if scales is None else tuple(scales), temporal_weight)
+           backend, None if scales is None else tuple(scales), temporal_weight, touch_mm)
     if key not in _SHARED:
         _SHARED.clear()  # one model at a time is enough
         _SHARED[key] = Segmenter(model, device=device, backend=backend, scales=scales,
-                                 temporal_weight=temporal_weight)
+                                 temporal_weight=temporal_weight, touch_mm=touch_mm)
     return _SHARED[key]

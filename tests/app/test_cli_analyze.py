@@ -43,10 +43,11 @@ def fake_segmenter(case, monkeypatch):
 
     class Fake:
         def __init__(self, model=None, device="auto", backend="auto", scales=None,
-                     temporal_weight=None):
+                     temporal_weight=None, touch_mm=None):
             self.model = model
             made.append({"model": model, "device": device, "backend": backend,
-                         "scales": scales, "temporal_weight": temporal_weight})
+                         "scales": scales, "temporal_weight": temporal_weight,
+                         "touch_mm": touch_mm})
 
         def segment(self, series):
             t = series.n_frames
@@ -57,8 +58,9 @@ def fake_segmenter(case, monkeypatch):
 
     monkeypatch.setattr("core.segment.infer.shared_segmenter",
                         lambda model=None, device="auto", backend="auto", scales=None,
-                        temporal_weight=None: Fake(model, device, backend, scales,
-                                                   temporal_weight))
+                        temporal_weight=None, touch_mm=None: Fake(model, device, backend,
+                                                                  scales, temporal_weight,
+                                                                  touch_mm))
     return made
 
 
@@ -116,19 +118,22 @@ def test_bad_input_is_one_line_error(tmp_path, capsys):
     assert len(err) == 1 and err[0].startswith("error:")
 
 
-def test_backend_scales_and_temporal_weight_reach_the_segmenter(input_file, fake_segmenter,
-                                                                  tmp_path, capsys):
+def test_inference_options_reach_the_segmenter(input_file, fake_segmenter, tmp_path, capsys):
     assert main(["analyze", str(input_file), "--out", str(tmp_path / "a"), "--points", "16",
                  "--no-video", "--backend", "onnx", "--scales", "1"]) == 0
     assert main(["analyze", str(input_file), "--out", str(tmp_path / "b"), "--points", "16",
-                 "--no-video", "--scales", "0.9,1.1", "--temporal-weight", "0.15"]) == 0
-    assert [(m["backend"], m["scales"], m["temporal_weight"]) for m in fake_segmenter] == [
-        ("onnx", (1.0,), None), ("auto", (0.9, 1.1), 0.15)]
+                 "--no-video", "--scales", "0.9,1.1", "--temporal-weight", "0.15",
+                 "--touch-mm", "0"]) == 0
+    assert [(m["backend"], m["scales"], m["temporal_weight"], m["touch_mm"])
+            for m in fake_segmenter] == [("onnx", (1.0,), None, None),
+                                         ("auto", (0.9, 1.1), 0.15, 0.0)]
     for bad, msg in [(["--backend", "trt"], "invalid choice: 'trt'"),
                      (["--scales", "big"], "expected zoom factors"),
                      (["--scales", "5"], "zoom factors in [0.5, 2.0]"),
                      (["--temporal-weight", "0.5"], "temporal weight must be in [0, 0.5)"),
-                     (["--temporal-weight", "x"], "expected a temporal weight like 0.15")]:
+                     (["--temporal-weight", "x"], "expected a temporal weight like 0.15"),
+                     (["--touch-mm", "-1"], "touch_mm must be a finite number >= 0"),
+                     (["--touch-mm", "near"], "expected a distance in mm like 3")]:
         with pytest.raises(SystemExit) as exc:
             main(["analyze", str(input_file), "--out", str(tmp_path / "c"), *bad])
         assert exc.value.code == 2

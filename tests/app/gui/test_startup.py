@@ -11,16 +11,19 @@ def calls(monkeypatch):
     made = []
     monkeypatch.setattr(infer, "shared_segmenter",
                         lambda model=None, device="auto", backend="auto", scales=None,
-                        temporal_weight=None:
-                        made.append((model, device, backend, scales, temporal_weight)))
+                        temporal_weight=None, touch_mm=None:
+                        made.append((model, device, backend, scales, temporal_weight,
+                                     touch_mm)))
     return made
 
 
 def test_preload_builds_the_segmenter_of_the_window_options(calls):
     application.preload_analysis_stack({"device": "cpu", "backend": "torch",
-                                        "scales": (1.0,), "temporal_weight": 0.15})
+                                        "scales": (1.0,), "temporal_weight": 0.15,
+                                        "touch_mm": 0.0})
     application.preload_analysis_stack(None)
-    assert calls == [(None, "cpu", "torch", (1.0,), 0.15), (None, "auto", "auto", None, None)]
+    assert calls == [(None, "cpu", "torch", (1.0,), 0.15, 0.0),
+                     (None, "auto", "auto", None, None, None)]
 
 
 def test_preload_builds_nothing_when_labels_are_given(calls):

@@ -20,6 +20,8 @@ def test_reused_for_same_file_and_device_and_rebuilt_when_file_changes(tmp_path)
     a = shared_segmenter(stem, device="cpu")
     assert shared_segmenter(stem, device="auto" if a.device.type == "cpu" else "cpu") is not None
     assert shared_segmenter(stem, device="cpu") is a
+    assert shared_segmenter(stem, device="cpu", touch_mm=0.0) is not a  # another option
+    a = shared_segmenter(stem, device="cpu")
     st = (tmp_path / weights.name).stat()
     os.utime(tmp_path / weights.name, ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))
     assert shared_segmenter(stem, device="cpu") is not a
