@@ -191,6 +191,20 @@ def test_touching_counts_in_mm_and_small_crumbs_do_not_win():
     assert (out[2:10, 2:10] == 1).all() and (out == 1).sum() == 64
 
 
+def test_a_piece_far_from_the_other_organs_loses_to_a_smaller_near_one():
+    lab = np.zeros((60, 60), np.uint8)
+    lab[10:16, 10:16] = 2
+    lab[10:16, 18:24] = 3  # the other organs' centre: about (12.5, 16.5)
+    lab[30:38, 10:18] = 1  # 64 px, nearest pixel ~18 mm from that centre
+    lab[50:59, 45:54] = 1  # 81 px, ~47 mm away; neither piece touches
+    assert (postprocess(lab, 3, (1.0, 1.0), 3.0)[50:59, 45:54] == 1).all()  # largest
+    out = postprocess(lab, 3, (1.0, 1.0), 3.0, cluster_mm=25.0)
+    assert (out[30:38, 10:18] == 1).all() and (out == 1).sum() == 64
+    # at 3 mm pixels the near piece is ~53 mm away and the far one ~141 mm: still near wins
+    assert (postprocess(lab, 3, (3.0, 3.0), 3.0, 25.0)[30:38, 10:18] == 1).all()
+    assert (postprocess(lab, 3, (1.0, 1.0), 0.0, 25.0)[50:59, 45:54] == 1).all()  # off
+
+
 def test_touch_mm_default_and_range():
     from core.segment.infer import DEFAULT_TOUCH_MM
 
