@@ -12,9 +12,9 @@ from scipy import ndimage
 
 #: :func:`postprocess` keeps the organ piece with the largest area × (2 if it comes
 #: within this many mm of another organ, else 1) × exp(-d / CLUSTER_MM); 0 keeps the
-#: largest piece.  Rules 18 and 19 (docs/segmentation.md): on field seeds 0-11 summed
-#: HD95 fell from 33.7 to 16.2 mm (a thigh blob taken for the bladder), the other four
-#: test sets unchanged within 0.02 mm.
+#: largest piece.  Rules 18 and 19 (docs/segmentation.md, model ab8633fc64dd): on field
+#: seeds 0-11 summed HD95 fell from 33.7 to 16.2 mm (a thigh blob taken for the bladder),
+#: the other four test sets unchanged within 0.02 mm.
 DEFAULT_TOUCH_MM = 3.0
 #: d is the distance from the centroid of the other organs' pixels to the piece's
 #: nearest pixel: pelvic organs lie together.
