@@ -32,8 +32,7 @@ _touch_mm = _checked(float, "check_touch_mm", "a distance in mm like 3")
 
 def add_inference_options(p: argparse.ArgumentParser) -> None:
     """``--backend``, ``--scales``, ``--temporal-weight`` and ``--touch-mm``: how the
-    segmentation network
-    runs (core.segment.infer.Segmenter)."""
+    segmentation network runs and cleans its labels (core.segment.infer.Segmenter)."""
     p.add_argument("--backend", choices=("auto", "torch", "onnx", "onnx-int8"), default="auto",
                    help="how the segmentation network runs: auto (default; on the CPU "
                         "ONNX Runtime int8 when installed, else PyTorch), torch, onnx "
@@ -48,7 +47,8 @@ def add_inference_options(p: argparse.ArgumentParser) -> None:
                         "near-ties that flicker between frames)")
     p.add_argument("--touch-mm", type=_touch_mm, default=None, metavar="MM",
                    help="when an organ comes out in pieces, keep the one with the largest "
-                        "area x (2 if within MM of another organ, else 1) (default 3; "
+                        "area x (2 if within MM of another organ, else 1) x a factor "
+                        "falling with its distance to the other organs (default 3; "
                         "0 keeps the largest piece)")
 
 
