@@ -82,11 +82,12 @@ def postprocess(labels: np.ndarray, n_organs: int, spacing_mm: tuple[float, floa
     pixels to the piece's nearest pixel (``cluster_mm`` 0: no such factor).  Pelvic
     organs touch and lie together; a look-alike blob (a thigh below the perineum, a
     bowel loop) seldom does (:data:`DEFAULT_TOUCH_MM`, docs/segmentation.md rules 18
-    and 19).  Works on the organ's
-    bounding box (fast); holes are background regions of the box, 4-connected, that
-    do not touch the box border (same result as :func:`scipy.ndimage.binary_fill_holes`);
-    they are filled only where the label is background, so other organs inside an
-    organ stay.
+    and 19).
+
+    Works on the organ's bounding box (fast); holes are background regions of the box,
+    4-connected, that do not touch the box border (same result as
+    :func:`scipy.ndimage.binary_fill_holes`); they are filled only where the label is
+    background, so other organs inside an organ stay.
 
     Args:
         labels: uint8 (H, W) labels.
