@@ -123,3 +123,20 @@ def test_sources_prepared_in_worker_processes_equal_those_prepared_here(make_cas
     for name in ("images", "labels", "sdf", "case_index"):
         assert torch.equal(getattr(here, name), getattr(there, name)), name
     assert here.case_index.tolist() == [0, 0, 1, 1, 2, 2]
+
+
+def test_cache_holds_the_prepared_frames_in_float16(make_case):
+    import torch
+
+    from core.segment.data import prepare_source
+
+    series, labels = make_case(4, t=3, shape=(40, 36), spacing=(1.3, 1.2))
+    source = (series.frames, labels, series.spacing_mm)
+    cache = build_cache([source, source], (), n_classes=4, spacing_mm=1.5, canvas=32)
+    img, lab, sdf = prepare_source(source, 4, 1.5, 32)
+    assert cache.images.dtype == cache.sdf.dtype == torch.float16
+    assert cache.images.shape == (6, 1, 32, 32) and cache.sdf.shape == (6, 4, 32, 32)
+    # the float32 preparation rounded to float16, once per frame, in the source order
+    assert torch.equal(cache.images[3:], torch.from_numpy(img).half())
+    assert torch.equal(cache.sdf[:3], torch.from_numpy(sdf).half())
+    assert torch.equal(cache.labels[:3], torch.from_numpy(lab))
