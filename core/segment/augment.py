@@ -8,7 +8,8 @@ by nearest neighbour; SDF values are multiplied by the local magnification so
 they stay distances on the output grid.  No left-right (or any) flips: the
 anatomy is in canonical orientation.
 
-Intensity (image only): smooth multiplicative bias field, random monotone
+Intensity (image only): smooth multiplicative bias field, bSSFP-like dark bands
+along the iso-lines of a smooth random off-resonance field (off by default), random monotone
 intensity curve (gamma-like, never inverting), contrast and brightness,
 down-up resampling (resolution change), Gaussian blur (:func:`kornia.filters.gaussian_blur2d`),
 Rician or Gaussian noise; finally the same robust percentile normalisation the
@@ -44,7 +45,13 @@ class AugmentConfig:
         noise: (min, max) noise σ relative to the normalised range [0, 1].
         blur_sigma: (min, max) Gaussian blur σ in pixels.
         lowres: (min, max) down-sampling factor of the resolution change.
-        p_elastic, p_bias, p_blur, p_lowres, p_noise: probabilities.
+        band_depth: (min, max) signal loss at the centre of a dark band.
+        band_width: (min, max) half-width of a band in radians of off-resonance phase
+            (a band spans about ``2 * width / (2 * pi)`` of the distance between bands).
+        band_cycles: max phase excursion of the off-resonance field, in multiples of pi
+            (so at most about this many bands cross the image).
+        p_elastic, p_bias, p_blur, p_lowres, p_noise, p_band: probabilities; ``p_band``
+            is 0 by default, so configurations saved before it existed train as they did.
     """
 
     rotation_deg: float = 15.0
@@ -64,6 +71,10 @@ class AugmentConfig:
     p_blur: float = 0.3
     p_lowres: float = 0.3
     p_noise: float = 0.9
+    band_depth: tuple[float, float] = (0.4, 0.95)
+    band_width: tuple[float, float] = (0.15, 0.7)
+    band_cycles: float = 3.0
+    p_band: float = 0.0
 
     def to_dict(self) -> dict:
         """JSON-able dict of the ranges."""
@@ -112,6 +123,28 @@ def sampling_grid(n: int, size: tuple[int, int], cfg: AugmentConfig, g: torch.Ge
     return grid, mag
 
 
+def band_gain(g: torch.Generator, n: int, size: tuple[int, int], cfg: AugmentConfig,
+              device: torch.device) -> torch.Tensor:
+    """Multiplicative gains (n, 1, H, W) in (0, 1] with bSSFP-like dark bands.
+
+    A balanced steady-state sequence loses signal where the off-resonance phase is near
+    an odd multiple of pi; with a smooth field that happens along curved lines across
+    the image. The phase here is a smooth random field (3 x 3 control points, values in
+    about [-1, 1]) times pi to ``cfg.band_cycles`` × pi, plus a random offset; the gain is
+    ``1 - depth * exp(-(d / width)^2)``, ``d`` the phase distance to the nearest band
+    centre. Each sample gets bands with probability ``cfg.p_band`` (gain 1 otherwise).
+    """
+    amp = _u(g, n, 1.0, max(cfg.band_cycles, 1.0), device) * math.pi
+    offset = _u(g, n, 0.0, 2 * math.pi, device)
+    phase = (_smooth_field(g, n, 1, 3, size, device) * amp[:, None, None, None]
+             + offset[:, None, None, None])
+    d = torch.remainder(phase, 2 * math.pi) - math.pi  # 0 at a band's centre
+    width = _u(g, n, *cfg.band_width, device)[:, None, None, None]
+    depth = (_u(g, n, *cfg.band_depth, device)
+             * _bern(g, n, cfg.p_band, device))[:, None, None, None]
+    return 1.0 - depth * torch.exp(-((d / width) ** 2))
+
+
 def _percentile_normalize(x: torch.Tensor, lo: float = 1.0, hi: float = 99.0) -> torch.Tensor:
     flat = x.flatten(1)
     q = torch.quantile(flat, torch.tensor([lo / 100, hi / 100], device=x.device), dim=1)
@@ -139,6 +172,8 @@ def augment_intensity(x: torch.Tensor, cfg: AugmentConfig, g: torch.Generator) -
         amp = _u(g, n, 0, cfg.bias, dev) * _bern(g, n, cfg.p_bias, dev)
         field = _smooth_field(g, n, 1, 4, (h, w), dev)
         x = x * torch.exp(field * amp[:, None, None, None])
+    if cfg.p_band > 0:
+        x = x * band_gain(g, n, (h, w), cfg, dev)
     c = _u(g, n, *cfg.contrast, dev)[:, None, None, None]
     mean = x.mean((1, 2, 3), keepdim=True)
     x = ((x - mean) * c + mean).clamp_min(0)

@@ -12,7 +12,13 @@ def test_the_default_recipe_has_no_overrides(script):
     cfg, args = script.build_config(["--out", "x"])
     assert cfg.phantom_overrides == {} and cfg.override_share == 1.0
     assert cfg.train_seeds() == tuple(range(300)) and cfg.lr == script.RECIPE["lr"]
-    assert args.out == "x"
+    assert args.out == "x" and cfg.augment.p_band == 0.0
+
+
+def test_band_augmentation_is_asked_for_by_share(script):
+    cfg, _ = script.build_config(["--out", "x", "--band-prob", "0.3"])
+    assert cfg.augment.p_band == 0.3
+    assert cfg.to_dict()["augment"]["p_band"] == 0.3  # recorded in the model config
 
 
 def test_wider_anatomy_and_gamma_go_to_the_shared_cases(script):
@@ -31,6 +37,7 @@ def test_wider_anatomy_and_gamma_go_to_the_shared_cases(script):
     (["--gamma-range", "1.8", "0.55"], "--gamma-range"),
     (["--gamma-range", "0", "1"], "--gamma-range"),
     (["--variation-share", "1.5"], "--variation-share"),
+    (["--band-prob", "2"], "--band-prob"),
     (["--anatomy-variation", "-1"], "--anatomy-variation"),
     (["--seeds", "990-1005"], "seeds >= 1000"),
     (["--crop", "100"], "crop must be a multiple"),

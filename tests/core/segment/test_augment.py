@@ -71,3 +71,31 @@ def test_reproducible_and_normalised():
     # never inverts: organ 3 (brightest before) stays brighter than background on average
     for k in range(4):
         assert x[k, 0][lab[k] == 3].mean() > x[k, 0][lab[k] == 0].mean()
+
+
+def test_band_gain_draws_dark_curved_bands_only_when_asked():
+    from core.segment.augment import band_gain
+
+    cfg = AugmentConfig(p_band=1.0, band_depth=(0.8, 0.8), band_cycles=3.0)
+    gain = band_gain(torch.Generator().manual_seed(3), 16, (64, 64), cfg, torch.device("cpu"))
+    assert gain.shape == (16, 1, 64, 64)
+    assert float(gain.min()) >= 0.2 - 1e-6 and float(gain.max()) <= 1.0
+    banded = gain.flatten(1).amin(1) < 0.3  # the band centre reached: gain near 1 - depth
+    assert int(banded.sum()) >= 10  # a weak field can miss the band phase
+    for k in torch.nonzero(banded).flatten().tolist():
+        dark = gain[k, 0] < 0.5
+        # a band is a line, not a blotch: it covers part of the image, most stays bright
+        assert 0 < float(dark.float().mean()) < 0.5
+        assert float((gain[k, 0] > 0.9).float().mean()) > 0.3
+    off = band_gain(torch.Generator().manual_seed(3), 16, (64, 64),
+                    AugmentConfig(p_band=0.0), torch.device("cpu"))
+    assert torch.equal(off, torch.ones_like(off))
+
+
+def test_default_intensity_augmentation_unchanged_by_the_band_option():
+    # p_band = 0 (the default) draws nothing more: saved recipes train exactly as before
+    img = torch.rand(4, 1, 32, 32)
+    a = augment_intensity(img, AugmentConfig(), torch.Generator().manual_seed(8))
+    b = augment_intensity(img, AugmentConfig(p_band=1e-9), torch.Generator().manual_seed(8))
+    c = augment_intensity(img, AugmentConfig(p_band=0.0), torch.Generator().manual_seed(8))
+    assert torch.equal(a, c) and not torch.equal(a, b)
