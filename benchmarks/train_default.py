@@ -64,6 +64,9 @@ def build_config(argv: list[str] | None = None) -> tuple[TrainConfig, argparse.N
     ap.add_argument("--band-prob", type=float, default=0.0,
                     help="share of training samples given bSSFP-like dark bands "
                          "(core.segment.augment.band_gain); 0 = none, as the recipe was")
+    ap.add_argument("--lut-prob", type=float, default=0.0,
+                    help="share of training samples whose intensity curve is a random "
+                         "non-monotone one (reorders the tissues); 0 = none, as the recipe was")
     ap.add_argument("--lr", type=float, default=RECIPE["lr"])
     ap.add_argument("--batch-size", type=int, default=RECIPE["batch_size"])
     ap.add_argument("--crop", type=int, default=RECIPE["crop"])
@@ -77,10 +80,15 @@ def build_config(argv: list[str] | None = None) -> tuple[TrainConfig, argparse.N
               "case_seed0": args.case_seed0, "init_model": args.init_model, "lr": args.lr,
               "batch_size": args.batch_size, "crop": args.crop,
               "steps_per_epoch": args.steps_per_epoch, "warmup_steps": args.warmup_steps}
-    if not 0.0 <= args.band_prob <= 1.0:
-        ap.error("--band-prob must be in [0, 1]")
-    if args.band_prob > 0:
-        recipe["augment"] = {"p_band": args.band_prob}
+    augment = {}
+    for flag, key in (("band_prob", "p_band"), ("lut_prob", "p_lut")):
+        value = getattr(args, flag)
+        if not 0.0 <= value <= 1.0:
+            ap.error(f"--{flag.replace('_', '-')} must be in [0, 1]")
+        if value > 0:
+            augment[key] = value
+    if augment:
+        recipe["augment"] = augment
     if args.anatomy_variation < 0:
         ap.error("--anatomy-variation must be >= 0")
     if not 0.0 <= args.variation_share <= 1.0:

@@ -10,7 +10,8 @@ anatomy is in canonical orientation.
 
 Intensity (image only): smooth multiplicative bias field, bSSFP-like dark bands
 along the iso-lines of a smooth random off-resonance field (off by default), random monotone
-intensity curve (gamma-like, never inverting), contrast and brightness,
+intensity curve (gamma-like, never inverting; optionally, for some samples, a random
+non-monotone one that reorders the tissues), contrast and brightness,
 down-up resampling (resolution change), Gaussian blur (:func:`kornia.filters.gaussian_blur2d`),
 Rician or Gaussian noise; finally the same robust percentile normalisation the
 Segmenter applies, so training inputs match inference inputs.
@@ -52,6 +53,11 @@ class AugmentConfig:
             (so at most about this many bands cross the image).
         p_elastic, p_bias, p_blur, p_lowres, p_noise, p_band: probabilities; ``p_band``
             is 0 by default, so configurations saved before it existed train as they did.
+        p_lut: probability that the intensity curve is a random non-monotone one (four
+            knot values uniform in [0, 1], over the same range as the monotone curve, so
+            slopes stay within 3 and noise is not blown up) instead of the gamma-like one, so the
+            order of the tissues' brightness changes (dark urine, bright muscle...); 0 by
+            default, like ``p_band``; needs ``curve > 0``.
     """
 
     rotation_deg: float = 15.0
@@ -75,6 +81,7 @@ class AugmentConfig:
     band_width: tuple[float, float] = (0.15, 0.7)
     band_cycles: float = 3.0
     p_band: float = 0.0
+    p_lut: float = 0.0
 
     def to_dict(self) -> dict:
         """JSON-able dict of the ranges."""
@@ -163,6 +170,11 @@ def augment_intensity(x: torch.Tensor, cfg: AugmentConfig, g: torch.Generator) -
         slopes = torch.exp((torch.rand(n, k, generator=g, device=dev) * 2 - 1) * cfg.curve * 1.5)
         knots = torch.cat([torch.zeros(n, 1, device=dev), slopes.cumsum(1)], 1)
         knots = knots / knots[:, -1:]
+        if cfg.p_lut > 0:  # some samples: any order of the tissues, not only gamma-like
+            coarse = torch.rand(n, 1, 4, generator=g, device=dev)  # 4 knots: no steep
+            lut = F.interpolate(coarse, size=k + 1, mode="linear", align_corners=True)[:, 0]
+            sel = _bern(g, n, cfg.p_lut, dev)[:, None]
+            knots = torch.where(sel, lut, knots)
         pos = (x.clamp(0, 1.5) / 1.5 * k).flatten(1)
         i0 = pos.floor().clamp(0, k - 1).long()
         frac = pos - i0

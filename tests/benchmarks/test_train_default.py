@@ -15,10 +15,12 @@ def test_the_default_recipe_has_no_overrides(script):
     assert args.out == "x" and cfg.augment.p_band == 0.0
 
 
-def test_band_augmentation_is_asked_for_by_share(script):
+def test_band_and_curve_augmentations_are_asked_for_by_share(script):
     cfg, _ = script.build_config(["--out", "x", "--band-prob", "0.3"])
-    assert cfg.augment.p_band == 0.3
+    assert cfg.augment.p_band == 0.3 and cfg.augment.p_lut == 0.0
     assert cfg.to_dict()["augment"]["p_band"] == 0.3  # recorded in the model config
+    cfg, _ = script.build_config(["--out", "x", "--band-prob", "0.3", "--lut-prob", "0.2"])
+    assert (cfg.augment.p_band, cfg.augment.p_lut) == (0.3, 0.2)
 
 
 def test_wider_anatomy_and_gamma_go_to_the_shared_cases(script):
@@ -38,6 +40,7 @@ def test_wider_anatomy_and_gamma_go_to_the_shared_cases(script):
     (["--gamma-range", "0", "1"], "--gamma-range"),
     (["--variation-share", "1.5"], "--variation-share"),
     (["--band-prob", "2"], "--band-prob"),
+    (["--lut-prob", "-0.1"], "--lut-prob"),
     (["--anatomy-variation", "-1"], "--anatomy-variation"),
     (["--seeds", "990-1005"], "seeds >= 1000"),
     (["--crop", "100"], "crop must be a multiple"),

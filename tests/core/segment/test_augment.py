@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 import torch
 
 from core.segment.augment import AugmentConfig, augment_batch, augment_intensity
@@ -92,10 +93,29 @@ def test_band_gain_draws_dark_curved_bands_only_when_asked():
     assert torch.equal(off, torch.ones_like(off))
 
 
-def test_default_intensity_augmentation_unchanged_by_the_band_option():
-    # p_band = 0 (the default) draws nothing more: saved recipes train exactly as before
+@pytest.mark.parametrize("option", ["p_band", "p_lut"])
+def test_default_intensity_augmentation_unchanged_by_the_optional_ones(option):
+    # 0 (the default) draws nothing more: saved recipes train exactly as before
     img = torch.rand(4, 1, 32, 32)
     a = augment_intensity(img, AugmentConfig(), torch.Generator().manual_seed(8))
-    b = augment_intensity(img, AugmentConfig(p_band=1e-9), torch.Generator().manual_seed(8))
-    c = augment_intensity(img, AugmentConfig(p_band=0.0), torch.Generator().manual_seed(8))
+    b = augment_intensity(img, AugmentConfig(**{option: 1e-9}),
+                          torch.Generator().manual_seed(8))
+    c = augment_intensity(img, AugmentConfig(**{option: 0.0}), torch.Generator().manual_seed(8))
     assert torch.equal(a, c) and not torch.equal(a, b)
+
+
+def test_random_curves_reorder_the_tissues():
+    lab = _labels(n=16)
+    img = (lab[:, None].float() + 1) / 4  # background darkest, organ 3 brightest
+    cfg = AugmentConfig(p_lut=1.0, p_bias=0, p_noise=0, p_blur=0, p_lowres=0,
+                        contrast=(1, 1))
+    x = augment_intensity(img, cfg, torch.Generator().manual_seed(9))
+    means = torch.stack([torch.stack([x[k, 0][lab[k] == c].mean() for c in range(4)])
+                         for k in range(16)])
+    monotone = (means.diff(dim=1) > 0).all(dim=1)
+    assert int((~monotone).sum()) >= 8  # most samples no longer keep the order
+    assert torch.isfinite(x).all()
+    # each class keeps one value (a curve of intensity, not noise): tissues stay separable
+    for k in range(16):
+        for c in range(4):
+            assert float(x[k, 0][lab[k] == c].std()) < 1e-3
