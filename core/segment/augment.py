@@ -53,11 +53,11 @@ class AugmentConfig:
             (so at most about this many bands cross the image).
         p_elastic, p_bias, p_blur, p_lowres, p_noise, p_band: probabilities; ``p_band``
             is 0 by default, so configurations saved before it existed train as they did.
-        p_lut: probability that the intensity curve is a random non-monotone one (four
-            knot values uniform in [0, 1], over the same range as the monotone curve, so
-            slopes stay within 3 and noise is not blown up) instead of the gamma-like one, so the
-            order of the tissues' brightness changes (dark urine, bright muscle...); 0 by
-            default, like ``p_band``; needs ``curve > 0``.
+        p_lut: probability that the intensity curve is a random non-monotone one instead
+            of the gamma-like one (four knot values uniform in [0, 1] over the same range,
+            so slopes stay within 3 and noise is not blown up): the order of the tissues'
+            brightness changes (dark urine, bright muscle...); 0 by default, like
+            ``p_band``; needs ``curve > 0``.
     """
 
     rotation_deg: float = 15.0
