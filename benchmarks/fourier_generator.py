@@ -48,6 +48,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from core.io import read_series  # noqa: E402
+from core.io.dicom_write import decimal_string as _ds  # noqa: E402
 
 BLADDER, UTERUS, RECTUM = 1, 2, 3
 SSAA = 2  # supersampling of shape coverage
@@ -526,14 +527,6 @@ def generate(seed: int):
               "store_variant": int(rng.integers(0, 4)), "shuffle_frames": bool(rng.random() < 0.3),
               "rescale": [slope, intercept]}
     return frames, labels, sp, params
-
-
-def _ds(value: float) -> str:
-    for digits in (10, 8, 6):
-        text = f"{value:.{digits}g}"
-        if len(text) <= 16:
-            return text
-    return f"{value:.4e}"
 
 
 def _quantise(frames):

@@ -28,7 +28,7 @@ SAGITTAL_IOP = (0.0, 1.0, 0.0, 0.0, 0.0, -1.0)
 _MAX_STORED = 65000
 
 
-def _ds(value: float) -> str:
+def decimal_string(value: float) -> str:
     """A DS (decimal string) of at most 16 characters."""
     for digits in (10, 8, 6):
         text = f"{value:.{digits}g}"
@@ -49,9 +49,9 @@ def rescale(frames: np.ndarray) -> tuple[np.ndarray, float, float]:
         values exactly as written in the DICOM decimal strings.
     """
     lo, hi = float(np.min(frames)), float(np.max(frames))
-    intercept = float(_ds(min(lo, 0.0)))
+    intercept = float(decimal_string(min(lo, 0.0)))
     span = hi - intercept
-    slope = float(_ds(span / _MAX_STORED)) if span > 0 else 1.0
+    slope = float(decimal_string(span / _MAX_STORED)) if span > 0 else 1.0
     stored = np.rint((frames - intercept) / slope)
     return np.clip(stored, 0, 65535).astype(np.uint16), slope, intercept
 
@@ -151,7 +151,7 @@ def write_dicom_series(
         ds.AcquisitionNumber = 1
         ds.TemporalPositionIdentifier = i + 1
         ds.NumberOfTemporalPositions = t_n
-        ds.TriggerTime = _ds(float(series.times_s[i]) * 1000.0)
+        ds.TriggerTime = decimal_string(float(series.times_s[i]) * 1000.0)
         spin_echo = "bssfp" not in description.lower()
         ds.ImageType = ["ORIGINAL", "PRIMARY", "M", "NONE"]
         ds.ScanningSequence = "SE" if spin_echo else "GR"
@@ -165,10 +165,10 @@ def write_dicom_series(
         ds.BodyPartExamined = "PELVIS"
         ds.MRAcquisitionType = "2D"
         ds.MagneticFieldStrength = "1.5"
-        ds.SliceThickness = _ds(slice_thickness_mm)
-        ds.PixelSpacing = [_ds(sr), _ds(sc)]
-        ds.ImageOrientationPatient = [_ds(v) for v in SAGITTAL_IOP]
-        ds.ImagePositionPatient = [_ds(v) for v in position]
+        ds.SliceThickness = decimal_string(slice_thickness_mm)
+        ds.PixelSpacing = [decimal_string(sr), decimal_string(sc)]
+        ds.ImageOrientationPatient = [decimal_string(v) for v in SAGITTAL_IOP]
+        ds.ImagePositionPatient = [decimal_string(v) for v in position]
         ds.SliceLocation = "0"
         ds.SamplesPerPixel = 1
         ds.PhotometricInterpretation = "MONOCHROME2"
@@ -177,12 +177,12 @@ def write_dicom_series(
         ds.BitsStored = 16
         ds.HighBit = 15
         ds.PixelRepresentation = 0
-        ds.RescaleSlope = _ds(slope)
-        ds.RescaleIntercept = _ds(intercept)
+        ds.RescaleSlope = decimal_string(slope)
+        ds.RescaleIntercept = decimal_string(intercept)
         ds.RescaleType = "US"
         centre = float(np.percentile(series.frames[i], 50) + np.percentile(series.frames[i], 99))
-        ds.WindowCenter = _ds(centre / 2)
-        ds.WindowWidth = _ds(max(float(np.percentile(series.frames[i], 99.5)), 1e-6))
+        ds.WindowCenter = decimal_string(centre / 2)
+        ds.WindowWidth = decimal_string(max(float(np.percentile(series.frames[i], 99.5)), 1e-6))
         ds.PixelData = np.ascontiguousarray(stored[i]).tobytes()
         ds.save_as(path, enforce_file_format=True)
         paths.append(path)
