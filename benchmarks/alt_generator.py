@@ -689,15 +689,6 @@ def montage(folders: list[Path], out: Path, mm_per_px: float = 1.1) -> None:
     sheet.save(out)
 
 
-def parse_seeds(text: str) -> list[int]:
-    """``"0-11"`` or ``"1,4,7-9"`` -> list of seeds."""
-    seeds: list[int] = []
-    for part in filter(None, (p.strip() for p in text.split(","))):
-        a, _, b = part.partition("-")
-        seeds += list(range(int(a), int(b or a) + 1))
-    return seeds
-
-
 def _one(seed: int, out: Path) -> str:
     t0 = time.perf_counter()
     case = generate_case(seed)
@@ -715,6 +706,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--montage", type=Path, default=None, help="PNG of the first 6 cases")
     ap.add_argument("--workers", type=int, default=1, help="cases generated in parallel")
     args = ap.parse_args(argv)
+    from core.seeds import parse_seeds
     seeds = parse_seeds(args.seeds)
     if args.workers > 1:
         with ProcessPoolExecutor(args.workers) as pool:

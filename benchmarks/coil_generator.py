@@ -1178,15 +1178,6 @@ def write_case(seed: int, out: str | Path) -> dict:
     return params
 
 
-def parse_seeds(text: str) -> list[int]:
-    """``"0-11"``, ``"3,5,7"`` or a mix."""
-    out: list[int] = []
-    for part in filter(None, (p.strip() for p in text.split(","))):
-        a, _, b = part.partition("-")
-        out.extend(range(int(a), int(b or a) + 1))
-    return out
-
-
 def _job(args):
     t0 = time.perf_counter()
     params = write_case(*args)
@@ -1202,6 +1193,7 @@ def main(argv=None) -> int:
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
     Path(a.out).mkdir(parents=True, exist_ok=True)
+    from core.seeds import parse_seeds
     jobs = [(s, a.out) for s in parse_seeds(a.seeds)]
     pool = multiprocessing.get_context("spawn").Pool(a.workers) if a.workers > 1 else None
     with pool or contextlib.nullcontext():

@@ -1108,18 +1108,6 @@ def check_readback(case: Path, frames, truth, spacing) -> None:
         raise AssertionError(f"{case}: orientation read back {series.meta.get('orientation')}")
 
 
-def parse_seeds(text: str) -> list[int]:
-    seeds: list[int] = []
-    for part in text.split(","):
-        part = part.strip()
-        if "-" in part:
-            lo, hi = part.split("-")
-            seeds.extend(range(int(lo), int(hi) + 1))
-        elif part:
-            seeds.append(int(part))
-    return seeds
-
-
 def _job(arg):
     return write_case(*arg)
 
@@ -1130,6 +1118,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", required=True, type=Path, help="output folder")
     parser.add_argument("--workers", type=int, default=1, help="cases in parallel")
     args = parser.parse_args(argv)
+    from core.seeds import parse_seeds
     jobs = [(seed, args.out) for seed in parse_seeds(args.seeds)]
     if args.workers > 1 and len(jobs) > 1:
         with Pool(min(args.workers, len(jobs))) as pool:

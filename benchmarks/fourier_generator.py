@@ -46,9 +46,9 @@ from scipy import ndimage
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
-
 from core.io import read_series  # noqa: E402
 from core.io.dicom_write import decimal_string as _ds  # noqa: E402
+from core.seeds import parse_seeds  # noqa: E402
 
 BLADDER, UTERUS, RECTUM = 1, 2, 3
 SSAA = 2  # supersampling of shape coverage
@@ -69,22 +69,6 @@ SEQUENCES = {"t2_ssfse": _T2, "bssfp": _SSFP, "t1_gre": _T1}
 # texture strength (relative modulation) per tissue
 _TEX = np.array([0, .10, .12, .08, .05, .22, .02, .10, .14, .10, .08, .10, .10,
                  .10, .10, .45, .05, .10, .12, .06, .40, .06, .03, .12])
-
-
-def parse_seeds(text: str) -> list[int]:
-    """``"0-3"`` -> [0, 1, 2, 3]; ``"3,5,7"``; ``"1, 4-5"`` -> [1, 4, 5]."""
-    out: list[int] = []
-    for part in str(text).split(","):
-        part = part.strip()
-        if not part:
-            continue
-        if "-" in part[1:]:
-            a, b = part.split("-", 1) if not part.startswith("-") else (part, "")
-            lo, hi = int(a), int(b)
-            out.extend(range(lo, hi + 1) if hi >= lo else range(lo, hi - 1, -1))
-        else:
-            out.append(int(part))
-    return out
 
 
 # --------------------------------------------------------------------------- shapes

@@ -24,9 +24,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from app.commands.evaluate import parse_seeds
 from core.metrics import dice
 from core.phantom import generate_case
+from core.seeds import parse_seeds
 from core.segment.infer import Segmenter, _calibration_frames
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "int8_fidelity.md"

@@ -1157,15 +1157,6 @@ def check_case(folder, frames, labels, spacing):
             raise RuntimeError(f"{folder}: frame {t}: bladder not anterior to the rectum")
 
 
-def parse_seeds(text: str) -> list[int]:
-    """``"0-11"``, ``"3,5,7"`` or a mix -> list of seeds."""
-    seeds = []
-    for part in filter(None, (p.strip() for p in text.split(","))):
-        a, _, b = part.partition("-")
-        seeds += range(int(a), int(b or a) + 1)
-    return seeds
-
-
 def _job(args):
     return args[0], write_case(*args)
 
@@ -1177,6 +1168,7 @@ def main(argv=None) -> int:
     ap.add_argument("--workers", type=int, default=1, help="cases in parallel")
     args = ap.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
+    from core.seeds import parse_seeds
     jobs = [(s, args.out) for s in parse_seeds(args.seeds)]
     t0 = time.perf_counter()
     pool = multiprocessing.get_context("fork").Pool(args.workers) if args.workers > 1 else None

@@ -40,24 +40,11 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from core.seeds import parse_seeds  # noqa: E402
+
 ORGANS = ("bladder", "uterus", "rectum")
 STEPS, DT, DAMP = 30, 0.25, 1.0
 K_EDGE, K_CROSS, K_TETHER, K_PRESS = 4.0, 1.0, 0.15, 2.0
-
-
-def parse_seeds(text: str) -> list[int]:
-    """``"0-3"`` → [0, 1, 2, 3]; ``"1, 4-5"`` → [1, 4, 5]."""
-    out: list[int] = []
-    for part in text.split(","):
-        part = part.strip()
-        if not part:
-            continue
-        if "-" in part:
-            a, b = part.split("-", 1)
-            out.extend(range(int(a), int(b) + 1))
-        else:
-            out.append(int(part))
-    return out
 
 
 # --------------------------------------------------------------------- geometry

@@ -62,6 +62,8 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from core.seeds import parse_seeds  # noqa: E402
+
 LABELS = {0: "background", 1: "bladder", 2: "uterus_vagina", 3: "rectum"}
 SEQUENCES = ("t2_ssfse", "bssfp", "t1_gre", "pd_fse")
 # tissue: (T2 SSFSE, bSSFP, T1 spoiled GRE, PD FSE), relative signal
@@ -906,20 +908,6 @@ def write_case(seed, out):
         if not cb < cr:
             raise RuntimeError(f"seed {seed}: bladder not anterior to rectum in frame {t}")
     return folder
-
-
-def parse_seeds(text):
-    seeds = []
-    for part in str(text).split(","):
-        part = part.strip()
-        if not part:
-            continue
-        if "-" in part:
-            a, b = part.split("-", 1)
-            seeds.extend(range(int(a), int(b) + 1))
-        else:
-            seeds.append(int(part))
-    return seeds
 
 
 def main(argv=None):

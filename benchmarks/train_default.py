@@ -17,9 +17,9 @@ import sys
 import time
 from pathlib import Path
 
-from app.commands.evaluate import parse_seeds
 from core.errors import ReaderError
 from core.organs import ORGANS
+from core.seeds import parse_seeds
 from core.segment.data import labelled_case_folders, labelled_folder_source
 from core.segment.train import TrainConfig, train
 

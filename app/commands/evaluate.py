@@ -13,26 +13,8 @@ from app.commands import add_inference_options, inference_kwargs
 from core.errors import ReaderError
 from core.metrics import organ_metrics, summarize
 from core.pipeline import run_analyze
+from core.seeds import parse_seeds
 from core.segment.infer import Segmenter
-
-
-def parse_seeds(text: str) -> list[int]:
-    """``"1000-1009"`` or ``"1,5,7"`` or a mix → list of ints."""
-    seeds: list[int] = []
-    for part in text.split(","):
-        part = part.strip()
-        if not part:
-            continue
-        if "-" in part:
-            a, b = part.split("-", 1)
-            if int(b) < int(a):
-                raise ValueError(f"empty seed range {part!r}")
-            seeds.extend(range(int(a), int(b) + 1))
-        else:
-            seeds.append(int(part))
-    if not seeds:
-        raise ValueError(f"no seeds in {text!r}")
-    return seeds
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:

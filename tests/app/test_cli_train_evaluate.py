@@ -7,16 +7,9 @@ import tifffile
 import torch
 
 from app.cli import main
-from app.commands.evaluate import _read_truth, parse_seeds
+from app.commands.evaluate import _read_truth
 from core.segment.model_io import load_model, save_model
 from core.segment.unet import UNet
-
-
-def test_parse_seeds():
-    assert parse_seeds("1000-1003") == [1000, 1001, 1002, 1003]
-    assert parse_seeds("1,5, 7-8") == [1, 5, 7, 8]
-    with pytest.raises(ValueError):
-        parse_seeds("9-3")
 
 
 def test_evaluate_series_with_truth(tmp_path, capsys):

@@ -10,13 +10,6 @@ from core.segment.data import labelled_case_folders, read_labelled_case
 SEED = 24  # 15 frames, stored upside down (flip_rows): the reader must undo it
 
 
-def test_parse_seeds(load_script):
-    script = load_script("coil_generator")
-    assert script.parse_seeds("0-3") == [0, 1, 2, 3]
-    assert script.parse_seeds("3,5,7") == [3, 5, 7]
-    assert script.parse_seeds("1-2,9") == [1, 2, 9]
-
-
 def test_one_case_end_to_end(load_script, tmp_path):
     script = load_script("coil_generator")
     assert script.main(["--seeds", str(SEED), "--out", str(tmp_path)]) == 0

@@ -48,12 +48,6 @@ def test_case_written_and_read_back(script, case, tmp_path):
     assert np.allclose(spacing, series.spacing_mm)
 
 
-def test_parse_seeds(script):
-    assert script.parse_seeds("0-3") == [0, 1, 2, 3]
-    assert script.parse_seeds("3,5,7") == [3, 5, 7]
-    assert script.parse_seeds("1, 4-5") == [1, 4, 5]
-
-
 def test_contrast_and_motion(script, case):
     frames, labels, spacing, params = case
     t1_frames, t1_labels, _, t1_params = script.generate(T1_SEED)

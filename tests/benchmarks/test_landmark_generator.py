@@ -50,7 +50,3 @@ def test_case_written_and_read_back(script, tmp_path):
     assert params2["pathologies"] == params["pathologies"]
 
 
-def test_parse_seeds(script):
-    assert script.parse_seeds("0-3") == [0, 1, 2, 3]
-    assert script.parse_seeds("3,5,7") == [3, 5, 7]
-    assert script.parse_seeds("1, 4-5") == [1, 4, 5]

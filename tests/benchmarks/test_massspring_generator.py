@@ -21,11 +21,6 @@ def case(script, tmp_path_factory):
     return out / f"massspring_{SEED:03d}"
 
 
-def test_parse_seeds(script):
-    assert script.parse_seeds("0-3") == [0, 1, 2, 3]
-    assert script.parse_seeds("1, 4-5") == [1, 4, 5]
-
-
 def test_case_reads_back_in_range_and_ordered(script, case):
     from core.io import read_series
 

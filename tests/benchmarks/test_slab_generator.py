@@ -53,12 +53,6 @@ def test_case_written_and_read_back(script, tmp_path):
     assert spacing == pytest.approx(series.spacing_mm)
 
 
-def test_parse_seeds(script):
-    assert script.parse_seeds("0-3") == [0, 1, 2, 3]
-    assert script.parse_seeds("3,5,7") == [3, 5, 7]
-    assert script.parse_seeds("1, 4-5") == [1, 4, 5]
-
-
 def test_contrasts_are_real(cases):
     sequences = {params["sequence"] for _, _, _, params in cases.values()}
     assert len(sequences) > 1
