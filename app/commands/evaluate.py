@@ -25,8 +25,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     src.add_argument("--phantom-seeds", help="phantom cases, e.g. 1000-1009 (never trained on)")
     src.add_argument("--series", help="a cine series (any readable format)")
     src.add_argument("--cases", metavar="DIR", help="every labelled case folder in DIR "
-                     "(sub-folders with series.* and truth.npy, as the generators under "
-                     "benchmarks/ write them); cases are named by their folders")
+                     "(sub-folders with series.* or series/, and truth.npy, as the "
+                     "generators under benchmarks/ write them); cases are named by their "
+                     "folders")
     p.add_argument("--truth", help="truth labels for --series: .npy (T,H,W), NIfTI, or the "
                    "truth.h5 of a written phantom case")
     p.add_argument("--phantom-option", action="append", default=[], metavar="KEY=VALUE",

@@ -302,9 +302,10 @@ def labelled_case_folders(top: str | Path) -> list[Path]:
 
 
 def read_labelled_case(folder: str | Path, n_classes: int) -> tuple[Any, np.ndarray]:
-    """A labelled cine stored as a folder: ``series.*`` (any readable series) and
-    ``truth.npy`` ((T,H,W) integer labels, the organs' order, 0 background), as the
-    generators under ``benchmarks/`` write them.
+    """A labelled cine stored as a folder: ``series.*`` (any readable series file) or a
+    ``series/`` folder (one DICOM file per frame, say), and ``truth.npy`` ((T,H,W)
+    integer labels, the organs' order, 0 background), as the generators under
+    ``benchmarks/`` write them.
 
     Returns:
         (the :class:`~core.series.CineSeries`, uint8 labels (T,H,W)).
@@ -317,9 +318,12 @@ def read_labelled_case(folder: str | Path, n_classes: int) -> tuple[Any, np.ndar
 
     folder = Path(folder)
     series_files = sorted(p for p in folder.glob("series.*") if p.is_file())
+    if (folder / "series").is_dir():
+        series_files.append(folder / "series")
     truth_path = folder / "truth.npy"
     if not series_files or not truth_path.is_file():
-        raise ValueError(f"{folder}: a labelled case needs series.* and truth.npy")
+        raise ValueError(f"{folder}: a labelled case needs series.* (or a series/ "
+                         f"folder) and truth.npy")
     series = read_series(series_files[0])
     labels = np.load(truth_path, allow_pickle=False)
     if labels.shape != series.frames.shape:

@@ -111,6 +111,24 @@ def test_labelled_folder_source_refuses_what_does_not_fit(tmp_path, make_case,
         labelled_folder_source(tmp_path / "many", 4)
 
 
+def test_labelled_case_series_may_be_a_dicom_folder(tmp_path, make_case):
+    import numpy as np
+
+    from core.io.dicom_write import write_dicom_series
+    from core.segment.data import labelled_case_folders, read_labelled_case
+
+    series, labels = make_case(0, t=3, shape=(40, 36), spacing=(1.3, 1.2))
+    case = tmp_path / "dicom_case"
+    write_dicom_series(series, case / "series", shuffle_names=True)
+    np.save(case / "truth.npy", labels.astype(np.uint8))
+    assert labelled_case_folders(tmp_path) == [case]
+    back, lab = read_labelled_case(case, 4)
+    assert back.frames.shape == lab.shape == (3, 40, 36)
+    assert np.allclose(back.spacing_mm, (1.3, 1.2))
+    np.testing.assert_array_equal(lab, labels)
+    np.testing.assert_allclose(back.frames, series.frames, atol=1.0)
+
+
 def test_sources_prepared_in_worker_processes_equal_those_prepared_here(make_case):
     import torch
 
