@@ -23,9 +23,11 @@ Which shapes are a cine:
 Orientation: a sagittal slice is brought into the canonical order (rows
 head→feet, columns anterior→posterior, as DICOM series are) from the header's
 affine (sform, else qform; RAS+ converted to DICOM's LPS), with the operations
-recorded in ``meta["orientation_ops"]``.  Other planes, and files whose header
-codes say the affine means nothing, are left in stored order, so a file
-written by PelviTrack (a ``diag(spacing)`` affine) reads back unchanged.
+recorded in ``meta["orientation_ops"]``; the ``(W, H, T)`` order above then only
+names the stored axes, and a file stored ``(H, W, T)`` with a truthful affine is
+transposed back.  Other planes, and files whose header codes say the affine means
+nothing, are left in stored order, so a file written by PelviTrack (a
+``diag(spacing)`` affine) reads back unchanged.
 """
 
 from __future__ import annotations
