@@ -58,7 +58,8 @@ def build_config(argv: list[str] | None = None) -> tuple[TrainConfig, argparse.N
                          "--gamma-range (spread evenly); the others keep the defaults")
     ap.add_argument("--labelled", action="append", default=[], metavar="DIR",
                     help="also train on the labelled cases in DIR (one sub-folder per case "
-                         "with series.* and truth.npy, e.g. from benchmarks/alt_generator.py)")
+                         "with series.* or series/, and truth.npy, e.g. from "
+                         "benchmarks/alt_generator.py)")
     ap.add_argument("--labelled-frames", type=int, default=10,
                     help="evenly spaced frames kept per labelled case")
     ap.add_argument("--band-prob", type=float, default=0.0,
