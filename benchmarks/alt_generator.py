@@ -54,7 +54,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
-from concurrent.futures import ProcessPoolExecutor
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -706,15 +706,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--montage", type=Path, default=None, help="PNG of the first 6 cases")
     ap.add_argument("--workers", type=int, default=1, help="cases generated in parallel")
     args = ap.parse_args(argv)
-    from core.seeds import parse_seeds
+    from core.seeds import map_jobs, parse_seeds
     seeds = parse_seeds(args.seeds)
-    if args.workers > 1:
-        with ProcessPoolExecutor(args.workers) as pool:
-            for line in pool.map(_one, seeds, [args.out] * len(seeds)):
-                print(line, flush=True)
-    else:
-        for seed in seeds:
-            print(_one(seed, args.out), flush=True)
+    for line in map_jobs(partial(_one, out=args.out), seeds, args.workers):
+        print(line, flush=True)
     if args.montage:
         montage([args.out / f"alt_{s}" for s in seeds], args.montage)
         print(f"montage: {args.montage}")

@@ -37,7 +37,6 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from multiprocessing import Pool
 from pathlib import Path
 from typing import Any
 
@@ -52,7 +51,7 @@ from scipy import ndimage  # noqa: E402
 from scipy.interpolate import CubicSpline  # noqa: E402
 
 from core.io import read_series  # noqa: E402
-from core.seeds import parse_seeds  # noqa: E402
+from core.seeds import map_jobs, parse_seeds  # noqa: E402
 
 __all__ = ["generate", "main", "parse_seeds"]
 
@@ -743,13 +742,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--workers", type=int, default=1)
     args = ap.parse_args(argv)
     jobs = [(seed, args.out) for seed in parse_seeds(args.seeds)]
-    if args.workers > 1:
-        with Pool(args.workers) as pool:
-            for line in pool.imap(run_case, jobs):
-                print(line, flush=True)
-    else:
-        for job in jobs:
-            print(run_case(job), flush=True)
+    for line in map_jobs(run_case, jobs, args.workers):
+        print(line, flush=True)
     return 0
 
 

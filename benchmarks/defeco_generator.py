@@ -35,7 +35,6 @@ import argparse
 import json
 import sys
 import time
-from multiprocessing import Pool
 from pathlib import Path
 
 import numpy as np
@@ -49,7 +48,7 @@ if str(ROOT) not in sys.path:
 
 from core.io import read_series  # noqa: E402
 from core.io.dicom_write import rescale, write_dicom_series  # noqa: E402
-from core.seeds import parse_seeds  # noqa: E402
+from core.seeds import map_jobs, parse_seeds  # noqa: E402
 from core.series import CineSeries  # noqa: E402
 
 SS = 3  # supersampling factor
@@ -581,13 +580,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--workers", type=int, default=1)
     args = ap.parse_args(argv)
     jobs = [(s, args.out) for s in parse_seeds(args.seeds)]
-    if args.workers > 1:
-        with Pool(args.workers) as pool:
-            for line in pool.imap(_write_star, jobs):
-                print(line, flush=True)
-    else:
-        for job in jobs:
-            print(_write_star(job), flush=True)
+    for line in map_jobs(_write_star, jobs, args.workers):
+        print(line, flush=True)
     return 0
 
 

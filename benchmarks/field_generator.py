@@ -65,7 +65,6 @@ import gzip
 import json
 import sys
 import time
-from multiprocessing import Pool
 from pathlib import Path
 
 import nibabel as nib
@@ -1118,15 +1117,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", required=True, type=Path, help="output folder")
     parser.add_argument("--workers", type=int, default=1, help="cases in parallel")
     args = parser.parse_args(argv)
-    from core.seeds import parse_seeds
+    from core.seeds import map_jobs, parse_seeds
     jobs = [(seed, args.out) for seed in parse_seeds(args.seeds)]
-    if args.workers > 1 and len(jobs) > 1:
-        with Pool(min(args.workers, len(jobs))) as pool:
-            for line in pool.imap(_job, jobs):
-                print(line, flush=True)
-    else:
-        for job in jobs:
-            print(_job(job), flush=True)
+    for line in map_jobs(_job, jobs, args.workers):
+        print(line, flush=True)
     return 0
 
 

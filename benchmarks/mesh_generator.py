@@ -57,6 +57,7 @@ from scipy import ndimage
 from scipy.interpolate import CubicSpline
 
 from core.io import read_series
+from core.seeds import parse_seeds
 
 Arr = np.ndarray
 SS = 4  # supersampling per axis
@@ -946,9 +947,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--out", required=True, type=Path)
     ap.add_argument("--montage", type=Path, default=None, help="PNG of the first six cases")
     args = ap.parse_args(argv)
-    seeds = [s for chunk in args.seeds.split(",") for s in (
-        range(int(chunk.split("-")[0]), int(chunk.split("-")[1]) + 1) if "-" in chunk
-        else [int(chunk)])]
+    seeds = parse_seeds(args.seeds)
     for seed in seeds:
         p = write_case(args.out, seed)
         print(f"mesh_{seed}: {p['frames']} frames {p['matrix']} {p['sequence']} snr {p['snr']}"

@@ -66,7 +66,6 @@ import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from multiprocessing import Pool
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -89,7 +88,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from core.io.dicom_write import SAGITTAL_IOP, decimal_string, rescale  # noqa: E402
-from core.seeds import parse_seeds  # noqa: E402
+from core.seeds import map_jobs, parse_seeds  # noqa: E402
 
 LABELS = {"1": "bladder", "2": "uterus_vagina", "3": "rectum"}
 BLADDER, UTERUS, RECTUM = 1, 2, 3
@@ -1742,13 +1741,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     jobs = [(seed, str(args.out)) for seed in parse_seeds(args.seeds)]
-    if args.workers > 1:
-        with Pool(args.workers) as pool:
-            for line in pool.imap(run_case, jobs):
-                print(line, flush=True)
-    else:
-        for job in jobs:
-            print(run_case(job), flush=True)
+    for line in map_jobs(run_case, jobs, args.workers):
+        print(line, flush=True)
     return 0
 
 

@@ -46,8 +46,8 @@ from __future__ import annotations
 import argparse
 import json
 import time
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +57,7 @@ from PIL import Image, ImageDraw
 from scipy import interpolate, ndimage
 
 from core.io import read_series
+from core.seeds import map_jobs, parse_seeds
 
 Arr = np.ndarray
 SS = 3  # supersampling of the rasteriser (partial volume)
@@ -931,17 +932,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--montage", type=Path, help="PNG of the first 6 cases, rest and peak")
     ap.add_argument("--workers", type=int, default=1, help="cases generated in parallel")
     args = ap.parse_args(argv)
-    seeds: list[int] = []
-    for part in args.seeds.split(","):
-        a, _, b = part.partition("-")
-        seeds += list(range(int(a), int(b) + 1)) if b else [int(a)]
-    if args.workers > 1:
-        with ProcessPoolExecutor(args.workers) as pool:
-            for line in pool.map(_one, seeds, [args.out] * len(seeds)):
-                print(line, flush=True)
-    else:
-        for seed in seeds:
-            print(_one(seed, args.out), flush=True)
+    seeds = parse_seeds(args.seeds)
+    for line in map_jobs(partial(_one, out=args.out), seeds, args.workers):
+        print(line, flush=True)
     if args.montage:
         montage(args.out, seeds, args.montage)
 

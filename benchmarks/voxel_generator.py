@@ -34,7 +34,6 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
-from multiprocessing import Pool
 from pathlib import Path
 
 import numpy as np
@@ -50,7 +49,7 @@ if str(ROOT) not in sys.path:
 
 from core.io import read_series  # noqa: E402
 from core.io.dicom_write import decimal_string, rescale  # noqa: E402
-from core.seeds import parse_seeds  # noqa: E402
+from core.seeds import map_jobs, parse_seeds  # noqa: E402
 
 SEQUENCES = ("t2_tse_fs", "t2_tse", "bssfp", "t1_gre")
 LABELS = {1: "bladder", 2: "uterus_vagina", 3: "rectum"}
@@ -805,13 +804,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = ap.parse_args(argv)
     jobs = [(seed, str(args.out)) for seed in parse_seeds(args.seeds)]
     args.out.mkdir(parents=True, exist_ok=True)
-    if args.workers > 1:
-        with Pool(args.workers) as pool:
-            for line in pool.imap(run_case, jobs):
-                print(line, flush=True)
-    else:
-        for job in jobs:
-            print(run_case(job), flush=True)
+    for line in map_jobs(run_case, jobs, args.workers):
+        print(line, flush=True)
     return 0
 
 

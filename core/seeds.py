@@ -1,9 +1,17 @@
-"""Seed lists as written on command lines: ``"1000-1009"``, ``"1,5,7"`` or a mix.
+"""Seed lists as written on command lines (``"1000-1009"``, ``"1,5,7"`` or a mix), and
+running one job per seed in order, in worker processes if asked.
 
 Kept free of heavy imports: the generators under ``benchmarks/`` and the CLI use it.
 """
 
 from __future__ import annotations
+
+import multiprocessing
+from collections.abc import Callable, Iterable, Iterator
+from typing import TypeVar
+
+J = TypeVar("J")
+R = TypeVar("R")
 
 
 def parse_seeds(text: str) -> list[int]:
@@ -27,3 +35,18 @@ def parse_seeds(text: str) -> list[int]:
     if not seeds:
         raise ValueError(f"no seeds in {text!r}")
     return seeds
+
+
+def map_jobs(fn: Callable[[J], R], jobs: Iterable[J], workers: int = 1) -> Iterator[R]:
+    """``fn(job)`` for each job, yielded in the jobs' order as each finishes.
+
+    With ``workers > 1`` and more than one job, the jobs run in a pool of at most
+    ``workers`` processes (``fn`` must then be picklable: a module-level function or a
+    ``functools.partial`` of one); otherwise they run here, one after the other.
+    """
+    jobs = list(jobs)
+    if workers > 1 and len(jobs) > 1:
+        with multiprocessing.Pool(min(workers, len(jobs))) as pool:
+            yield from pool.imap(fn, jobs)
+    else:
+        yield from map(fn, jobs)

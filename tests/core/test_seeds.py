@@ -1,8 +1,10 @@
-"""core.seeds.parse_seeds: the seed lists of the CLI and the generators."""
+"""core.seeds: the seed lists of the CLI and the generators, and their job runner."""
+
+import os
 
 import pytest
 
-from core.seeds import parse_seeds
+from core.seeds import map_jobs, parse_seeds
 
 
 def test_ranges_lists_and_spaces():
@@ -25,3 +27,22 @@ def test_import_is_light():
     code = "import sys, core.seeds; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def _square_and_pid(x):
+    return x * x, os.getpid()
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_map_jobs_keeps_order(workers):
+    out = list(map_jobs(_square_and_pid, [3, 1, 2, 5], workers=workers))
+    assert [v for v, _ in out] == [9, 1, 4, 25]
+    pids = {pid for _, pid in out}
+    if workers == 1:
+        assert pids == {os.getpid()}
+    else:
+        assert os.getpid() not in pids  # ran in the pool's processes
+
+
+def test_map_jobs_one_job_runs_here():
+    assert list(map_jobs(_square_and_pid, [4], workers=4)) == [(16, os.getpid())]
