@@ -60,10 +60,8 @@ Run: ``python benchmarks/coil_generator.py --seeds 0-11 --out DIR [--workers N]`
 from __future__ import annotations
 
 import argparse
-import contextlib
 import datetime as _dt
 import json
-import multiprocessing
 import sys
 import time
 from pathlib import Path
@@ -1193,13 +1191,11 @@ def main(argv=None) -> int:
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
     Path(a.out).mkdir(parents=True, exist_ok=True)
-    from core.seeds import parse_seeds
+    from core.seeds import map_jobs, parse_seeds
     jobs = [(s, a.out) for s in parse_seeds(a.seeds)]
-    pool = multiprocessing.get_context("spawn").Pool(a.workers) if a.workers > 1 else None
-    with pool or contextlib.nullcontext():
-        for seed, dt, p in (pool.imap(_job, jobs) if pool else map(_job, jobs)):
-            print(f"coil_{seed:03d}: {p['shape']} {p['sequence']['kind']} {p['layout']} "
-                  f"{dt:.1f} s", flush=True)
+    for seed, dt, p in map_jobs(_job, jobs, a.workers):
+        print(f"coil_{seed:03d}: {p['shape']} {p['sequence']['kind']} {p['layout']} "
+              f"{dt:.1f} s", flush=True)
     return 0
 
 

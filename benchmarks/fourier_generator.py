@@ -36,7 +36,7 @@ import argparse
 import datetime as _dt
 import json
 import sys
-from concurrent.futures import ProcessPoolExecutor
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -48,7 +48,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 from core.io import read_series  # noqa: E402
 from core.io.dicom_write import decimal_string as _ds  # noqa: E402
-from core.seeds import parse_seeds  # noqa: E402
+from core.seeds import map_jobs, parse_seeds  # noqa: E402
 
 BLADDER, UTERUS, RECTUM = 1, 2, 3
 SSAA = 2  # supersampling of shape coverage
@@ -636,17 +636,11 @@ def main(argv=None) -> int:
     ap.add_argument("--out", required=True)
     ap.add_argument("--workers", type=int, default=1)
     args = ap.parse_args(argv)
-    seeds = parse_seeds(args.seeds)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    if args.workers > 1 and len(seeds) > 1:
-        with ProcessPoolExecutor(args.workers) as ex:
-            results = list(ex.map(write_case, seeds, [out] * len(seeds)))
-    else:
-        results = [write_case(s, out) for s in seeds]
-    for p in results:
+    for p in map_jobs(partial(write_case, out=out), parse_seeds(args.seeds), args.workers):
         print(f"fourier_{p['seed']:03d}: {p['shape']} {p['sequence']} "
-              f"spacing {p['spacing_mm']} snr {p['snr']}")
+              f"spacing {p['spacing_mm']} snr {p['snr']}", flush=True)
     return 0
 
 

@@ -53,7 +53,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import multiprocessing
 import sys
 import time
 from pathlib import Path
@@ -1168,19 +1167,13 @@ def main(argv=None) -> int:
     ap.add_argument("--workers", type=int, default=1, help="cases in parallel")
     args = ap.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
-    from core.seeds import parse_seeds
+    from core.seeds import map_jobs, parse_seeds
     jobs = [(s, args.out) for s in parse_seeds(args.seeds)]
     t0 = time.perf_counter()
-    pool = multiprocessing.get_context("fork").Pool(args.workers) if args.workers > 1 else None
-    try:
-        for seed, p in (pool.imap(_job, jobs) if pool else map(_job, jobs)):
-            print(f"landmark_{seed:03d}: {p['generate_s']:5.2f} s  {p['shape']} "
-                  f"{p['sequence']:8s} snr {p['snr']:5.1f}  {', '.join(p['pathologies']) or '-'}",
-                  flush=True)
-    finally:
-        if pool:
-            pool.close()
-            pool.join()
+    for seed, p in map_jobs(_job, jobs, args.workers):
+        print(f"landmark_{seed:03d}: {p['generate_s']:5.2f} s  {p['shape']} "
+              f"{p['sequence']:8s} snr {p['snr']:5.1f}  {', '.join(p['pathologies']) or '-'}",
+              flush=True)
     print(f"{len(jobs)} cases in {time.perf_counter() - t0:.1f} s -> {args.out}")
     return 0
 

@@ -28,7 +28,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from multiprocessing import Pool
 from pathlib import Path
 
 import nibabel as nib
@@ -40,7 +39,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from core.seeds import parse_seeds  # noqa: E402
+from core.seeds import map_jobs, parse_seeds  # noqa: E402
 
 ORGANS = ("bladder", "uterus", "rectum")
 STEPS, DT, DAMP = 30, 0.25, 1.0
@@ -445,13 +444,8 @@ def main(argv=None) -> int:
     ap.add_argument("--workers", type=int, default=1)
     a = ap.parse_args(argv)
     jobs = [(s, a.out) for s in parse_seeds(a.seeds)]
-    if a.workers > 1:
-        with Pool(a.workers) as pool:
-            done = pool.map(_job, jobs)
-    else:
-        done = [_job(j) for j in jobs]
-    for seed, dt in done:
-        print(f"massspring_{seed:03d}: {dt:.1f} s")
+    for seed, dt in map_jobs(_job, jobs, a.workers):
+        print(f"massspring_{seed:03d}: {dt:.1f} s", flush=True)
     return 0
 
 

@@ -48,6 +48,7 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import nibabel as nib
@@ -57,7 +58,7 @@ from scipy import ndimage
 from scipy.interpolate import CubicSpline
 
 from core.io import read_series
-from core.seeds import parse_seeds
+from core.seeds import map_jobs, parse_seeds
 
 Arr = np.ndarray
 SS = 4  # supersampling per axis
@@ -946,10 +947,11 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--seeds", default="0-11", help="e.g. 0-11 or 3,5,8")
     ap.add_argument("--out", required=True, type=Path)
     ap.add_argument("--montage", type=Path, default=None, help="PNG of the first six cases")
+    ap.add_argument("--workers", type=int, default=1, help="cases in parallel")
     args = ap.parse_args(argv)
     seeds = parse_seeds(args.seeds)
-    for seed in seeds:
-        p = write_case(args.out, seed)
+    for seed, p in zip(seeds, map_jobs(partial(write_case, args.out), seeds, args.workers),
+                       strict=True):
         print(f"mesh_{seed}: {p['frames']} frames {p['matrix']} {p['sequence']} snr {p['snr']}"
               f" dropped {p['dropped_truth_pixels']} px, {p['seconds']} s", flush=True)
     if args.montage is not None:

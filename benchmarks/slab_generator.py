@@ -52,6 +52,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -62,7 +63,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from core.seeds import parse_seeds  # noqa: E402
+from core.seeds import map_jobs, parse_seeds  # noqa: E402
 
 LABELS = {0: "background", 1: "bladder", 2: "uterus_vagina", 3: "rectum"}
 SEQUENCES = ("t2_ssfse", "bssfp", "t1_gre", "pd_fse")
@@ -916,16 +917,9 @@ def main(argv=None):
     ap.add_argument("--out", required=True)
     ap.add_argument("--workers", type=int, default=1)
     args = ap.parse_args(argv)
-    seeds = parse_seeds(args.seeds)
-    if args.workers > 1:
-        from multiprocessing import Pool
-
-        with Pool(args.workers) as pool:
-            folders = pool.starmap(write_case, [(s, args.out) for s in seeds])
-    else:
-        folders = [write_case(s, args.out) for s in seeds]
-    for f in folders:
-        print(f)
+    for folder in map_jobs(partial(write_case, out=args.out), parse_seeds(args.seeds),
+                           args.workers):
+        print(folder, flush=True)
     return 0
 
 
