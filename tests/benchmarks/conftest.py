@@ -21,3 +21,16 @@ def _load(name: str):
 def load_script():
     """``load_script(name)``: the module of ``benchmarks/<name>.py``."""
     return _load
+
+
+@pytest.fixture(scope="session")
+def generate_one(tmp_path_factory):
+    """``generate_one(script, prefix, seed)``: run a generator's command line for one seed
+    into a fresh folder (it must exit 0) and return the case folder ``<prefix>_<seed:03d>``."""
+
+    def run(script, prefix: str, seed: int) -> Path:
+        out = tmp_path_factory.mktemp(prefix)
+        assert script.main(["--seeds", str(seed), "--out", str(out)]) == 0
+        return out / f"{prefix}_{seed:03d}"
+
+    return run

@@ -18,10 +18,8 @@ def script(load_script):
 
 
 @pytest.fixture(scope="module")
-def case(script, tmp_path_factory):
-    out = tmp_path_factory.mktemp("bloch")
-    assert script.main(["--seeds", "0", "--out", str(out)]) == 0
-    folder = out / "bloch_000"
+def case(script, generate_one):
+    folder = generate_one(script, "bloch", 0)
     series = read_series(folder / "series.nii.gz")
     truth = np.load(folder / "truth.npy")
     params = json.loads((folder / "params.json").read_text())

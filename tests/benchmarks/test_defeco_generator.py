@@ -12,11 +12,9 @@ SEED = 11  # a short case (15 frames) without rectocele, so the rectum empties f
 
 
 @pytest.fixture(scope="module")
-def case(load_script, tmp_path_factory):
+def case(load_script, generate_one):
     script = load_script("defeco_generator")
-    out = tmp_path_factory.mktemp("defeco")
-    assert script.main(["--seeds", str(SEED), "--out", str(out)]) == 0
-    folder = out / f"defeco_{SEED:03d}"
+    folder = generate_one(script, "defeco", SEED)
     params = json.loads((folder / "params.json").read_text())
     return script, folder, read_series(folder / "series"), np.load(folder / "truth.npy"), params
 

@@ -18,10 +18,8 @@ def script(load_script):
 
 
 @pytest.fixture(scope="module")
-def case(script, tmp_path_factory):
-    out = tmp_path_factory.mktemp("dixon")
-    assert script.main(["--seeds", str(SEED), "--out", str(out)]) == 0
-    folder = out / f"dixon_{SEED:03d}"
+def case(script, generate_one):
+    folder = generate_one(script, "dixon", SEED)
     params = json.loads((folder / "params.json").read_text())
     return folder, np.load(folder / "truth.npy"), params
 

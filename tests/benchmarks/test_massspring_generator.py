@@ -15,10 +15,8 @@ def script(load_script):
 
 
 @pytest.fixture(scope="module")
-def case(script, tmp_path_factory):
-    out = tmp_path_factory.mktemp("ms")
-    assert script.main(["--seeds", str(SEED), "--out", str(out)]) == 0  # checks read-back
-    return out / f"massspring_{SEED:03d}"
+def case(script, generate_one):
+    return generate_one(script, "massspring", SEED)  # the script checks read-back
 
 
 def test_case_reads_back_in_range_and_ordered(script, case):

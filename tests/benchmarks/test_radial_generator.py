@@ -19,11 +19,9 @@ def script(load_script):
 
 
 @pytest.fixture(scope="module")
-def case(script, tmp_path_factory):
+def case(script, generate_one):
     """The case folder written by the command line, with its truth and params."""
-    out = tmp_path_factory.mktemp("radial")
-    assert script.main(["--seeds", str(SEED), "--out", str(out)]) == 0
-    folder = out / f"radial_{SEED:03d}"
+    folder = generate_one(script, "radial", SEED)
     return {
         "folder": folder,
         "truth": np.load(folder / "truth.npy"),

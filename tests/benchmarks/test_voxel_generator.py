@@ -14,11 +14,9 @@ CANONICAL_IOP = (0.0, 1.0, 0.0, 0.0, 0.0, -1.0)
 
 
 @pytest.fixture(scope="module")
-def case(load_script, tmp_path_factory):
+def case(load_script, generate_one):
     script = load_script("voxel_generator")
-    out = tmp_path_factory.mktemp("voxel")
-    assert script.main(["--seeds", str(SEED), "--out", str(out)]) == 0
-    folder = out / f"voxel_{SEED:03d}"
+    folder = generate_one(script, "voxel", SEED)
     return {
         "script": script,
         "folder": folder,
