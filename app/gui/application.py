@@ -29,13 +29,19 @@ def ensure_app() -> QApplication:
 
 
 def wait_for_worker(window: Any, timeout_s: float = 600.0) -> None:
-    """Run the event loop until the window's worker finished (or the timeout)."""
-    if not window.busy:
-        return
-    loop = QEventLoop()
-    window.worker.finished.connect(loop.quit)
-    QTimer.singleShot(int(timeout_s * 1000), loop.quit)
-    if window.busy:
+    """Run the event loop until the window's worker is done and its signals handled.
+
+    Waits until the window dropped its worker (``_on_worker_finished``, the last of
+    the worker's queued signals), not merely until the thread stopped: a job that
+    fails at once (a bad file) has often stopped before this is called, with its
+    ``failed`` signal still queued.
+    """
+    import time
+
+    deadline = time.monotonic() + timeout_s
+    while window.worker is not None and time.monotonic() < deadline:
+        loop = QEventLoop()
+        QTimer.singleShot(20, loop.quit)
         loop.exec()
     QApplication.processEvents()
 

@@ -34,3 +34,21 @@ def test_view_screenshot_of_a_bad_file_fails_cleanly(tmp_path, qapp, monkeypatch
     assert main(["view", str(bad), "--screenshot", str(tmp_path / "x.png")]) == 2
     assert "bad.pvt" in capsys.readouterr().err
     assert not (tmp_path / "x.png").exists()
+
+
+def test_wait_for_worker_delivers_the_error_of_a_job_that_already_stopped(window, tmp_path):
+    """A bad file fails at once: the worker thread has often stopped before the
+    screenshot run waits for it, with its ``failed`` signal still queued.  The wait
+    must still hand that error over (CI once saw exit 0 here)."""
+    from app.gui.application import wait_for_worker
+
+    errors: list[BaseException] = []
+    window.error_handler = lambda exc, _details: errors.append(exc)
+    bad = tmp_path / "bad.pvt"
+    bad.write_bytes(b"not hdf5")
+    assert window.open_path(bad)
+    assert window.worker.wait(10_000)  # the thread is done; its signals are not yet handled
+    assert not window.busy
+    wait_for_worker(window, timeout_s=10)
+    assert len(errors) == 1 and "bad.pvt" in str(errors[0])
+    assert window.worker is None
