@@ -8,10 +8,14 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 # Exported ONNX graphs (core.segment.onnx_backend) go to a folder of this test session,
 # never to the user's ~/.cache; shared by all tests of the session, like a real cache.
+# The folder is removed when the test session ends.
 if "PELVITRACK_CACHE" not in os.environ:
+    import atexit
+    import shutil
     import tempfile
 
     os.environ["PELVITRACK_CACHE"] = tempfile.mkdtemp(prefix="pelvitrack-test-cache-")
+    atexit.register(shutil.rmtree, os.environ["PELVITRACK_CACHE"], ignore_errors=True)
 
 
 def _write_labelled_case(folder, frames, labels, spacing=(1.2, 1.3)):

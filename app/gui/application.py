@@ -117,17 +117,23 @@ def run_gui(path: str | Path | None = None, *, start: Callable[[Any], bool] | No
     app = ensure_app()
     splash = _splash("Loading the analysis engine and the model…") if screenshot is None else None
     preload_analysis_stack(analyze_options)
-    if screenshot is None:
-        install_excepthook()
-    elif settings is None:
-        # a picture of the default layout, and nothing written to the user's preferences
+    if screenshot is not None:
+        import contextlib
         import tempfile
 
-        scratch = Path(tempfile.mkdtemp(prefix="pelvitrack-shot-")) / "settings.ini"
-        settings = QSettings(str(scratch), QSettings.Format.IniFormat)
+        with contextlib.ExitStack() as scratch:
+            if settings is None:
+                # a picture of the default layout, and nothing written to the user's
+                # preferences (the scratch preferences are removed afterwards)
+                folder = Path(scratch.enter_context(
+                    tempfile.TemporaryDirectory(prefix="pelvitrack-shot-")))
+                settings = QSettings(str(folder / "settings.ini"), QSettings.Format.IniFormat)
+            window = MainWindow(settings=settings, analyze_options=analyze_options)
+            code = _screenshot_run(window, path, start, Path(screenshot), frame)
+            settings.sync()
+        return code
+    install_excepthook()
     window = MainWindow(settings=settings, analyze_options=analyze_options)
-    if screenshot is not None:
-        return _screenshot_run(window, path, start, Path(screenshot), frame)
     window.show()
     if splash is not None:
         splash.finish(window)

@@ -52,3 +52,21 @@ def test_wait_for_worker_delivers_the_error_of_a_job_that_already_stopped(window
     wait_for_worker(window, timeout_s=10)
     assert len(errors) == 1 and "bad.pvt" in str(errors[0])
     assert window.worker is None
+
+
+def test_view_screenshot_leaves_no_scratch_preferences(tmp_path, disc_result, qapp, monkeypatch):
+    """Screenshot mode keeps its preferences in a scratch folder, removed afterwards."""
+    import tempfile
+
+    from app.cli import main
+    from app.gui.export_actions import save_project_file
+
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    scratch_root = tmp_path / "tmp"
+    scratch_root.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch_root))
+    project = save_project_file(disc_result, tmp_path / "disc.pvt")
+    assert main(["view", str(project), "--screenshot", str(tmp_path / "shot.png")]) == 0
+    assert (tmp_path / "shot.png").stat().st_size > 0
+    assert list(scratch_root.iterdir()) == []
+    assert not (tmp_path / "config").exists() or not any((tmp_path / "config").rglob("*.ini*"))
