@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import platform
+import shlex
 import sys
 import time
 from pathlib import Path
@@ -189,7 +190,7 @@ def command_line(args: argparse.Namespace) -> str:
         out = args.out
     return (f"python benchmarks/tracking_accuracy.py --seeds {' '.join(map(str, args.seeds))} "
             f"--shape {args.shape} --frames {args.frames} --points {args.points} "
-            f"--device {args.device} --threads {args.threads} --out {out}")
+            f"--device {args.device} --threads {args.threads} --out {shlex.quote(str(out))}")
 
 
 def to_markdown(df: pd.DataFrame, args: argparse.Namespace, model_note: str) -> str:

@@ -7,7 +7,7 @@ def test_command_line_parses_back_to_the_same_run(load_script, tmp_path):
     script = load_script("tracking_accuracy")
     parser = script.build_parser()
     argv = ["--seeds", "1000", "1003", "--shape", "0", "--threads", "1",
-            "--out", str(tmp_path / "native.md")]
+            "--out", str(tmp_path / "my runs" / "native.md")]
     args = parser.parse_args(argv)
     command = script.command_line(args)
     assert command.startswith("python benchmarks/tracking_accuracy.py ")
