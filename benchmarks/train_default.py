@@ -53,9 +53,16 @@ def build_config(argv: list[str] | None = None) -> tuple[TrainConfig, argparse.N
     ap.add_argument("--gamma-range", type=float, nargs=2, default=None, metavar=("LO", "HI"),
                     help="draw the phantom's intensity gamma log-uniformly in [LO, HI] per "
                          "case (the phantom's own draw is 0.8-1.25)")
+    ap.add_argument("--t1-prob", type=float, default=0.0,
+                    help="chance that a shared case is drawn with the T1 gradient-echo "
+                         "contrast (dark urine), which the phantom never draws itself")
+    ap.add_argument("--fat-suppressed-prob", type=float, default=0.0,
+                    help="chance that a shared case is drawn fat-suppressed (on top of the "
+                         "phantom's own 10 %%)")
     ap.add_argument("--variation-share", type=float, default=1.0,
-                    help="the share of training cases drawn with --anatomy-variation and "
-                         "--gamma-range (spread evenly); the others keep the defaults")
+                    help="the share of training cases drawn with --anatomy-variation, "
+                         "--gamma-range, --t1-prob and --fat-suppressed-prob (spread "
+                         "evenly); the others keep the defaults")
     ap.add_argument("--labelled", action="append", default=[], metavar="DIR",
                     help="also train on the labelled cases in DIR (one sub-folder per case "
                          "with series.* or series/, and truth.npy, e.g. from "
@@ -101,6 +108,13 @@ def build_config(argv: list[str] | None = None) -> tuple[TrainConfig, argparse.N
         overrides["anatomy_variation"] = args.anatomy_variation
     if args.gamma_range is not None:
         overrides["gamma"] = {"log_uniform": list(args.gamma_range)}
+    for flag, key, value in (("t1_prob", "contrast", "t1"),
+                             ("fat_suppressed_prob", "fat_suppressed", True)):
+        prob = getattr(args, flag)
+        if not 0.0 <= prob <= 1.0:
+            ap.error(f"--{flag.replace('_', '-')} must be in [0, 1]")
+        if prob > 0:
+            overrides[key] = {"with_probability": [value, prob]}
     if overrides:
         recipe["phantom_overrides"] = overrides
         recipe["override_share"] = args.variation_share

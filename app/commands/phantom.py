@@ -9,6 +9,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from core.phantom import generate_case, write_case
+from core.phantom.tissues import CONTRASTS
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -28,7 +29,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--shape", type=int, nargs=2, metavar=("H", "W"),
                    help="matrix size (default: random 192-320)")
     p.add_argument("--frames", type=int, help="number of frames (default: random 15-40)")
-    p.add_argument("--contrast", choices=("t2", "bssfp"), help="contrast family (default random)")
+    p.add_argument("--contrast", choices=CONTRASTS,
+                   help="contrast family (default: t2 or bssfp at random; t1 only when asked)")
     p.add_argument("--no-shuffle", action="store_true",
                    help="name DICOM files IM00001.dcm ... instead of random names")
     p.set_defaults(func=run)

@@ -69,6 +69,17 @@ def _names(n: int, shuffle: bool, rng: np.random.Generator) -> list[str]:
     return out
 
 
+def _sequence(description: str) -> tuple[str, str, str, str, str, int]:
+    """Scanning sequence, variant, name, TR, TE (ms) and echo train length that match a
+    phantom series description (``"... (bssfp)"``, ``"... (t1)"``, else single-shot T2)."""
+    desc = description.lower()
+    if "bssfp" in desc:
+        return "GR", "SS", "tfi2d", "3.6", "1.6", 1
+    if "(t1)" in desc:
+        return "GR", "SP", "fl2d", "5", "2.4", 1
+    return "SE", "SK", "haste2d", "1100", "90", 128
+
+
 def write_dicom_series(
     series: CineSeries,
     out_dir: str | Path,
@@ -152,15 +163,10 @@ def write_dicom_series(
         ds.TemporalPositionIdentifier = i + 1
         ds.NumberOfTemporalPositions = t_n
         ds.TriggerTime = decimal_string(float(series.times_s[i]) * 1000.0)
-        spin_echo = "bssfp" not in description.lower()
         ds.ImageType = ["ORIGINAL", "PRIMARY", "M", "NONE"]
-        ds.ScanningSequence = "SE" if spin_echo else "GR"
-        ds.SequenceVariant = "SK" if spin_echo else "SS"
-        ds.SequenceName = "haste2d" if spin_echo else "tfi2d"
+        (ds.ScanningSequence, ds.SequenceVariant, ds.SequenceName, ds.RepetitionTime,
+         ds.EchoTime, ds.EchoTrainLength) = _sequence(description)
         ds.ScanOptions = ""
-        ds.RepetitionTime = "1100" if spin_echo else "3.6"
-        ds.EchoTime = "90" if spin_echo else "1.6"
-        ds.EchoTrainLength = 128 if spin_echo else 1
         ds.PatientPosition = "HFS"
         ds.BodyPartExamined = "PELVIS"
         ds.MRAcquisitionType = "2D"

@@ -183,7 +183,12 @@ def generate_case(seed: int, **overrides: Any) -> PhantomCase:
     table = np.asarray(p["contrast_table"])
     bias = render.bias_field((h, w), p["bias_strength"], rng)
     band = render.banding((h, w), p["banding"], rng) if p["banding"] > 0 else None
-    ref = 0.5 * table[URINE] if p["fat_suppressed"] else table[FAT]
+    # Noise relative to the brightest large tissue: fat, or with fat suppression half the
+    # urine (T2, bSSFP) or half the brightest level (a T1 water image, dark urine).
+    if not p["fat_suppressed"]:
+        ref = table[FAT]
+    else:
+        ref = 0.5 * (table.max() if p["contrast"] == "t1" else table[URINE])
     sigma_n = ref / p["snr"] if np.isfinite(p["snr"]) else 0.0
     flicker = 1.0 + rng.uniform(-1, 1, n_t) * p["flicker"]
     ghost_axis = int(rng.integers(0, 2))

@@ -1,8 +1,11 @@
 """Tissue classes of the phantom and their randomized MR contrast.
 
 The anatomy is painted as a map of tissue classes; a contrast draws one signal
-level per class (relative units, fluid ≈ 1) for a T2-weighted single-shot
-(HASTE/SSFSE) or a balanced SSFP (TrueFISP/FIESTA) acquisition.
+level per class (relative units, at most 1) for a T2-weighted single-shot
+(HASTE/SSFSE, fluid ≈ 1) or a balanced SSFP (TrueFISP/FIESTA, fluid ≈ 1) acquisition,
+or, as an opt-in that the phantom never draws itself, a T1-weighted gradient echo (fat
+≈ 1, urine and other fluid dark; with ``fat_suppressed`` the water image of a Dixon
+series).
 """
 
 from __future__ import annotations
@@ -41,6 +44,18 @@ _RANGES: dict[str, dict[int, tuple[float, float]]] = {
         MARROW: (0.4, 0.8), DISC: (0.35, 0.8), CSF: (0.8, 1.0), FIBROUS: (0.12, 0.3),
         VESSEL: (0.7, 1.0), STOOL: (0.2, 0.5),
     },
+    # T1-weighted spoiled gradient echo: fat and fatty marrow bright, soft tissue
+    # intermediate and close together, urine, CSF and free fluid dark; vessels anywhere
+    # from dark to bright inflow.
+    "t1": {
+        AIR: (0.0, 0.0), FAT: (0.75, 1.0), MUSCLE: (0.25, 0.45), SKIN: (0.45, 0.7),
+        URINE: (0.03, 0.15), BLADDER_WALL: (0.25, 0.45), MYOMETRIUM: (0.3, 0.5),
+        ENDOMETRIUM: (0.25, 0.45), STROMA: (0.25, 0.45), VAG_WALL: (0.3, 0.5),
+        VAG_LUMEN: (0.1, 0.5), RECT_WALL: (0.3, 0.5), BOWEL_WALL: (0.3, 0.5),
+        FLUID: (0.03, 0.2), MIXED: (0.2, 0.6), GAS: (0.0, 0.05), CORTEX: (0.0, 0.05),
+        MARROW: (0.55, 0.9), DISC: (0.25, 0.45), CSF: (0.03, 0.15), FIBROUS: (0.1, 0.3),
+        VESSEL: (0.2, 1.0), STOOL: (0.2, 0.6),
+    },
 }
 
 #: Relative amplitude of the tissue texture (smooth multiplicative noise).
@@ -58,7 +73,8 @@ def draw_contrast(contrast: str, rng: np.random.Generator, fat_suppressed: bool 
     """Draw one signal level per tissue class for a contrast family.
 
     Args:
-        contrast: ``"t2"`` (HASTE/SSFSE-like) or ``"bssfp"`` (TrueFISP/FIESTA-like).
+        contrast: ``"t2"`` (HASTE/SSFSE-like), ``"bssfp"`` (TrueFISP/FIESTA-like) or
+            ``"t1"`` (spoiled gradient echo, dark urine).
         rng: random generator.
         fat_suppressed: fat (and fatty marrow) dark, as with a fat-saturation pulse.
         gamma: power applied to all levels (global contrast variation).
@@ -71,13 +87,18 @@ def draw_contrast(contrast: str, rng: np.random.Generator, fat_suppressed: bool 
     table = np.zeros(N_TISSUES)
     for tissue, (lo, hi) in _RANGES[contrast].items():
         table[tissue] = rng.uniform(lo, hi)
-    # Keep the contrasts that every pelvic T2/bSSFP image shows.
-    table[URINE] = max(table[URINE], table[FAT] + 0.08)
+    dark_fluid = contrast == "t1"
+    # Keep the contrasts that every pelvic image of the family shows.
+    if not dark_fluid:
+        table[URINE] = max(table[URINE], table[FAT] + 0.08)
     table[MUSCLE] = min(table[MUSCLE], table[FAT] - 0.2)
     if rng.random() < 0.25:  # wider domain: perturb every soft-tissue level
         soft = [t for t in range(N_TISSUES) if t not in (AIR, GAS, CORTEX, URINE, CSF)]
         table[soft] = np.clip(table[soft] * rng.uniform(0.6, 1.5, len(soft)), 0.02, 1.0)
-        table[URINE] = max(table[URINE], float(np.percentile(table[soft], 80)))
+        if dark_fluid:
+            table[URINE] = min(table[URINE], float(np.percentile(table[soft], 20)))
+        else:
+            table[URINE] = max(table[URINE], float(np.percentile(table[soft], 80)))
     if rng.random() < 0.2:  # no visible zonal anatomy of the uterus
         table[STROMA] = table[MYOMETRIUM] * rng.uniform(0.8, 1.0)
         table[ENDOMETRIUM] = table[MYOMETRIUM] * rng.uniform(1.0, 1.3)
@@ -88,5 +109,7 @@ def draw_contrast(contrast: str, rng: np.random.Generator, fat_suppressed: bool 
         table[FAT] = rng.uniform(0.06, 0.2)
         table[MARROW] = rng.uniform(0.05, 0.2)
         table[SKIN] = rng.uniform(0.1, 0.3)
-        table[MUSCLE] = rng.uniform(0.1, 0.25)
+        muscle = rng.uniform(0.1, 0.25)  # drawn in any case: one random stream per seed
+        if not dark_fluid:  # a T1 water image keeps its soft tissue above the fluid
+            table[MUSCLE] = muscle
     return table ** gamma

@@ -137,7 +137,7 @@ def _init_worker() -> None:
     torch.set_num_threads(1)  # many processes: one thread each
 
 
-DRAWS = ("uniform", "log_uniform")
+DRAWS = ("uniform", "log_uniform", "with_probability")
 
 
 def check_overrides(overrides: dict[str, Any]) -> None:
@@ -149,6 +149,17 @@ def check_overrides(overrides: dict[str, Any]) -> None:
             raise ValueError(f"override {key!r}: a drawn value is {{one of {DRAWS}: [lo, hi]}}, "
                              f"got {value!r}")
         (kind, bounds), = value.items()
+        if kind == "with_probability":
+            try:
+                _, prob = bounds
+                prob = float(prob)
+            except (TypeError, ValueError):
+                raise ValueError(f"override {key!r}: with_probability needs [value, p], "
+                                 f"got {bounds!r}") from None
+            if not 0.0 <= prob <= 1.0:
+                raise ValueError(f"override {key!r}: with_probability p must be in [0, 1], "
+                                 f"got {prob}")
+            continue
         try:
             lo, hi = (float(b) for b in bounds)
         except (TypeError, ValueError):
@@ -162,20 +173,32 @@ def resolve_overrides(overrides: dict[str, Any] | None, seed: int) -> dict[str, 
 
     A value ``{"uniform": [lo, hi]}`` or ``{"log_uniform": [lo, hi]}`` is drawn for
     each case (deterministic by seed, keys in sorted order), so a training set can
-    span a range the phantom's own draw does not, e.g. a wider gamma; other values
-    are passed as they are.
+    span a range the phantom's own draw does not, e.g. a wider gamma.  A value
+    ``{"with_probability": [value, p]}`` sets ``value`` in a share ``p`` of the cases
+    and leaves the phantom's own draw in the others (e.g. ``contrast`` ``"t1"``, which
+    the phantom never draws itself); it has its own random stream per key, so adding
+    one leaves the other keys' draws as they were.  Other values are passed as they are.
     """
     overrides = dict(overrides or {})
     check_overrides(overrides)
     rng = np.random.default_rng([int(seed), 0x0DDBA11])
     for key in sorted(overrides):
         value = overrides[key]
-        if isinstance(value, dict):
-            (kind, (lo, hi)), = value.items()
-            if kind == "uniform":
-                overrides[key] = float(rng.uniform(lo, hi))
+        if not isinstance(value, dict):
+            continue
+        (kind, bounds), = value.items()
+        if kind == "with_probability":
+            key_code = int.from_bytes(key.encode(), "little") % (1 << 63)
+            own = np.random.default_rng([int(seed), 0x5EED, key_code])
+            if own.random() < float(bounds[1]):
+                overrides[key] = bounds[0]
             else:
-                overrides[key] = float(np.exp(rng.uniform(np.log(lo), np.log(hi))))
+                del overrides[key]
+        elif kind == "uniform":
+            overrides[key] = float(rng.uniform(*bounds))
+        else:
+            lo, hi = bounds
+            overrides[key] = float(np.exp(rng.uniform(np.log(lo), np.log(hi))))
     return overrides
 
 

@@ -35,7 +35,18 @@ def test_wider_anatomy_and_gamma_go_to_the_shared_cases(script):
     assert cfg.phantom_overrides == {"gamma": {"log_uniform": [0.7, 1.4]}}
 
 
+def test_t1_and_fat_suppression_are_drawn_per_shared_case(script):
+    cfg, _ = script.build_config(["--out", "x", "--anatomy-variation", "1", "--t1-prob", "0.4",
+                                  "--fat-suppressed-prob", "0.3", "--variation-share", "0.5"])
+    assert cfg.phantom_overrides == {"anatomy_variation": 1.0,
+                                     "contrast": {"with_probability": ["t1", 0.4]},
+                                     "fat_suppressed": {"with_probability": [True, 0.3]}}
+    assert cfg.to_dict()["phantom_overrides"]["contrast"] == {"with_probability": ["t1", 0.4]}
+
+
 @pytest.mark.parametrize(("argv", "message"), [
+    (["--t1-prob", "1.5"], "--t1-prob"),
+    (["--fat-suppressed-prob", "-1"], "--fat-suppressed-prob"),
     (["--gamma-range", "1.8", "0.55"], "--gamma-range"),
     (["--gamma-range", "0", "1"], "--gamma-range"),
     (["--variation-share", "1.5"], "--variation-share"),

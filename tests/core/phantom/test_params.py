@@ -52,6 +52,6 @@ def test_overrides_are_applied_and_checked():
     with pytest.raises(ValueError, match="unknown phantom override"):
         generate_case(1, colour="red")
     with pytest.raises(ValueError, match="contrast"):
-        generate_case(1, contrast="t1")
+        generate_case(1, contrast="pd")
     with pytest.raises(ValueError, match="seed"):
         generate_case(-1)

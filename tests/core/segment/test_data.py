@@ -56,7 +56,29 @@ def test_resolve_overrides_draws_each_case_its_own_value():
     assert resolve_overrides(None, 3) == {}
 
 
+def test_with_probability_sets_a_value_in_a_share_of_the_cases():
+    over = {"contrast": {"with_probability": ["t1", 0.3]}, "gamma": {"uniform": [0.5, 2.0]},
+            "fat_suppressed": {"with_probability": [True, 0.5]}}
+    draws = [resolve_overrides(over, seed) for seed in range(400)]
+    assert draws[11] == resolve_overrides(over, 11)
+    t1 = [d.get("contrast") for d in draws]
+    assert set(t1) == {"t1", None}  # otherwise the phantom's own draw is left alone
+    assert 0.24 < t1.count("t1") / 400 < 0.36
+    assert 0.43 < sum("fat_suppressed" in d for d in draws) / 400 < 0.57
+    # The two keys are drawn independently of each other ...
+    both = sum(d.get("contrast") == "t1" and "fat_suppressed" in d for d in draws)
+    assert 0.10 < both / 400 < 0.20
+    # ... and adding them leaves the other keys' draws as they were.
+    plain = [resolve_overrides({"gamma": {"uniform": [0.5, 2.0]}}, s) for s in range(400)]
+    assert [d["gamma"] for d in draws] == [d["gamma"] for d in plain]
+    assert resolve_overrides({"contrast": {"with_probability": ["t1", 0.0]}}, 5) == {}
+    assert resolve_overrides({"contrast": {"with_probability": ["t1", 1.0]}}, 5) == {
+        "contrast": "t1"}
+
+
 @pytest.mark.parametrize("bad", [
+    {"gamma": {"with_probability": [1.0, 1.5]}},
+    {"gamma": {"with_probability": 3}},
     {"gamma": {"normal": [1, 2]}},
     {"gamma": {"uniform": [2, 1]}},
     {"gamma": {"log_uniform": [0, 1]}},
