@@ -146,8 +146,8 @@ def check_overrides(overrides: dict[str, Any]) -> None:
         if not isinstance(value, dict):
             continue
         if len(value) != 1 or next(iter(value)) not in DRAWS:
-            raise ValueError(f"override {key!r}: a drawn value is {{one of {DRAWS}: [lo, hi]}}, "
-                             f"got {value!r}")
+            raise ValueError(f"override {key!r}: a drawn value is {{uniform or log_uniform: "
+                             f"[lo, hi]}} or {{with_probability: [value, p]}}, got {value!r}")
         (kind, bounds), = value.items()
         if kind == "with_probability":
             try:
