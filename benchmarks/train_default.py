@@ -75,6 +75,10 @@ def build_config(argv: list[str] | None = None) -> tuple[TrainConfig, argparse.N
     ap.add_argument("--lut-prob", type=float, default=0.0,
                     help="share of training samples whose intensity curve is a random "
                          "non-monotone one (reorders the tissues); 0 = none, as the recipe was")
+    ap.add_argument("--decoy-prob", type=float, default=0.0,
+                    help="share of training samples given organ-bright decoys in the "
+                         "background (core.segment.augment.paste_decoys); 0 = none, as the "
+                         "recipe was")
     ap.add_argument("--lr", type=float, default=RECIPE["lr"])
     ap.add_argument("--batch-size", type=int, default=RECIPE["batch_size"])
     ap.add_argument("--crop", type=int, default=RECIPE["crop"])
@@ -89,7 +93,8 @@ def build_config(argv: list[str] | None = None) -> tuple[TrainConfig, argparse.N
               "batch_size": args.batch_size, "crop": args.crop,
               "steps_per_epoch": args.steps_per_epoch, "warmup_steps": args.warmup_steps}
     augment = {}
-    for flag, key in (("band_prob", "p_band"), ("lut_prob", "p_lut")):
+    for flag, key in (("band_prob", "p_band"), ("lut_prob", "p_lut"),
+                      ("decoy_prob", "p_decoy")):
         value = getattr(args, flag)
         if not 0.0 <= value <= 1.0:
             ap.error(f"--{flag.replace('_', '-')} must be in [0, 1]")

@@ -8,6 +8,10 @@ by nearest neighbour; SDF values are multiplied by the local magnification so
 they stay distances on the output grid.  No left-right (or any) flips: the
 anatomy is in canonical orientation.
 
+Decoys (image only, off by default): organ-bright soft ellipses pasted into the
+background, labels unchanged, so the network must use anatomy and context rather
+than brightness alone (a full-looking round bright region is not always the bladder).
+
 Intensity (image only): smooth multiplicative bias field, bSSFP-like dark bands
 along the iso-lines of a smooth random off-resonance field (off by default), random monotone
 intensity curve (gamma-like, never inverting; optionally, for some samples, a random
@@ -58,6 +62,12 @@ class AugmentConfig:
             so slopes stay within 3 and noise is not blown up): the order of the tissues'
             brightness changes (dark urine, bright muscle...); 0 by default, like
             ``p_band``; needs ``curve > 0``.
+        p_decoy: probability that a sample gets decoys (:func:`paste_decoys`): one or
+            two soft ellipses as bright as one of its organs, pasted where the labels are
+            background and at least ``decoy_margin`` pixels from every organ; labels and
+            signed distances are unchanged. 0 by default, like ``p_band``.
+        decoy_size: (min, max) semi-axis of a decoy as a fraction of the shorter side.
+        decoy_margin: decoys keep this many pixels away from every organ.
     """
 
     rotation_deg: float = 15.0
@@ -82,6 +92,9 @@ class AugmentConfig:
     band_cycles: float = 3.0
     p_band: float = 0.0
     p_lut: float = 0.0
+    p_decoy: float = 0.0
+    decoy_size: tuple[float, float] = (0.03, 0.15)
+    decoy_margin: int = 4
 
     def to_dict(self) -> dict:
         """JSON-able dict of the ranges."""
@@ -150,6 +163,63 @@ def band_gain(g: torch.Generator, n: int, size: tuple[int, int], cfg: AugmentCon
     depth = (_u(g, n, *cfg.band_depth, device)
              * _bern(g, n, cfg.p_band, device))[:, None, None, None]
     return 1.0 - depth * torch.exp(-((d / width) ** 2))
+
+
+def paste_decoys(x: torch.Tensor, labels: torch.Tensor, cfg: AugmentConfig,
+                 g: torch.Generator) -> torch.Tensor:
+    """Paste organ-bright decoys into the background of images (N, 1, H, W).
+
+    Each sample, with probability ``cfg.p_decoy``, gets one or two soft-edged ellipses
+    (random centre, semi-axes in ``cfg.decoy_size`` of the shorter side, random angle)
+    whose intensity is the mean intensity of one of its organs (chosen at random)
+    times U(0.8, 1.2).  A decoy is blended in only where the labels are background and
+    at least ``cfg.decoy_margin`` pixels from every organ, so the truth stays true.
+    Samples without organs, or not drawn, are returned unchanged.  Draws nothing from
+    ``g`` when ``p_decoy`` is 0.
+    """
+    if cfg.p_decoy <= 0:
+        return x
+    n, _, h, w = x.shape
+    dev = x.device
+    sel = _bern(g, n, cfg.p_decoy, dev)
+    n_decoys = 1 + _bern(g, n, 0.5, dev).long()
+    organ_pick = torch.rand(n, generator=g, device=dev)
+    cy, cx = _u(g, 2 * n, 0, h - 1, dev).view(n, 2), _u(g, 2 * n, 0, w - 1, dev).view(n, 2)
+    side = min(h, w)
+    ay = _u(g, 2 * n, *cfg.decoy_size, dev).view(n, 2) * side
+    ax = _u(g, 2 * n, *cfg.decoy_size, dev).view(n, 2) * side
+    ang = _u(g, 2 * n, 0, math.pi, dev).view(n, 2)
+    gain = _u(g, n, 0.8, 1.2, dev)
+    if not sel.any():
+        return x
+    organ = (labels > 0).float()[:, None]
+    k = 2 * cfg.decoy_margin + 1
+    near = F.max_pool2d(organ, k, stride=1, padding=cfg.decoy_margin) if cfg.decoy_margin > 0 \
+        else organ
+    free = 1.0 - near
+    yy = torch.arange(h, device=dev, dtype=x.dtype)[:, None]
+    xx = torch.arange(w, device=dev, dtype=x.dtype)[None, :]
+    out = x.clone()
+    for i in torch.nonzero(sel).flatten().tolist():
+        present = torch.unique(labels[i])
+        present = present[present > 0]
+        if present.numel() == 0:
+            continue
+        lab = present[min(int(organ_pick[i] * present.numel()), present.numel() - 1)]
+        level = x[i, 0][labels[i] == lab].mean() * gain[i]
+        alpha = torch.zeros(h, w, device=dev, dtype=x.dtype)
+        for j in range(int(n_decoys[i])):
+            c, s_ = math.cos(float(ang[i, j])), math.sin(float(ang[i, j]))
+            dy, dx = yy - cy[i, j], xx - cx[i, j]
+            u = (dx * c + dy * s_) / ax[i, j]
+            v = (-dx * s_ + dy * c) / ay[i, j]
+            r = torch.sqrt(u * u + v * v)
+            # soft edge about 1.5 px wide
+            edge = 1.5 / torch.minimum(ax[i, j], ay[i, j])
+            alpha = torch.maximum(alpha, torch.sigmoid((1.0 - r) / edge))
+        alpha = alpha * free[i, 0]
+        out[i, 0] = x[i, 0] * (1 - alpha) + level * alpha
+    return out
 
 
 def _percentile_normalize(x: torch.Tensor, lo: float = 1.0, hi: float = 99.0) -> torch.Tensor:
@@ -253,5 +323,6 @@ def augment_batch(
         out_sdf = F.grid_sample(sdf.float(), grid, mode="bilinear", padding_mode="border",
                                 align_corners=True) * mag[:, None, None, None]
     if intensity:
+        img = paste_decoys(img, lab, cfg, generator)
         img = augment_intensity(img, cfg, generator)
     return img, lab, out_sdf

@@ -21,6 +21,8 @@ def test_band_and_curve_augmentations_are_asked_for_by_share(script):
     assert cfg.to_dict()["augment"]["p_band"] == 0.3  # recorded in the model config
     cfg, _ = script.build_config(["--out", "x", "--band-prob", "0.3", "--lut-prob", "0.2"])
     assert (cfg.augment.p_band, cfg.augment.p_lut) == (0.3, 0.2)
+    cfg, _ = script.build_config(["--out", "x", "--decoy-prob", "0.25"])
+    assert cfg.augment.p_decoy == 0.25 and cfg.to_dict()["augment"]["p_decoy"] == 0.25
 
 
 def test_wider_anatomy_and_gamma_go_to_the_shared_cases(script):
@@ -52,6 +54,7 @@ def test_t1_and_fat_suppression_are_drawn_per_shared_case(script):
     (["--variation-share", "1.5"], "--variation-share"),
     (["--band-prob", "2"], "--band-prob"),
     (["--lut-prob", "-0.1"], "--lut-prob"),
+    (["--decoy-prob", "1.1"], "--decoy-prob"),
     (["--anatomy-variation", "-1"], "--anatomy-variation"),
     (["--seeds", "990-1005"], "seeds >= 1000"),
     (["--crop", "100"], "crop must be a multiple"),

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import torch
 
-from core.segment.augment import AugmentConfig, augment_batch, augment_intensity
+from core.segment.augment import AugmentConfig, augment_batch, augment_intensity, paste_decoys
 from core.segment.preprocess import signed_distance
 
 
@@ -119,3 +119,59 @@ def test_random_curves_reorder_the_tissues():
     for k in range(16):
         for c in range(4):
             assert float(x[k, 0][lab[k] == c].std()) < 1e-3
+
+
+def _decoy_case(n=8, size=64):
+    lab = _labels(n=n, size=size)
+    level = torch.tensor([0.1, 0.9, 0.5, 0.3])  # background, then organs 1..3
+    return level[lab][:, None].clone(), lab
+
+
+def test_decoys_off_by_default_draw_nothing():
+    img, lab = _decoy_case()
+    g = torch.Generator().manual_seed(4)
+    out = paste_decoys(img, lab, AugmentConfig(), g)
+    assert out is img
+    assert torch.equal(g.get_state(), torch.Generator().manual_seed(4).get_state())
+    # so augment_batch gives exactly what it gave before decoys existed
+    a = augment_batch(img, lab, None, AugmentConfig(), torch.Generator().manual_seed(5))
+    b = augment_batch(img, lab, None, AugmentConfig(p_decoy=0.0),
+                      torch.Generator().manual_seed(5))
+    assert all(torch.equal(x, y) for x, y in zip(a[:2], b[:2], strict=True))
+
+
+def test_decoys_are_organ_bright_and_stay_clear_of_the_organs():
+    img, lab = _decoy_case(n=16)
+    cfg = AugmentConfig(p_decoy=1.0, decoy_size=(0.1, 0.2), decoy_margin=3)
+    out = paste_decoys(img, lab, cfg, torch.Generator().manual_seed(6))
+    organ = (lab > 0).float()[:, None]
+    near = torch.nn.functional.max_pool2d(organ, 7, stride=1, padding=3)[:, 0] > 0
+    changed = (out - img).abs()[:, 0] > 1e-6
+    assert not (changed & near).any()  # organs and a 3-pixel rim are untouched
+    assert int(changed.any(dim=(1, 2)).sum()) >= 12  # most samples got a decoy
+    # blends of the background (0.1) and one organ's level x 0.8-1.2, nothing beyond
+    assert float(out[changed[:, None]].min()) >= 0.1 - 1e-6
+    assert float(out[changed[:, None]].max()) <= 1.2 * 0.9 + 1e-6
+    full = 0  # samples where a decoy's inside reaches an organ's brightness
+    for k in range(16):
+        if changed[k].any():
+            v = float(out[k, 0][changed[k]].max())
+            full += any(0.8 * lv - 1e-4 <= v <= 1.2 * lv + 1e-4 for lv in (0.9, 0.5, 0.3))
+    assert full >= 8
+
+
+def test_decoys_leave_labels_and_distances_unchanged():
+    img, lab = _decoy_case()
+    sdf = _sdf(lab)
+    a = augment_batch(img, lab, sdf, AugmentConfig(), torch.Generator().manual_seed(7))
+    b = augment_batch(img, lab, sdf, AugmentConfig(p_decoy=1.0),
+                      torch.Generator().manual_seed(7))
+    assert torch.equal(a[1], b[1]) and torch.equal(a[2], b[2])
+    assert not torch.equal(a[0], b[0])
+
+
+def test_no_organ_no_decoy():
+    img = torch.full((3, 1, 32, 32), 0.2)
+    lab = torch.zeros(3, 32, 32, dtype=torch.long)
+    out = paste_decoys(img, lab, AugmentConfig(p_decoy=1.0), torch.Generator().manual_seed(1))
+    assert torch.equal(out, img)
