@@ -193,10 +193,8 @@ def paste_decoys(x: torch.Tensor, labels: torch.Tensor, cfg: AugmentConfig,
     if not sel.any():
         return x
     organ = (labels > 0).float()[:, None]
-    k = 2 * cfg.decoy_margin + 1
-    near = F.max_pool2d(organ, k, stride=1, padding=cfg.decoy_margin) if cfg.decoy_margin > 0 \
-        else organ
-    free = 1.0 - near
+    m = cfg.decoy_margin  # a 1-pixel pool (m = 0) leaves the organ mask as it is
+    free = 1.0 - F.max_pool2d(organ, 2 * m + 1, stride=1, padding=m)
     yy = torch.arange(h, device=dev, dtype=x.dtype)[:, None]
     xx = torch.arange(w, device=dev, dtype=x.dtype)[None, :]
     out = x.clone()
