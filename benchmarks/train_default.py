@@ -79,6 +79,11 @@ def build_config(argv: list[str] | None = None) -> tuple[TrainConfig, argparse.N
                     help="share of training samples given organ-bright decoys in the "
                          "background (core.segment.augment.paste_decoys); 0 = none, as the "
                          "recipe was")
+    ap.add_argument("--copy-prob", type=float, default=0.0,
+                    help="share of training samples given a moved, turned copy of one of "
+                         "their own organs in the background "
+                         "(core.segment.augment.paste_organ_copies); 0 = none, as the "
+                         "recipe was")
     ap.add_argument("--lr", type=float, default=RECIPE["lr"])
     ap.add_argument("--batch-size", type=int, default=RECIPE["batch_size"])
     ap.add_argument("--crop", type=int, default=RECIPE["crop"])
@@ -94,7 +99,7 @@ def build_config(argv: list[str] | None = None) -> tuple[TrainConfig, argparse.N
               "steps_per_epoch": args.steps_per_epoch, "warmup_steps": args.warmup_steps}
     augment = {}
     for flag, key in (("band_prob", "p_band"), ("lut_prob", "p_lut"),
-                      ("decoy_prob", "p_decoy")):
+                      ("decoy_prob", "p_decoy"), ("copy_prob", "p_copy")):
         value = getattr(args, flag)
         if not 0.0 <= value <= 1.0:
             ap.error(f"--{flag.replace('_', '-')} must be in [0, 1]")

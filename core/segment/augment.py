@@ -11,6 +11,9 @@ anatomy is in canonical orientation.
 Decoys (image only, off by default): organ-bright soft ellipses pasted into the
 background, labels unchanged, so the network must use anatomy and context rather
 than brightness alone (a full-looking round bright region is not always the bladder).
+Organ copies (image only, off by default): a sample's own organ, with its texture and
+rim, moved, turned and resized into its background, labels unchanged: a decoy that looks
+like the organ in everything but its place.
 
 Intensity (image only): smooth multiplicative bias field, bSSFP-like dark bands
 along the iso-lines of a smooth random off-resonance field (off by default), random monotone
@@ -67,7 +70,14 @@ class AugmentConfig:
             background and at least ``decoy_margin`` pixels from every organ; labels and
             signed distances are unchanged. 0 by default, like ``p_band``.
         decoy_size: (min, max) semi-axis of a decoy as a fraction of the shorter side.
-        decoy_margin: decoys keep this many pixels away from every organ.
+        decoy_margin: decoys keep this many pixels away from every organ (organ copies
+            too).
+        p_copy: probability that a sample gets an organ copy (:func:`paste_organ_copies`):
+            the image inside one of its organs (soft-edged), rotated, resized by
+            ``copy_scale`` and moved anywhere, pasted where the labels are background and
+            at least ``decoy_margin`` pixels from every organ; labels and signed distances
+            are unchanged. 0 by default, like ``p_decoy``.
+        copy_scale: (min, max) size factor of an organ copy (log-uniform).
     """
 
     rotation_deg: float = 15.0
@@ -95,6 +105,8 @@ class AugmentConfig:
     p_decoy: float = 0.0
     decoy_size: tuple[float, float] = (0.03, 0.15)
     decoy_margin: int = 4
+    p_copy: float = 0.0
+    copy_scale: tuple[float, float] = (0.6, 1.5)
 
     def to_dict(self) -> dict:
         """JSON-able dict of the ranges."""
@@ -192,9 +204,7 @@ def paste_decoys(x: torch.Tensor, labels: torch.Tensor, cfg: AugmentConfig,
     gain = _u(g, n, 0.8, 1.2, dev)
     if not sel.any():
         return x
-    organ = (labels > 0).float()[:, None]
-    m = cfg.decoy_margin  # a 1-pixel pool (m = 0) leaves the organ mask as it is
-    free = 1.0 - F.max_pool2d(organ, 2 * m + 1, stride=1, padding=m)
+    free = _free_of_organs(labels, cfg.decoy_margin)
     yy = torch.arange(h, device=dev, dtype=x.dtype)[:, None]
     xx = torch.arange(w, device=dev, dtype=x.dtype)[None, :]
     out = x.clone()
@@ -218,6 +228,73 @@ def paste_decoys(x: torch.Tensor, labels: torch.Tensor, cfg: AugmentConfig,
         alpha = alpha * free[i, 0]
         out[i, 0] = x[i, 0] * (1 - alpha) + level * alpha
     return out
+
+
+def _free_of_organs(labels: torch.Tensor, margin: int) -> torch.Tensor:
+    """(N, 1, H, W) 1 where the labels are background at least ``margin`` px from organs."""
+    organ = (labels > 0).float()[:, None]
+    # a 1-pixel pool (margin 0) leaves the organ mask as it is
+    return 1.0 - F.max_pool2d(organ, 2 * margin + 1, stride=1, padding=margin)
+
+
+def paste_organ_copies(x: torch.Tensor, labels: torch.Tensor, cfg: AugmentConfig,
+                       g: torch.Generator) -> torch.Tensor:
+    """Paste a copy of one of each sample's organs into its background (N, 1, H, W).
+
+    Each sample, with probability ``cfg.p_copy``, takes one of its organs (chosen at
+    random among those present), the image inside it with a soft 1-pixel edge, and
+    pastes it rotated by any angle, mirrored or not, resized by a log-uniform factor in
+    ``cfg.copy_scale`` and centred on a random background pixel inside the body (brighter
+    than 0.25 after normalisation; anywhere in the background if none is), times
+    U(0.8, 1.2). Only pixels
+    that are background at least ``cfg.decoy_margin`` pixels from every organ change, so
+    the truth stays true; a copy that lands on organs is clipped, one that lands outside
+    the image is lost. Batched: one sampling grid per sample, no loop over samples.
+    Draws nothing from ``g`` when ``p_copy`` is 0.
+    """
+    if cfg.p_copy <= 0:
+        return x
+    n, _, h, w = x.shape
+    dev = x.device
+    sel = _bern(g, n, cfg.p_copy, dev)
+    pick_score = torch.rand(n, 3, generator=g, device=dev)
+    ang = _u(g, n, -math.pi, math.pi, dev)
+    scale = torch.exp(_u(g, n, math.log(cfg.copy_scale[0]), math.log(cfg.copy_scale[1]), dev))
+    mirror = torch.where(_bern(g, n, 0.5, dev), -1.0, 1.0)
+    gain = _u(g, n, 0.8, 1.2, dev)
+    spot = torch.rand(n, h * w, generator=g, device=dev)
+    # organ masks (N, 3, H, W) of labels 1..3 and their centres in normalised coordinates
+    masks = torch.stack([labels == k for k in (1, 2, 3)], 1).to(x.dtype)
+    area = masks.sum((2, 3))
+    present = area >= 4
+    organ = (pick_score * present).argmax(1)
+    take = sel & present.any(1)
+    mask = masks[torch.arange(n, device=dev), organ][:, None]
+    ys = torch.linspace(-1, 1, h, device=dev, dtype=x.dtype)
+    xs = torch.linspace(-1, 1, w, device=dev, dtype=x.dtype)
+    a = area[torch.arange(n, device=dev), organ].clamp_min(1)
+    src = torch.stack([(mask[:, 0] * xs[None, None, :]).sum((1, 2)) / a,
+                       (mask[:, 0] * ys[None, :, None]).sum((1, 2)) / a], 1)
+    # the copy's centre: a random free pixel inside the body (brighter than a quarter of
+    # the normalised range), or any free pixel where there is none
+    free = _free_of_organs(labels, cfg.decoy_margin)
+    body = (free * (x > 0.25)).flatten(1)
+    body = torch.where(body.any(1, keepdim=True), body, free.flatten(1))
+    at = (spot * body).argmax(1)
+    target = torch.stack([xs[at % w], ys[torch.div(at, w, rounding_mode="floor")]], 1)
+    # output point p maps to source src + R(-ang) (p - target) / scale, x mirrored
+    c, s_ = torch.cos(ang) / scale, torch.sin(ang) / scale
+    theta = torch.zeros(n, 2, 3, device=dev, dtype=x.dtype)
+    theta[:, 0, 0], theta[:, 0, 1] = c * mirror, s_ * mirror
+    theta[:, 1, 0], theta[:, 1, 1] = -s_, c
+    theta[:, :, 2] = src - (theta[:, :, :2] @ target[:, :, None])[:, :, 0]
+    grid = F.affine_grid(theta, [n, 1, h, w], align_corners=True)
+    moved = F.grid_sample(torch.cat([x * mask, mask], 1), grid, mode="bilinear",
+                          padding_mode="zeros", align_corners=True)
+    inside = moved[:, 1:2]  # bilinear: a soft edge about one pixel wide
+    texture = moved[:, :1] / inside.clamp_min(1e-3)  # the organ's own pixels only
+    alpha = inside.clamp(0, 1) * free * take[:, None, None, None]
+    return x * (1 - alpha) + texture * gain[:, None, None, None] * alpha
 
 
 def _percentile_normalize(x: torch.Tensor, lo: float = 1.0, hi: float = 99.0) -> torch.Tensor:
@@ -322,5 +399,6 @@ def augment_batch(
                                 align_corners=True) * mag[:, None, None, None]
     if intensity:
         img = paste_decoys(img, lab, cfg, generator)
+        img = paste_organ_copies(img, lab, cfg, generator)
         img = augment_intensity(img, cfg, generator)
     return img, lab, out_sdf

@@ -23,6 +23,8 @@ def test_band_and_curve_augmentations_are_asked_for_by_share(script):
     assert (cfg.augment.p_band, cfg.augment.p_lut) == (0.3, 0.2)
     cfg, _ = script.build_config(["--out", "x", "--decoy-prob", "0.25"])
     assert cfg.augment.p_decoy == 0.25 and cfg.to_dict()["augment"]["p_decoy"] == 0.25
+    cfg, _ = script.build_config(["--out", "x", "--copy-prob", "0.3"])
+    assert cfg.augment.p_copy == 0.3 and cfg.augment.p_decoy == 0.0
 
 
 def test_wider_anatomy_and_gamma_go_to_the_shared_cases(script):
@@ -55,6 +57,7 @@ def test_t1_and_fat_suppression_are_drawn_per_shared_case(script):
     (["--band-prob", "2"], "--band-prob"),
     (["--lut-prob", "-0.1"], "--lut-prob"),
     (["--decoy-prob", "1.1"], "--decoy-prob"),
+    (["--copy-prob", "-0.5"], "--copy-prob"),
     (["--anatomy-variation", "-1"], "--anatomy-variation"),
     (["--seeds", "990-1005"], "seeds >= 1000"),
     (["--crop", "100"], "crop must be a multiple"),

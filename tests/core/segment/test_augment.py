@@ -2,7 +2,13 @@ import numpy as np
 import pytest
 import torch
 
-from core.segment.augment import AugmentConfig, augment_batch, augment_intensity, paste_decoys
+from core.segment.augment import (
+    AugmentConfig,
+    augment_batch,
+    augment_intensity,
+    paste_decoys,
+    paste_organ_copies,
+)
 from core.segment.preprocess import signed_distance
 
 
@@ -174,4 +180,70 @@ def test_no_organ_no_decoy():
     img = torch.full((3, 1, 32, 32), 0.2)
     lab = torch.zeros(3, 32, 32, dtype=torch.long)
     out = paste_decoys(img, lab, AugmentConfig(p_decoy=1.0), torch.Generator().manual_seed(1))
+    assert torch.equal(out, img)
+
+
+def _textured_organ(n=12, size=96):
+    """One square organ (label 1, 16 x 16) whose pixels alternate 0.6 / 0.9 in stripes."""
+    lab = torch.zeros(n, size, size, dtype=torch.long)
+    lab[:, 40:56, 40:56] = 1
+    img = torch.full((n, 1, size, size), 0.1)
+    stripes = torch.tensor([0.6, 0.9])[torch.arange(16) // 2 % 2]
+    img[:, 0, 40:56, 40:56] = stripes[:, None]
+    return img, lab
+
+
+def test_organ_copies_off_by_default_draw_nothing():
+    img, lab = _textured_organ()
+    g = torch.Generator().manual_seed(4)
+    assert paste_organ_copies(img, lab, AugmentConfig(), g) is img
+    assert torch.equal(g.get_state(), torch.Generator().manual_seed(4).get_state())
+
+
+def test_organ_copies_carry_the_organs_texture_and_stay_clear_of_it():
+    img, lab = _textured_organ(n=24)
+    cfg = AugmentConfig(p_copy=1.0, copy_scale=(1.0, 1.0), decoy_margin=3)
+    out = paste_organ_copies(img, lab, cfg, torch.Generator().manual_seed(8))
+    near = torch.zeros_like(lab, dtype=torch.bool)
+    near[:, 37:59, 37:59] = True
+    changed = (out - img).abs()[:, 0] > 1e-6
+    assert not (changed & near).any()  # the organ and a 3-pixel rim are untouched
+    assert int(changed.any(dim=(1, 2)).sum()) >= 16  # most copies land in the image
+    textured = 0
+    for k in range(24):
+        full = out[k, 0][changed[k] & ((out[k, 0] - 0.1).abs() > 0.4)]
+        # nothing brighter than the organ's brightest stripe x 1.2, nothing new in area
+        assert float(out[k, 0].max()) <= 0.9 * 1.2 + 1e-5
+        assert int(changed[k].sum()) <= 1.3 * 18 * 18
+        textured += full.numel() > 20 and float(full.max() / full.min()) > 1.2
+    assert textured >= 8  # the stripes (0.6 / 0.9) come along, not a flat fill
+
+
+def test_organ_copies_land_inside_the_body_when_there_is_one():
+    img, lab = _textured_organ(n=16)
+    img[:, :, :, 64:] = 0.4  # a body on the right third of the image, air elsewhere (0.1)
+    cfg = AugmentConfig(p_copy=1.0, copy_scale=(0.6, 0.6), decoy_margin=3)
+    out = paste_organ_copies(img, lab, cfg, torch.Generator().manual_seed(9))
+    changed = (out - img).abs()[:, 0] > 1e-6
+    cols = torch.arange(96).float()
+    centres = [float((changed[k].float().sum(0) * cols).sum() / changed[k].sum())
+               for k in range(16) if changed[k].any()]
+    assert len(centres) >= 12 and all(c > 60 for c in centres)
+
+
+def test_organ_copies_leave_labels_and_distances_unchanged():
+    img, lab = _decoy_case()
+    sdf = _sdf(lab)
+    a = augment_batch(img, lab, sdf, AugmentConfig(), torch.Generator().manual_seed(7))
+    b = augment_batch(img, lab, sdf, AugmentConfig(p_copy=1.0),
+                      torch.Generator().manual_seed(7))
+    assert torch.equal(a[1], b[1]) and torch.equal(a[2], b[2])
+    assert not torch.equal(a[0], b[0])
+
+
+def test_no_organ_no_copy():
+    img = torch.full((3, 1, 32, 32), 0.2)
+    lab = torch.zeros(3, 32, 32, dtype=torch.long)
+    out = paste_organ_copies(img, lab, AugmentConfig(p_copy=1.0),
+                             torch.Generator().manual_seed(1))
     assert torch.equal(out, img)
