@@ -187,7 +187,8 @@ def paste_decoys(x: torch.Tensor, labels: torch.Tensor, cfg: AugmentConfig,
     times U(0.8, 1.2).  A decoy is blended in only where the labels are background and
     at least ``cfg.decoy_margin`` pixels from every organ, so the truth stays true.
     Samples without organs, or not drawn, are returned unchanged.  Draws nothing from
-    ``g`` when ``p_decoy`` is 0.
+    ``g`` when ``p_decoy`` is 0.  Batched (no loop over samples; two host
+    synchronisations per batch).
     """
     if cfg.p_decoy <= 0:
         return x
@@ -202,32 +203,31 @@ def paste_decoys(x: torch.Tensor, labels: torch.Tensor, cfg: AugmentConfig,
     ax = _u(g, 2 * n, *cfg.decoy_size, dev).view(n, 2) * side
     ang = _u(g, 2 * n, 0, math.pi, dev).view(n, 2)
     gain = _u(g, n, 0.8, 1.2, dev)
-    if not sel.any():
+    k = int(labels.max()) if sel.any() else 0  # two host synchronisations per batch
+    if k <= 0:
         return x
-    free = _free_of_organs(labels, cfg.decoy_margin)
-    yy = torch.arange(h, device=dev, dtype=x.dtype)[:, None]
-    xx = torch.arange(w, device=dev, dtype=x.dtype)[None, :]
-    out = x.clone()
-    for i in torch.nonzero(sel).flatten().tolist():
-        present = torch.unique(labels[i])
-        present = present[present > 0]
-        if present.numel() == 0:
-            continue
-        lab = present[min(int(organ_pick[i] * present.numel()), present.numel() - 1)]
-        level = x[i, 0][labels[i] == lab].mean() * gain[i]
-        alpha = torch.zeros(h, w, device=dev, dtype=x.dtype)
-        for j in range(int(n_decoys[i])):
-            c, s_ = math.cos(float(ang[i, j])), math.sin(float(ang[i, j]))
-            dy, dx = yy - cy[i, j], xx - cx[i, j]
-            u = (dx * c + dy * s_) / ax[i, j]
-            v = (-dx * s_ + dy * c) / ay[i, j]
-            r = torch.sqrt(u * u + v * v)
-            # soft edge about 1.5 px wide
-            edge = 1.5 / torch.minimum(ax[i, j], ay[i, j])
-            alpha = torch.maximum(alpha, torch.sigmoid((1.0 - r) / edge))
-        alpha = alpha * free[i, 0]
-        out[i, 0] = x[i, 0] * (1 - alpha) + level * alpha
-    return out
+    # the organ of each sample: the pick-th of the labels present, in label order
+    masks = labels[:, None] == torch.arange(1, k + 1, device=dev)[None, :, None, None]
+    present = masks.flatten(2).any(-1)
+    count = present.sum(1)
+    idx = torch.minimum((organ_pick * count).long(), (count - 1).clamp_min(0))
+    choose = present & (present.long().cumsum(1) - 1 == idx[:, None])
+    organ = (masks & choose[:, :, None, None]).any(1).to(x.dtype)
+    level = (x[:, 0] * organ).sum((1, 2)) / organ.sum((1, 2)).clamp_min(1) * gain
+    # one or two soft ellipses per sample, (N, 2, H, W)
+    yy = torch.arange(h, device=dev, dtype=x.dtype)[None, None, :, None]
+    xx = torch.arange(w, device=dev, dtype=x.dtype)[None, None, None, :]
+    c, s_ = torch.cos(ang)[:, :, None, None], torch.sin(ang)[:, :, None, None]
+    dy, dx = yy - cy[:, :, None, None], xx - cx[:, :, None, None]
+    u = (dx * c + dy * s_) / ax[:, :, None, None]
+    v = (-dx * s_ + dy * c) / ay[:, :, None, None]
+    r = torch.sqrt(u * u + v * v)
+    edge = 1.5 / torch.minimum(ax, ay)[:, :, None, None]  # soft edge about 1.5 px wide
+    used = torch.arange(2, device=dev)[None, :] < n_decoys[:, None]
+    alpha = (torch.sigmoid((1.0 - r) / edge) * used[:, :, None, None]).amax(1)
+    alpha = alpha * _free_of_organs(labels, cfg.decoy_margin)[:, 0]
+    alpha = (alpha * (sel & (count > 0))[:, None, None])[:, None]
+    return x * (1 - alpha) + level[:, None, None, None] * alpha
 
 
 def _free_of_organs(labels: torch.Tensor, margin: int) -> torch.Tensor:
