@@ -28,7 +28,8 @@ def main(argv: list[str] | None = None) -> int:
     except (ModelError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    print(f"{args.out}: model {cfg['model_id']} from {cfg['training']['averaged_from']}")
+    parents = [(p["model_id"], p["weight"]) for p in cfg["training"]["averaged_from"]]
+    print(f"{args.out}: model {cfg['model_id']} from {parents}")
     return 0
 
 

@@ -203,7 +203,8 @@ def average_models(paths: list[str | os.PathLike], weights: list[float] | None =
     Meant for models fine-tuned from the same parent (weight-space ensembling,
     WiSE-FT); BatchNorm running statistics are averaged like the weights.  The
     config is the first model's, with ``training.averaged_from`` listing each
-    parent's ``model_id`` and weight.
+    parent's ``model_id``, weight and own ``training`` block (so the recipe of every
+    parent, not only the first's, stays on record).
 
     Args:
         paths: two or more model paths (as :func:`load_model`).
@@ -234,8 +235,10 @@ def average_models(paths: list[str | os.PathLike], weights: list[float] | None =
     model.load_state_dict(mixed)
     config = {k: v for k, v in cfg.items() if k not in ("model_id", "architecture", "format")}
     training = dict(config.get("training") or {})
-    training["averaged_from"] = [{"model_id": c.get("model_id"), "weight": round(wi, 6)}
-                                 for (_, c), wi in zip(loaded, w, strict=True)]
+    training["averaged_from"] = [
+        {"model_id": c.get("model_id"), "weight": round(wi, 6),
+         **({"training": c["training"]} if c.get("training") else {})}
+        for (_, c), wi in zip(loaded, w, strict=True)]
     config["training"] = training
     config.pop("metrics", None)  # the parents' metrics do not describe the average
     if out_stem is not None:

@@ -110,7 +110,7 @@ def test_average_models_weights_every_float_tensor_and_records_parents(tmp_path)
            "training": {"lr": 0.1}}
     a, b = _net(0), _net(1)
     save_model(a, cfg, tmp_path / "a")
-    save_model(b, cfg, tmp_path / "b")
+    save_model(b, {**cfg, "training": {"lr": 0.2, "augment": {"p_decoy": 0.3}}}, tmp_path / "b")
     model, out_cfg = average_models([tmp_path / "a", tmp_path / "b"], [3, 1], tmp_path / "ab")
     sa, sb, sm = a.state_dict(), b.state_dict(), model.state_dict()
     for k, v in sm.items():
@@ -118,7 +118,9 @@ def test_average_models_weights_every_float_tensor_and_records_parents(tmp_path)
             assert torch.allclose(v, 0.75 * sa[k] + 0.25 * sb[k], atol=1e-6), k
     ids = [load_model(tmp_path / n)[1]["model_id"] for n in "ab"]
     assert out_cfg["training"]["averaged_from"] == [
-        {"model_id": ids[0], "weight": 0.75}, {"model_id": ids[1], "weight": 0.25}]
+        {"model_id": ids[0], "weight": 0.75, "training": {"lr": 0.1}},
+        {"model_id": ids[1], "weight": 0.25,
+         "training": {"lr": 0.2, "augment": {"p_decoy": 0.3}}}]  # every parent's recipe
     assert out_cfg["training"]["lr"] == 0.1 and "metrics" not in out_cfg
     reloaded, cfg2 = load_model(tmp_path / "ab")  # saved with a matching model_id
     assert cfg2["model_id"] == out_cfg["model_id"] not in ids
