@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import datetime as _dt
 import os
-import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from core.atomic import fsync_dir, io_reason, write_durable
+from core.atomic import fsync_dir, io_reason, temp_beside, write_durable
 from core.errors import ProjectError
 from core.organs import ORGANS
 from core.series import CineSeries
@@ -342,7 +341,7 @@ def save_project(project: Project, path: str | os.PathLike) -> Path:
     if path.exists() and not project_file.is_project_file(path):
         raise ProjectError(path, "refusing to overwrite a file that is not a PelviTrack project")
 
-    tmp = folder / f".{path.name}.tmp-{secrets.token_hex(4)}"
+    tmp = temp_beside(path, "")  # .<name>.tmp-XXXXXXXX beside the target
     try:
         image = project_file.project_image(project, SCHEMA_VERSION)
         # O_EXCL: never clobber; mode 0o666 lets the umask decide, like any new file.
