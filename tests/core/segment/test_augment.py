@@ -166,20 +166,25 @@ def test_decoys_are_organ_bright_and_stay_clear_of_the_organs():
     assert full >= 8
 
 
-def test_decoys_leave_labels_and_distances_unchanged():
+PASTERS = [("p_decoy", paste_decoys), ("p_copy", paste_organ_copies)]
+
+
+@pytest.mark.parametrize(("key", "paste"), PASTERS)
+def test_decoys_and_copies_leave_labels_and_distances_unchanged(key, paste):
     img, lab = _decoy_case()
     sdf = _sdf(lab)
     a = augment_batch(img, lab, sdf, AugmentConfig(), torch.Generator().manual_seed(7))
-    b = augment_batch(img, lab, sdf, AugmentConfig(p_decoy=1.0),
+    b = augment_batch(img, lab, sdf, AugmentConfig(**{key: 1.0}),
                       torch.Generator().manual_seed(7))
     assert torch.equal(a[1], b[1]) and torch.equal(a[2], b[2])
     assert not torch.equal(a[0], b[0])
 
 
-def test_no_organ_no_decoy():
+@pytest.mark.parametrize(("key", "paste"), PASTERS)
+def test_no_organ_no_decoy_and_no_copy(key, paste):
     img = torch.full((3, 1, 32, 32), 0.2)
     lab = torch.zeros(3, 32, 32, dtype=torch.long)
-    out = paste_decoys(img, lab, AugmentConfig(p_decoy=1.0), torch.Generator().manual_seed(1))
+    out = paste(img, lab, AugmentConfig(**{key: 1.0}), torch.Generator().manual_seed(1))
     assert torch.equal(out, img)
 
 
@@ -229,21 +234,3 @@ def test_organ_copies_land_inside_the_body_when_there_is_one():
     centres = [float((changed[k].float().sum(0) * cols).sum() / changed[k].sum())
                for k in range(16) if changed[k].any()]
     assert len(centres) >= 12 and all(c > 60 for c in centres)
-
-
-def test_organ_copies_leave_labels_and_distances_unchanged():
-    img, lab = _decoy_case()
-    sdf = _sdf(lab)
-    a = augment_batch(img, lab, sdf, AugmentConfig(), torch.Generator().manual_seed(7))
-    b = augment_batch(img, lab, sdf, AugmentConfig(p_copy=1.0),
-                      torch.Generator().manual_seed(7))
-    assert torch.equal(a[1], b[1]) and torch.equal(a[2], b[2])
-    assert not torch.equal(a[0], b[0])
-
-
-def test_no_organ_no_copy():
-    img = torch.full((3, 1, 32, 32), 0.2)
-    lab = torch.zeros(3, 32, 32, dtype=torch.long)
-    out = paste_organ_copies(img, lab, AugmentConfig(p_copy=1.0),
-                             torch.Generator().manual_seed(1))
-    assert torch.equal(out, img)
