@@ -74,7 +74,7 @@ class AugmentConfig:
             too).
         p_copy: probability that a sample gets an organ copy (:func:`paste_organ_copies`):
             the image inside one of its organs (soft-edged), rotated, resized by
-            ``copy_scale`` and moved anywhere, pasted where the labels are background and
+            ``copy_scale`` and centred inside the body, pasted where the labels are background and
             at least ``decoy_margin`` pixels from every organ; labels and signed distances
             are unchanged. 0 by default, like ``p_decoy``.
         copy_scale: (min, max) size factor of an organ copy (log-uniform).
@@ -187,8 +187,7 @@ def paste_decoys(x: torch.Tensor, labels: torch.Tensor, cfg: AugmentConfig,
     times U(0.8, 1.2).  A decoy is blended in only where the labels are background and
     at least ``cfg.decoy_margin`` pixels from every organ, so the truth stays true.
     Samples without organs, or not drawn, are returned unchanged.  Draws nothing from
-    ``g`` when ``p_decoy`` is 0.  Batched (no loop over samples; two host
-    synchronisations per batch).
+    ``g`` when ``p_decoy`` is 0.  Batched (no loop over samples).
     """
     if cfg.p_decoy <= 0:
         return x
@@ -203,16 +202,10 @@ def paste_decoys(x: torch.Tensor, labels: torch.Tensor, cfg: AugmentConfig,
     ax = _u(g, 2 * n, *cfg.decoy_size, dev).view(n, 2) * side
     ang = _u(g, 2 * n, 0, math.pi, dev).view(n, 2)
     gain = _u(g, n, 0.8, 1.2, dev)
-    k = int(labels.max()) if sel.any() else 0  # two host synchronisations per batch
-    if k <= 0:
+    if not sel.any():
         return x
-    # the organ of each sample: the pick-th of the labels present, in label order
-    masks = labels[:, None] == torch.arange(1, k + 1, device=dev)[None, :, None, None]
-    present = masks.flatten(2).any(-1)
-    count = present.sum(1)
-    idx = torch.minimum((organ_pick * count).long(), (count - 1).clamp_min(0))
-    choose = present & (present.long().cumsum(1) - 1 == idx[:, None])
-    organ = (masks & choose[:, :, None, None]).any(1).to(x.dtype)
+    organ, has_organ = _pick_organ(labels, organ_pick)
+    organ = organ.to(x.dtype)
     level = (x[:, 0] * organ).sum((1, 2)) / organ.sum((1, 2)).clamp_min(1) * gain
     # one or two soft ellipses per sample, (N, 2, H, W)
     yy = torch.arange(h, device=dev, dtype=x.dtype)[None, None, :, None]
@@ -226,8 +219,28 @@ def paste_decoys(x: torch.Tensor, labels: torch.Tensor, cfg: AugmentConfig,
     used = torch.arange(2, device=dev)[None, :] < n_decoys[:, None]
     alpha = (torch.sigmoid((1.0 - r) / edge) * used[:, :, None, None]).amax(1)
     alpha = alpha * _free_of_organs(labels, cfg.decoy_margin)[:, 0]
-    alpha = (alpha * (sel & (count > 0))[:, None, None])[:, None]
+    alpha = (alpha * (sel & has_organ)[:, None, None])[:, None]
     return x * (1 - alpha) + level[:, None, None, None] * alpha
+
+
+def _pick_organ(labels: torch.Tensor, u: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Each sample's organ: the ``floor(u * count)``-th of the labels present, in order.
+
+    Args:
+        labels: (N, H, W) integer labels, 0 background.
+        u: (N,) uniform draws in [0, 1).
+
+    Returns:
+        The chosen organ's mask (N, H, W) as 0/1 floats, and (N,) whether the sample has
+        any organ (one host synchronisation, for the largest label).
+    """
+    k = max(int(labels.max()), 1)
+    masks = labels[:, None] == torch.arange(1, k + 1, device=labels.device)[None, :, None, None]
+    present = masks.flatten(2).any(-1)
+    count = present.sum(1)
+    idx = torch.minimum((u * count).long(), (count - 1).clamp_min(0))
+    choose = present & (present.long().cumsum(1) - 1 == idx[:, None])
+    return (masks & choose[:, :, None, None]).any(1).float(), count > 0
 
 
 def _free_of_organs(labels: torch.Tensor, margin: int) -> torch.Tensor:
@@ -246,33 +259,29 @@ def paste_organ_copies(x: torch.Tensor, labels: torch.Tensor, cfg: AugmentConfig
     pastes it rotated by any angle, mirrored or not, resized by a log-uniform factor in
     ``cfg.copy_scale`` and centred on a random background pixel inside the body (brighter
     than 0.25 after normalisation; anywhere in the background if none is), times
-    U(0.8, 1.2). Only pixels
-    that are background at least ``cfg.decoy_margin`` pixels from every organ change, so
-    the truth stays true; a copy that lands on organs is clipped, one that lands outside
-    the image is lost. Batched: one sampling grid per sample, no loop over samples.
-    Draws nothing from ``g`` when ``p_copy`` is 0.
+    U(0.8, 1.2).  Only pixels that are background at least ``cfg.decoy_margin`` pixels
+    from every organ change, so the truth stays true; a copy that lands on organs is
+    clipped, one that lands outside the image is lost.  Batched: one sampling grid per
+    sample, no loop over samples.  Draws nothing from ``g`` when ``p_copy`` is 0.
     """
     if cfg.p_copy <= 0:
         return x
     n, _, h, w = x.shape
     dev = x.device
     sel = _bern(g, n, cfg.p_copy, dev)
-    pick_score = torch.rand(n, 3, generator=g, device=dev)
+    organ_pick = torch.rand(n, generator=g, device=dev)
     ang = _u(g, n, -math.pi, math.pi, dev)
     scale = torch.exp(_u(g, n, math.log(cfg.copy_scale[0]), math.log(cfg.copy_scale[1]), dev))
     mirror = torch.where(_bern(g, n, 0.5, dev), -1.0, 1.0)
     gain = _u(g, n, 0.8, 1.2, dev)
     spot = torch.rand(n, h * w, generator=g, device=dev)
-    # organ masks (N, 3, H, W) of labels 1..3 and their centres in normalised coordinates
-    masks = torch.stack([labels == k for k in (1, 2, 3)], 1).to(x.dtype)
-    area = masks.sum((2, 3))
-    present = area >= 4
-    organ = (pick_score * present).argmax(1)
-    take = sel & present.any(1)
-    mask = masks[torch.arange(n, device=dev), organ][:, None]
+    mask, has_organ = _pick_organ(labels, organ_pick)
+    mask = mask.to(x.dtype)[:, None]
+    take = sel & has_organ
+    # the organ's centre in normalised coordinates
     ys = torch.linspace(-1, 1, h, device=dev, dtype=x.dtype)
     xs = torch.linspace(-1, 1, w, device=dev, dtype=x.dtype)
-    a = area[torch.arange(n, device=dev), organ].clamp_min(1)
+    a = mask.sum((1, 2, 3)).clamp_min(1)
     src = torch.stack([(mask[:, 0] * xs[None, None, :]).sum((1, 2)) / a,
                        (mask[:, 0] * ys[None, :, None]).sum((1, 2)) / a], 1)
     # the copy's centre: a random free pixel inside the body (brighter than a quarter of
