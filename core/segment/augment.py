@@ -231,7 +231,7 @@ def _pick_organ(labels: torch.Tensor, u: torch.Tensor) -> tuple[torch.Tensor, to
         u: (N,) uniform draws in [0, 1).
 
     Returns:
-        The chosen organ's mask (N, H, W) as 0/1 floats, and (N,) whether the sample has
+        The chosen organ's mask (N, H, W, bool), and (N,) whether the sample has
         any organ (one host synchronisation, for the largest label).
     """
     k = max(int(labels.max()), 1)
@@ -240,7 +240,7 @@ def _pick_organ(labels: torch.Tensor, u: torch.Tensor) -> tuple[torch.Tensor, to
     count = present.sum(1)
     idx = torch.minimum((u * count).long(), (count - 1).clamp_min(0))
     choose = present & (present.long().cumsum(1) - 1 == idx[:, None])
-    return (masks & choose[:, :, None, None]).any(1).float(), count > 0
+    return (masks & choose[:, :, None, None]).any(1), count > 0
 
 
 def _free_of_organs(labels: torch.Tensor, margin: int) -> torch.Tensor:
