@@ -84,6 +84,8 @@ def build_config(argv: list[str] | None = None) -> tuple[TrainConfig, argparse.N
                          "their own organs in the background "
                          "(core.segment.augment.paste_organ_copies); 0 = none, as the "
                          "recipe was")
+    ap.add_argument("--seed", type=int, default=RECIPE["seed"],
+                    help="training seed (weights' init, batch order, augmentation draws)")
     ap.add_argument("--lr", type=float, default=RECIPE["lr"])
     ap.add_argument("--batch-size", type=int, default=RECIPE["batch_size"])
     ap.add_argument("--crop", type=int, default=RECIPE["crop"])
@@ -94,7 +96,7 @@ def build_config(argv: list[str] | None = None) -> tuple[TrainConfig, argparse.N
     ap.add_argument("--install", default=None, help="copy the result to DIR/default.*")
     args = ap.parse_args(argv)
     recipe = {**RECIPE, "loss": args.loss, "epochs": args.epochs, "cases": args.cases,
-              "case_seed0": args.case_seed0, "init_model": args.init_model, "lr": args.lr,
+              "case_seed0": args.case_seed0, "init_model": args.init_model, "lr": args.lr, "seed": args.seed,
               "batch_size": args.batch_size, "crop": args.crop,
               "steps_per_epoch": args.steps_per_epoch, "warmup_steps": args.warmup_steps}
     augment = {}

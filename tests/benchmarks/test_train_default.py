@@ -12,7 +12,12 @@ def test_the_default_recipe_has_no_overrides(script):
     cfg, args = script.build_config(["--out", "x"])
     assert cfg.phantom_overrides == {} and cfg.override_share == 1.0
     assert cfg.train_seeds() == tuple(range(300)) and cfg.lr == script.RECIPE["lr"]
-    assert args.out == "x" and cfg.augment.p_band == 0.0
+    assert args.out == "x" and cfg.augment.p_band == 0.0 and cfg.seed == script.RECIPE["seed"]
+
+
+def test_the_training_seed_can_be_chosen(script):
+    cfg, _ = script.build_config(["--out", "x", "--seed", "7"])
+    assert cfg.seed == 7
 
 
 def test_band_and_curve_augmentations_are_asked_for_by_share(script):
