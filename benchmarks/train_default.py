@@ -84,6 +84,9 @@ def build_config(argv: list[str] | None = None) -> tuple[TrainConfig, argparse.N
                          "their own organs in the background "
                          "(core.segment.augment.paste_organ_copies); 0 = none, as the "
                          "recipe was")
+    ap.add_argument("--bias", type=float, default=None,
+                    help="largest log-amplitude of the augmentation's smooth bias field "
+                         "(core.segment.augment.AugmentConfig.bias; the recipe's is 0.5)")
     ap.add_argument("--seed", type=int, default=RECIPE["seed"],
                     help="training seed (weights' init, batch order, augmentation draws)")
     ap.add_argument("--lr", type=float, default=RECIPE["lr"])
@@ -107,6 +110,10 @@ def build_config(argv: list[str] | None = None) -> tuple[TrainConfig, argparse.N
             ap.error(f"--{flag.replace('_', '-')} must be in [0, 1]")
         if value > 0:
             augment[key] = value
+    if args.bias is not None:
+        if args.bias < 0:
+            ap.error("--bias must be >= 0")
+        augment["bias"] = args.bias
     if augment:
         recipe["augment"] = augment
     if args.anatomy_variation < 0:

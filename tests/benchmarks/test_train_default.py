@@ -20,6 +20,13 @@ def test_the_training_seed_can_be_chosen(script):
     assert cfg.seed == 7
 
 
+def test_the_bias_field_amplitude_can_be_chosen(script):
+    default, _ = script.build_config(["--out", "x"])
+    cfg, _ = script.build_config(["--out", "x", "--bias", "1.0", "--decoy-prob", "0.3"])
+    assert cfg.augment.bias == 1.0 and cfg.augment.p_decoy == 0.3
+    assert default.augment.bias == 0.5
+
+
 def test_band_and_curve_augmentations_are_asked_for_by_share(script):
     cfg, _ = script.build_config(["--out", "x", "--band-prob", "0.3"])
     assert cfg.augment.p_band == 0.3 and cfg.augment.p_lut == 0.0
@@ -60,6 +67,7 @@ def test_t1_and_fat_suppression_are_drawn_per_shared_case(script):
     (["--gamma-range", "0", "1"], "--gamma-range"),
     (["--variation-share", "1.5"], "--variation-share"),
     (["--band-prob", "2"], "--band-prob"),
+    (["--bias", "-1"], "--bias"),
     (["--lut-prob", "-0.1"], "--lut-prob"),
     (["--decoy-prob", "1.1"], "--decoy-prob"),
     (["--copy-prob", "-0.5"], "--copy-prob"),
