@@ -99,8 +99,8 @@ def build_config(argv: list[str] | None = None) -> tuple[TrainConfig, argparse.N
     ap.add_argument("--install", default=None, help="copy the result to DIR/default.*")
     args = ap.parse_args(argv)
     recipe = {**RECIPE, "loss": args.loss, "epochs": args.epochs, "cases": args.cases,
-              "case_seed0": args.case_seed0, "init_model": args.init_model, "lr": args.lr, "seed": args.seed,
-              "batch_size": args.batch_size, "crop": args.crop,
+              "case_seed0": args.case_seed0, "init_model": args.init_model, "lr": args.lr,
+              "seed": args.seed, "batch_size": args.batch_size, "crop": args.crop,
               "steps_per_epoch": args.steps_per_epoch, "warmup_steps": args.warmup_steps}
     augment = {}
     for flag, key in (("band_prob", "p_band"), ("lut_prob", "p_lut"),
