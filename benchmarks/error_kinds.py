@@ -29,8 +29,11 @@ import pandas as pd
 from scipy import ndimage
 
 ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+for _path in (ROOT, ROOT / "benchmarks"):
+    if str(_path) not in sys.path:
+        sys.path.insert(0, str(_path))
+
+from compare_evaluations import case_scores  # noqa: E402
 
 
 def _distance_to(mask: np.ndarray, spacing_mm: tuple[float, float]) -> np.ndarray:
@@ -138,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     n = len(seg.organs)
-    rows = []
+    rows, tables = [], []
     for folder in folders:
         try:
             series, truth = read_labelled_case(folder, 1 + n)
@@ -148,14 +151,17 @@ def main(argv: list[str] | None = None) -> int:
         labels = (seg.predict(series).labels if args.raw
                   else run_analyze(series, segmenter=seg).labels)
         spacing = tuple(float(s) for s in series.spacing_mm)
-        metrics = organ_metrics(labels, truth, seg.organs, spacing)
+        tables.append(organ_metrics(labels, truth, seg.organs, spacing).assign(
+            case=folder.name))
         params_path = folder / "params.json"
         params = json.loads(params_path.read_text()) if params_path.is_file() else {}
         rows.append({"case": folder.name,
                      "kinds": error_kinds(labels, truth, n, spacing, args.far_mm),
-                     "summed_hd95": float(metrics.groupby("organ").hd95_mm.mean().sum()),
                      "by": {key: lookup(params, key) for key in args.by}})
-        print(f"{folder.name}: summed HD95 {rows[-1]['summed_hd95']:.1f} mm", file=sys.stderr)
+        print(f"{folder.name}: done", file=sys.stderr)
+    summed = case_scores(pd.concat(tables, ignore_index=True), "hd95_mm")
+    for row in rows:
+        row["summed_hd95"] = float(summed[row["case"]])
     text = (f"Model {seg.model_id}, cases {args.cases}\n\n"
             + report(rows, list(seg.organs), args.by, args.far_mm))
     print(text)
