@@ -89,6 +89,7 @@ def build_model(seed: int, **overrides: Any) -> tuple[PhantomModel, np.random.Ge
         # Opt-in wider anatomy from its own stream: the case's other draws stay the same.
         vary_key = [int(seed), 0xA7] + ([attempt] if attempt else [])
         vary_layout(lay, np.random.default_rng(vary_key), p["anatomy_variation"])
+        lay["hysterectomy"] = p["hysterectomy"]
         lay["pixel_mm"] = max(sr, sc)
         # Inferior pubic point: the perineum (and its descent) in view below, the organs above.
         origin = (55.0 * size + rng.uniform(0.25, 0.75) * slack_x,

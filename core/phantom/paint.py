@@ -17,7 +17,7 @@ from scipy import ndimage
 from scipy.spatial import cKDTree
 
 from core.phantom import tissues as T
-from core.phantom.grid import Canvas
+from core.phantom.grid import BIG, Canvas
 from core.phantom.levelsets import exclusive, regular_partition
 from core.phantom.shapes import (
     blob_sdf,
@@ -126,6 +126,11 @@ def paint(canvas: Canvas, lay: dict, rng: np.random.Generator) -> Painted:
     ubody = ev(lambda X, Y: blob_sdf(X, Y, ub["centre"], ub["radii"], ub["angle"],
                                      ub["coeffs"], ub["phases"]),
                np.array([ub["centre"]]), max(ub["radii"]) * 1.3 + 6)
+    if lay.get("hysterectomy"):
+        # Uterus and cervix removed: the vagina alone, closed at its vault (the rounded
+        # end of its tube); fat and bowel take the space above it.
+        cer = np.full_like(cer, BIG)
+        ubody = np.full_like(ubody, BIG)
     uterus = smin(smin(vag, cer, 6.0), ubody, 10.0)
     re = lay["rectum"]
     rpts = np.asarray(re["pts"])
