@@ -60,9 +60,15 @@ def test_t1_and_fat_suppression_are_drawn_per_shared_case(script):
     assert cfg.to_dict()["phantom_overrides"]["contrast"] == {"with_probability": ["t1", 0.4]}
 
 
+def test_hysterectomy_is_drawn_per_shared_case(script):
+    cfg, _ = script.build_config(["--out", "x", "--hysterectomy-prob", "0.3"])
+    assert cfg.phantom_overrides == {"hysterectomy": {"with_probability": [True, 0.3]}}
+
+
 @pytest.mark.parametrize(("argv", "message"), [
     (["--t1-prob", "1.5"], "--t1-prob"),
     (["--fat-suppressed-prob", "-1"], "--fat-suppressed-prob"),
+    (["--hysterectomy-prob", "1.2"], "--hysterectomy-prob"),
     (["--gamma-range", "1.8", "0.55"], "--gamma-range"),
     (["--gamma-range", "0", "1"], "--gamma-range"),
     (["--variation-share", "1.5"], "--variation-share"),
