@@ -19,7 +19,7 @@ def pair(request):
 def test_label_two_is_the_vagina_alone(pair):
     whole, after = pair
     assert after.params["hysterectomy"] is True and whole.params["hysterectomy"] is False
-    for lw, la in zip(whole.labels, after.labels):
+    for lw, la in zip(whole.labels, after.labels, strict=True):
         area_w, area_a = (lw == 2).sum(), (la == 2).sum()
         assert 0 < area_a < 0.6 * area_w
         assert ndimage.label(la == 2)[1] == 1  # one piece
