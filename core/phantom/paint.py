@@ -121,16 +121,17 @@ def paint(canvas: Canvas, lay: dict, rng: np.random.Generator) -> Painted:
     va, ce, ub = lay["vagina"], lay["cervix"], lay["uterus_body"]
     vag = ev(lambda X, Y: tube_sdf(X, Y, np.array(va["pts"]), [va["radius"]] * len(va["pts"])),
              np.array(va["pts"]), va["radius"] + 6)
-    cer = ev(lambda X, Y: tube_sdf(X, Y, np.array(ce["pts"]), [ce["radius"]] * 2),
-             np.array(ce["pts"]), ce["radius"] + 6)
-    ubody = ev(lambda X, Y: blob_sdf(X, Y, ub["centre"], ub["radii"], ub["angle"],
-                                     ub["coeffs"], ub["phases"]),
-               np.array([ub["centre"]]), max(ub["radii"]) * 1.3 + 6)
     if lay.get("hysterectomy"):
         # Uterus and cervix removed: the vagina alone, closed at its vault (the rounded
         # end of its tube); fat and bowel take the space above it.
-        cer = np.full_like(cer, BIG)
-        ubody = np.full_like(ubody, BIG)
+        cer = np.full_like(vag, BIG)
+        ubody = np.full_like(vag, BIG)
+    else:
+        cer = ev(lambda X, Y: tube_sdf(X, Y, np.array(ce["pts"]), [ce["radius"]] * 2),
+                 np.array(ce["pts"]), ce["radius"] + 6)
+        ubody = ev(lambda X, Y: blob_sdf(X, Y, ub["centre"], ub["radii"], ub["angle"],
+                                         ub["coeffs"], ub["phases"]),
+                   np.array([ub["centre"]]), max(ub["radii"]) * 1.3 + 6)
     uterus = smin(smin(vag, cer, 6.0), ubody, 10.0)
     re = lay["rectum"]
     rpts = np.asarray(re["pts"])
