@@ -62,10 +62,13 @@ def build_config(argv: list[str] | None = None) -> tuple[TrainConfig, argparse.N
     ap.add_argument("--hysterectomy-prob", type=float, default=0.0,
                     help="chance that a shared case is drawn without uterus and cervix (the "
                          "vagina alone, to its vault), which the phantom never draws itself")
+    ap.add_argument("--empty-bladder-prob", type=float, default=0.0,
+                    help="chance that a shared case is drawn with a nearly empty, flat "
+                         "bladder (smaller than any the phantom draws itself)")
     ap.add_argument("--variation-share", type=float, default=1.0,
                     help="the share of training cases drawn with --anatomy-variation, "
                          "--gamma-range, --t1-prob, --fat-suppressed-prob and "
-                         "--hysterectomy-prob (spread "
+                         "--hysterectomy-prob, --empty-bladder-prob (spread "
                          "evenly); the others keep the defaults")
     ap.add_argument("--labelled", action="append", default=[], metavar="DIR",
                     help="also train on the labelled cases in DIR (one sub-folder per case "
@@ -133,7 +136,8 @@ def build_config(argv: list[str] | None = None) -> tuple[TrainConfig, argparse.N
         overrides["gamma"] = {"log_uniform": list(args.gamma_range)}
     for flag, key, value in (("t1_prob", "contrast", "t1"),
                              ("fat_suppressed_prob", "fat_suppressed", True),
-                             ("hysterectomy_prob", "hysterectomy", True)):
+                             ("hysterectomy_prob", "hysterectomy", True),
+                             ("empty_bladder_prob", "empty_bladder", True)):
         prob = getattr(args, flag)
         if not 0.0 <= prob <= 1.0:
             ap.error(f"--{flag.replace('_', '-')} must be in [0, 1]")

@@ -12,7 +12,7 @@ from core.organs import ORGANS
 from core.phantom import render
 from core.phantom.contour import rest_contour
 from core.phantom.grid import Canvas
-from core.phantom.layout import draw_layout, vary_layout
+from core.phantom.layout import draw_layout, empty_bladder, vary_layout
 from core.phantom.model import PhantomModel
 from core.phantom.motion import Motion, jitter_path, strain_curve
 from core.phantom.motion_design import design_bumps
@@ -90,6 +90,8 @@ def build_model(seed: int, **overrides: Any) -> tuple[PhantomModel, np.random.Ge
         vary_key = [int(seed), 0xA7] + ([attempt] if attempt else [])
         vary_layout(lay, np.random.default_rng(vary_key), p["anatomy_variation"])
         lay["hysterectomy"] = p["hysterectomy"]
+        if p["empty_bladder"]:
+            empty_bladder(lay, np.random.default_rng([int(seed), 0xB1, attempt]))
         lay["pixel_mm"] = max(sr, sc)
         # Inferior pubic point: the perineum (and its descent) in view below, the organs above.
         origin = (55.0 * size + rng.uniform(0.25, 0.75) * slack_x,

@@ -278,3 +278,30 @@ def vary_layout(lay: dict, rng: np.random.Generator, strength: float) -> float:
     re["pts"] = (pts + normal * bend[:, None]).tolist()
     lay["variation"] = s
     return s
+
+
+def empty_bladder(lay: dict, rng: np.random.Generator) -> None:
+    """Replace a drawn layout's bladder by a nearly empty one (in place).
+
+    A voided bladder lies flat above its neck, behind the symphysis: a thin,
+    often dented disc (half-thickness 3–8 mm) whose thick wall holds little or
+    no urine; :func:`draw_layout`'s emptiest bladder is a blob of radius 13 mm.
+
+    Args:
+        lay: a layout from :func:`draw_layout`.
+        rng: its own random generator (the case's other draws stay unchanged).
+    """
+    u = rng.uniform
+    bl = lay["bladder"]
+    neck = np.asarray(bl["neck"], float)
+    half_len, half_thick = u(10.0, 22.0), u(3.0, 8.0)
+    ang = np.deg2rad(u(-30.0, 15.0))  # long axis about antero-posterior
+    axis = np.array([np.cos(ang), np.sin(ang)])
+    centre = neck + axis * half_len * u(0.2, 0.6) + np.array([0.0, -(half_thick + u(1.0, 4.0))])
+    coeffs, phases = _harmonics(rng, 4, 0.22)
+    bl.update({
+        "centre": centre.tolist(), "radii": [half_len, half_thick], "angle": float(ang),
+        "coeffs": coeffs, "phases": phases, "power": u(2.0, 2.6),
+        "neck_radius": min(bl["neck_radius"], half_thick * u(0.4, 0.5)),
+        "wall": min(u(2.0, 4.5), half_thick), "fill": u(0.0, 0.05), "empty": True,
+    })

@@ -34,7 +34,7 @@ OVERRIDABLE = (
     "bias_strength", "motion_strength", "jitter_mm", "flicker", "tilt_deg", "peak_strain",
     "ghosting", "banding", "intensity_scale", "supersample", "n_points", "resp_mm", "psf_px",
     "anatomy_scale", "fat_suppressed", "gamma", "wrap_mm", "bowel_mm", "anatomy_variation",
-    "hysterectomy",
+    "hysterectomy", "empty_bladder",
 )
 
 
@@ -90,6 +90,7 @@ def sample_params(rng: np.random.Generator, overrides: dict[str, Any]) -> dict[s
         "n_points": 128,
         "anatomy_variation": 0.0,  # not drawn: an opt-in (see layout.vary_layout)
         "hysterectomy": False,  # not drawn: an opt-in (paint: the vagina alone, to its vault)
+        "empty_bladder": False,  # not drawn: an opt-in (layout.empty_bladder)
     }
     p["ghosting"] = u(0.02, 0.12) if rng.random() < 0.2 else 0.0
     p["wrap_mm"] = u(8.0, 35.0) if rng.random() < 0.15 else 0.0
@@ -157,6 +158,7 @@ def _validate(p: dict[str, Any]) -> dict[str, Any]:
             raise ValueError(f"{key} must be > 0, got {p[key]}")
     p["fat_suppressed"] = bool(p["fat_suppressed"])
     p["hysterectomy"] = bool(p["hysterectomy"])
+    p["empty_bladder"] = bool(p["empty_bladder"])
     for key in ("frame_interval_s", "snr", "tilt_deg", "peak_strain", "intensity_scale",
                 "supersample", "anatomy_scale", "gamma"):
         p[key] = float(p[key])

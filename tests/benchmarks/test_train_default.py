@@ -65,10 +65,18 @@ def test_hysterectomy_is_drawn_per_shared_case(script):
     assert cfg.phantom_overrides == {"hysterectomy": {"with_probability": [True, 0.3]}}
 
 
+def test_empty_bladder_is_drawn_per_shared_case(script):
+    cfg, _ = script.build_config(["--out", "x", "--empty-bladder-prob", "0.2",
+                                  "--hysterectomy-prob", "0.3"])
+    assert cfg.phantom_overrides == {"hysterectomy": {"with_probability": [True, 0.3]},
+                                     "empty_bladder": {"with_probability": [True, 0.2]}}
+
+
 @pytest.mark.parametrize(("argv", "message"), [
     (["--t1-prob", "1.5"], "--t1-prob"),
     (["--fat-suppressed-prob", "-1"], "--fat-suppressed-prob"),
     (["--hysterectomy-prob", "1.2"], "--hysterectomy-prob"),
+    (["--empty-bladder-prob", "-0.2"], "--empty-bladder-prob"),
     (["--gamma-range", "1.8", "0.55"], "--gamma-range"),
     (["--gamma-range", "0", "1"], "--gamma-range"),
     (["--variation-share", "1.5"], "--variation-share"),
