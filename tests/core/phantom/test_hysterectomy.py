@@ -5,7 +5,6 @@ import pytest
 from scipy import ndimage
 
 from core.phantom import generate_case
-from core.phantom.case import build_model
 
 KW = dict(shape=(160, 160), n_frames=3)
 
@@ -31,16 +30,3 @@ def test_label_two_is_the_vagina_alone(pair):
         assert np.nonzero(la == 2)[0].min() > np.nonzero(lw == 2)[0].min() + 5
         for k in (1, 3):  # bladder and rectum are still there, each in one piece
             assert ndimage.label(la == k)[1] == 1
-
-
-def test_off_by_default_and_never_drawn():
-    for seed in range(20):
-        model, _ = build_model(seed, shape=(64, 64), n_frames=2)
-        assert model.params["hysterectomy"] is False
-
-
-def test_default_cases_are_unchanged_by_the_option():
-    a = generate_case(7, **KW)
-    b = generate_case(7, hysterectomy=False, **KW)
-    np.testing.assert_array_equal(a.labels, b.labels)
-    np.testing.assert_array_equal(a.series.frames, b.series.frames)
