@@ -64,7 +64,7 @@ def build_config(argv: list[str] | None = None) -> tuple[TrainConfig, argparse.N
                          "vagina alone, to its vault), which the phantom never draws itself")
     ap.add_argument("--empty-bladder-prob", type=float, default=0.0,
                     help="chance that a shared case is drawn with a nearly empty, flat "
-                         "bladder (smaller than any the phantom draws itself)")
+                         "bladder (thinner than any the phantom draws itself)")
     ap.add_argument("--variation-share", type=float, default=1.0,
                     help="the share of training cases drawn with --anatomy-variation, "
                          "--gamma-range, --t1-prob, --fat-suppressed-prob and "
