@@ -65,11 +65,17 @@ def build_config(argv: list[str] | None = None) -> tuple[TrainConfig, argparse.N
     ap.add_argument("--empty-bladder-prob", type=float, default=0.0,
                     help="chance that a shared case is drawn with a nearly empty, flat "
                          "bladder (thinner than any the phantom draws itself)")
+    ap.add_argument("--fibroid-prob", type=float, default=0.0,
+                    help="chance that a shared case is drawn with an enlarged uterus and "
+                         "fibroids bulging from its outline, which the phantom never "
+                         "draws itself")
+    ap.add_argument("--funnel-prob", type=float, default=0.0,
+                    help="chance that a shared case is drawn with its bladder lifted off "
+                         "its neck through a funnel, which the phantom never draws itself")
     ap.add_argument("--variation-share", type=float, default=1.0,
                     help="the share of training cases drawn with --anatomy-variation, "
-                         "--gamma-range, --t1-prob, --fat-suppressed-prob and "
-                         "--hysterectomy-prob, --empty-bladder-prob (spread "
-                         "evenly); the others keep the defaults")
+                         "--gamma-range and the --*-prob options above (spread evenly); the "
+                         "others keep the defaults")
     ap.add_argument("--labelled", action="append", default=[], metavar="DIR",
                     help="also train on the labelled cases in DIR (one sub-folder per case "
                          "with series.* or series/, and truth.npy, e.g. from "
@@ -137,7 +143,9 @@ def build_config(argv: list[str] | None = None) -> tuple[TrainConfig, argparse.N
     for flag, key, value in (("t1_prob", "contrast", "t1"),
                              ("fat_suppressed_prob", "fat_suppressed", True),
                              ("hysterectomy_prob", "hysterectomy", True),
-                             ("empty_bladder_prob", "empty_bladder", True)):
+                             ("empty_bladder_prob", "empty_bladder", True),
+                             ("fibroid_prob", "fibroid_uterus", True),
+                             ("funnel_prob", "neck_funnel", True)):
         prob = getattr(args, flag)
         if not 0.0 <= prob <= 1.0:
             ap.error(f"--{flag.replace('_', '-')} must be in [0, 1]")

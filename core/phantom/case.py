@@ -9,10 +9,9 @@ import numpy as np
 from scipy import ndimage
 
 from core.organs import ORGANS
-from core.phantom import render
+from core.phantom import layout, render
 from core.phantom.contour import rest_contour
 from core.phantom.grid import Canvas
-from core.phantom.layout import draw_layout, empty_bladder, vary_layout
 from core.phantom.model import PhantomModel
 from core.phantom.motion import Motion, jitter_path, strain_curve
 from core.phantom.motion_design import design_bumps
@@ -85,13 +84,17 @@ def build_model(seed: int, **overrides: Any) -> tuple[PhantomModel, np.random.Ge
     step = min(sr, sc) / p["supersample"]
     margin = max(40.0, 230.0 - min(fov))  # small fields of view still hold whole organs
     for attempt in range(LAYOUT_ATTEMPTS):
-        lay = draw_layout(rng)
+        lay = layout.draw_layout(rng)
         # Opt-in wider anatomy from its own stream: the case's other draws stay the same.
         vary_key = [int(seed), 0xA7] + ([attempt] if attempt else [])
-        vary_layout(lay, np.random.default_rng(vary_key), p["anatomy_variation"])
+        layout.vary_layout(lay, np.random.default_rng(vary_key), p["anatomy_variation"])
         lay["hysterectomy"] = p["hysterectomy"]
         if p["empty_bladder"]:
-            empty_bladder(lay, np.random.default_rng([int(seed), 0xB1, attempt]))
+            layout.empty_bladder(lay, np.random.default_rng([int(seed), 0xB1, attempt]))
+        if p["fibroid_uterus"]:
+            layout.fibroid_uterus(lay, np.random.default_rng([int(seed), 0xF1, attempt]))
+        if p["neck_funnel"]:
+            layout.neck_funnel(lay, np.random.default_rng([int(seed), 0xF2, attempt]))
         lay["pixel_mm"] = max(sr, sc)
         # Inferior pubic point: the perineum (and its descent) in view below, the organs above.
         origin = (55.0 * size + rng.uniform(0.25, 0.75) * slack_x,

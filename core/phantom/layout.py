@@ -305,3 +305,58 @@ def empty_bladder(lay: dict, rng: np.random.Generator) -> None:
         "neck_radius": min(bl["neck_radius"], half_thick * u(0.4, 0.5)),
         "wall": min(u(2.0, 4.5), half_thick), "fill": u(0.0, 0.05), "empty": True,
     })
+
+
+def fibroid_uterus(lay: dict, rng: np.random.Generator) -> None:
+    """Give a drawn layout an enlarged uterus with fibroids bulging from it (in place).
+
+    The body grows ×1–1.35 about the top of the cervix, and 1–3 fibroids (hypointense
+    on T2, ellipses of radius 5–20 mm) sit on its outline anywhere but towards the
+    cervix, their centres 75–105 % of the way out, so they bulge from the body
+    (subserosal) or dent its outline from within (intramural).  The phantom's own
+    fibroids are painted inside an unchanged outline; these change it.
+
+    Args:
+        lay: a layout from :func:`draw_layout`.
+        rng: its own random generator (the case's other draws stay unchanged).
+    """
+    u = rng.uniform
+    ub = lay["uterus_body"]
+    pivot = np.asarray(ub["axis"][0], float)
+    grow = u(1.0, 1.35)
+    ub["centre"] = _scale_turn(ub["centre"], pivot, grow, 0.0)
+    ub["axis"] = [pivot.tolist(), _scale_turn(ub["axis"][1], pivot, grow, 0.0)]
+    ub["radii"] = [r * grow for r in ub["radii"]]
+    centre, (ra, rb), ang = np.asarray(ub["centre"], float), ub["radii"], ub["angle"]
+    rot = np.array([[np.cos(ang), -np.sin(ang)], [np.sin(ang), np.cos(ang)]])
+    fibroids = []
+    for _ in range(int(rng.integers(1, 4))):
+        phi = np.deg2rad(u(-120.0, 120.0))  # 0 = the fundus, ±180° = the cervix
+        edge = rot @ np.array([ra * np.cos(phi), rb * np.sin(phi)])
+        radius = u(5.0, 20.0)
+        fibroids.append({"centre": (centre + edge * u(0.75, 1.05)).tolist(),
+                         "radii": [radius, radius * u(0.7, 1.0)],
+                         "angle": float(u(0.0, np.pi))})
+    ub["fibroids"] = fibroids
+
+
+def neck_funnel(lay: dict, rng: np.random.Generator) -> None:
+    """Lift a drawn layout's bladder 6–20 mm off its neck (in place), so it narrows to the
+    neck through a funnel.
+
+    The neck stays behind the symphysis and the urethra where they were; the bladder
+    rises away from the neck, and the tube that joins them (wide at the bladder,
+    0.6–1× as wide at the neck as before) becomes a funnel of that length, as in
+    bladder-neck funnelling.  :func:`draw_layout`'s bladder sits on its neck.
+
+    Args:
+        lay: a layout from :func:`draw_layout`.
+        rng: its own random generator (the case's other draws stay unchanged).
+    """
+    bl = lay["bladder"]
+    neck, centre = np.asarray(bl["neck"], float), np.asarray(bl["centre"], float)
+    up = (centre - neck) / max(float(np.linalg.norm(centre - neck)), 1e-9)
+    length = rng.uniform(6.0, 20.0)
+    bl["centre"] = (centre + up * length).tolist()
+    bl["neck_radius"] = float(bl["neck_radius"] * rng.uniform(0.6, 1.0))
+    bl["funnel_mm"] = float(length)

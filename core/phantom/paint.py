@@ -121,6 +121,7 @@ def paint(canvas: Canvas, lay: dict, rng: np.random.Generator) -> Painted:
     va, ce, ub = lay["vagina"], lay["cervix"], lay["uterus_body"]
     vag = ev(lambda X, Y: tube_sdf(X, Y, np.array(va["pts"]), [va["radius"]] * len(va["pts"])),
              np.array(va["pts"]), va["radius"] + 6)
+    fibroid = np.full_like(vag, BIG)
     if lay.get("hysterectomy"):
         # Uterus and cervix removed: the vagina alone, closed at its vault (the rounded
         # end of its tube); fat and bowel take the space above it.
@@ -132,6 +133,11 @@ def paint(canvas: Canvas, lay: dict, rng: np.random.Generator) -> Painted:
         ubody = ev(lambda X, Y: blob_sdf(X, Y, ub["centre"], ub["radii"], ub["angle"],
                                          ub["coeffs"], ub["phases"]),
                    np.array([ub["centre"]]), max(ub["radii"]) * 1.3 + 6)
+        for fb in ub.get("fibroids", ()):  # opt-in (layout.fibroid_uterus)
+            one = ev(lambda X, Y, fb=fb: blob_sdf(X, Y, fb["centre"], fb["radii"], fb["angle"]),
+                     np.array([fb["centre"]]), max(fb["radii"]) + 6)
+            fibroid = np.minimum(fibroid, one)
+        ubody = smin(ubody, fibroid, 3.0)
     uterus = smin(smin(vag, cer, 6.0), ubody, 10.0)
     re = lay["rectum"]
     rpts = np.asarray(re["pts"])
@@ -172,7 +178,7 @@ def paint(canvas: Canvas, lay: dict, rng: np.random.Generator) -> Painted:
                    np.array([po["centre"]]), 16)
         soft[(fluid < 0) & inside] = T.FLUID
     _vessels(canvas, lay, rng, soft, body)
-    _organ_tissues(canvas, lay, soft, organs, vag, cer, ubody)
+    _organ_tissues(canvas, lay, soft, organs, vag, cer, ubody, fibroid)
     return Painted(soft, rigid, rigid_sdf.astype(np.float32), organs, body, lost)
 
 
@@ -237,7 +243,8 @@ def _vessels(canvas: Canvas, lay: dict, rng: np.random.Generator, soft: np.ndarr
 
 
 def _organ_tissues(canvas: Canvas, lay: dict, soft: np.ndarray, organs: np.ndarray,
-                   vag: np.ndarray, cer: np.ndarray, ubody: np.ndarray) -> None:
+                   vag: np.ndarray, cer: np.ndarray, ubody: np.ndarray,
+                   fibroid: np.ndarray) -> None:
     """Walls, contents and zonal anatomy inside the three organs."""
     X, Y = canvas.X, canvas.Y
     bl, re, ub = lay["bladder"], lay["rectum"], lay["uterus_body"]
@@ -277,6 +284,7 @@ def _organ_tissues(canvas: Canvas, lay: dict, soft: np.ndarray, organs: np.ndarr
             rad = r_lo + (r_hi - r_lo) * lay["lesion_draws"][7 + k]
             near = (X - X[r, c]) ** 2 + (Y - Y[r, c]) ** 2 < rad**2
             soft[near & inside_u & (zone == zone_id)] = tissue
+    soft[inside_u & (fibroid < 0)] = T.STROMA  # the opt-in fibroids on the outline
     # Rectum: wall and content (gel, stool, gas or collapsed lumen).
     inside_r = e_r < 0
     content = {"gel": T.FLUID, "stool": T.STOOL, "gas": T.GAS, "collapsed": T.RECT_WALL}

@@ -34,7 +34,7 @@ OVERRIDABLE = (
     "bias_strength", "motion_strength", "jitter_mm", "flicker", "tilt_deg", "peak_strain",
     "ghosting", "banding", "intensity_scale", "supersample", "n_points", "resp_mm", "psf_px",
     "anatomy_scale", "fat_suppressed", "gamma", "wrap_mm", "bowel_mm", "anatomy_variation",
-    "hysterectomy", "empty_bladder",
+    "hysterectomy", "empty_bladder", "fibroid_uterus", "neck_funnel",
 )
 
 
@@ -91,6 +91,8 @@ def sample_params(rng: np.random.Generator, overrides: dict[str, Any]) -> dict[s
         "anatomy_variation": 0.0,  # not drawn: an opt-in (see layout.vary_layout)
         "hysterectomy": False,  # not drawn: an opt-in (paint: the vagina alone, to its vault)
         "empty_bladder": False,  # not drawn: an opt-in (layout.empty_bladder)
+        "fibroid_uterus": False,  # not drawn: an opt-in (layout.fibroid_uterus)
+        "neck_funnel": False,  # not drawn: an opt-in (layout.neck_funnel)
     }
     p["ghosting"] = u(0.02, 0.12) if rng.random() < 0.2 else 0.0
     p["wrap_mm"] = u(8.0, 35.0) if rng.random() < 0.15 else 0.0
@@ -159,6 +161,8 @@ def _validate(p: dict[str, Any]) -> dict[str, Any]:
     p["fat_suppressed"] = bool(p["fat_suppressed"])
     p["hysterectomy"] = bool(p["hysterectomy"])
     p["empty_bladder"] = bool(p["empty_bladder"])
+    p["fibroid_uterus"] = bool(p["fibroid_uterus"])
+    p["neck_funnel"] = bool(p["neck_funnel"])
     for key in ("frame_interval_s", "snr", "tilt_deg", "peak_strain", "intensity_scale",
                 "supersample", "anatomy_scale", "gamma"):
         p[key] = float(p[key])
