@@ -133,11 +133,13 @@ def paint(canvas: Canvas, lay: dict, rng: np.random.Generator) -> Painted:
         ubody = ev(lambda X, Y: blob_sdf(X, Y, ub["centre"], ub["radii"], ub["angle"],
                                          ub["coeffs"], ub["phases"]),
                    np.array([ub["centre"]]), max(ub["radii"]) * 1.3 + 6)
-        for fb in ub.get("fibroids", ()):  # opt-in (layout.fibroid_uterus)
-            one = ev(lambda X, Y, fb=fb: blob_sdf(X, Y, fb["centre"], fb["radii"], fb["angle"]),
-                     np.array([fb["centre"]]), max(fb["radii"]) + 6)
-            fibroid = np.minimum(fibroid, one)
-        ubody = smin(ubody, fibroid, 3.0)
+        if ub.get("fibroids"):  # opt-in (layout.fibroid_uterus)
+            for fb in ub["fibroids"]:
+                one = ev(lambda X, Y, fb=fb: blob_sdf(X, Y, fb["centre"], fb["radii"],
+                                                      fb["angle"]),
+                         np.array([fb["centre"]]), max(fb["radii"]) + 6)
+                fibroid = np.minimum(fibroid, one)
+            ubody = smin(ubody, fibroid, 3.0)
     uterus = smin(smin(vag, cer, 6.0), ubody, 10.0)
     re = lay["rectum"]
     rpts = np.asarray(re["pts"])
