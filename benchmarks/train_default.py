@@ -29,6 +29,28 @@ RECIPE = dict(
     base_channels=16, depth=4, norm="batch", seed=0,
 )
 
+#: Phantom options drawn per shared training case: (flag, phantom parameter, value, help).
+#: ``--FLAG P`` draws ``parameter=value`` with probability P in the shared cases.
+PHANTOM_OPTIONS = (
+    ("t1-prob", "contrast", "t1",
+     "chance that a shared case is drawn with the T1 gradient-echo contrast (dark urine), "
+     "which the phantom never draws itself"),
+    ("fat-suppressed-prob", "fat_suppressed", True,
+     "chance that a shared case is drawn fat-suppressed (on top of the phantom's own 10 %%)"),
+    ("hysterectomy-prob", "hysterectomy", True,
+     "chance that a shared case is drawn without uterus and cervix (the vagina alone, to "
+     "its vault), which the phantom never draws itself"),
+    ("empty-bladder-prob", "empty_bladder", True,
+     "chance that a shared case is drawn with a nearly empty, flat bladder (thinner than "
+     "any the phantom draws itself)"),
+    ("fibroid-prob", "fibroid_uterus", True,
+     "chance that a shared case is drawn with an enlarged uterus and fibroids bulging from "
+     "its outline, which the phantom never draws itself"),
+    ("funnel-prob", "neck_funnel", True,
+     "chance that a shared case is drawn with its bladder lifted off its neck through a "
+     "funnel, which the phantom never draws itself"),
+)
+
 
 def build_config(argv: list[str] | None = None) -> tuple[TrainConfig, argparse.Namespace]:
     """The training configuration of the command line ``argv`` (argparse exits on misuse)."""
@@ -53,25 +75,8 @@ def build_config(argv: list[str] | None = None) -> tuple[TrainConfig, argparse.N
     ap.add_argument("--gamma-range", type=float, nargs=2, default=None, metavar=("LO", "HI"),
                     help="draw the phantom's intensity gamma log-uniformly in [LO, HI] per "
                          "case (the phantom's own draw is 0.8-1.25)")
-    ap.add_argument("--t1-prob", type=float, default=0.0,
-                    help="chance that a shared case is drawn with the T1 gradient-echo "
-                         "contrast (dark urine), which the phantom never draws itself")
-    ap.add_argument("--fat-suppressed-prob", type=float, default=0.0,
-                    help="chance that a shared case is drawn fat-suppressed (on top of the "
-                         "phantom's own 10 %%)")
-    ap.add_argument("--hysterectomy-prob", type=float, default=0.0,
-                    help="chance that a shared case is drawn without uterus and cervix (the "
-                         "vagina alone, to its vault), which the phantom never draws itself")
-    ap.add_argument("--empty-bladder-prob", type=float, default=0.0,
-                    help="chance that a shared case is drawn with a nearly empty, flat "
-                         "bladder (thinner than any the phantom draws itself)")
-    ap.add_argument("--fibroid-prob", type=float, default=0.0,
-                    help="chance that a shared case is drawn with an enlarged uterus and "
-                         "fibroids bulging from its outline, which the phantom never "
-                         "draws itself")
-    ap.add_argument("--funnel-prob", type=float, default=0.0,
-                    help="chance that a shared case is drawn with its bladder lifted off "
-                         "its neck through a funnel, which the phantom never draws itself")
+    for flag, _key, _value, text in PHANTOM_OPTIONS:
+        ap.add_argument(f"--{flag}", type=float, default=0.0, help=text)
     ap.add_argument("--variation-share", type=float, default=1.0,
                     help="the share of training cases drawn with --anatomy-variation, "
                          "--gamma-range and the --*-prob options above (spread evenly); the "
@@ -120,7 +125,7 @@ def build_config(argv: list[str] | None = None) -> tuple[TrainConfig, argparse.N
                       ("decoy_prob", "p_decoy"), ("copy_prob", "p_copy")):
         value = getattr(args, flag)
         if not 0.0 <= value <= 1.0:
-            ap.error(f"--{flag.replace('_', '-')} must be in [0, 1]")
+            ap.error(f"--{flag} must be in [0, 1]")
         if value > 0:
             augment[key] = value
     if args.bias is not None:
@@ -140,15 +145,10 @@ def build_config(argv: list[str] | None = None) -> tuple[TrainConfig, argparse.N
         overrides["anatomy_variation"] = args.anatomy_variation
     if args.gamma_range is not None:
         overrides["gamma"] = {"log_uniform": list(args.gamma_range)}
-    for flag, key, value in (("t1_prob", "contrast", "t1"),
-                             ("fat_suppressed_prob", "fat_suppressed", True),
-                             ("hysterectomy_prob", "hysterectomy", True),
-                             ("empty_bladder_prob", "empty_bladder", True),
-                             ("fibroid_prob", "fibroid_uterus", True),
-                             ("funnel_prob", "neck_funnel", True)):
-        prob = getattr(args, flag)
+    for flag, key, value, _text in PHANTOM_OPTIONS:
+        prob = getattr(args, flag.replace("-", "_"))
         if not 0.0 <= prob <= 1.0:
-            ap.error(f"--{flag.replace('_', '-')} must be in [0, 1]")
+            ap.error(f"--{flag} must be in [0, 1]")
         if prob > 0:
             overrides[key] = {"with_probability": [value, prob]}
     if overrides:

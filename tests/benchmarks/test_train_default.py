@@ -72,11 +72,26 @@ def test_empty_bladder_is_drawn_per_shared_case(script):
                                      "empty_bladder": {"with_probability": [True, 0.2]}}
 
 
+def test_fibroids_and_the_neck_funnel_are_drawn_per_shared_case(script):
+    cfg, _ = script.build_config(["--out", "x", "--fibroid-prob", "0.3", "--funnel-prob",
+                                  "0.25", "--variation-share", "0.5"])
+    assert cfg.phantom_overrides == {"fibroid_uterus": {"with_probability": [True, 0.3]},
+                                     "neck_funnel": {"with_probability": [True, 0.25]}}
+    assert cfg.override_share == 0.5
+
+
+def test_every_phantom_option_is_a_phantom_parameter(script):
+    from core.phantom.params import OVERRIDABLE
+    assert {key for _, key, _, _ in script.PHANTOM_OPTIONS} <= set(OVERRIDABLE)
+
+
 @pytest.mark.parametrize(("argv", "message"), [
     (["--t1-prob", "1.5"], "--t1-prob"),
     (["--fat-suppressed-prob", "-1"], "--fat-suppressed-prob"),
     (["--hysterectomy-prob", "1.2"], "--hysterectomy-prob"),
     (["--empty-bladder-prob", "-0.2"], "--empty-bladder-prob"),
+    (["--fibroid-prob", "1.1"], "--fibroid-prob"),
+    (["--funnel-prob", "-0.1"], "--funnel-prob"),
     (["--gamma-range", "1.8", "0.55"], "--gamma-range"),
     (["--gamma-range", "0", "1"], "--gamma-range"),
     (["--variation-share", "1.5"], "--variation-share"),
