@@ -125,7 +125,7 @@ def build_config(argv: list[str] | None = None) -> tuple[TrainConfig, argparse.N
                       ("decoy_prob", "p_decoy"), ("copy_prob", "p_copy")):
         value = getattr(args, flag)
         if not 0.0 <= value <= 1.0:
-            ap.error(f"--{flag} must be in [0, 1]")
+            ap.error(f"--{flag.replace('_', '-')} must be in [0, 1]")
         if value > 0:
             augment[key] = value
     if args.bias is not None:
