@@ -158,11 +158,9 @@ def _validate(p: dict[str, Any]) -> dict[str, Any]:
     for key in ("anatomy_scale", "gamma"):
         if not float(p[key]) > 0:
             raise ValueError(f"{key} must be > 0, got {p[key]}")
-    p["fat_suppressed"] = bool(p["fat_suppressed"])
-    p["hysterectomy"] = bool(p["hysterectomy"])
-    p["empty_bladder"] = bool(p["empty_bladder"])
-    p["fibroid_uterus"] = bool(p["fibroid_uterus"])
-    p["neck_funnel"] = bool(p["neck_funnel"])
+    for key in ("fat_suppressed", "hysterectomy", "empty_bladder", "fibroid_uterus",
+                "neck_funnel"):
+        p[key] = bool(p[key])
     for key in ("frame_interval_s", "snr", "tilt_deg", "peak_strain", "intensity_scale",
                 "supersample", "anatomy_scale", "gamma"):
         p[key] = float(p[key])
