@@ -108,6 +108,10 @@ def build_config(argv: list[str] | None = None) -> tuple[TrainConfig, argparse.N
     ap.add_argument("--seed", type=int, default=RECIPE["seed"],
                     help="training seed (weights' init, batch order, augmentation draws)")
     ap.add_argument("--lr", type=float, default=RECIPE["lr"])
+    ap.add_argument("--dice-first", type=float, default=None, metavar="D0",
+                    help="fix the adaptive loss's reference Dice loss D0 (1.0: an "
+                         "untrained network's) instead of taking the first batch's; "
+                         "for fine-tunes (docs/segmentation.md, Losses)")
     ap.add_argument("--batch-size", type=int, default=RECIPE["batch_size"])
     ap.add_argument("--crop", type=int, default=RECIPE["crop"])
     ap.add_argument("--steps-per-epoch", type=int, default=100)
@@ -120,6 +124,10 @@ def build_config(argv: list[str] | None = None) -> tuple[TrainConfig, argparse.N
               "case_seed0": args.case_seed0, "init_model": args.init_model, "lr": args.lr,
               "seed": args.seed, "batch_size": args.batch_size, "crop": args.crop,
               "steps_per_epoch": args.steps_per_epoch, "warmup_steps": args.warmup_steps}
+    if args.dice_first is not None:
+        if not 0 < args.dice_first < float("inf"):
+            ap.error("--dice-first must be a finite number > 0")
+        recipe["loss_kw"] = {**RECIPE["loss_kw"], "dice_first": args.dice_first}
     augment = {}
     for flag, key in (("band_prob", "p_band"), ("lut_prob", "p_lut"),
                       ("decoy_prob", "p_decoy"), ("copy_prob", "p_copy")):

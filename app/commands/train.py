@@ -22,6 +22,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--loss", choices=LOSSES, default="dice_adaptive",
                    help="dice (L0), dice_fixed (L_OD) or dice_adaptive (L_p, default)")
     p.add_argument("--lam", type=float, default=1.0, help="weight (max) of the contour term")
+    p.add_argument("--dice-first", type=float, default=None, metavar="D0",
+                   help="dice_adaptive: fix the reference Dice loss (1.0 = an untrained "
+                        "network's) instead of the first batch's; for --init-model runs")
     p.add_argument("--epochs", type=int, default=20)
     p.add_argument("--steps-per-epoch", type=int, default=100)
     p.add_argument("--batch-size", type=int, default=16)
@@ -52,8 +55,11 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
     from core.segment.data import project_source
 
     sources = [project_source(path, ORGANS) for path in args.project]
+    loss_kw = {"lam": args.lam}
+    if args.dice_first is not None:
+        loss_kw["dice_first"] = args.dice_first
     return TrainConfig(
-        loss=args.loss, loss_kw={"lam": args.lam}, epochs=args.epochs,
+        loss=args.loss, loss_kw=loss_kw, epochs=args.epochs,
         steps_per_epoch=args.steps_per_epoch, batch_size=args.batch_size, lr=args.lr,
         cases=args.cases, val_cases=args.val_cases, frames_per_case=args.frames_per_case,
         base_channels=args.base_channels, depth=args.depth, norm=args.norm, crop=args.crop,

@@ -12,7 +12,9 @@ by :func:`core.segment.preprocess.signed_distance` and divided by
   training state: ``λ_t = λ_max · clip(1 − D̄_t / D̄_0, 0, 1)`` where D̄_t is an
   exponential running mean of the Dice loss and D̄_0 its first value.  While the
   overlap is still poor the region term drives learning; as the Dice loss
-  falls the contour term takes over and refines boundaries.
+  falls the contour term takes over and refines boundaries.  A fine-tune of a
+  trained model can fix D̄_0 instead (``dice_first``, e.g. 1.0, the Dice loss of
+  an untrained network) so that λ_t does not depend on its first batch.
 """
 
 from __future__ import annotations
@@ -109,17 +111,24 @@ class DiceBoundaryLoss(nn.Module):
         adaptive: follow the training state (see module docstring).
         momentum: weight of the newest Dice value in its running mean.
         sdf_scale_mm: distance scale of the boundary term.
+        dice_first: D̄_0 fixed up front (> 0; 1.0 is the Dice loss of an untrained
+            network) instead of the first batch's Dice loss.  For fine-tunes: a
+            trained model's first batch is as likely easy as hard, so the first value
+            leaves λ_t to chance (docs/segmentation.md, "Losses").
     """
 
     def __init__(self, lam: float = 1.0, adaptive: bool = False, momentum: float = 0.02,
-                 sdf_scale_mm: float = 10.0) -> None:
+                 sdf_scale_mm: float = 10.0, dice_first: float | None = None) -> None:
         super().__init__()
         if lam < 0 or not 0 < momentum <= 1:
             raise ValueError(f"need lam >= 0 and 0 < momentum <= 1, got {lam}, {momentum}")
+        if dice_first is not None and not 0 < dice_first < float("inf"):
+            raise ValueError(f"dice_first must be a finite number > 0, got {dice_first}")
         self.lam, self.adaptive = lam, adaptive
         self.momentum, self.sdf_scale_mm = momentum, sdf_scale_mm
         self.register_buffer("dice_running", torch.tensor(-1.0, dtype=torch.float64))
-        self.register_buffer("dice_first", torch.tensor(-1.0, dtype=torch.float64))
+        self.register_buffer("dice_first", torch.tensor(
+            -1.0 if dice_first is None else float(dice_first), dtype=torch.float64))
 
     def current_lambda(self) -> float:
         """The weight λ_t of the boundary term now."""
@@ -131,8 +140,9 @@ class DiceBoundaryLoss(nn.Module):
         return self.lam * min(1.0, max(0.0, 1.0 - dt / d0))
 
     def _update(self, d: float) -> None:
-        if float(self.dice_first) < 0:
-            self.dice_first.fill_(d)
+        if float(self.dice_running) < 0:
+            if float(self.dice_first) < 0:
+                self.dice_first.fill_(d)
             self.dice_running.fill_(d)
         else:
             self.dice_running.mul_(1 - self.momentum).add_(self.momentum * d)
@@ -153,7 +163,7 @@ def make_loss(name: str, **kw: float) -> nn.Module:
     """Build a loss by name: ``"dice"`` (L0), ``"dice_fixed"`` (L_OD), ``"dice_adaptive"`` (L_p).
 
     Keyword arguments go to :class:`DiceBoundaryLoss` (``lam``, ``momentum``,
-    ``sdf_scale_mm``).
+    ``sdf_scale_mm``, ``dice_first``).
     """
     if name == "dice":
         return DiceLoss()

@@ -115,9 +115,10 @@ def test_train_fine_tunes_on_corrected_project_frames(tmp_path):
     rc = main(["train", "--out", str(out), "--project", str(tmp_path / "corrected.pvt"),
                "--init-model", str(tmp_path / "wide"), "--cases", "0", "--val-cases", "0",
                "--epochs", "1", "--steps-per-epoch", "2", "--batch-size", "2", "--crop", "32",
-               "--base-channels", "4", "--depth", "2", "--device", "cpu"])
+               "--base-channels", "4", "--depth", "2", "--device", "cpu", "--dice-first", "1"])
     assert rc == 0
     model, cfg = load_model(out / "model")
+    assert cfg["training"]["loss_kw"] == {"lam": 1.0, "dice_first": 1.0}
     assert model.config["base_channels"] == 4
     assert cfg["training"]["n_sources"] == 1 and cfg["training"]["cases"] == 0
     assert cfg["training"]["init_model_id"] == load_model(tmp_path / "wide")[1]["model_id"]
@@ -129,6 +130,14 @@ def test_train_project_without_corrections_is_a_clear_error(tmp_path, capsys):
                str(tmp_path / "plain.pvt"), "--cases", "0", "--device", "cpu"])
     err = capsys.readouterr().err
     assert rc == 2 and "plain.pvt" in err and "no manually corrected frame" in err
+    assert "Traceback" not in err
+
+
+def test_train_bad_reference_dice_is_a_clear_error(tmp_path, capsys):
+    rc = main(["train", "--out", str(tmp_path / "x"), "--dice-first", "0", "--cases", "1",
+               "--device", "cpu"])
+    err = capsys.readouterr().err
+    assert rc == 2 and "dice_first must be a finite number > 0, got 0.0" in err
     assert "Traceback" not in err
 
 

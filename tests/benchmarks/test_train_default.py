@@ -20,6 +20,14 @@ def test_the_training_seed_can_be_chosen(script):
     assert cfg.seed == 7
 
 
+def test_the_reference_dice_of_the_adaptive_loss_can_be_fixed(script):
+    default, _ = script.build_config(["--out", "x"])
+    cfg, _ = script.build_config(["--out", "x", "--dice-first", "1.0"])
+    assert default.loss_kw == {"lam": 1.0}
+    assert cfg.loss_kw == {"lam": 1.0, "dice_first": 1.0}
+    assert script.RECIPE["loss_kw"] == {"lam": 1.0}  # the recipe itself is not changed
+
+
 def test_the_bias_field_amplitude_can_be_chosen(script):
     default, _ = script.build_config(["--out", "x"])
     cfg, _ = script.build_config(["--out", "x", "--bias", "1.0", "--decoy-prob", "0.3"])
@@ -98,6 +106,8 @@ def test_every_phantom_option_is_a_phantom_parameter(script):
     (["--variation-share", "1.5"], "--variation-share"),
     (["--band-prob", "2"], "--band-prob"),
     (["--bias", "-1"], "--bias"),
+    (["--dice-first", "0"], "--dice-first"),
+    (["--dice-first", "nan"], "--dice-first"),
     (["--lut-prob", "-0.1"], "--lut-prob"),
     (["--decoy-prob", "1.1"], "--decoy-prob"),
     (["--copy-prob", "-0.5"], "--copy-prob"),

@@ -84,3 +84,25 @@ def test_make_loss_and_adaptive_weight():
     assert 0 < lams[0] < lams[-1] <= 1.0
     with pytest.raises(ValueError, match="loss must be one of"):
         make_loss("focal")
+
+
+def test_fixed_first_dice_sets_lambda_from_the_first_step():
+    """With D̄_0 given, a trained model's first batch no longer decides λ_t: an easy
+    batch gets λ = 1 − D̄_t / D̄_0 at once, not 0."""
+    lab = torch.from_numpy(disc((32, 32), 16, 16, 6)[None]).long()
+    sdf = torch.from_numpy(signed_distance(lab[0].numpy(), 3))[None]
+    good = 10 * one_hot(lab, 3)
+    free = make_loss("dice_adaptive", lam=1.0)
+    assert free(good, lab, sdf)[1]["lambda"] == 0.0
+    fixed = make_loss("dice_adaptive", lam=0.8, dice_first=1.0)
+    parts = fixed(good, lab, sdf)[1]
+    assert parts["lambda"] == pytest.approx(0.8 * (1.0 - parts["dice"]))
+    assert parts["lambda"] > 0.7
+    assert float(fixed.dice_first) == 1.0  # kept, not replaced by the first batch
+    # The reference survives a checkpoint round trip (resume is exact).
+    again = make_loss("dice_adaptive", lam=0.8)
+    again.load_state_dict(fixed.state_dict())
+    assert again.current_lambda() == pytest.approx(fixed.current_lambda())
+    for bad in (0.0, -1.0, float("inf"), float("nan")):
+        with pytest.raises(ValueError, match="dice_first"):
+            make_loss("dice_adaptive", dice_first=bad)
