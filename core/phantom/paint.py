@@ -174,6 +174,7 @@ def paint(canvas: Canvas, lay: dict, rng: np.random.Generator) -> Painted:
     soft[(ure_d < 1.0) & inside] = T.VAG_LUMEN
 
     _bowel(canvas, lay, rng, soft, organs, rigid_sdf, body)
+    _vault_loops(canvas, lay, soft, organs, rigid_sdf, body)
     po = lay["pouch"]
     if po["present"]:
         fluid = ev(lambda X, Y: blob_sdf(X, Y, po["centre"], po["radii"], po["angle"]),
@@ -223,6 +224,20 @@ def _bowel(canvas: Canvas, lay: dict, rng: np.random.Generator, soft: np.ndarray
     edge = inner & ((d2 - d1 < 2 * wall) | (d1 > radius[near] - wall))
     vals[edge] = T.BOWEL_WALL
     soft[sub] = vals
+
+
+def _vault_loops(canvas: Canvas, lay: dict, soft: np.ndarray, organs: np.ndarray,
+                 rigid_sdf: np.ndarray, body: np.ndarray) -> None:
+    """Bowel loops above the vaginal vault after hysterectomy (layout.vault_loops), in
+    the fat and soft tissue only: organs, bones and the body outline are left alone."""
+    free = (organs.min(0) > 1.0) & (rigid_sdf > 2.0) & (body < -5.0)
+    for lp in lay.get("vault_loops", ()):
+        d = canvas.evaluate(lambda X, Y, lp=lp: blob_sdf(X, Y, lp["centre"], lp["radii"],
+                                                         lp["angle"]),
+                            np.array([lp["centre"]]), max(lp["radii"]) + 4)
+        inner = (d < 0) & free
+        soft[inner] = lp["kind"]
+        soft[inner & (d > -lp["wall"])] = T.BOWEL_WALL
 
 
 def _vessels(canvas: Canvas, lay: dict, rng: np.random.Generator, soft: np.ndarray,
