@@ -349,7 +349,7 @@ def vault_loops(lay: dict, rng: np.random.Generator) -> None:
     collapsed content, grey like a uterus, else stool, fluid or gas; walls 0.8–2 mm)
     are centred inside the outline the uterine body would have had, so they fill the
     place where a model that expects a uterus looks for one.  :func:`paint` lays them
-    in the fat only (never over an organ, a bone or outside the body), so labels are
+    only where there is no organ and no bone, inside the body, so labels are
     unchanged.
 
     Args:

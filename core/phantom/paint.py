@@ -228,10 +228,13 @@ def _bowel(canvas: Canvas, lay: dict, rng: np.random.Generator, soft: np.ndarray
 
 def _vault_loops(canvas: Canvas, lay: dict, soft: np.ndarray, organs: np.ndarray,
                  rigid_sdf: np.ndarray, body: np.ndarray) -> None:
-    """Bowel loops above the vaginal vault after hysterectomy (layout.vault_loops), in
-    the fat and soft tissue only: organs, bones and the body outline are left alone."""
+    """Bowel loops above the vaginal vault after hysterectomy (layout.vault_loops), off
+    the organs and bones and inside the body: labels and the rigid map are unchanged."""
+    loops = lay.get("vault_loops")
+    if not loops:
+        return
     free = (organs.min(0) > 1.0) & (rigid_sdf > 2.0) & (body < -5.0)
-    for lp in lay.get("vault_loops", ()):
+    for lp in loops:
         d = canvas.evaluate(lambda X, Y, lp=lp: blob_sdf(X, Y, lp["centre"], lp["radii"],
                                                          lp["angle"]),
                             np.array([lp["centre"]]), max(lp["radii"]) + 4)
