@@ -127,6 +127,8 @@ def build_config(argv: list[str] | None = None) -> tuple[TrainConfig, argparse.N
     if args.dice_first is not None:
         if not 0 < args.dice_first < float("inf"):
             ap.error("--dice-first must be a finite number > 0")
+        if args.loss != "dice_adaptive":
+            ap.error(f"--dice-first needs --loss dice_adaptive, not {args.loss}")
         recipe["loss_kw"] = {**RECIPE["loss_kw"], "dice_first": args.dice_first}
     augment = {}
     for flag, key in (("band_prob", "p_band"), ("lut_prob", "p_lut"),
