@@ -206,7 +206,7 @@ def main() -> int:
             extra = {k: round(v, 3) for k, v in p.data.items() if isinstance(v, float)}
             print(f"[{time.perf_counter() - t0:7.1f} s] {p.stage} {p.done}/{p.total} "
                   f"{p.message} {extra}", flush=True)
-        elif p.stage == "train" and p.done % 500 == 0:
+        elif p.stage == "train" and (p.done % 500 == 0 or p.done == cfg.log_every):
             print(f"[{time.perf_counter() - t0:7.1f} s] step {p.done}/{p.total} "
                   f"loss {p.data['loss']:.4f} dice {p.data['dice']:.4f} "
                   f"lambda {p.data['lambda']:.2f}", flush=True)
