@@ -127,6 +127,8 @@ def build_config(argv: list[str] | None = None) -> tuple[TrainConfig, argparse.N
     if args.dice_first is not None:
         if not 0 < args.dice_first < float("inf"):
             ap.error("--dice-first must be a finite number > 0")
+        if args.loss != "dice_adaptive":
+            ap.error(f"--dice-first needs --loss dice_adaptive, not {args.loss}")
         recipe["loss_kw"] = {**RECIPE["loss_kw"], "dice_first": args.dice_first}
     augment = {}
     for flag, key in (("band_prob", "p_band"), ("lut_prob", "p_lut"),
@@ -204,7 +206,7 @@ def main() -> int:
             extra = {k: round(v, 3) for k, v in p.data.items() if isinstance(v, float)}
             print(f"[{time.perf_counter() - t0:7.1f} s] {p.stage} {p.done}/{p.total} "
                   f"{p.message} {extra}", flush=True)
-        elif p.stage == "train" and p.done % 500 == 0:
+        elif p.stage == "train" and (p.done % 500 == 0 or p.done == cfg.log_every):
             print(f"[{time.perf_counter() - t0:7.1f} s] step {p.done}/{p.total} "
                   f"loss {p.data['loss']:.4f} dice {p.data['dice']:.4f} "
                   f"lambda {p.data['lambda']:.2f}", flush=True)

@@ -89,6 +89,8 @@ def build_model(seed: int, **overrides: Any) -> tuple[PhantomModel, np.random.Ge
         vary_key = [int(seed), 0xA7] + ([attempt] if attempt else [])
         layout.vary_layout(lay, np.random.default_rng(vary_key), p["anatomy_variation"])
         lay["hysterectomy"] = p["hysterectomy"]
+        if p["hysterectomy"]:
+            layout.vault_loops(lay, np.random.default_rng([int(seed), 0xF3, attempt]))
         if p["empty_bladder"]:
             layout.empty_bladder(lay, np.random.default_rng([int(seed), 0xB1, attempt]))
         if p["fibroid_uterus"]:

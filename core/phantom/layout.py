@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from core.phantom import tissues as T
 from core.phantom.shapes import smooth_curve
 
 
@@ -338,6 +339,40 @@ def fibroid_uterus(lay: dict, rng: np.random.Generator) -> None:
                          "radii": [radius, radius * u(0.7, 1.0)],
                          "angle": float(u(0.0, np.pi))})
     ub["fibroids"] = fibroids
+
+
+def vault_loops(lay: dict, rng: np.random.Generator) -> None:
+    """Bowel loops in the space a hysterectomy left above the vaginal vault (in place).
+
+    Without a uterus, small bowel and sigmoid sink into the cul-de-sac between the
+    bladder and the rectum.  1–3 loops (ellipses of radius 8–18 mm; mostly mixed or
+    collapsed content, grey like a uterus, else stool, fluid or gas; walls 0.8–2 mm)
+    are centred inside the outline the uterine body would have had, so they fill the
+    place where a model that expects a uterus looks for one.  :func:`paint` lays them
+    only where there is no organ and no bone, inside the body, so labels are
+    unchanged.
+
+    Args:
+        lay: a layout from :func:`draw_layout`.
+        rng: its own random generator (the case's other draws stay unchanged).
+    """
+    u = rng.uniform
+    ub = lay["uterus_body"]
+    centre, (ra, rb), ang = np.asarray(ub["centre"], float), ub["radii"], ub["angle"]
+    rot = np.array([[np.cos(ang), -np.sin(ang)], [np.sin(ang), np.cos(ang)]])
+    kinds = (T.MIXED, T.BOWEL_WALL, T.STOOL, T.FLUID, T.GAS)
+    loops = []
+    for _ in range(int(rng.integers(1, 4))):
+        phi, r = u(0.0, 2 * np.pi), np.sqrt(u(0.0, 0.7))
+        radius = u(8.0, 18.0)
+        loops.append({
+            "centre": (centre + rot @ np.array([ra * r * np.cos(phi),
+                                                rb * r * np.sin(phi)])).tolist(),
+            "radii": [radius, radius * u(0.6, 1.0)], "angle": float(u(0.0, np.pi)),
+            "kind": int(rng.choice(kinds, p=[0.35, 0.3, 0.15, 0.1, 0.1])),
+            "wall": u(0.8, 2.0),
+        })
+    lay["vault_loops"] = loops
 
 
 def neck_funnel(lay: dict, rng: np.random.Generator) -> None:

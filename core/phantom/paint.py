@@ -174,6 +174,7 @@ def paint(canvas: Canvas, lay: dict, rng: np.random.Generator) -> Painted:
     soft[(ure_d < 1.0) & inside] = T.VAG_LUMEN
 
     _bowel(canvas, lay, rng, soft, organs, rigid_sdf, body)
+    _vault_loops(canvas, lay, soft, organs, rigid_sdf, body)
     po = lay["pouch"]
     if po["present"]:
         fluid = ev(lambda X, Y: blob_sdf(X, Y, po["centre"], po["radii"], po["angle"]),
@@ -223,6 +224,23 @@ def _bowel(canvas: Canvas, lay: dict, rng: np.random.Generator, soft: np.ndarray
     edge = inner & ((d2 - d1 < 2 * wall) | (d1 > radius[near] - wall))
     vals[edge] = T.BOWEL_WALL
     soft[sub] = vals
+
+
+def _vault_loops(canvas: Canvas, lay: dict, soft: np.ndarray, organs: np.ndarray,
+                 rigid_sdf: np.ndarray, body: np.ndarray) -> None:
+    """Bowel loops above the vaginal vault after hysterectomy (layout.vault_loops), off
+    the organs and bones and inside the body: labels and the rigid map are unchanged."""
+    loops = lay.get("vault_loops")
+    if not loops:
+        return
+    free = (organs.min(0) > 1.0) & (rigid_sdf > 2.0) & (body < -5.0)
+    for lp in loops:
+        d = canvas.evaluate(lambda X, Y, lp=lp: blob_sdf(X, Y, lp["centre"], lp["radii"],
+                                                         lp["angle"]),
+                            np.array([lp["centre"]]), max(lp["radii"]) + 4)
+        inner = (d < 0) & free
+        soft[inner] = lp["kind"]
+        soft[inner & (d > -lp["wall"])] = T.BOWEL_WALL
 
 
 def _vessels(canvas: Canvas, lay: dict, rng: np.random.Generator, soft: np.ndarray,

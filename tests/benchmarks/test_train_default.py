@@ -108,6 +108,7 @@ def test_every_phantom_option_is_a_phantom_parameter(script):
     (["--bias", "-1"], "--bias"),
     (["--dice-first", "0"], "--dice-first"),
     (["--dice-first", "nan"], "--dice-first"),
+    (["--dice-first", "1", "--loss", "dice"], "needs --loss dice_adaptive"),
     (["--lut-prob", "-0.1"], "--lut-prob"),
     (["--decoy-prob", "1.1"], "--decoy-prob"),
     (["--copy-prob", "-0.5"], "--copy-prob"),
