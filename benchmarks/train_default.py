@@ -124,11 +124,7 @@ def build_config(argv: list[str] | None = None) -> tuple[TrainConfig, argparse.N
               "case_seed0": args.case_seed0, "init_model": args.init_model, "lr": args.lr,
               "seed": args.seed, "batch_size": args.batch_size, "crop": args.crop,
               "steps_per_epoch": args.steps_per_epoch, "warmup_steps": args.warmup_steps}
-    if args.dice_first is not None:
-        if not 0 < args.dice_first < float("inf"):
-            ap.error("--dice-first must be a finite number > 0")
-        if args.loss != "dice_adaptive":
-            ap.error(f"--dice-first needs --loss dice_adaptive, not {args.loss}")
+    if args.dice_first is not None:  # checked by TrainConfig
         recipe["loss_kw"] = {**RECIPE["loss_kw"], "dice_first": args.dice_first}
     augment = {}
     for flag, key in (("band_prob", "p_band"), ("lut_prob", "p_lut"),

@@ -57,8 +57,6 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
     sources = [project_source(path, ORGANS) for path in args.project]
     loss_kw = {"lam": args.lam}
     if args.dice_first is not None:
-        if args.loss != "dice_adaptive":
-            raise ValueError(f"--dice-first needs --loss dice_adaptive, not {args.loss}")
         loss_kw["dice_first"] = args.dice_first
     return TrainConfig(
         loss=args.loss, loss_kw=loss_kw, epochs=args.epochs,

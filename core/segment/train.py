@@ -111,6 +111,13 @@ class TrainConfig:
         if not 0.0 <= self.override_share <= 1.0:
             raise ValueError(f"override_share must be in [0, 1], got {self.override_share}")
         check_overrides(self.phantom_overrides)
+        self.build_loss()  # bad loss_kw fail here, before any folder or data is made
+
+    def build_loss(self) -> torch.nn.Module:
+        """The loss module of ``loss`` and ``loss_kw`` (``loss_kw`` unused by "dice")."""
+        if "dice_first" in self.loss_kw and self.loss != "dice_adaptive":
+            raise ValueError(f"dice_first needs loss dice_adaptive, not {self.loss}")
+        return make_loss(self.loss, **(self.loss_kw if self.loss != "dice" else {}))
 
     def train_seeds(self) -> tuple[int, ...]:
         """The phantom seeds trained on."""
@@ -289,7 +296,7 @@ def train(config: TrainConfig, out_dir: str | Path, resume: bool = False,
     gen.manual_seed(cfg.seed)
     n_classes = len(cfg.organs) + 1
     model = UNet(1, n_classes, cfg.base_channels, cfg.depth, cfg.norm)
-    loss_fn = make_loss(cfg.loss, **(cfg.loss_kw if cfg.loss != "dice" else {}))
+    loss_fn = cfg.build_loss()
     start_epoch = 0
     init_id = None
     resuming = resume and (out / "last_state.json").is_file()

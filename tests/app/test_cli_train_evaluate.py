@@ -139,10 +139,11 @@ def test_train_bad_reference_dice_is_a_clear_error(tmp_path, capsys):
     err = capsys.readouterr().err
     assert rc == 2 and "dice_first must be a finite number > 0, got 0.0" in err
     assert "Traceback" not in err
+    assert not (tmp_path / "x").exists()  # refused before the model folder is made
     rc = main(["train", "--out", str(tmp_path / "y"), "--dice-first", "1", "--loss",
                "dice_fixed", "--cases", "1", "--device", "cpu"])
     err = capsys.readouterr().err
-    assert rc == 2 and "--dice-first needs --loss dice_adaptive, not dice_fixed" in err
+    assert rc == 2 and "dice_first needs loss dice_adaptive, not dice_fixed" in err
     assert not (tmp_path / "y").exists()
 
 
