@@ -308,6 +308,15 @@ def empty_bladder(lay: dict, rng: np.random.Generator) -> None:
     })
 
 
+def _body_point(ub: dict, phi: float, frac: float) -> list[float]:
+    """The point at angle ``phi`` (0 = the fundus) and ``frac`` of the way from the
+    centre to the outline of the uterine body's ellipse ``ub`` (body frame, mm)."""
+    (ra, rb), ang = ub["radii"], ub["angle"]
+    rot = np.array([[np.cos(ang), -np.sin(ang)], [np.sin(ang), np.cos(ang)]])
+    edge = rot @ np.array([ra * np.cos(phi), rb * np.sin(phi)])
+    return (np.asarray(ub["centre"], float) + edge * frac).tolist()
+
+
 def fibroid_uterus(lay: dict, rng: np.random.Generator) -> None:
     """Give a drawn layout an enlarged uterus with fibroids bulging from it (in place).
 
@@ -328,14 +337,11 @@ def fibroid_uterus(lay: dict, rng: np.random.Generator) -> None:
     ub["centre"] = _scale_turn(ub["centre"], pivot, grow, 0.0)
     ub["axis"] = [pivot.tolist(), _scale_turn(ub["axis"][1], pivot, grow, 0.0)]
     ub["radii"] = [r * grow for r in ub["radii"]]
-    centre, (ra, rb), ang = np.asarray(ub["centre"], float), ub["radii"], ub["angle"]
-    rot = np.array([[np.cos(ang), -np.sin(ang)], [np.sin(ang), np.cos(ang)]])
     fibroids = []
     for _ in range(int(rng.integers(1, 4))):
         phi = np.deg2rad(u(-120.0, 120.0))  # 0 = the fundus, ±180° = the cervix
-        edge = rot @ np.array([ra * np.cos(phi), rb * np.sin(phi)])
         radius = u(5.0, 20.0)
-        fibroids.append({"centre": (centre + edge * u(0.75, 1.05)).tolist(),
+        fibroids.append({"centre": _body_point(ub, phi, u(0.75, 1.05)),
                          "radii": [radius, radius * u(0.7, 1.0)],
                          "angle": float(u(0.0, np.pi))})
     ub["fibroids"] = fibroids
@@ -357,17 +363,13 @@ def vault_loops(lay: dict, rng: np.random.Generator) -> None:
         rng: its own random generator (the case's other draws stay unchanged).
     """
     u = rng.uniform
-    ub = lay["uterus_body"]
-    centre, (ra, rb), ang = np.asarray(ub["centre"], float), ub["radii"], ub["angle"]
-    rot = np.array([[np.cos(ang), -np.sin(ang)], [np.sin(ang), np.cos(ang)]])
     kinds = (T.MIXED, T.BOWEL_WALL, T.STOOL, T.FLUID, T.GAS)
     loops = []
     for _ in range(int(rng.integers(1, 4))):
         phi, r = u(0.0, 2 * np.pi), np.sqrt(u(0.0, 0.7))
         radius = u(8.0, 18.0)
         loops.append({
-            "centre": (centre + rot @ np.array([ra * r * np.cos(phi),
-                                                rb * r * np.sin(phi)])).tolist(),
+            "centre": _body_point(lay["uterus_body"], phi, r),
             "radii": [radius, radius * u(0.6, 1.0)], "angle": float(u(0.0, np.pi)),
             "kind": int(rng.choice(kinds, p=[0.35, 0.3, 0.15, 0.1, 0.1])),
             "wall": u(0.8, 2.0),
