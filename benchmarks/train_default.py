@@ -102,6 +102,11 @@ def build_config(argv: list[str] | None = None) -> tuple[TrainConfig, argparse.N
                          "their own organs in the background "
                          "(core.segment.augment.paste_organ_copies); 0 = none, as the "
                          "recipe was")
+    ap.add_argument("--ghost-prob", type=float, default=0.0,
+                    help="share of training samples given a faint copy of the whole image "
+                         "shifted by half (or a third) of the field of view, as Nyquist "
+                         "ghosts or parallel-imaging aliasing leave it "
+                         "(core.segment.augment.add_ghosts); 0 = none, as the recipe was")
     ap.add_argument("--bias", type=float, default=None,
                     help="largest log-amplitude of the augmentation's smooth bias field "
                          "(core.segment.augment.AugmentConfig.bias; the recipe's is 0.5)")
@@ -128,7 +133,8 @@ def build_config(argv: list[str] | None = None) -> tuple[TrainConfig, argparse.N
         recipe["loss_kw"] = {**RECIPE["loss_kw"], "dice_first": args.dice_first}
     augment = {}
     for flag, key in (("band_prob", "p_band"), ("lut_prob", "p_lut"),
-                      ("decoy_prob", "p_decoy"), ("copy_prob", "p_copy")):
+                      ("decoy_prob", "p_decoy"), ("copy_prob", "p_copy"),
+                      ("ghost_prob", "p_ghost")):
         value = getattr(args, flag)
         if not 0.0 <= value <= 1.0:
             ap.error(f"--{flag.replace('_', '-')} must be in [0, 1]")

@@ -78,6 +78,12 @@ class AugmentConfig:
             at least ``decoy_margin`` pixels from every organ; labels and signed distances
             are unchanged. 0 by default, like ``p_decoy``.
         copy_scale: (min, max) size factor of an organ copy (log-uniform).
+        p_ghost: probability that a sample gets a ghost (:func:`add_ghosts`): a faint
+            copy of the whole image shifted by half (or a third) of the field of view
+            along one axis, with wrap-around, as Nyquist N/2 ghosting or the residual
+            aliasing of parallel imaging leave it; labels and signed distances are
+            unchanged. 0 by default, like ``p_decoy``.
+        ghost_amp: (min, max) amplitude of the ghost relative to the image.
     """
 
     rotation_deg: float = 15.0
@@ -107,6 +113,8 @@ class AugmentConfig:
     decoy_margin: int = 4
     p_copy: float = 0.0
     copy_scale: tuple[float, float] = (0.6, 1.5)
+    p_ghost: float = 0.0
+    ghost_amp: tuple[float, float] = (0.05, 0.35)
 
     def to_dict(self) -> dict:
         """JSON-able dict of the ranges."""
@@ -306,6 +314,41 @@ def paste_organ_copies(x: torch.Tensor, labels: torch.Tensor, cfg: AugmentConfig
     return x * (1 - alpha) + texture * gain[:, None, None, None] * alpha
 
 
+def _per_sample(v: torch.Tensor) -> torch.Tensor:
+    """(N,) → (N, 1, 1, 1), to broadcast over images."""
+    return v[:, None, None, None]
+
+
+def add_ghosts(x: torch.Tensor, cfg: AugmentConfig, g: torch.Generator) -> torch.Tensor:
+    """Add a ghost of the whole image to some samples of ``x`` (N, 1, H, W).
+
+    Each sample, with probability ``cfg.p_ghost``, gets its own image rolled (with
+    wrap-around) by half of its side, or by a third in one case of three, along the rows
+    or the columns (even odds), times an amplitude ``a`` drawn from ``cfg.ghost_amp``
+    and combined with a random phase ``psi`` as a magnitude image is:
+    ``sqrt((x + a cos(psi) s)^2 + (a sin(psi) s)^2)``, ``s`` the shifted copy; so the
+    ghost brightens or darkens what lies under it.  Labels are not touched: a network
+    trained on it must not draw organs on the copy.  Batched; draws nothing from ``g``
+    when ``p_ghost`` is 0.
+    """
+    if cfg.p_ghost <= 0:
+        return x
+    n, _, h, w = x.shape
+    dev = x.device
+    sel = _bern(g, n, cfg.p_ghost, dev)
+    amp = _u(g, n, *cfg.ghost_amp, dev) * sel
+    psi = _u(g, n, 0.0, 2 * math.pi, dev)
+    along_rows = _bern(g, n, 0.5, dev)
+    third = _bern(g, n, 1 / 3, dev)
+    by_rows = torch.where(_per_sample(third), torch.roll(x, h // 3, 2), torch.roll(x, h // 2, 2))
+    by_cols = torch.where(_per_sample(third), torch.roll(x, w // 3, 3), torch.roll(x, w // 2, 3))
+    shifted = torch.where(_per_sample(along_rows), by_rows, by_cols)
+    a, c, s = (_per_sample(v) for v in (amp, torch.cos(psi), torch.sin(psi)))
+    x0 = x.clamp_min(0)
+    ghosted = torch.sqrt((x0 + a * c * shifted) ** 2 + (a * s * shifted) ** 2)
+    return torch.where(_per_sample(sel), ghosted, x)
+
+
 def _percentile_normalize(x: torch.Tensor, lo: float = 1.0, hi: float = 99.0) -> torch.Tensor:
     flat = x.flatten(1)
     q = torch.quantile(flat, torch.tensor([lo / 100, hi / 100], device=x.device), dim=1)
@@ -409,5 +452,6 @@ def augment_batch(
     if intensity:
         img = paste_decoys(img, lab, cfg, generator)
         img = paste_organ_copies(img, lab, cfg, generator)
+        img = add_ghosts(img, cfg, generator)
         img = augment_intensity(img, cfg, generator)
     return img, lab, out_sdf

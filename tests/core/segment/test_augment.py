@@ -4,6 +4,7 @@ import torch
 
 from core.segment.augment import (
     AugmentConfig,
+    add_ghosts,
     augment_batch,
     augment_intensity,
     paste_decoys,
@@ -234,3 +235,55 @@ def test_organ_copies_land_inside_the_body_when_there_is_one():
     centres = [float((changed[k].float().sum(0) * cols).sum() / changed[k].sum())
                for k in range(16) if changed[k].any()]
     assert len(centres) >= 12 and all(c > 60 for c in centres)
+
+
+def _body(n=16, size=64):
+    """A bright block (the 'body') on the left half of an otherwise dark image."""
+    img = torch.zeros(n, 1, size, size)
+    img[:, :, 8:40, 4:28] = 1.0
+    return img
+
+
+def test_ghosts_off_by_default_draw_nothing():
+    img = _body()
+    g = torch.Generator().manual_seed(2)
+    assert add_ghosts(img, AugmentConfig(), g) is img
+    assert torch.equal(g.get_state(), torch.Generator().manual_seed(2).get_state())
+
+
+def test_ghosts_are_faint_copies_shifted_by_half_or_a_third_of_the_field():
+    n, size = 64, 64
+    img = _body(n, size)
+    cfg = AugmentConfig(p_ghost=1.0, ghost_amp=(0.2, 0.3))
+    out = add_ghosts(img, cfg, torch.Generator().manual_seed(5))
+    shifts = set()
+    for k in range(n):
+        diff = (out[k, 0] - img[k, 0]).abs()
+        outside = img[k, 0] == 0  # where there was nothing, a ghost is all that shows
+        ghost = outside & (out[k, 0] > 1e-6)
+        assert ghost.any()
+        # the ghost's level outside the body is the drawn amplitude, within its range
+        assert 0.2 - 1e-5 <= float(out[k, 0][ghost].max()) <= 0.3 + 1e-5
+        # it is the block moved (with wrap-around) along one axis only
+        found = [(dim, sh) for dim, side in ((2, size), (3, size)) for sh in (side // 2, side // 3)
+                 if torch.equal(ghost, torch.roll(img[k, 0] > 0, sh, dim - 2) & outside)]
+        assert len(found) == 1, k
+        shifts.add(found[0])
+        # inside the body the image changes by at most the amplitude
+        assert float(diff.max()) <= 0.3 + 1e-5
+    assert shifts == {(2, 32), (2, 21), (3, 32), (3, 21)}  # all four kinds are drawn
+
+
+def test_ghosts_leave_labels_and_distances_and_unchosen_samples_unchanged():
+    lab = _labels(n=16)
+    img = lab[:, None].float() / 3
+    sdf = _sdf(lab)
+    a = augment_batch(img, lab, sdf, AugmentConfig(), torch.Generator().manual_seed(7))
+    b = augment_batch(img, lab, sdf, AugmentConfig(p_ghost=1.0),
+                      torch.Generator().manual_seed(7))
+    assert torch.equal(a[1], b[1]) and torch.equal(a[2], b[2])
+    assert not torch.equal(a[0], b[0])
+    x = torch.rand(32, 1, 16, 16) - 0.2  # negative values too, as normalised images have
+    out = add_ghosts(x, AugmentConfig(p_ghost=0.5), torch.Generator().manual_seed(3))
+    same = (out == x).flatten(1).all(1)
+    assert 4 <= int(same.sum()) <= 28  # about half the samples untouched, bit for bit
