@@ -95,18 +95,18 @@ def build_config(argv: list[str] | None = None) -> tuple[TrainConfig, argparse.N
                          "non-monotone one (reorders the tissues); 0 = none, as the recipe was")
     ap.add_argument("--decoy-prob", type=float, default=0.0,
                     help="share of training samples given organ-bright decoys in the "
-                         "background (core.segment.augment.paste_decoys); 0 = none, as the "
+                         "background (core.segment.distractors.paste_decoys); 0 = none, as the "
                          "recipe was")
     ap.add_argument("--copy-prob", type=float, default=0.0,
                     help="share of training samples given a moved, turned copy of one of "
                          "their own organs in the background "
-                         "(core.segment.augment.paste_organ_copies); 0 = none, as the "
+                         "(core.segment.distractors.paste_organ_copies); 0 = none, as the "
                          "recipe was")
     ap.add_argument("--ghost-prob", type=float, default=0.0,
                     help="share of training samples given a faint copy of the whole image "
                          "shifted by half (or a third) of the field of view, as Nyquist "
                          "ghosts or parallel-imaging aliasing leave it "
-                         "(core.segment.augment.add_ghosts); 0 = none, as the recipe was")
+                         "(core.segment.distractors.add_ghosts); 0 = none, as the recipe was")
     ap.add_argument("--bias", type=float, default=None,
                     help="largest log-amplitude of the augmentation's smooth bias field "
                          "(core.segment.augment.AugmentConfig.bias; the recipe's is 0.5)")
