@@ -171,7 +171,7 @@ def add_ghosts(x: torch.Tensor, cfg: AugmentConfig, g: torch.Generator) -> torch
     n, _, h, w = x.shape
     dev = x.device
     sel = _bern(g, n, cfg.p_ghost, dev)
-    amp = _u(g, n, *cfg.ghost_amp, dev) * sel
+    amp = _u(g, n, *cfg.ghost_amp, dev)
     psi = _u(g, n, 0.0, 2 * math.pi, dev)
     along_rows = _bern(g, n, 0.5, dev)
     third = _bern(g, n, 1 / 3, dev)
