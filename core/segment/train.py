@@ -51,6 +51,8 @@ class TrainConfig:
     explicit ``case_seeds`` when given (then ``cases`` is their number); validation
     ``val_seed0 ..``; evaluation should use seeds ≥ 1000, never trained on.
     ``sources_note`` records where explicit ``sources`` came from (they are not saved).
+    ``stored_data`` names the data store entry (:mod:`core.segment.datastore`) the
+    prepared frames were loaded from instead (``sources`` then stays empty).
     ``phantom_overrides`` (``generate_case`` keywords, or ranges drawn per case, see
     :func:`core.segment.data.resolve_overrides`) apply to ``override_share`` of the
     training and of the validation cases, spread evenly; the rest keep the defaults.
@@ -89,6 +91,7 @@ class TrainConfig:
     init_model: str | None = None
     sources: Sequence[Source] = field(default_factory=list, repr=False)
     sources_note: str | None = None
+    stored_data: str | None = None
 
     def __post_init__(self) -> None:
         if self.loss not in LOSSES:
@@ -268,6 +271,20 @@ def _initial_weights(cfg: TrainConfig) -> tuple[UNet, str]:
     return prune_unet(net, cfg.base_channels), model_id
 
 
+def build_caches(cfg: TrainConfig) -> tuple[FrameCache, FrameCache]:
+    """The (training, validation) frame caches a run of ``cfg`` prepares: its sources and
+    phantom seeds; its validation seeds (or its first source when it has none)."""
+    common = dict(n_classes=len(cfg.organs) + 1, spacing_mm=cfg.spacing_mm,
+                  canvas=cfg.canvas, frames_per_case=cfg.frames_per_case,
+                  workers=cfg.workers, phantom_overrides=cfg.phantom_overrides,
+                  override_share=cfg.override_share)
+    train_cache = build_cache(cfg.sources, cfg.train_seeds(), **common)
+    val_seeds = range(cfg.val_seed0, cfg.val_seed0 + cfg.val_cases)
+    val_cache = (build_cache((), val_seeds, **common) if cfg.val_cases
+                 else build_cache(cfg.sources[:1], (), **common))
+    return train_cache, val_cache
+
+
 def train(config: TrainConfig, out_dir: str | Path, resume: bool = False,
           data: tuple[FrameCache, FrameCache] | None = None) -> Iterator[Progress]:
     """Train a U-Net; yields progress, writes checkpoints and the final model in ``out_dir``.
@@ -318,18 +335,7 @@ def train(config: TrainConfig, out_dir: str | Path, resume: bool = False,
 
     yield Progress("data", 0, 1, "preparing training frames")
     t0 = time.perf_counter()
-    seeds = cfg.train_seeds()
-    common = dict(n_classes=n_classes, spacing_mm=cfg.spacing_mm, canvas=cfg.canvas,
-                  frames_per_case=cfg.frames_per_case, workers=cfg.workers,
-                  phantom_overrides=cfg.phantom_overrides,
-                  override_share=cfg.override_share)
-    if data is not None:
-        train_cache, val_cache = data
-    else:
-        train_cache = build_cache(cfg.sources, seeds, **common)
-        val_seeds = range(cfg.val_seed0, cfg.val_seed0 + cfg.val_cases)
-        val_cache = (build_cache((), val_seeds, **common) if cfg.val_cases
-                     else build_cache(cfg.sources[:1], (), **common))
+    train_cache, val_cache = data if data is not None else build_caches(cfg)
     if device.type == "cuda":
         train_cache = train_cache.to(device)
     yield Progress("data", 1, 1, f"{len(train_cache)} training frames "

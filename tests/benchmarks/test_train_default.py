@@ -147,3 +147,52 @@ def test_labelled_cases_become_sources_and_are_recorded(script, tmp_path,
     with pytest.raises(SystemExit) as exc:
         script.build_config(["--out", "x", "--labelled", str(tmp_path / "empty")])
     assert exc.value.code == 2
+
+
+def test_a_data_store_prepares_once_and_loads_after(script, tmp_path, write_labelled_case,
+                                                   monkeypatch):
+    import numpy as np
+    import torch
+
+    from core.segment.data import build_cache
+
+    rng = np.random.default_rng(0)
+    labels = np.zeros((5, 32, 40), np.uint8)
+    labels[:, 8:20, 10:25] = 1
+    labels[:, 22:28, 20:30] = 3
+    for name in ("alt_1", "alt_2"):
+        write_labelled_case(tmp_path / "cases" / name, rng.random((5, 32, 40)), labels)
+    built = []
+
+    def small_caches(cfg):  # the labelled sources only: no phantom case is generated
+        built.append(len(cfg.sources))
+        return (build_cache(cfg.sources, (), n_classes=4, spacing_mm=1.5, canvas=32),
+                build_cache(cfg.sources[:1], (), n_classes=4, spacing_mm=1.5, canvas=32))
+
+    monkeypatch.setattr(script, "build_caches", small_caches)
+    argv = ["--out", "x", "--labelled", str(tmp_path / "cases"), "--labelled-frames", "3",
+            "--data-store", str(tmp_path / "store")]
+    cfg, args = script.build_config(argv)
+    assert len(cfg.sources) == 2 and cfg.stored_data is None
+    first = script.prepared_data(cfg, args)
+    assert built == [2] and len(first[0]) == 6
+    assert (tmp_path / "store" / args.data_key / "key.json").is_file()
+
+    cfg2, args2 = script.build_config(argv)  # the same data: loaded, the cases not read
+    assert args2.data_key == args.data_key and cfg2.stored_data == args.data_key
+    assert cfg2.sources == [] and cfg2.to_dict()["stored_data"] == args.data_key
+    again = script.prepared_data(cfg2, args2)
+    assert built == [2]
+    for a, b in zip(first, again, strict=True):
+        assert torch.equal(a.images, b.images) and torch.equal(a.sdf, b.sdf)
+        assert torch.equal(a.labels, b.labels)
+
+    # Other frames per case: another key, prepared again.
+    cfg3, args3 = script.build_config([*argv[:-4], "--labelled-frames", "2",
+                                       *argv[-2:]])
+    assert args3.data_key != args.data_key and cfg3.stored_data is None
+    script.prepared_data(cfg3, args3)
+    assert built == [2, 2]
+    # Without --data-store nothing is stored or loaded.
+    cfg4, args4 = script.build_config(argv[:-2])
+    assert script.prepared_data(cfg4, args4) is None and args4.data_key is None
