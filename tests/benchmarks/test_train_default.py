@@ -128,8 +128,8 @@ def test_misuse_is_one_line_and_exit_2(script, capsys, argv, message):
     assert message in capsys.readouterr().err.strip().splitlines()[-1]
 
 
-def test_labelled_cases_become_sources_and_are_recorded(script, tmp_path,
-                                                        write_labelled_case):
+def _two_labelled_cases(top, write_labelled_case):
+    """Cases alt_1 and alt_2 (5 frames of 32 x 40, bladder and rectum) under ``top``."""
     import numpy as np
 
     rng = np.random.default_rng(0)
@@ -137,7 +137,12 @@ def test_labelled_cases_become_sources_and_are_recorded(script, tmp_path,
     labels[:, 8:20, 10:25] = 1
     labels[:, 22:28, 20:30] = 3
     for name in ("alt_1", "alt_2"):
-        write_labelled_case(tmp_path / "cases" / name, rng.random((5, 32, 40)), labels)
+        write_labelled_case(top / name, rng.random((5, 32, 40)), labels)
+
+
+def test_labelled_cases_become_sources_and_are_recorded(script, tmp_path,
+                                                        write_labelled_case):
+    _two_labelled_cases(tmp_path / "cases", write_labelled_case)
     cfg, _ = script.build_config(["--out", "x", "--labelled", str(tmp_path / "cases"),
                                   "--labelled-frames", "3"])
     assert len(cfg.sources) == 2 and all(len(s[0]) == 3 for s in cfg.sources)
@@ -151,17 +156,11 @@ def test_labelled_cases_become_sources_and_are_recorded(script, tmp_path,
 
 def test_a_data_store_prepares_once_and_loads_after(script, tmp_path, write_labelled_case,
                                                    monkeypatch):
-    import numpy as np
     import torch
 
     from core.segment.data import build_cache
 
-    rng = np.random.default_rng(0)
-    labels = np.zeros((5, 32, 40), np.uint8)
-    labels[:, 8:20, 10:25] = 1
-    labels[:, 22:28, 20:30] = 3
-    for name in ("alt_1", "alt_2"):
-        write_labelled_case(tmp_path / "cases" / name, rng.random((5, 32, 40)), labels)
+    _two_labelled_cases(tmp_path / "cases", write_labelled_case)
     built = []
 
     def small_caches(cfg):  # the labelled sources only: no phantom case is generated
