@@ -3,7 +3,8 @@
 Geometry (one sampling grid per sample, applied to image, labels and signed
 distances together): affine (rotation, isotropic scale, shear, translation,
 built with :func:`kornia.geometry.transform.get_affine_matrix2d`) composed with a
-smooth elastic displacement.  Images and SDFs are resampled bilinearly, labels
+smooth elastic displacement, and for some samples (off by default) a radial zoom that
+enlarges one organ (:func:`swell_organs`).  Images and SDFs are resampled bilinearly, labels
 by nearest neighbour; SDF values are multiplied by the local magnification so
 they stay distances on the output grid.  No left-right (or any) flips: the
 anatomy is in canonical orientation.
@@ -35,7 +36,7 @@ from core.segment.augment_config import AugmentConfig, _bern, _smooth_field, _u
 from core.segment.distractors import add_ghosts, paste_decoys, paste_organ_copies
 
 __all__ = ["AugmentConfig", "add_ghosts", "augment_batch", "augment_intensity", "band_gain",
-           "paste_decoys", "paste_organ_copies", "sampling_grid"]
+           "paste_decoys", "paste_organ_copies", "sampling_grid", "swell_organs"]
 
 
 def sampling_grid(n: int, size: tuple[int, int], cfg: AugmentConfig, g: torch.Generator,
@@ -62,6 +63,77 @@ def sampling_grid(n: int, size: tuple[int, int], cfg: AugmentConfig, g: torch.Ge
         disp = _smooth_field(g, n, 2, cfg.elastic_grid, size, device).permute(0, 2, 3, 1)
         scale_px = torch.tensor([2.0 / max(w - 1, 1), 2.0 / max(h - 1, 1)], device=device)
         grid = grid + disp * amp[:, None, None, None] * scale_px
+    return grid, mag
+
+
+def swell_organs(grid: torch.Tensor, labels: torch.Tensor, cfg: AugmentConfig,
+                 g: torch.Generator) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Enlarge one organ of some samples: a radial zoom about its centre, composed into
+    the sampling grid (an enlarged uterus, a distended bladder or rectum).
+
+    Each sample is chosen with probability ``cfg.p_swell``; one of the organs present in
+    its input labels is drawn (uniformly) and zoomed by ``s`` (log-uniform in
+    ``cfg.swell_scale``) about its centroid: the input position of a point at distance
+    ``r`` from the centre is at ``r * (1 - (1 - 1/s) * w(r))``, ``w`` = 1 out to ``s`` times
+    the radius of a disc of the organ's area (a round organ is zoomed whole; of a long one,
+    such as uterus and vagina together, the middle swells and the ends are pushed out), then
+    a cosine taper to 0 at ``cfg.swell_reach`` times that (the tissue around it is pushed
+    aside; nothing folds: the radial map stays increasing for any taper), and 0 beyond.
+    Labels follow the same grid, so they stay exact.
+
+    Args:
+        grid: (N, H, W, 2) sampling grid (normalised x, y) into the input, from
+            :func:`sampling_grid`.
+        labels: (N, H', W') integer input labels (the grid's input).
+        cfg, g: ranges and generator.
+
+    Returns:
+        (grid, local magnification (N, H, W) of the zoom at each output pixel, to scale
+        signed distances; None when no sample was chosen).
+    """
+    n = grid.shape[0]
+    dev = grid.device
+    h, w = labels.shape[-2:]
+    chosen = _bern(g, n, cfg.p_swell, dev)
+    zoom = torch.exp(_u(g, n, math.log(cfg.swell_scale[0]), math.log(cfg.swell_scale[1]),
+                        dev))
+    pick = _u(g, n, 0.0, 1.0, dev)
+    n_org = int(labels.max()) if labels.numel() else 0
+    if not chosen.any() or n_org < 1:
+        return grid, None
+    present = torch.stack([(labels == k).flatten(1).any(1) for k in range(1, n_org + 1)], 1)
+    count = present.sum(1)
+    chosen = chosen & (count > 0)
+    # the pick-th present organ (1-based label)
+    rank = (pick * count).floor().long().clamp_max((count - 1).clamp_min(0))
+    order = present.long().cumsum(1) - 1  # rank of each present organ
+    organ = 1 + ((order == rank[:, None]) & present).long().argmax(1)
+    mask = labels == organ[:, None, None]
+    ys = torch.arange(h, device=dev, dtype=torch.float32)[None, :, None]
+    xs = torch.arange(w, device=dev, dtype=torch.float32)[None, None, :]
+    area = mask.sum((1, 2)).clamp_min(1)
+    cy = (mask * ys).sum((1, 2)) / area
+    cx = (mask * xs).sum((1, 2)) / area
+    radius = torch.sqrt(area / math.pi).clamp_min(1.0)  # a disc of the organ's area
+    # output grid positions in input pixels
+    px = (grid[..., 0] + 1) * (w - 1) / 2
+    py = (grid[..., 1] + 1) * (h - 1) / 2
+    dx, dy = px - cx[:, None, None], py - cy[:, None, None]
+    r = torch.sqrt(dx * dx + dy * dy)
+    inner = (zoom * radius)[:, None, None]
+    outer = inner * max(cfg.swell_reach, 1.05)  # a taper of some width
+    t = ((r - inner) / (outer - inner)).clamp(0, 1)
+    taper = 0.5 * (1 + torch.cos(math.pi * t))  # w(r): 1 inside, 0 beyond outer
+    dtaper = torch.where((t > 0) & (t < 1), -0.5 * math.pi * torch.sin(math.pi * t)
+                         / (outer - inner), torch.zeros_like(t))
+    k = (1 - 1 / zoom)[:, None, None]
+    ratio = 1 - k * taper  # g(r) / r
+    slope = 1 - k * (taper + r * dtaper)  # g'(r) > 0
+    new = torch.stack([(cx[:, None, None] + dx * ratio) * 2 / max(w - 1, 1) - 1,
+                       (cy[:, None, None] + dy * ratio) * 2 / max(h - 1, 1) - 1], -1)
+    sel = chosen[:, None, None]
+    grid = torch.where(sel[..., None], new, grid)
+    mag = torch.where(sel, 1 / torch.sqrt(ratio * slope), torch.ones_like(ratio))
     return grid, mag
 
 
@@ -179,6 +251,9 @@ def augment_batch(
         generator.seed()
     n, _, h, w = image.shape
     grid, mag = sampling_grid(n, (h, w), cfg, generator, dev)
+    local_mag = None
+    if cfg.p_swell > 0:
+        grid, local_mag = swell_organs(grid, labels, cfg, generator)
     img = F.grid_sample(image.float(), grid, mode="bilinear", padding_mode="zeros",
                         align_corners=True)
     lab = F.grid_sample(labels[:, None].float(), grid, mode="nearest", padding_mode="zeros",
@@ -187,6 +262,8 @@ def augment_batch(
     if sdf is not None:
         out_sdf = F.grid_sample(sdf.float(), grid, mode="bilinear", padding_mode="border",
                                 align_corners=True) * mag[:, None, None, None]
+        if local_mag is not None:
+            out_sdf = out_sdf * local_mag[:, None]
     if intensity:
         img = paste_decoys(img, lab, cfg, generator)
         img = paste_organ_copies(img, lab, cfg, generator)

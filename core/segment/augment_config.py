@@ -57,6 +57,13 @@ class AugmentConfig:
             aliasing of parallel imaging leave it; labels and signed distances are
             unchanged. 0 by default, like ``p_decoy``.
         ghost_amp: (min, max) amplitude of the ghost relative to the image.
+        p_swell: probability that a sample has one of its organs enlarged
+            (:func:`~core.segment.augment.swell_organs`): a radial zoom about the organ's
+            centre, composed into the sampling grid, so image, labels and signed distances
+            follow it. 0 by default, like ``p_decoy``.
+        swell_scale: (min, max) zoom of the enlarged organ (log-uniform).
+        swell_reach: the zoom tapers to nothing at this many times the enlarged organ's
+            radius (the tissue in between is pushed aside).
     """
 
     rotation_deg: float = 15.0
@@ -88,6 +95,9 @@ class AugmentConfig:
     copy_scale: tuple[float, float] = (0.6, 1.5)
     p_ghost: float = 0.0
     ghost_amp: tuple[float, float] = (0.05, 0.35)
+    p_swell: float = 0.0
+    swell_scale: tuple[float, float] = (1.2, 2.0)
+    swell_reach: float = 1.8
 
     def to_dict(self) -> dict:
         """JSON-able dict of the ranges."""

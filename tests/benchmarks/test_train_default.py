@@ -48,6 +48,9 @@ def test_band_and_curve_augmentations_are_asked_for_by_share(script):
     cfg, _ = script.build_config(["--out", "x", "--ghost-prob", "0.2"])
     assert cfg.augment.p_ghost == 0.2 and cfg.to_dict()["augment"]["p_ghost"] == 0.2
     assert cfg.augment.p_copy == 0.0
+    cfg, _ = script.build_config(["--out", "x", "--swell-prob", "0.25"])
+    assert cfg.augment.p_swell == 0.25 and cfg.to_dict()["augment"]["p_swell"] == 0.25
+    assert cfg.augment.p_ghost == 0.0
 
 
 def test_wider_anatomy_and_gamma_go_to_the_shared_cases(script):
@@ -116,6 +119,7 @@ def test_every_phantom_option_is_a_phantom_parameter(script):
     (["--decoy-prob", "1.1"], "--decoy-prob"),
     (["--copy-prob", "-0.5"], "--copy-prob"),
     (["--ghost-prob", "1.5"], "--ghost-prob"),
+    (["--swell-prob", "-0.1"], "--swell-prob"),
     (["--anatomy-variation", "-1"], "--anatomy-variation"),
     (["--seeds", "990-1005"], "seeds >= 1000"),
     (["--crop", "100"], "crop must be a multiple"),

@@ -9,6 +9,7 @@ from core.segment.augment import (
     augment_intensity,
     paste_decoys,
     paste_organ_copies,
+    swell_organs,
 )
 from core.segment.preprocess import signed_distance
 
@@ -287,3 +288,70 @@ def test_ghosts_leave_labels_and_distances_and_unchosen_samples_unchanged():
     out = add_ghosts(x, AugmentConfig(p_ghost=0.5), torch.Generator().manual_seed(3))
     same = (out == x).flatten(1).all(1)
     assert 4 <= int(same.sum()) <= 28  # about half the samples untouched, bit for bit
+
+
+_STILL = dict(rotation_deg=0, scale=(1, 1), shear=0, translate=0, p_elastic=0)
+
+
+def _two_organs(n=8, size=96):
+    """A disc (label 1, radius 10 px, centre (30, 30)) and a box (label 3) far from it."""
+    yy, xx = np.mgrid[0:size, 0:size]
+    lab = np.zeros((n, size, size), np.int64)
+    lab[:, (yy - 30) ** 2 + (xx - 30) ** 2 <= 100] = 1
+    lab[:, 80:90, 80:90] = 3
+    return torch.from_numpy(lab)
+
+
+def test_swelling_off_by_default_draws_nothing():
+    lab = _labels(n=6)
+    img, sdf = lab[:, None].float(), _sdf(lab)
+    a = augment_batch(img, lab, sdf, AugmentConfig(), torch.Generator().manual_seed(4))
+    b = augment_batch(img, lab, sdf, AugmentConfig(swell_scale=(3.0, 3.0)),
+                      torch.Generator().manual_seed(4))
+    for x, y in zip(a, b, strict=True):
+        assert torch.equal(x, y)
+
+
+def test_swelling_zooms_the_drawn_organ_about_its_centre_and_scales_its_distances():
+    lab = _two_organs()
+    img, sdf = lab[:, None].float(), _sdf(lab)
+    cfg = AugmentConfig(**_STILL, p_swell=1.0, swell_scale=(1.5, 1.5), swell_reach=1.6)
+    g = torch.Generator().manual_seed(1)
+    out, olab, osdf = augment_batch(img, lab, sdf, cfg, g, intensity=False)
+    disc = olab == 1
+    # each sample draws one organ: the disc grows 1.5 times in radius (area 2.25 times),
+    # about the same centre, or the box grows and the disc stays as it was
+    grew = disc.flatten(1).sum(1) > 1.5 * (lab == 1).flatten(1).sum(1)
+    assert 0 < int(grew.sum()) < len(lab)  # both organs are drawn in 8 samples
+    for k in range(len(lab)):
+        if grew[k]:
+            assert abs(int(disc[k].sum()) / int((lab[k] == 1).sum()) - 2.25) < 0.12
+            rows, cols = torch.nonzero(disc[k], as_tuple=True)
+            assert abs(float(rows.float().mean()) - 30) < 0.5
+            assert abs(float(cols.float().mean()) - 30) < 0.5
+            # the box lies beyond the taper (1.6 x 15 px): untouched
+            assert torch.equal(olab[k] == 3, lab[k] == 3)
+            # the distance at the disc's centre is 1.5 times the original (inside < 0)
+            assert float(osdf[k, 1, 30, 30]) == pytest.approx(1.5 * float(sdf[k, 1, 30, 30]),
+                                                             rel=0.03)
+            assert float(osdf[k, 1, 30, 30]) < -14
+        else:
+            assert torch.equal(disc[k], lab[k] == 1)
+            assert int((olab[k] == 3).sum()) > 1.5 * int((lab[k] == 3).sum())
+
+
+def test_swelling_never_folds_and_leaves_unchosen_samples_bit_identical():
+    lab = _labels(n=16)
+    cfg = AugmentConfig(**_STILL, p_swell=0.5, swell_scale=(2.0, 2.0), swell_reach=1.1)
+    n, size = lab.shape[0], lab.shape[-1]
+    grid = torch.nn.functional.affine_grid(torch.eye(2, 3).expand(n, 2, 3), [n, 1, size, size],
+                                           align_corners=True)
+    new, mag = swell_organs(grid, lab, cfg, torch.Generator().manual_seed(9))
+    same = (new == grid).flatten(1).all(1)
+    assert 2 <= int(same.sum()) <= 14
+    assert torch.equal(mag[same], torch.ones_like(mag[same]))
+    assert float(mag.min()) > 0 and float(mag.max()) <= 2.0 + 1e-4
+    # along every row the sampled x positions keep their order: no fold, even with the
+    # steepest taper
+    assert bool((new[..., 0].diff(dim=2) > 0).all())
+    assert bool((new[..., 1].diff(dim=1) > 0).all())
