@@ -228,11 +228,15 @@ def prepared_data(cfg: TrainConfig, args: argparse.Namespace):
         return load_entry(args.data_store, cfg.stored_data)
     t0 = time.perf_counter()
     caches = build_caches(cfg)
-    entry = save_entry(args.data_store, args.data_key, caches,
-                       {"sources_note": cfg.sources_note, "n_sources": len(cfg.sources),
-                        "prepare_s": round(time.perf_counter() - t0, 1)})
-    print(f"[{time.perf_counter() - t0:7.1f} s] prepared {len(caches[0])} training frames, "
-          f"stored in {entry}", flush=True)
+    try:
+        entry = save_entry(args.data_store, args.data_key, caches,
+                           {"sources_note": cfg.sources_note, "n_sources": len(cfg.sources),
+                            "prepare_s": round(time.perf_counter() - t0, 1)})
+    except OSError as exc:  # a full disk costs the store, not the prepared frames
+        print(f"warning: prepared frames not stored in {args.data_store}: {exc}", flush=True)
+    else:
+        print(f"[{time.perf_counter() - t0:7.1f} s] prepared {len(caches[0])} training "
+              f"frames, stored in {entry}", flush=True)
     return caches
 
 

@@ -196,6 +196,15 @@ def test_a_data_store_prepares_once_and_loads_after(script, tmp_path, write_labe
     assert args3.data_key != args.data_key and cfg3.stored_data is None
     script.prepared_data(cfg3, args3)
     assert built == [2, 2]
+    # A store that cannot be written costs the store, not the run: the frames come back.
+    def full_disk(*_args, **_kw):
+        raise OSError("No space left on device")
+
+    monkeypatch.setattr(script, "save_entry", full_disk)
+    cfg5, args5 = script.build_config([*argv[:-4], "--labelled-frames", "1", *argv[-2:]])
+    frames = script.prepared_data(cfg5, args5)
+    assert len(frames[0]) == 2 and built == [2, 2, 2]
+    assert not (tmp_path / "store" / args5.data_key).exists()
     # Without --data-store nothing is stored or loaded.
     cfg4, args4 = script.build_config(argv[:-2])
     assert script.prepared_data(cfg4, args4) is None and args4.data_key is None
