@@ -129,6 +129,9 @@ def build_config(argv: list[str] | None = None) -> tuple[TrainConfig, argparse.N
     ap.add_argument("--max-minutes", type=float, default=None,
                     help="stop after the first epoch past this wall time")
     ap.add_argument("--install", default=None, help="copy the result to DIR/default.*")
+    ap.add_argument("--resume", action="store_true",
+                    help="continue an interrupted run of the same command from the last "
+                         "checkpoint in --out (OUT/last_*); without one, start afresh")
     ap.add_argument("--data-store", default=None, metavar="DIR",
                     help="keep the prepared training frames in DIR (core.segment.datastore), "
                          "keyed by the data settings, the labelled cases' files and the data "
@@ -240,12 +243,12 @@ def prepared_data(cfg: TrainConfig, args: argparse.Namespace):
     return caches
 
 
-def main() -> int:
-    cfg, args = build_config()
+def main(argv: list[str] | None = None) -> int:
+    cfg, args = build_config(argv)
     t0 = time.perf_counter()
     result = None
     data = prepared_data(cfg, args)
-    for p in train(cfg, args.out, data=data):
+    for p in train(cfg, args.out, resume=args.resume, data=data):
         if p.stage in ("data", "validate", "done"):
             extra = {k: round(v, 3) for k, v in p.data.items() if isinstance(v, float)}
             print(f"[{time.perf_counter() - t0:7.1f} s] {p.stage} {p.done}/{p.total} "

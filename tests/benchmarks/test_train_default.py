@@ -158,19 +158,49 @@ def test_labelled_cases_become_sources_and_are_recorded(script, tmp_path,
     assert exc.value.code == 2
 
 
+def _small_caches(cfg):
+    """The labelled sources only, on a 32 x 32 canvas: no phantom case is generated."""
+    from core.segment.data import build_cache
+
+    return (build_cache(cfg.sources, (), n_classes=4, spacing_mm=1.5, canvas=32),
+            build_cache(cfg.sources[:1], (), n_classes=4, spacing_mm=1.5, canvas=32))
+
+
+def test_an_interrupted_run_resumes_from_its_last_checkpoint(script, tmp_path, capsys,
+                                                             write_labelled_case,
+                                                             monkeypatch):
+    import json
+
+    _two_labelled_cases(tmp_path / "cases", write_labelled_case)
+    monkeypatch.setattr(script, "build_caches", _small_caches)
+    run = tmp_path / "run"
+    argv = ["--out", str(run), "--labelled", str(tmp_path / "cases"), "--labelled-frames",
+            "3", "--crop", "32", "--batch-size", "2", "--steps-per-epoch", "2",
+            "--warmup-steps", "1", "--device", "cpu", "--workers", "1",
+            "--data-store", str(tmp_path / "store")]  # the patched caches go through it
+    assert script.main([*argv, "--epochs", "1"]) == 0  # stands for a run cut off after epoch 1
+    assert json.loads((run / "last_state.json").read_text())["epoch"] == 1
+    capsys.readouterr()
+    assert script.main([*argv, "--epochs", "2", "--resume"]) == 0
+    out = capsys.readouterr().out
+    assert "validate 2/2" in out and "validate 1/2" not in out  # epoch 1 was not redone
+    assert json.loads((run / "last_state.json").read_text())["epoch"] == 2
+    assert (run / "model.safetensors").is_file()
+    # Without --resume the same folder starts afresh.
+    assert script.main([*argv, "--epochs", "2"]) == 0
+    assert "validate 1/2" in capsys.readouterr().out
+
+
 def test_a_data_store_prepares_once_and_loads_after(script, tmp_path, write_labelled_case,
                                                    monkeypatch):
     import torch
 
-    from core.segment.data import build_cache
-
     _two_labelled_cases(tmp_path / "cases", write_labelled_case)
     built = []
 
-    def small_caches(cfg):  # the labelled sources only: no phantom case is generated
+    def small_caches(cfg):
         built.append(len(cfg.sources))
-        return (build_cache(cfg.sources, (), n_classes=4, spacing_mm=1.5, canvas=32),
-                build_cache(cfg.sources[:1], (), n_classes=4, spacing_mm=1.5, canvas=32))
+        return _small_caches(cfg)
 
     monkeypatch.setattr(script, "build_caches", small_caches)
     argv = ["--out", "x", "--labelled", str(tmp_path / "cases"), "--labelled-frames", "3",
