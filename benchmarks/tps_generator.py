@@ -587,17 +587,17 @@ def _build_rest(params: dict, grid: _Grid, rng: np.random.Generator):
         L = a["uterus_length_mm"]
         hw = {"atrophic": 0.33, "fibroid_enlarged": 0.45}.get(state, 0.38) * L
         pref = {
-            "anteverted": -60,
-            "anteflexed": -110,
-            "retroverted": 50,
-            "fibroid_enlarged": -45,
-            "atrophic": -70,
+            "anteverted": 55,
+            "anteflexed": 100,
+            "retroverted": -55,
+            "fibroid_enlarged": 40,
+            "atrophic": 60,
         }[state] + j(8)
-        step = 6 if pref < 0 else -6
+        # angle from the cervical axis, positive = anterior; rotate away from neighbours
+        step = -6 if pref > 0 else 6
         bl_poly = _bladder_poly(a, rng, vault, introitus, cerv_r, vag_r, s_axes, s_ang)
         for _ in range(25):
             th = np.deg2rad(pref)
-            # angle measured from the cervical axis (positive = posterior)
             ca, sa = np.cos(th), np.sin(th)
             d = np.array([axis[0] * ca - axis[1] * sa, axis[0] * sa + axis[1] * ca])
             n = np.array([d[1], -d[0]])
