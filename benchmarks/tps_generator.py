@@ -892,9 +892,6 @@ def render(params: dict):
     cx = np.arange(0, 2 * w + cstep, cstep)
     CY, CX = np.meshgrid(ry[0] + cy * sr / 2, rx[0] + cx * sc / 2, indexing="ij")
     cpts = np.stack([CY.ravel(), CX.ravel()], 1)
-    fy = np.arange(2 * h) / cstep
-    fx = np.arange(2 * w) / cstep
-    FY, FX = np.meshgrid(fy, fx, indexing="ij")
     ctr = np.asarray(origin)
 
     frames = np.zeros((T, h, w), np.float32)
@@ -930,7 +927,6 @@ def render(params: dict):
             onehot[k] = (lab == k).sum((1, 3))
         onehot[0] -= 1  # ties go to the organ
         labels[ti] = np.argmax(onehot, 0)
-    del FY, FX
 
     # keep largest 4-connected piece per label per frame
     four = ndimage.generate_binary_structure(2, 1)
