@@ -1,4 +1,4 @@
-"""The CUDA paths: bfloat16 autocast inference and AMP + channels_last training.
+"""The CUDA paths: bfloat16 autocast inference and mixed-precision (AMP) training.
 
 Skipped where no CUDA device is present (CI); run on a lent GPU machine with
 ``python -m pytest -m gpu tests/core/segment/test_cuda.py``.
@@ -32,7 +32,7 @@ def test_shipped_model_on_cuda_agrees_with_the_cpu():
         assert abs(gpu.confidence[:, k - 1] - cpu.confidence[:, k - 1]).max() < 0.05
 
 
-def test_training_on_cuda_uses_amp_and_channels_last(tmp_path, make_case):
+def test_training_on_cuda_with_amp_saves_a_model_the_cpu_loads(tmp_path, make_case):
     sources = []
     for seed in range(2):
         series, labels = make_case(seed, t=3, shape=(40, 40), spacing=(1.5, 1.5))
