@@ -1,5 +1,6 @@
 """Scripts under benchmarks/ are not a package: tests load them by path."""
 
+import copy
 import importlib.util
 import sys
 from pathlib import Path
@@ -34,3 +35,23 @@ def generate_one(tmp_path_factory):
         return out / f"{prefix}_{seed:03d}"
 
     return run
+
+
+def _shrink(params: dict, rows: int = 128, frames: int = 8) -> dict:
+    """A generator's case parameters at ``rows`` rows and ``frames`` frames, the same field
+    of view (``matrix``, ``spacing_mm`` and ``n_frames`` changed in a copy)."""
+    p = copy.deepcopy(params)
+    h, w = p["matrix"]
+    dr, dc = p["spacing_mm"]
+    cols = max(8, round(rows * w / h))
+    p["matrix"] = [rows, cols]
+    p["spacing_mm"] = [dr * h / rows, dc * w / cols]
+    p["n_frames"] = frames
+    return p
+
+
+@pytest.fixture(scope="session")
+def shrink():
+    """``shrink(params, rows=128, frames=8)``: small renders of a generator's case for the
+    tests of the generators that take ``matrix`` / ``spacing_mm`` / ``n_frames``."""
+    return _shrink

@@ -14,23 +14,11 @@ def gen(load_script):
     return load_script("cascade_generator")
 
 
-def _small(params, size=128, frames=8):
-    """Same field of view at ``size`` rows and ``frames`` frames."""
-    p = json.loads(json.dumps(params))
-    h, w = p["matrix"]
-    dr, dc = p["spacing_mm"]
-    w2 = int(round(size * w / h))
-    p["matrix"] = [size, w2]
-    p["spacing_mm"] = [dr * h / size, dc * w / w2]
-    p["n_frames"] = frames
-    return p
-
-
 @pytest.fixture(scope="module")
-def small_cases(gen):
+def small_cases(gen, shrink):
     out = {}
     for seed in (0, 3, 7):
-        p = _small(gen.draw_params(seed))
+        p = shrink(gen.draw_params(seed))
         out[seed] = (p, gen.render(p))
     return out
 
@@ -123,9 +111,9 @@ def test_anatomy_order(small_cases):
         assert cols[0] < cols[2] and cols[1] < cols[2]
 
 
-def test_valsalva_moves_bladder_down(gen):
+def test_valsalva_moves_bladder_down(gen, shrink):
     seed = _first_seed(gen, "valsalva")
-    p = _small(gen.draw_params(seed), frames=10)
+    p = shrink(gen.draw_params(seed), frames=10)
     _frames, labels, spacing, _ = gen.render(p)
     rows = np.array([np.nonzero(labels[f] == 1)[0].mean() for f in range(len(labels))])
     descent_mm = (rows.max() - rows[0]) * spacing[0]
@@ -153,8 +141,8 @@ def test_frames_not_separable_from_labels(small_cases):
         assert overlap > 0.05
 
 
-def test_write_case_and_main(gen, tmp_path, monkeypatch):
-    small = _small(gen.draw_params(1), size=96, frames=4)
+def test_write_case_and_main(gen, tmp_path, monkeypatch, shrink):
+    small = shrink(gen.draw_params(1), rows=96, frames=4)
     monkeypatch.setattr(gen, "draw_params", lambda seed: dict(small, seed=seed))
     line = gen._write_case(1, str(tmp_path))
     assert "cascade_001" in line

@@ -14,21 +14,9 @@ def sg(load_script):
     return load_script("stream_generator")
 
 
-def small(params, size=128, n_frames=8):
-    """Same field of view at about ``size`` rows and ``n_frames`` frames."""
-    p = json.loads(json.dumps(params))
-    h, w = p["matrix"]
-    dr, dc = p["spacing_mm"]
-    nw = int(round(w * size / h))
-    p["matrix"] = [size, nw]
-    p["spacing_mm"] = [dr * h / size, dc * w / nw]
-    p["n_frames"] = n_frames
-    return p
-
-
 @pytest.fixture(scope="module")
-def renders(sg):
-    return {s: sg.render(small(sg.draw_params(s))) for s in SEEDS}
+def renders(sg, shrink):
+    return {s: sg.render(shrink(sg.draw_params(s))) for s in SEEDS}
 
 
 def test_interface(sg):
@@ -105,18 +93,18 @@ def test_anatomy_order_at_rest(renders):
         assert low[3] > low[1], seed
 
 
-def test_valsalva_moves_bladder_down(sg):
+def test_valsalva_moves_bladder_down(sg, shrink):
     seed = next(s for s in range(40) if sg.draw_params(s)["motion"]["manoeuvre"] == "valsalva"
                 and sg.draw_params(s)["anatomy"]["bladder_fill"] > 0.3
                 and sg.draw_params(s)["motion"]["descent_mm"] > 15)
-    frames, labels, spacing, _ = sg.render(small(sg.draw_params(seed)))
+    frames, labels, spacing, _ = sg.render(shrink(sg.draw_params(seed)))
     rows = [np.argwhere(labels[t] == 1)[:, 0].mean() * spacing[0] for t in range(len(labels))]
     assert max(rows) - rows[0] > 2.0, rows
     assert not np.array_equal(labels[0], labels[len(labels) // 2])
 
 
-def test_render_deterministic(sg):
-    p = small(sg.draw_params(7), size=96, n_frames=4)
+def test_render_deterministic(sg, shrink):
+    p = shrink(sg.draw_params(7), rows=96, frames=4)
     f1, l1, _, _ = sg.render(p)
     f2, l2, _, _ = sg.render(p)
     assert np.array_equal(f1, f2) and np.array_equal(l1, l2)
@@ -134,8 +122,8 @@ def test_not_trivially_separable(renders):
         assert inside.std() > 0.02 * inside.mean()
 
 
-def test_write_case_and_main(sg, tmp_path):
-    p = small(sg.draw_params(5), size=96, n_frames=4)
+def test_write_case_and_main(sg, tmp_path, shrink):
+    p = shrink(sg.draw_params(5), rows=96, frames=4)
     sg.draw_params, orig = (lambda seed: p), sg.draw_params
     try:
         line = sg._write_case(5, str(tmp_path))

@@ -1,6 +1,5 @@
 """Tests of benchmarks/tps_generator.py (thin-plate-spline cine phantom), seeds 0-39 only."""
 
-import copy
 import json
 
 import numpy as np
@@ -17,21 +16,9 @@ def tps(load_script):
     return load_script("tps_generator")
 
 
-def _small(params, side=128, frames=8):
-    """Same field of view, coarser matrix and fewer frames."""
-    p = copy.deepcopy(params)
-    h, w = p["matrix"]
-    sr, sc = p["spacing_mm"]
-    nw = max(8, round(side * w / h))
-    p["matrix"] = [side, nw]
-    p["spacing_mm"] = [sr * h / side, sc * w / nw]
-    p["n_frames"] = frames
-    return p
-
-
 @pytest.fixture(scope="module")
-def rendered(tps):
-    return {s: tps.render(_small(tps.draw_params(s))) for s in RENDER_SEEDS}
+def rendered(tps, shrink):
+    return {s: tps.render(shrink(tps.draw_params(s))) for s in RENDER_SEEDS}
 
 
 def test_interface(tps):
@@ -62,8 +49,8 @@ def test_params_json_deterministic_and_ranges(tps):
     assert len({tuple(p["matrix"]) for p in all_params}) > 20
 
 
-def test_render_deterministic(tps, rendered):
-    p = _small(tps.draw_params(3))
+def test_render_deterministic(tps, rendered, shrink):
+    p = shrink(tps.draw_params(3))
     f, lab, sp, _ = tps.render(p)
     f0, lab0, sp0, _ = rendered[3]
     assert np.array_equal(f, f0) and np.array_equal(lab, lab0) and sp == sp0
