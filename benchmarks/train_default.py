@@ -112,6 +112,10 @@ def build_config(argv: list[str] | None = None) -> tuple[TrainConfig, argparse.N
                     help="share of training samples with one organ enlarged by a radial zoom "
                          "about its centre, 1.2-2 times (core.segment.augment.swell_organs; "
                          "labels and distances follow); 0 = none, as the recipe was")
+    ap.add_argument("--organ-prob", type=float, default=0.0,
+                    help="share of training samples whose organs get their own smooth, "
+                         "blotchy intensity gain (core.segment.augment.vary_organs; labels "
+                         "and distances unchanged); 0 = none, as the recipe was")
     ap.add_argument("--bias", type=float, default=None,
                     help="largest log-amplitude of the augmentation's smooth bias field "
                          "(core.segment.augment.AugmentConfig.bias; the recipe's is 0.5)")
@@ -147,7 +151,8 @@ def build_config(argv: list[str] | None = None) -> tuple[TrainConfig, argparse.N
     augment = {}
     for flag, key in (("band_prob", "p_band"), ("lut_prob", "p_lut"),
                       ("decoy_prob", "p_decoy"), ("copy_prob", "p_copy"),
-                      ("ghost_prob", "p_ghost"), ("swell_prob", "p_swell")):
+                      ("ghost_prob", "p_ghost"), ("swell_prob", "p_swell"),
+                      ("organ_prob", "p_organ")):
         value = getattr(args, flag)
         if not 0.0 <= value <= 1.0:
             ap.error(f"--{flag.replace('_', '-')} must be in [0, 1]")

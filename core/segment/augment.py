@@ -9,7 +9,8 @@ by nearest neighbour; SDF values are multiplied by the local magnification so
 they stay distances on the output grid.  No left-right (or any) flips: the
 anatomy is in canonical orientation.
 
-Decoys, organ copies and ghosts (image only, off by default) come from
+Organs of changed intensity (:func:`vary_organs`, image only, off by default), then
+decoys, organ copies and ghosts (image only, off by default) from
 :mod:`core.segment.distractors`, between the geometry and the intensity changes; the
 ranges are :class:`AugmentConfig` (:mod:`core.segment.augment_config`).
 
@@ -36,7 +37,7 @@ from core.segment.augment_config import AugmentConfig, _bern, _smooth_field, _u
 from core.segment.distractors import add_ghosts, paste_decoys, paste_organ_copies
 
 __all__ = ["AugmentConfig", "add_ghosts", "augment_batch", "augment_intensity", "band_gain",
-           "paste_decoys", "paste_organ_copies", "sampling_grid", "swell_organs"]
+           "paste_decoys", "paste_organ_copies", "sampling_grid", "swell_organs", "vary_organs"]
 
 
 def sampling_grid(n: int, size: tuple[int, int], cfg: AugmentConfig, g: torch.Generator,
@@ -135,6 +136,49 @@ def swell_organs(grid: torch.Tensor, labels: torch.Tensor, cfg: AugmentConfig,
     grid = torch.where(sel[..., None], new, grid)
     mag = torch.where(sel, 1 / torch.sqrt(ratio * slope), torch.ones_like(ratio))
     return grid, mag
+
+
+def vary_organs(img: torch.Tensor, lab: torch.Tensor, cfg: AugmentConfig,
+                g: torch.Generator) -> torch.Tensor:
+    """Change the intensity of some organs of some samples (N, 1, H, W); labels stay true.
+
+    A sample is chosen with probability ``cfg.p_organ``; of its organs present each is
+    varied with probability one half, and at least one is. A varied organ is multiplied
+    by ``exp(m + t * f)``, ``m`` uniform in ``±cfg.organ_gain``, ``t`` uniform in
+    ``[0, cfg.organ_texture]`` and ``f`` a smooth random field in about [-1, 1] (6 x 6
+    control points: blotches like fibroids in a uterus or stool in a rectum), and on a
+    third of the varied organs an offset up to ``cfg.organ_offset`` is added, so a dark
+    organ (urine on T1) can turn bright. The change is weighted by the organ's mask
+    blurred by about one pixel, so the organ's edge is not sharper than the image's.
+    What an organ looks like then differs from sequence to sequence and from patient to
+    patient, as it does between scanners, and only its outline and its place among the
+    others tell it. Unchosen samples are returned bit-identical; with ``p_organ = 0``
+    nothing is drawn.
+    """
+    if cfg.p_organ <= 0:
+        return img
+    n, _, h, w = img.shape
+    dev = img.device
+    k = int(lab.max()) if lab.numel() else 0
+    chosen = _bern(g, n, cfg.p_organ, dev)
+    if k < 1:
+        return img
+    onehot = F.one_hot(lab.long().clamp_min(0), k + 1)[..., 1:].permute(0, 3, 1, 2).float()
+    present = onehot.flatten(2).amax(2) > 0  # (n, k)
+    pick = (torch.rand(n, k, generator=g, device=dev) < 0.5) & present
+    score = torch.rand(n, k, generator=g, device=dev).masked_fill(~present, -1.0)
+    first = F.one_hot(score.argmax(1), k).bool() & present
+    pick = (pick | (first & ~pick.any(1, keepdim=True))) & chosen[:, None]
+    mean = _u(g, n * k, -cfg.organ_gain, cfg.organ_gain, dev).view(n, k, 1, 1)
+    tex = _u(g, n * k, 0.0, cfg.organ_texture, dev).view(n, k, 1, 1)
+    field = _smooth_field(g, n, k, 6, (h, w), dev)
+    offset = (_u(g, n * k, 0.0, cfg.organ_offset, dev)
+              * _bern(g, n * k, 1 / 3, dev)).view(n, k, 1, 1)
+    weight = gaussian_blur2d(onehot, (5, 5), (1.0, 1.0)) * pick[:, :, None, None]
+    log_gain = (weight * (mean + tex * field)).sum(1, keepdim=True)
+    add = (weight * offset).sum(1, keepdim=True)
+    varied = img.clamp_min(0) * torch.exp(log_gain) + add
+    return torch.where(chosen[:, None, None, None], varied, img)
 
 
 def band_gain(g: torch.Generator, n: int, size: tuple[int, int], cfg: AugmentConfig,
@@ -265,6 +309,7 @@ def augment_batch(
         if local_mag is not None:
             out_sdf = out_sdf * local_mag[:, None]
     if intensity:
+        img = vary_organs(img, lab, cfg, generator)
         img = paste_decoys(img, lab, cfg, generator)
         img = paste_organ_copies(img, lab, cfg, generator)
         img = add_ghosts(img, cfg, generator)

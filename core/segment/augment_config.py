@@ -64,6 +64,18 @@ class AugmentConfig:
         swell_scale: (min, max) zoom of the enlarged organ (log-uniform).
         swell_reach: the zoom tapers to nothing at this many times the enlarged organ's
             radius (the tissue in between is pushed aside).
+        p_organ: probability that a sample has the intensity of its organs changed
+            (:func:`~core.segment.augment.vary_organs`): each organ present, with
+            probability one half each (at least one), gets its own smooth multiplicative
+            gain, a mean log-gain uniform in ``±organ_gain`` plus a smooth random field of
+            amplitude up to ``organ_texture`` (blotches of about a sixth of the side, such
+            as fibroids or stool), and on a third of them a bright offset up to
+            ``organ_offset`` (so a dark organ can turn bright). Soft-edged (about one
+            pixel); labels and signed distances are unchanged. 0 by default, like
+            ``p_decoy``.
+        organ_gain: largest |mean log-gain| of a varied organ.
+        organ_texture: largest amplitude of the smooth log-gain field inside it.
+        organ_offset: largest additive offset (normalised intensity) of a varied organ.
     """
 
     rotation_deg: float = 15.0
@@ -98,6 +110,10 @@ class AugmentConfig:
     p_swell: float = 0.0
     swell_scale: tuple[float, float] = (1.2, 2.0)
     swell_reach: float = 1.8
+    p_organ: float = 0.0
+    organ_gain: float = 0.9
+    organ_texture: float = 0.6
+    organ_offset: float = 0.4
 
     def to_dict(self) -> dict:
         """JSON-able dict of the ranges."""

@@ -51,6 +51,9 @@ def test_band_and_curve_augmentations_are_asked_for_by_share(script):
     cfg, _ = script.build_config(["--out", "x", "--swell-prob", "0.25"])
     assert cfg.augment.p_swell == 0.25 and cfg.to_dict()["augment"]["p_swell"] == 0.25
     assert cfg.augment.p_ghost == 0.0
+    cfg, _ = script.build_config(["--out", "x", "--organ-prob", "0.4"])
+    assert cfg.augment.p_organ == 0.4 and cfg.to_dict()["augment"]["p_organ"] == 0.4
+    assert cfg.augment.p_swell == 0.0
 
 
 def test_wider_anatomy_and_gamma_go_to_the_shared_cases(script):

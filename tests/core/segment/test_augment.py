@@ -10,6 +10,7 @@ from core.segment.augment import (
     paste_decoys,
     paste_organ_copies,
     swell_organs,
+    vary_organs,
 )
 from core.segment.preprocess import signed_distance
 
@@ -355,3 +356,58 @@ def test_swelling_never_folds_and_leaves_unchosen_samples_bit_identical():
     # steepest taper
     assert bool((new[..., 0].diff(dim=2) > 0).all())
     assert bool((new[..., 1].diff(dim=1) > 0).all())
+
+
+def test_organ_variation_off_by_default_draws_nothing():
+    lab = _labels(n=6)
+    img = lab[:, None].float() / 3
+    g = torch.Generator().manual_seed(4)
+    assert vary_organs(img, lab, AugmentConfig(), g) is img
+    assert torch.equal(g.get_state(), torch.Generator().manual_seed(4).get_state())
+    a = augment_batch(img, lab, _sdf(lab), AugmentConfig(), torch.Generator().manual_seed(5))
+    b = augment_batch(img, lab, _sdf(lab), AugmentConfig(p_organ=0.0, organ_gain=3.0),
+                      torch.Generator().manual_seed(5))
+    assert all(torch.equal(x, y) for x, y in zip(a, b, strict=True))
+
+
+def test_organ_variation_changes_organs_only_and_leaves_labels_and_distances():
+    lab = _two_organs(n=32)
+    img = torch.full((32, 1, 96, 96), 0.5)
+    cfg = AugmentConfig(p_organ=0.5, organ_gain=0.9, organ_texture=0.6, organ_offset=0.4)
+    out = vary_organs(img, lab, cfg, torch.Generator().manual_seed(2))
+    changed = (out != img)[:, 0]
+    same = ~changed.flatten(1).any(1)
+    assert 6 <= int(same.sum()) <= 26  # about half the samples untouched, bit for bit
+    # only the organs and a rim of about two pixels around them change
+    near = torch.from_numpy(np.stack([
+        np.abs(signed_distance(f, 4, 1.0)).min(0) <= 2.5 for f in lab.numpy()]))
+    inside = lab > 0
+    assert not bool((changed & ~(inside | near)).any())
+    for k in torch.nonzero(~same).flatten().tolist():
+        varied = [o for o in (1, 3) if bool(changed[k][lab[k] == o].any())]
+        assert varied  # at least one organ of a chosen sample
+        for o in varied:  # a smooth gain: blotchy inside, and bounded
+            v = out[k, 0][lab[k] == o]
+            assert float(v.min()) >= 0.5 * np.exp(-1.5) - 1e-6
+            assert float(v.max()) <= 0.5 * np.exp(1.5) + 0.4 + 1e-6
+    # which organ changes varies: each is left alone in some chosen sample
+    alone = {o: sum(1 for k in torch.nonzero(~same).flatten().tolist()
+                    if not bool(changed[k][lab[k] == o].any())) for o in (1, 3)}
+    assert alone[1] > 0 and alone[3] > 0
+    a = augment_batch(img, lab, _sdf(lab), AugmentConfig(), torch.Generator().manual_seed(7))
+    b = augment_batch(img, lab, _sdf(lab), AugmentConfig(p_organ=1.0),
+                      torch.Generator().manual_seed(7))
+    assert torch.equal(a[1], b[1]) and torch.equal(a[2], b[2])
+    assert not torch.equal(a[0], b[0])
+
+
+def test_organ_variation_can_turn_a_dark_organ_bright_and_make_it_blotchy():
+    lab = _two_organs(n=64)
+    img = torch.where(lab[:, None] > 0, 0.05, 0.6)  # dark organs (urine on T1)
+    out = vary_organs(img, lab, AugmentConfig(p_organ=1.0), torch.Generator().manual_seed(3))
+    disc = lab[:, 10:50, 10:50] == 1
+    means = torch.stack([out[k, 0, 10:50, 10:50][disc[k]].mean() for k in range(64)])
+    assert float(means.max()) > 0.3  # brighter than the background's half
+    core = torch.from_numpy(np.stack([signed_distance(f, 4, 1.0)[1] < -3 for f in lab.numpy()]))
+    cv = torch.stack([out[k, 0][core[k]].std() / out[k, 0][core[k]].mean() for k in range(64)])
+    assert float(cv.max()) > 0.15  # not flat inside (it was): blotches
