@@ -8,6 +8,7 @@ Rows: rest frame, peak-strain frame, peak frame with the true contours
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 
 import numpy as np
@@ -48,10 +49,18 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4, 5])
     ap.add_argument("--size", type=int, default=300, help="tile size in pixels")
     ap.add_argument("--out", type=Path, default=OUT)
+    ap.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
+                    help="a phantom override (JSON value), e.g. sigmoid_colon=true")
     args = ap.parse_args()
+    overrides = {}
+    for item in args.option:
+        key, sep, value = item.partition("=")
+        if not sep:
+            ap.error(f"--option needs KEY=VALUE, got {item!r}")
+        overrides[key] = json.loads(value)
     cols = []
     for seed in args.seeds:
-        case = generate_case(seed)
+        case = generate_case(seed, **overrides)
         peak = int(np.argmax(case.strain))
         cols.append([_tile(case, 0, False, args.size), _tile(case, peak, False, args.size),
                      _tile(case, peak, True, args.size)])

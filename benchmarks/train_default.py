@@ -50,6 +50,9 @@ PHANTOM_OPTIONS = (
     ("funnel-prob", "neck_funnel", True,
      "chance that a shared case is drawn with its bladder lifted off its neck through a "
      "funnel, which the phantom never draws itself"),
+    ("sigmoid-prob", "sigmoid_colon", True,
+     "chance that a shared case is drawn with its rectum labelled to S3 and the sigmoid "
+     "continuing above it unlabelled, which the phantom never draws itself"),
 )
 
 

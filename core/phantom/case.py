@@ -97,6 +97,8 @@ def build_model(seed: int, **overrides: Any) -> tuple[PhantomModel, np.random.Ge
             layout.fibroid_uterus(lay, np.random.default_rng([int(seed), 0xF1, attempt]))
         if p["neck_funnel"]:
             layout.neck_funnel(lay, np.random.default_rng([int(seed), 0xF2, attempt]))
+        if p["sigmoid_colon"]:
+            layout.sigmoid_colon(lay, np.random.default_rng([int(seed), 0xF4, attempt]))
         lay["pixel_mm"] = max(sr, sc)
         # Inferior pubic point: the perineum (and its descent) in view below, the organs above.
         origin = (55.0 * size + rng.uniform(0.25, 0.75) * slack_x,

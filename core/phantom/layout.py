@@ -397,3 +397,74 @@ def neck_funnel(lay: dict, rng: np.random.Generator) -> None:
     bl["centre"] = (centre + up * length).tolist()
     bl["neck_radius"] = float(bl["neck_radius"] * rng.uniform(0.6, 1.0))
     bl["funnel_mm"] = float(length)
+
+
+#: Arc length (mm) along the spine's anterior surface from the coccyx tip to the middle
+#: third of S3 (core.phantom.spine: three coccygeal segments, S5, S4, then S3 at 74.5–96.5).
+S3_ARC_MM = (80.0, 92.0)
+
+
+def sigmoid_colon(lay: dict, rng: np.random.Generator) -> None:
+    """Label the rectum up to S3 and continue it above, unlabelled, as the sigmoid (in place).
+
+    Readers and most annotation protocols end the rectum at the rectosigmoid junction,
+    about S3, where the bowel leaves the sacrum and turns forwards: the image shows the
+    same tube going on.  :func:`draw_layout` ends the rectum on the lower sacrum with no
+    bowel continuing from it.  Here the centre line runs from the anus through the
+    ampulla up along the sacrum (its own gap of 7–18 mm in front of it) to a cut 80–92 mm
+    of spine above the coccyx tip (S3), then on as the sigmoid 15–35 mm further up the
+    sacrum, forwards 25–45 mm and forwards again, rising or sinking over the uterus
+    (radius 7–12 mm).  The labelled rectum ends in a flat cut across the tube (the
+    layout's ``rectum["cut"]``: a point and the cranial tangent); :func:`paint` draws the
+    sigmoid with the rectum's content and wall where there is no organ and no bone.
+
+    Args:
+        lay: a layout from :func:`draw_layout`.
+        rng: its own random generator (the case's other draws stay unchanged).
+    """
+    u = rng.uniform
+    re = lay["rectum"]
+    spine = np.asarray(lay["spine"]["curve"], float)
+    arc = np.concatenate([[0.0], np.cumsum(np.hypot(*np.diff(spine, axis=0).T))])
+    tang = np.gradient(spine, axis=0)
+    tang /= np.linalg.norm(tang, axis=1, keepdims=True)
+    ant = np.stack([tang[:, 1], -tang[:, 0]], 1)
+    ant *= -np.sign(ant[:, 0:1] + 1e-9)  # anterior (−x) pointing normal
+
+    def along(level: float, dist: float) -> np.ndarray:
+        """The point ``dist`` mm in front of the spine at arc ``level`` mm from the tip."""
+        p = np.array([np.interp(level, arc, spine[:, k]) for k in range(2)])
+        n = np.array([np.interp(level, arc, ant[:, k]) for k in range(2)])
+        return p + n / max(float(np.linalg.norm(n)), 1e-9) * dist
+
+    old = np.asarray(re["pts"], float)
+    old_r = np.asarray(re["radii"], float)
+    amp_i = int(np.argmax(old_r[: len(old_r) // 2 + 1]))
+    anus, arj, amp_c = old[0], np.asarray(re["arj"], float), old[amp_i]
+    amp_r, up_r, sig_r = float(old_r[amp_i]), u(7.0, 12.0), u(7.0, 12.0)
+    gap = u(7.0, 18.0)
+    cut = u(*S3_ARC_MM)
+    start = float(arc[np.argmin(np.abs(spine[:, 1] - (amp_c[1] - 20.0)))])
+    start = min(max(start, 20.0), cut - 30.0)
+    mid = (start + cut) / 2
+    up = cut + u(15.0, 35.0)
+    fwd = -np.array([1.0, 0.0])  # anterior in the body frame
+    top = along(up, gap + sig_r)
+    turn = top + fwd * u(25.0, 45.0) + np.array([0.0, -u(5.0, 20.0)])
+    end = turn + fwd * u(15.0, 35.0) + np.array([0.0, u(-10.0, 25.0)])
+    ctrl = np.array([anus, arj, amp_c, along(start, gap + amp_r), along(mid, gap + up_r),
+                     along(cut, gap + up_r), top, turn, end])
+    per = 4  # curve samples per control-point segment: control point j is sample j * per
+    # (four, as draw_layout's rectum has, so that paint's anal canal, its first six
+    # samples, keeps its length)
+    pts = smooth_curve(ctrl, n=(len(ctrl) - 1) * per + 1)
+    k_cut = 5 * per
+    knots = np.array([0, 1, 2, 3, 4, 5, 6, 8], float) * per
+    radii = np.interp(np.arange(len(pts)), knots,
+                      [old_r[0], old_r[min(5, len(old_r) - 1)], amp_r, amp_r * u(0.8, 1.0),
+                       up_r, up_r, sig_r, sig_r])
+    t = pts[k_cut + 1] - pts[k_cut - 1]
+    re["pts"] = pts[: k_cut + 1].tolist()
+    re["radii"] = radii[: k_cut + 1].tolist()
+    re["cut"] = {"point": pts[k_cut].tolist(), "tangent": (t / np.linalg.norm(t)).tolist()}
+    lay["sigmoid"] = {"pts": pts[k_cut:].tolist(), "radii": radii[k_cut:].tolist()}

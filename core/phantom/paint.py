@@ -144,6 +144,12 @@ def paint(canvas: Canvas, lay: dict, rng: np.random.Generator) -> Painted:
     re = lay["rectum"]
     rpts = np.asarray(re["pts"])
     rectum = ev(lambda X, Y: tube_sdf(X, Y, rpts, re["radii"]), rpts, max(re["radii"]) + 6)
+    open_end = None
+    if re.get("cut"):  # opt-in (layout.sigmoid_colon): a flat end across the tube at S3
+        cut = _cut_sdf(X, Y, re["cut"], 3.0 * max(re["radii"]))
+        # No wall across the cut: the lumen goes on into the sigmoid.
+        open_end = (cut > -re["wall"]) & (rectum < -re["wall"])
+        rectum = np.maximum(rectum, cut)
     # The vagina and cervix keep their shape: bladder and rectum rest against them.
     tube = smin(vag, cer, 6.0)
     bladder = np.maximum(bladder, -(tube - lay["contact"][0]))
@@ -175,13 +181,14 @@ def paint(canvas: Canvas, lay: dict, rng: np.random.Generator) -> Painted:
 
     _bowel(canvas, lay, rng, soft, organs, rigid_sdf, body)
     _vault_loops(canvas, lay, soft, organs, rigid_sdf, body)
+    _sigmoid(canvas, lay, soft, organs, rigid_sdf, body)
     po = lay["pouch"]
     if po["present"]:
         fluid = ev(lambda X, Y: blob_sdf(X, Y, po["centre"], po["radii"], po["angle"]),
                    np.array([po["centre"]]), 16)
         soft[(fluid < 0) & inside] = T.FLUID
     _vessels(canvas, lay, rng, soft, body)
-    _organ_tissues(canvas, lay, soft, organs, vag, cer, ubody, fibroid)
+    _organ_tissues(canvas, lay, soft, organs, vag, cer, ubody, fibroid, open_end)
     return Painted(soft, rigid, rigid_sdf.astype(np.float32), organs, body, lost)
 
 
@@ -243,6 +250,39 @@ def _vault_loops(canvas: Canvas, lay: dict, soft: np.ndarray, organs: np.ndarray
         soft[inner & (d > -lp["wall"])] = T.BOWEL_WALL
 
 
+def _cut_sdf(X: np.ndarray, Y: np.ndarray, cut: dict, reach: float) -> np.ndarray:
+    """Negative on the caudal side of the plane through ``cut["point"]`` across
+    ``cut["tangent"]`` and everywhere farther than ``reach`` mm from the point (so that
+    the cut ends only the tube near it)."""
+    px, py = cut["point"]
+    tx, ty = cut["tangent"]
+    return np.minimum((X - px) * tx + (Y - py) * ty, reach - np.hypot(X - px, Y - py))
+
+
+def _sigmoid(canvas: Canvas, lay: dict, soft: np.ndarray, organs: np.ndarray,
+             rigid_sdf: np.ndarray, body: np.ndarray) -> None:
+    """The sigmoid colon above a rectum cut at S3 (layout.sigmoid_colon), with the
+    rectum's content and wall, off the organs and bones and inside the body: labels and
+    the rigid map are unchanged."""
+    sg = lay.get("sigmoid")
+    if not sg:
+        return
+    re = lay["rectum"]
+    pts = np.asarray(sg["pts"])
+    d = canvas.evaluate(lambda X, Y: tube_sdf(X, Y, pts, sg["radii"]), pts,
+                        max(sg["radii"]) + 4)
+    e_b, e_u, e_r = organs
+    # Up to the rectum's cut end; a little off the bladder and uterus.
+    inner = (d < 0) & (e_r >= 0) & (np.minimum(e_b, e_u) > 0.5) & (rigid_sdf > 1.5)
+    inner &= body < -4.0
+    content = {"gel": T.FLUID, "stool": T.STOOL, "gas": T.GAS, "collapsed": T.RECT_WALL}
+    soft[inner] = content[re["content"]]
+    if re["content"] == "collapsed":
+        dc = canvas.evaluate(lambda X, Y: polyline_distance(X, Y, pts)[0], pts, 8)
+        soft[inner & (dc < 1.5)] = T.MIXED
+    soft[inner & (d > -re["wall"])] = T.RECT_WALL
+
+
 def _vessels(canvas: Canvas, lay: dict, rng: np.random.Generator, soft: np.ndarray,
              body: np.ndarray) -> None:
     """A few thin winding vessels in the pelvic and mesenteric fat."""
@@ -264,8 +304,9 @@ def _vessels(canvas: Canvas, lay: dict, rng: np.random.Generator, soft: np.ndarr
 
 def _organ_tissues(canvas: Canvas, lay: dict, soft: np.ndarray, organs: np.ndarray,
                    vag: np.ndarray, cer: np.ndarray, ubody: np.ndarray,
-                   fibroid: np.ndarray) -> None:
-    """Walls, contents and zonal anatomy inside the three organs."""
+                   fibroid: np.ndarray, open_end: np.ndarray | None = None) -> None:
+    """Walls, contents and zonal anatomy inside the three organs (``open_end``: where the
+    rectum's cut end has no wall)."""
     X, Y = canvas.X, canvas.Y
     bl, re, ub = lay["bladder"], lay["rectum"], lay["uterus_body"]
     e_b, e_u, e_r = organs
@@ -313,7 +354,10 @@ def _organ_tissues(canvas: Canvas, lay: dict, soft: np.ndarray, organs: np.ndarr
         rp = np.asarray(re["pts"])
         dr = canvas.evaluate(lambda X, Y: polyline_distance(X, Y, rp)[0], rp, 8)
         soft[inside_r & (dr < 1.5)] = T.MIXED
-    soft[inside_r & (e_r > -re["wall"])] = T.RECT_WALL
+    wall = inside_r & (e_r > -re["wall"])
+    if open_end is not None:
+        wall &= ~open_end
+    soft[wall] = T.RECT_WALL
     # Anal canal: narrow, mostly wall.
     canal = inside_r & (Y > re["arj"][1] + 4)
     soft[canal & (e_r < -re["wall"])] = T.RECT_WALL

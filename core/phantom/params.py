@@ -34,7 +34,7 @@ OVERRIDABLE = (
     "bias_strength", "motion_strength", "jitter_mm", "flicker", "tilt_deg", "peak_strain",
     "ghosting", "banding", "intensity_scale", "supersample", "n_points", "resp_mm", "psf_px",
     "anatomy_scale", "fat_suppressed", "gamma", "wrap_mm", "bowel_mm", "anatomy_variation",
-    "hysterectomy", "empty_bladder", "fibroid_uterus", "neck_funnel",
+    "hysterectomy", "empty_bladder", "fibroid_uterus", "neck_funnel", "sigmoid_colon",
 )
 
 
@@ -93,6 +93,7 @@ def sample_params(rng: np.random.Generator, overrides: dict[str, Any]) -> dict[s
         "empty_bladder": False,  # not drawn: an opt-in (layout.empty_bladder)
         "fibroid_uterus": False,  # not drawn: an opt-in (layout.fibroid_uterus)
         "neck_funnel": False,  # not drawn: an opt-in (layout.neck_funnel)
+        "sigmoid_colon": False,  # not drawn: an opt-in (layout.sigmoid_colon)
     }
     p["ghosting"] = u(0.02, 0.12) if rng.random() < 0.2 else 0.0
     p["wrap_mm"] = u(8.0, 35.0) if rng.random() < 0.15 else 0.0
@@ -159,7 +160,7 @@ def _validate(p: dict[str, Any]) -> dict[str, Any]:
         if not float(p[key]) > 0:
             raise ValueError(f"{key} must be > 0, got {p[key]}")
     for key in ("fat_suppressed", "hysterectomy", "empty_bladder", "fibroid_uterus",
-                "neck_funnel"):
+                "neck_funnel", "sigmoid_colon"):
         p[key] = bool(p[key])
     for key in ("frame_interval_s", "snr", "tilt_deg", "peak_strain", "intensity_scale",
                 "supersample", "anatomy_scale", "gamma"):

@@ -97,6 +97,12 @@ def test_fibroids_and_the_neck_funnel_are_drawn_per_shared_case(script):
     assert cfg.override_share == 0.5
 
 
+def test_the_sigmoid_is_drawn_per_shared_case(script):
+    cfg, _ = script.build_config(["--out", "x", "--sigmoid-prob", "0.6",
+                                  "--variation-share", "0.5"])
+    assert cfg.phantom_overrides == {"sigmoid_colon": {"with_probability": [True, 0.6]}}
+
+
 def test_every_phantom_option_is_a_phantom_parameter(script):
     from core.phantom.params import OVERRIDABLE
     assert {key for _, key, _, _ in script.PHANTOM_OPTIONS} <= set(OVERRIDABLE)
@@ -109,6 +115,7 @@ def test_every_phantom_option_is_a_phantom_parameter(script):
     (["--empty-bladder-prob", "-0.2"], "--empty-bladder-prob"),
     (["--fibroid-prob", "1.1"], "--fibroid-prob"),
     (["--funnel-prob", "-0.1"], "--funnel-prob"),
+    (["--sigmoid-prob", "1.3"], "--sigmoid-prob"),
     (["--band-prob", "1.5"], "--band-prob"),
     (["--gamma-range", "1.8", "0.55"], "--gamma-range"),
     (["--gamma-range", "0", "1"], "--gamma-range"),

@@ -6,7 +6,7 @@ import pytest
 from core.phantom import generate_case
 from core.phantom.case import build_model
 
-OPTIONS = ("hysterectomy", "empty_bladder", "fibroid_uterus", "neck_funnel")
+OPTIONS = ("hysterectomy", "empty_bladder", "fibroid_uterus", "neck_funnel", "sigmoid_colon")
 
 
 @pytest.mark.parametrize("key", OPTIONS)
