@@ -53,6 +53,9 @@ PHANTOM_OPTIONS = (
     ("sigmoid-prob", "sigmoid_colon", True,
      "chance that a shared case is drawn with its rectum labelled to S3 and the sigmoid "
      "continuing above it unlabelled, which the phantom never draws itself"),
+    ("large-uterus-prob", "large_uterus", True,
+     "chance that a shared case is drawn with a large uterine body reaching over the "
+     "bladder, which the phantom never draws itself"),
 )
 
 

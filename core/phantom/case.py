@@ -97,6 +97,8 @@ def build_model(seed: int, **overrides: Any) -> tuple[PhantomModel, np.random.Ge
             layout.fibroid_uterus(lay, np.random.default_rng([int(seed), 0xF1, attempt]))
         if p["neck_funnel"]:
             layout.neck_funnel(lay, np.random.default_rng([int(seed), 0xF2, attempt]))
+        if p["large_uterus"]:
+            layout.large_uterus(lay, np.random.default_rng([int(seed), 0xF5, attempt]))
         if p["sigmoid_colon"]:
             layout.sigmoid_colon(lay, np.random.default_rng([int(seed), 0xF4, attempt]))
         lay["pixel_mm"] = max(sr, sc)

@@ -337,14 +337,46 @@ def fibroid_uterus(lay: dict, rng: np.random.Generator) -> None:
     ub["centre"] = _scale_turn(ub["centre"], pivot, grow, 0.0)
     ub["axis"] = [pivot.tolist(), _scale_turn(ub["axis"][1], pivot, grow, 0.0)]
     ub["radii"] = [r * grow for r in ub["radii"]]
-    fibroids = []
-    for _ in range(int(rng.integers(1, 4))):
+    ub["fibroids"] = _fibroids(ub, rng, int(rng.integers(1, 4)), 20.0)
+
+
+def large_uterus(lay: dict, rng: np.random.Generator) -> None:
+    """Give a drawn layout a large uterine body reaching over the bladder (in place).
+
+    The body grows about the top of the cervix ×1.4–1.9 along its axis and ×1.2–1.6
+    across it (a body 55–120 mm long and 35–75 mm thick, as with fibroids, adenomyosis or
+    after several pregnancies), keeping its direction, so an anteverted one reaches over
+    the bladder dome into the space the bowel fills otherwise (:func:`paint` lays the
+    bowel loops around the organs); 0–3 fibroids of radius 5–25 mm sit on its outline as
+    in :func:`fibroid_uterus`.  :func:`fibroid_uterus` grows the body ×1–1.35 at most.
+
+    Args:
+        lay: a layout from :func:`draw_layout`.
+        rng: its own random generator (the case's other draws stay unchanged).
+    """
+    u = rng.uniform
+    ub = lay["uterus_body"]
+    pivot = np.asarray(ub["axis"][0], float)
+    along, across = u(1.4, 1.9), u(1.2, 1.6)
+    ub["centre"] = _scale_turn(ub["centre"], pivot, along, 0.0)
+    ub["axis"] = [pivot.tolist(), _scale_turn(ub["axis"][1], pivot, along, 0.0)]
+    ub["radii"] = [ub["radii"][0] * along, ub["radii"][1] * across]
+    ub["fibroids"] = _fibroids(ub, rng, int(rng.integers(0, 4)), 25.0)
+    ub["large"] = True
+
+
+def _fibroids(ub: dict, rng: np.random.Generator, n: int, r_max: float) -> list[dict]:
+    """``n`` fibroids (radius 5–``r_max`` mm) centred 75–105 % of the way out to the
+    outline of the uterine body ``ub``, anywhere but towards the cervix."""
+    u = rng.uniform
+    out = []
+    for _ in range(n):
         phi = np.deg2rad(u(-120.0, 120.0))  # 0 = the fundus, ±180° = the cervix
-        radius = u(5.0, 20.0)
-        fibroids.append({"centre": _body_point(ub, phi, u(0.75, 1.05)),
-                         "radii": [radius, radius * u(0.7, 1.0)],
-                         "angle": float(u(0.0, np.pi))})
-    ub["fibroids"] = fibroids
+        radius = u(5.0, r_max)
+        out.append({"centre": _body_point(ub, phi, u(0.75, 1.05)),
+                    "radii": [radius, radius * u(0.7, 1.0)],
+                    "angle": float(u(0.0, np.pi))})
+    return out
 
 
 def vault_loops(lay: dict, rng: np.random.Generator) -> None:

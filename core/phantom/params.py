@@ -35,6 +35,7 @@ OVERRIDABLE = (
     "ghosting", "banding", "intensity_scale", "supersample", "n_points", "resp_mm", "psf_px",
     "anatomy_scale", "fat_suppressed", "gamma", "wrap_mm", "bowel_mm", "anatomy_variation",
     "hysterectomy", "empty_bladder", "fibroid_uterus", "neck_funnel", "sigmoid_colon",
+    "large_uterus",
 )
 
 
@@ -94,6 +95,7 @@ def sample_params(rng: np.random.Generator, overrides: dict[str, Any]) -> dict[s
         "fibroid_uterus": False,  # not drawn: an opt-in (layout.fibroid_uterus)
         "neck_funnel": False,  # not drawn: an opt-in (layout.neck_funnel)
         "sigmoid_colon": False,  # not drawn: an opt-in (layout.sigmoid_colon)
+        "large_uterus": False,  # not drawn: an opt-in (layout.large_uterus)
     }
     p["ghosting"] = u(0.02, 0.12) if rng.random() < 0.2 else 0.0
     p["wrap_mm"] = u(8.0, 35.0) if rng.random() < 0.15 else 0.0
@@ -160,7 +162,7 @@ def _validate(p: dict[str, Any]) -> dict[str, Any]:
         if not float(p[key]) > 0:
             raise ValueError(f"{key} must be > 0, got {p[key]}")
     for key in ("fat_suppressed", "hysterectomy", "empty_bladder", "fibroid_uterus",
-                "neck_funnel", "sigmoid_colon"):
+                "neck_funnel", "sigmoid_colon", "large_uterus"):
         p[key] = bool(p[key])
     for key in ("frame_interval_s", "snr", "tilt_deg", "peak_strain", "intensity_scale",
                 "supersample", "anatomy_scale", "gamma"):

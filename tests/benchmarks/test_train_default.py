@@ -97,10 +97,11 @@ def test_fibroids_and_the_neck_funnel_are_drawn_per_shared_case(script):
     assert cfg.override_share == 0.5
 
 
-def test_the_sigmoid_is_drawn_per_shared_case(script):
+def test_the_sigmoid_and_the_large_uterus_are_drawn_per_shared_case(script):
     cfg, _ = script.build_config(["--out", "x", "--sigmoid-prob", "0.6",
-                                  "--variation-share", "0.5"])
-    assert cfg.phantom_overrides == {"sigmoid_colon": {"with_probability": [True, 0.6]}}
+                                  "--large-uterus-prob", "0.4", "--variation-share", "0.5"])
+    assert cfg.phantom_overrides == {"sigmoid_colon": {"with_probability": [True, 0.6]},
+                                     "large_uterus": {"with_probability": [True, 0.4]}}
 
 
 def test_every_phantom_option_is_a_phantom_parameter(script):
@@ -116,6 +117,7 @@ def test_every_phantom_option_is_a_phantom_parameter(script):
     (["--fibroid-prob", "1.1"], "--fibroid-prob"),
     (["--funnel-prob", "-0.1"], "--funnel-prob"),
     (["--sigmoid-prob", "1.3"], "--sigmoid-prob"),
+    (["--large-uterus-prob", "-0.3"], "--large-uterus-prob"),
     (["--band-prob", "1.5"], "--band-prob"),
     (["--gamma-range", "1.8", "0.55"], "--gamma-range"),
     (["--gamma-range", "0", "1"], "--gamma-range"),

@@ -6,7 +6,8 @@ import pytest
 from core.phantom import generate_case
 from core.phantom.case import build_model
 
-OPTIONS = ("hysterectomy", "empty_bladder", "fibroid_uterus", "neck_funnel", "sigmoid_colon")
+OPTIONS = ("hysterectomy", "empty_bladder", "fibroid_uterus", "neck_funnel", "sigmoid_colon",
+           "large_uterus")
 
 
 @pytest.mark.parametrize("key", OPTIONS)
