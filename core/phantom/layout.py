@@ -330,13 +330,9 @@ def fibroid_uterus(lay: dict, rng: np.random.Generator) -> None:
         lay: a layout from :func:`draw_layout`.
         rng: its own random generator (the case's other draws stay unchanged).
     """
-    u = rng.uniform
     ub = lay["uterus_body"]
-    pivot = np.asarray(ub["axis"][0], float)
-    grow = u(1.0, 1.35)
-    ub["centre"] = _scale_turn(ub["centre"], pivot, grow, 0.0)
-    ub["axis"] = [pivot.tolist(), _scale_turn(ub["axis"][1], pivot, grow, 0.0)]
-    ub["radii"] = [r * grow for r in ub["radii"]]
+    grow = rng.uniform(1.0, 1.35)
+    _grow_body(ub, grow, grow)
     ub["fibroids"] = _fibroids(ub, rng, int(rng.integers(1, 4)), 20.0)
 
 
@@ -354,15 +350,20 @@ def large_uterus(lay: dict, rng: np.random.Generator) -> None:
         lay: a layout from :func:`draw_layout`.
         rng: its own random generator (the case's other draws stay unchanged).
     """
-    u = rng.uniform
     ub = lay["uterus_body"]
+    along, across = rng.uniform(1.4, 1.9), rng.uniform(1.2, 1.6)
+    _grow_body(ub, along, across)
+    ub["fibroids"] = _fibroids(ub, rng, int(rng.integers(0, 4)), 25.0)
+    ub["large"] = True
+
+
+def _grow_body(ub: dict, along: float, across: float) -> None:
+    """Grow the uterine body ``ub`` about the top of the cervix (the start of its axis),
+    ×``along`` along its axis and ×``across`` across it (in place)."""
     pivot = np.asarray(ub["axis"][0], float)
-    along, across = u(1.4, 1.9), u(1.2, 1.6)
     ub["centre"] = _scale_turn(ub["centre"], pivot, along, 0.0)
     ub["axis"] = [pivot.tolist(), _scale_turn(ub["axis"][1], pivot, along, 0.0)]
     ub["radii"] = [ub["radii"][0] * along, ub["radii"][1] * across]
-    ub["fibroids"] = _fibroids(ub, rng, int(rng.integers(0, 4)), 25.0)
-    ub["large"] = True
 
 
 def _fibroids(ub: dict, rng: np.random.Generator, n: int, r_max: float) -> list[dict]:
