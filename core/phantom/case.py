@@ -9,7 +9,7 @@ import numpy as np
 from scipy import ndimage
 
 from core.organs import ORGANS
-from core.phantom import layout, render
+from core.phantom import layout, opt_in, render
 from core.phantom.contour import rest_contour
 from core.phantom.grid import Canvas
 from core.phantom.model import PhantomModel
@@ -90,17 +90,17 @@ def build_model(seed: int, **overrides: Any) -> tuple[PhantomModel, np.random.Ge
         layout.vary_layout(lay, np.random.default_rng(vary_key), p["anatomy_variation"])
         lay["hysterectomy"] = p["hysterectomy"]
         if p["hysterectomy"]:
-            layout.vault_loops(lay, np.random.default_rng([int(seed), 0xF3, attempt]))
+            opt_in.vault_loops(lay, np.random.default_rng([int(seed), 0xF3, attempt]))
         if p["empty_bladder"]:
-            layout.empty_bladder(lay, np.random.default_rng([int(seed), 0xB1, attempt]))
+            opt_in.empty_bladder(lay, np.random.default_rng([int(seed), 0xB1, attempt]))
         if p["fibroid_uterus"]:
-            layout.fibroid_uterus(lay, np.random.default_rng([int(seed), 0xF1, attempt]))
+            opt_in.fibroid_uterus(lay, np.random.default_rng([int(seed), 0xF1, attempt]))
         if p["neck_funnel"]:
-            layout.neck_funnel(lay, np.random.default_rng([int(seed), 0xF2, attempt]))
+            opt_in.neck_funnel(lay, np.random.default_rng([int(seed), 0xF2, attempt]))
         if p["large_uterus"]:
-            layout.large_uterus(lay, np.random.default_rng([int(seed), 0xF5, attempt]))
+            opt_in.large_uterus(lay, np.random.default_rng([int(seed), 0xF5, attempt]))
         if p["sigmoid_colon"]:
-            layout.sigmoid_colon(lay, np.random.default_rng([int(seed), 0xF4, attempt]))
+            opt_in.sigmoid_colon(lay, np.random.default_rng([int(seed), 0xF4, attempt]))
         lay["pixel_mm"] = max(sr, sc)
         # Inferior pubic point: the perineum (and its descent) in view below, the organs above.
         origin = (55.0 * size + rng.uniform(0.25, 0.75) * slack_x,

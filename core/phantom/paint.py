@@ -133,7 +133,7 @@ def paint(canvas: Canvas, lay: dict, rng: np.random.Generator) -> Painted:
         ubody = ev(lambda X, Y: blob_sdf(X, Y, ub["centre"], ub["radii"], ub["angle"],
                                          ub["coeffs"], ub["phases"]),
                    np.array([ub["centre"]]), max(ub["radii"]) * 1.3 + 6)
-        if ub.get("fibroids"):  # opt-in (layout.fibroid_uterus)
+        if ub.get("fibroids"):  # opt-in (opt_in.fibroid_uterus)
             for fb in ub["fibroids"]:
                 one = ev(lambda X, Y, fb=fb: blob_sdf(X, Y, fb["centre"], fb["radii"],
                                                       fb["angle"]),
@@ -145,7 +145,7 @@ def paint(canvas: Canvas, lay: dict, rng: np.random.Generator) -> Painted:
     rpts = np.asarray(re["pts"])
     rectum = ev(lambda X, Y: tube_sdf(X, Y, rpts, re["radii"]), rpts, max(re["radii"]) + 6)
     open_end = None
-    if re.get("cut"):  # opt-in (layout.sigmoid_colon): a flat end across the tube at S3
+    if re.get("cut"):  # opt-in (opt_in.sigmoid_colon): a flat end across the tube at S3
         cut = _cut_sdf(X, Y, re["cut"], 3.0 * max(re["radii"]))
         # No wall across the cut: the lumen goes on into the sigmoid.
         open_end = (cut > -re["wall"]) & (rectum < -re["wall"])
@@ -235,7 +235,7 @@ def _bowel(canvas: Canvas, lay: dict, rng: np.random.Generator, soft: np.ndarray
 
 def _vault_loops(canvas: Canvas, lay: dict, soft: np.ndarray, organs: np.ndarray,
                  rigid_sdf: np.ndarray, body: np.ndarray) -> None:
-    """Bowel loops above the vaginal vault after hysterectomy (layout.vault_loops), off
+    """Bowel loops above the vaginal vault after hysterectomy (opt_in.vault_loops), off
     the organs and bones and inside the body: labels and the rigid map are unchanged."""
     loops = lay.get("vault_loops")
     if not loops:
@@ -261,7 +261,7 @@ def _cut_sdf(X: np.ndarray, Y: np.ndarray, cut: dict, reach: float) -> np.ndarra
 
 def _sigmoid(canvas: Canvas, lay: dict, soft: np.ndarray, organs: np.ndarray,
              rigid_sdf: np.ndarray, body: np.ndarray) -> None:
-    """The sigmoid colon above a rectum cut at S3 (layout.sigmoid_colon), with the
+    """The sigmoid colon above a rectum cut at S3 (opt_in.sigmoid_colon), with the
     rectum's content and wall, off the organs and bones and inside the body: labels and
     the rigid map are unchanged."""
     sg = lay.get("sigmoid")

@@ -91,11 +91,11 @@ def sample_params(rng: np.random.Generator, overrides: dict[str, Any]) -> dict[s
         "n_points": 128,
         "anatomy_variation": 0.0,  # not drawn: an opt-in (see layout.vary_layout)
         "hysterectomy": False,  # not drawn: an opt-in (paint: the vagina alone, to its vault)
-        "empty_bladder": False,  # not drawn: an opt-in (layout.empty_bladder)
-        "fibroid_uterus": False,  # not drawn: an opt-in (layout.fibroid_uterus)
-        "neck_funnel": False,  # not drawn: an opt-in (layout.neck_funnel)
-        "sigmoid_colon": False,  # not drawn: an opt-in (layout.sigmoid_colon)
-        "large_uterus": False,  # not drawn: an opt-in (layout.large_uterus)
+        "empty_bladder": False,  # not drawn: an opt-in (opt_in.empty_bladder)
+        "fibroid_uterus": False,  # not drawn: an opt-in (opt_in.fibroid_uterus)
+        "neck_funnel": False,  # not drawn: an opt-in (opt_in.neck_funnel)
+        "sigmoid_colon": False,  # not drawn: an opt-in (opt_in.sigmoid_colon)
+        "large_uterus": False,  # not drawn: an opt-in (opt_in.large_uterus)
     }
     p["ghosting"] = u(0.02, 0.12) if rng.random() < 0.2 else 0.0
     p["wrap_mm"] = u(8.0, 35.0) if rng.random() < 0.15 else 0.0

@@ -48,14 +48,14 @@ def test_bowel_loops_take_the_space_above_the_vault(pair):
 
 
 def _painted(seed, loops):
-    from core.phantom import layout
+    from core.phantom import layout, opt_in
     from core.phantom.grid import Canvas
     from core.phantom.paint import paint
 
     lay = layout.draw_layout(np.random.default_rng(seed))
     lay["hysterectomy"] = True
     if loops:
-        layout.vault_loops(lay, np.random.default_rng([seed, 0xF3]))
+        opt_in.vault_loops(lay, np.random.default_rng([seed, 0xF3]))
     canvas = Canvas.build((240.0, 240.0), 1.0, 40.0, (80.0, 150.0), 0.0)
     return lay, canvas, paint(canvas, lay, np.random.default_rng(seed + 1))
 

@@ -8,7 +8,7 @@ from scipy import ndimage
 from core.organs import ORGANS
 from core.phantom import generate_case
 from core.phantom.case import build_model
-from core.phantom.layout import S3_ARC_MM
+from core.phantom.opt_in import S3_ARC_MM
 
 KW = dict(shape=(160, 160), n_frames=2)
 SEEDS = (0, 3, 5, 42)
