@@ -179,11 +179,11 @@ def sigmoid_colon(lay: dict, rng: np.random.Generator) -> None:
     Readers and most annotation protocols end the rectum at the rectosigmoid junction,
     about S3, where the bowel leaves the sacrum and turns forwards: the image shows the
     same tube going on.  :func:`core.phantom.layout.draw_layout` ends the rectum on the
-    lower sacrum with no bowel continuing from it.  Here the centre line runs from the anus through the
-    ampulla up along the sacrum (its own gap of 7–18 mm in front of it) to a cut 80–92 mm
-    of spine above the coccyx tip (S3), then on as the sigmoid 15–35 mm further up the
-    sacrum, forwards 25–45 mm and forwards again, rising or sinking over the uterus
-    (radius 7–12 mm).  The labelled rectum ends in a flat cut across the tube (the
+    lower sacrum with no bowel continuing from it.  Here the centre line runs from the
+    anus through the ampulla up along the sacrum (its own gap of 7–18 mm in front of it)
+    to a cut 80–92 mm of spine above the coccyx tip (S3), then on as the sigmoid 15–35 mm
+    further up the sacrum, forwards 25–45 mm and forwards again, rising or sinking over
+    the uterus (radius 7–12 mm).  The labelled rectum ends in a flat cut across the tube (the
     layout's ``rectum["cut"]``: a point and the cranial tangent); :func:`paint` draws the
     sigmoid with the rectum's content and wall where there is no organ and no bone.
 
