@@ -52,6 +52,10 @@ class Painted:
     lost: np.ndarray
 
 
+#: Tissue of each rectal content (a collapsed lumen is wall with a line of mixed signal).
+RECTAL_CONTENT = {"gel": T.FLUID, "stool": T.STOOL, "gas": T.GAS, "collapsed": T.RECT_WALL}
+
+
 def _body(canvas: Canvas, lay: dict) -> np.ndarray:
     """Signed distance (mm) to the skin, negative inside."""
     outline = smooth_curve(np.asarray(lay["body"]["outline"]), n=300, closed=True)
@@ -275,12 +279,18 @@ def _sigmoid(canvas: Canvas, lay: dict, soft: np.ndarray, organs: np.ndarray,
     # Up to the rectum's cut end; a little off the bladder and uterus.
     inner = (d < 0) & (e_r >= 0) & (np.minimum(e_b, e_u) > 0.5) & (rigid_sdf > 1.5)
     inner &= body < -4.0
-    content = {"gel": T.FLUID, "stool": T.STOOL, "gas": T.GAS, "collapsed": T.RECT_WALL}
-    soft[inner] = content[re["content"]]
-    if re["content"] == "collapsed":
-        dc = canvas.evaluate(lambda X, Y: polyline_distance(X, Y, pts)[0], pts, 8)
-        soft[inner & (dc < 1.5)] = T.MIXED
+    _fill_lumen(canvas, soft, inner, pts, re["content"])
     soft[inner & (d > -re["wall"])] = T.RECT_WALL
+
+
+def _fill_lumen(canvas: Canvas, soft: np.ndarray, inside: np.ndarray, pts: np.ndarray,
+                content: str) -> None:
+    """Paint a bowel's ``content`` (gel, stool, gas or collapsed, with a thin line of
+    mixed signal along the centre line ``pts`` of a collapsed one) where ``inside``."""
+    soft[inside] = RECTAL_CONTENT[content]
+    if content == "collapsed":
+        dc = canvas.evaluate(lambda X, Y: polyline_distance(X, Y, pts)[0], pts, 8)
+        soft[inside & (dc < 1.5)] = T.MIXED
 
 
 def _vessels(canvas: Canvas, lay: dict, rng: np.random.Generator, soft: np.ndarray,
@@ -348,12 +358,7 @@ def _organ_tissues(canvas: Canvas, lay: dict, soft: np.ndarray, organs: np.ndarr
     soft[inside_u & (fibroid < 0)] = T.STROMA  # the opt-in fibroids on the outline
     # Rectum: wall and content (gel, stool, gas or collapsed lumen).
     inside_r = e_r < 0
-    content = {"gel": T.FLUID, "stool": T.STOOL, "gas": T.GAS, "collapsed": T.RECT_WALL}
-    soft[inside_r] = content[re["content"]]
-    if re["content"] == "collapsed":
-        rp = np.asarray(re["pts"])
-        dr = canvas.evaluate(lambda X, Y: polyline_distance(X, Y, rp)[0], rp, 8)
-        soft[inside_r & (dr < 1.5)] = T.MIXED
+    _fill_lumen(canvas, soft, inside_r, np.asarray(re["pts"]), re["content"])
     wall = inside_r & (e_r > -re["wall"])
     if open_end is not None:
         wall &= ~open_end
