@@ -40,6 +40,14 @@ def _spine_curve(rng: np.random.Generator, tip: np.ndarray) -> np.ndarray:
     return smooth_curve(ctrl + tip, n=140)
 
 
+def anterior_normals(curve: np.ndarray) -> np.ndarray:
+    """Unit normals (K, 2) of a polyline (K, 2), each pointing anteriorly (−x)."""
+    tang = np.gradient(curve, axis=0)
+    norm = np.stack([tang[:, 1], -tang[:, 0]], 1)
+    norm /= np.linalg.norm(norm, axis=1, keepdims=True)
+    return norm * -np.sign(norm[:, 0:1] + 1e-9)
+
+
 def draw_layout(rng: np.random.Generator) -> dict:
     """Draw one random pelvic anatomy in the body frame.
 
@@ -136,11 +144,7 @@ def draw_layout(rng: np.random.Generator) -> dict:
     gap = u(7, 18)
     # Rectum centre line follows the spine at a distance gap + radius in front of it.
     sp = spine[(spine[:, 1] < arj[1] - 28) & (spine[:, 1] > arj[1] - u(75, 120))]
-    tang = np.gradient(sp, axis=0)
-    norm = np.stack([tang[:, 1], -tang[:, 0]], 1)
-    norm /= np.linalg.norm(norm, axis=1, keepdims=True)
-    norm *= -np.sign(norm[:, 0:1] + 1e-9)  # anterior (−x) pointing normal
-    off = sp + norm * (gap + np.linspace(amp_r, up_r, len(sp))[:, None])
+    off = sp + anterior_normals(sp) * (gap + np.linspace(amp_r, up_r, len(sp))[:, None])
     off = off[::-1]  # from caudal to cranial
     amp_y = arj[1] - u(18, 28)
     amp_c = np.array([max(arj[0] + u(-2, 6), x_vagina(amp_y) + rv + amp_r + u(1, 5)), amp_y])

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from core.phantom import tissues as T
-from core.phantom.layout import harmonics, scale_turn
+from core.phantom.layout import anterior_normals, harmonics, scale_turn
 from core.phantom.shapes import smooth_curve
 
 
@@ -195,10 +195,7 @@ def sigmoid_colon(lay: dict, rng: np.random.Generator) -> None:
     re = lay["rectum"]
     spine = np.asarray(lay["spine"]["curve"], float)
     arc = np.concatenate([[0.0], np.cumsum(np.hypot(*np.diff(spine, axis=0).T))])
-    tang = np.gradient(spine, axis=0)
-    tang /= np.linalg.norm(tang, axis=1, keepdims=True)
-    ant = np.stack([tang[:, 1], -tang[:, 0]], 1)
-    ant *= -np.sign(ant[:, 0:1] + 1e-9)  # anterior (−x) pointing normal
+    ant = anterior_normals(spine)
 
     def along(level: float, dist: float) -> np.ndarray:
         """The point ``dist`` mm in front of the spine at arc ``level`` mm from the tip."""
