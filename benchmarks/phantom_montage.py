@@ -8,7 +8,6 @@ Rows: rest frame, peak-strain frame, peak frame with the true contours
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +15,7 @@ from PIL import Image, ImageDraw
 
 from core.organs import organ_colour
 from core.phantom import generate_case
+from core.phantom.params import parse_overrides
 
 OUT = Path(__file__).resolve().parents[1] / "docs" / "img" / "phantom_montage.png"
 TILE_MM = 1.0  # output pixel size of the montage tiles
@@ -50,14 +50,13 @@ def main() -> None:
     ap.add_argument("--size", type=int, default=300, help="tile size in pixels")
     ap.add_argument("--out", type=Path, default=OUT)
     ap.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
-                    help="a phantom override (JSON value), e.g. sigmoid_colon=true")
+                    help="a phantom override (JSON value, else a string), e.g. "
+                         "sigmoid_colon=true")
     args = ap.parse_args()
-    overrides = {}
-    for item in args.option:
-        key, sep, value = item.partition("=")
-        if not sep:
-            ap.error(f"--option needs KEY=VALUE, got {item!r}")
-        overrides[key] = json.loads(value)
+    try:
+        overrides = parse_overrides(args.option, "--option")
+    except ValueError as exc:
+        ap.error(str(exc))
     cols = []
     for seed in args.seeds:
         case = generate_case(seed, **overrides)

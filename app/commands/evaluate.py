@@ -44,21 +44,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def _overrides(items: list[str]) -> dict:
-    import json
-
-    out = {}
-    for item in items:
-        if "=" not in item:
-            raise ValueError(f"--phantom-option needs KEY=VALUE, got {item!r}")
-        k, v = item.split("=", 1)
-        try:
-            out[k] = json.loads(v)
-        except json.JSONDecodeError:
-            out[k] = v
-    return out
-
-
 def _read_truth(path: str) -> np.ndarray:
     p = Path(path)
     if p.suffix == ".npy":
@@ -79,8 +64,9 @@ def cases(args: argparse.Namespace, n_classes: int):
     """Yield (case name, series, truth labels); ``n_classes`` counts background too."""
     if args.phantom_seeds:
         from core.phantom import generate_case
+        from core.phantom.params import parse_overrides
 
-        ov = _overrides(args.phantom_option)
+        ov = parse_overrides(args.phantom_option)
         for seed in parse_seeds(args.phantom_seeds):
             c = generate_case(seed, **ov)
             yield f"phantom-{seed:04d}", c.series, c.labels

@@ -6,6 +6,7 @@ Every value can be fixed by a keyword override of
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import numpy as np
@@ -37,6 +38,25 @@ OVERRIDABLE = (
     "hysterectomy", "empty_bladder", "fibroid_uterus", "neck_funnel", "sigmoid_colon",
     "large_uterus",
 )
+
+
+def parse_overrides(items: list[str], flag: str = "--phantom-option") -> dict[str, Any]:
+    """Overrides from ``KEY=VALUE`` strings (a command line's ``flag``): each value read
+    as JSON (``true``, ``1.5``, ``[64,64]``), else kept as a string (``contrast=t1``).
+
+    Raises:
+        ValueError: an item without ``=``, naming ``flag``.
+    """
+    out: dict[str, Any] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise ValueError(f"{flag} needs KEY=VALUE, got {item!r}")
+        try:
+            out[key] = json.loads(value)
+        except json.JSONDecodeError:
+            out[key] = value
+    return out
 
 
 def _matrix(rng: np.random.Generator) -> tuple[int, int]:

@@ -55,3 +55,14 @@ def test_overrides_are_applied_and_checked():
         generate_case(1, contrast="pd")
     with pytest.raises(ValueError, match="seed"):
         generate_case(-1)
+
+
+def test_parse_overrides_reads_json_else_strings_and_names_the_flag():
+    from core.phantom.params import parse_overrides
+
+    got = parse_overrides(["sigmoid_colon=true", "shape=[64,64]", "snr=4", "contrast=t1",
+                           "gamma=1.5"])
+    assert got == {"sigmoid_colon": True, "shape": [64, 64], "snr": 4, "contrast": "t1",
+                   "gamma": 1.5}
+    with pytest.raises(ValueError, match="--option needs KEY=VALUE, got 'snr'"):
+        parse_overrides(["snr"], "--option")
