@@ -56,6 +56,12 @@ PHANTOM_OPTIONS = (
     ("large-uterus-prob", "large_uterus", True,
      "chance that a shared case is drawn with a large uterine body reaching over the "
      "bladder, which the phantom never draws itself"),
+    ("absent-bladder-prob", "absent_bladder", True,
+     "chance that a shared case is drawn with no bladder to see (a labelled speck above "
+     "its neck, painted as fat), which the phantom never draws itself"),
+    ("iso-urine-prob", "iso_urine", True,
+     "chance that a shared case is drawn with urine as grey as the uterus, which the "
+     "phantom never draws itself"),
 )
 
 

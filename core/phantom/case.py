@@ -17,7 +17,7 @@ from core.phantom.motion import Motion, jitter_path, strain_curve
 from core.phantom.motion_design import design_bumps
 from core.phantom.paint import paint
 from core.phantom.params import sample_params
-from core.phantom.tissues import FAT, URINE, draw_contrast
+from core.phantom.tissues import FAT, URINE, draw_contrast, iso_urine
 from core.series import CineSeries
 
 LANDMARKS = ("inferior_pubic_point", "coccyx_tip")
@@ -101,18 +101,25 @@ def build_model(seed: int, **overrides: Any) -> tuple[PhantomModel, np.random.Ge
             opt_in.large_uterus(lay, np.random.default_rng([int(seed), 0xF5, attempt]))
         if p["sigmoid_colon"]:
             opt_in.sigmoid_colon(lay, np.random.default_rng([int(seed), 0xF4, attempt]))
+        if p["absent_bladder"]:
+            opt_in.absent_bladder(lay, np.random.default_rng([int(seed), 0xF6, attempt]),
+                                  max(sr, sc))
         lay["pixel_mm"] = max(sr, sc)
         # Inferior pubic point: the perineum (and its descent) in view below, the organs above.
         origin = (55.0 * size + rng.uniform(0.25, 0.75) * slack_x,
                   fov[0] - 80.0 * size - rng.uniform(0.0, 0.6) * slack_y)
         canvas = Canvas.build(fov, step, margin, origin, tilt, size)
         painted = paint(canvas, lay, rng)
-        if all(painted.lost[ORGANS.index(o)] <= MAX_LOST for o in WHOLE_ORGANS):
+        # (A bladder is always there, but absent_bladder's speck can be cleared off the bone.)
+        if all(painted.lost[ORGANS.index(o)] <= MAX_LOST for o in WHOLE_ORGANS) and (
+                painted.organs[ORGANS.index("bladder")] < 0).any():
             break
     p["phantom_revision"] = PHANTOM_REVISION
     p["layout_attempts"] = attempt + 1
     p["organ_area_lost"] = [round(float(v), 4) for v in painted.lost]
     table = draw_contrast(p["contrast"], rng, p["fat_suppressed"], p["gamma"])
+    if p["iso_urine"]:
+        iso_urine(table, np.random.default_rng([int(seed), 0xF7]))
     soft, rigid, alpha = render.templates(painted, table, rng, step, min(sr, sc))
     if p["contrast"] == "bssfp":
         soft *= render.india_ink(painted, table, rng.uniform(0.2, 0.6)).astype(np.float32)

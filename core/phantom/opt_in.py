@@ -3,8 +3,8 @@
 Each function takes a layout from :func:`core.phantom.layout.draw_layout` and its own
 random generator (so that the case's other draws stay unchanged) and changes the layout
 in place; :func:`core.phantom.case.build_model` calls them for the case parameters of
-the same names (``empty_bladder``, ``fibroid_uterus``, ``large_uterus``, ``neck_funnel``,
-``sigmoid_colon``; ``vault_loops`` with ``hysterectomy``), and
+the same names (``absent_bladder``, ``empty_bladder``, ``fibroid_uterus``, ``large_uterus``,
+``neck_funnel``, ``sigmoid_colon``; ``vault_loops`` with ``hysterectomy``), and
 :func:`core.phantom.paint.paint` draws what they add.
 """
 
@@ -15,6 +15,10 @@ import numpy as np
 from core.phantom import tissues as T
 from core.phantom.layout import anterior_normals, harmonics, scale_turn
 from core.phantom.shapes import smooth_curve
+
+#: Smallest radius of :func:`absent_bladder`'s speck in output pixels (a smaller one
+#: does not outlast :func:`core.phantom.levelsets.regular_partition`).
+SPECK_PIXELS = 1.5
 
 
 def empty_bladder(lay: dict, rng: np.random.Generator) -> None:
@@ -41,6 +45,34 @@ def empty_bladder(lay: dict, rng: np.random.Generator) -> None:
         "coeffs": coeffs, "phases": phases, "power": u(2.0, 2.6),
         "neck_radius": min(bl["neck_radius"], half_thick * u(0.4, 0.5)),
         "wall": min(u(2.0, 4.5), half_thick), "fill": u(0.0, 0.05), "empty": True,
+    })
+
+
+def absent_bladder(lay: dict, rng: np.random.Generator, pixel_mm: float = 1.0) -> None:
+    """Leave a drawn layout's bladder nothing to see (in place).
+
+    Some series show no bladder at all: voided, or out of the slice. The bladder shrinks
+    to a speck (radius 1–2.5 mm, at least ``SPECK_PIXELS`` output pixels so that the
+    pixels can show it) just above its neck, behind the symphysis, labelled
+    but painted as the fat around it (:func:`core.phantom.paint.paint`), so the label
+    marks where the bladder would be while the image shows none; the space it filled is
+    left to fat and bowel.
+
+    Args:
+        lay: a layout from :func:`core.phantom.layout.draw_layout`.
+        rng: its own random generator (the case's other draws stay unchanged).
+        pixel_mm: the larger side of the case's output pixels.
+    """
+    u = rng.uniform
+    bl = lay["bladder"]
+    neck = np.asarray(bl["neck"], float)
+    r = max(u(1.0, 2.5), SPECK_PIXELS * pixel_mm)
+    centre = neck + np.array([u(-2.0, 2.0), -(r + u(2.0, 5.0))])
+    bl.update({
+        "centre": centre.tolist(), "radii": [r, r * u(0.7, 1.0)], "angle": 0.0,
+        "coeffs": [0.0] * len(bl["coeffs"]), "phases": [0.0] * len(bl["phases"]),
+        "power": 2.0, "neck_radius": min(bl["neck_radius"], 0.5 * r), "wall": r,
+        "fill": 0.0, "empty": True, "hidden": True,
     })
 
 

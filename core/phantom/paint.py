@@ -320,8 +320,11 @@ def _organ_tissues(canvas: Canvas, lay: dict, soft: np.ndarray, organs: np.ndarr
     X, Y = canvas.X, canvas.Y
     bl, re, ub = lay["bladder"], lay["rectum"], lay["uterus_body"]
     e_b, e_u, e_r = organs
-    soft[e_b < 0] = T.URINE
-    soft[(e_b < 0) & (e_b > -bl["wall"])] = T.BLADDER_WALL
+    if bl.get("hidden"):  # opt-in (opt_in.absent_bladder): labelled, nothing to see
+        soft[e_b < 0] = T.FAT
+    else:
+        soft[e_b < 0] = T.URINE
+        soft[(e_b < 0) & (e_b > -bl["wall"])] = T.BLADDER_WALL
     # Uterus and vagina: pick the zone by the nearest primitive.
     inside_u = e_u < 0
     zone = np.argmin(np.stack([vag, cer, ubody - 4.0]), axis=0)

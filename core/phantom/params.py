@@ -36,7 +36,7 @@ OVERRIDABLE = (
     "ghosting", "banding", "intensity_scale", "supersample", "n_points", "resp_mm", "psf_px",
     "anatomy_scale", "fat_suppressed", "gamma", "wrap_mm", "bowel_mm", "anatomy_variation",
     "hysterectomy", "empty_bladder", "fibroid_uterus", "neck_funnel", "sigmoid_colon",
-    "large_uterus",
+    "large_uterus", "absent_bladder", "iso_urine",
 )
 
 
@@ -116,6 +116,8 @@ def sample_params(rng: np.random.Generator, overrides: dict[str, Any]) -> dict[s
         "neck_funnel": False,  # not drawn: an opt-in (opt_in.neck_funnel)
         "sigmoid_colon": False,  # not drawn: an opt-in (opt_in.sigmoid_colon)
         "large_uterus": False,  # not drawn: an opt-in (opt_in.large_uterus)
+        "absent_bladder": False,  # not drawn: an opt-in (opt_in.absent_bladder)
+        "iso_urine": False,  # not drawn: an opt-in (tissues.iso_urine)
     }
     p["ghosting"] = u(0.02, 0.12) if rng.random() < 0.2 else 0.0
     p["wrap_mm"] = u(8.0, 35.0) if rng.random() < 0.15 else 0.0
@@ -182,7 +184,8 @@ def _validate(p: dict[str, Any]) -> dict[str, Any]:
         if not float(p[key]) > 0:
             raise ValueError(f"{key} must be > 0, got {p[key]}")
     for key in ("fat_suppressed", "hysterectomy", "empty_bladder", "fibroid_uterus",
-                "neck_funnel", "sigmoid_colon", "large_uterus"):
+                "neck_funnel", "sigmoid_colon", "large_uterus", "absent_bladder",
+                "iso_urine"):
         p[key] = bool(p[key])
     for key in ("frame_interval_s", "snr", "tilt_deg", "peak_strain", "intensity_scale",
                 "supersample", "anatomy_scale", "gamma"):

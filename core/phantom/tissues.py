@@ -113,3 +113,18 @@ def draw_contrast(contrast: str, rng: np.random.Generator, fat_suppressed: bool 
         if not dark_fluid:  # a T1 water image keeps its soft tissue above the fluid
             table[MUSCLE] = muscle
     return table ** gamma
+
+
+def iso_urine(table: np.ndarray, rng: np.random.Generator) -> None:
+    """Urine as grey as the uterus (in place on a drawn ``table``): 0.7–1.3 times the
+    myometrium's level, whatever the contrast.
+
+    Concentrated urine on a proton-density or T1 image, or urine mixed with excreted
+    contrast agent, is neither the brightest nor the darkest tissue, and an organ with
+    the uterus's brightness lies in front of it.
+
+    Args:
+        table: signal levels from :func:`draw_contrast`.
+        rng: its own random generator (the case's other draws stay unchanged).
+    """
+    table[URINE] = float(np.clip(table[MYOMETRIUM] * rng.uniform(0.7, 1.3), 0.02, 1.0))

@@ -104,6 +104,13 @@ def test_the_sigmoid_and_the_large_uterus_are_drawn_per_shared_case(script):
                                      "large_uterus": {"with_probability": [True, 0.4]}}
 
 
+def test_the_absent_bladder_and_iso_urine_are_drawn_per_shared_case(script):
+    cfg, _ = script.build_config(["--out", "x", "--absent-bladder-prob", "0.1",
+                                  "--iso-urine-prob", "0.25"])
+    assert cfg.phantom_overrides == {"absent_bladder": {"with_probability": [True, 0.1]},
+                                     "iso_urine": {"with_probability": [True, 0.25]}}
+
+
 def test_every_phantom_option_is_a_phantom_parameter(script):
     from core.phantom.params import OVERRIDABLE
     assert {key for _, key, _, _ in script.PHANTOM_OPTIONS} <= set(OVERRIDABLE)
@@ -118,6 +125,8 @@ def test_every_phantom_option_is_a_phantom_parameter(script):
     (["--funnel-prob", "-0.1"], "--funnel-prob"),
     (["--sigmoid-prob", "1.3"], "--sigmoid-prob"),
     (["--large-uterus-prob", "-0.3"], "--large-uterus-prob"),
+    (["--absent-bladder-prob", "1.4"], "--absent-bladder-prob"),
+    (["--iso-urine-prob", "-0.5"], "--iso-urine-prob"),
     (["--band-prob", "1.5"], "--band-prob"),
     (["--gamma-range", "1.8", "0.55"], "--gamma-range"),
     (["--gamma-range", "0", "1"], "--gamma-range"),

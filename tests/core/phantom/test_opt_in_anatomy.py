@@ -7,7 +7,7 @@ from core.phantom import generate_case
 from core.phantom.case import build_model
 
 OPTIONS = ("hysterectomy", "empty_bladder", "fibroid_uterus", "neck_funnel", "sigmoid_colon",
-           "large_uterus")
+           "large_uterus", "absent_bladder", "iso_urine")
 
 
 @pytest.mark.parametrize("key", OPTIONS)
