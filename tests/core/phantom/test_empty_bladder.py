@@ -1,34 +1,29 @@
 """The opt-in nearly empty bladder: a thin disc above the neck, far smaller than a full one."""
 
 import numpy as np
-import pytest
+from phantom_helpers import SMALL, areas_mm2, in_one_piece, pair_fixture
 from scipy import ndimage
 
 from core.phantom import generate_case
 
-KW = dict(shape=(160, 160), n_frames=3)
+KW = SMALL
 
 
-@pytest.fixture(scope="module", params=[3, 12])
-def pair(request):
-    seed = request.param
-    return generate_case(seed, **KW), generate_case(seed, empty_bladder=True, **KW)
+pair = pair_fixture("empty_bladder", [3, 12])
 
 
 def test_the_bladder_is_small_thin_and_whole(pair):
     full, empty = pair
-    assert empty.params["empty_bladder"] is True and full.params["empty_bladder"] is False
-    px_mm2 = float(np.prod(empty.series.spacing_mm))
-    for lf, le in zip(full.labels, empty.labels, strict=True):
-        area = (le == 1).sum() * px_mm2
-        assert 0 < area < 600  # a full bladder holds thousands of mm² in this slice
-        assert area < 0.8 * (lf == 1).sum() * px_mm2
-        assert ndimage.label(le == 1)[1] == 1  # one piece
+    area = areas_mm2(empty, 1)
+    assert (area > 0).all() and (area < 600).all()  # a full one holds thousands of mm²
+    assert (area < 0.8 * areas_mm2(full, 1)).all()
+    for le in empty.labels:
+        assert in_one_piece(le == 1)  # one piece
         # Thin: half-thickness drawn at most 8 mm; lobes and one pixel of EDT add a little.
         half = ndimage.distance_transform_edt(le == 1).max() * min(empty.series.spacing_mm)
         assert half <= 10.5
         for k in (2, 3):  # uterus/vagina and rectum still there, each in one piece
-            assert ndimage.label(le == k)[1] == 1
+            assert in_one_piece(le == k)
 
 
 def test_the_bladder_sits_behind_the_symphysis(pair):
