@@ -27,6 +27,17 @@ LANDMARKS = ("inferior_pubic_point", "coccyx_tip")
 PHANTOM_REVISION = 2
 #: Organs that must come out in one piece (tubes: a cut leaves a blind end).
 WHOLE_ORGANS = ("uterus_vagina", "rectum")
+#: Opt-in anatomy, applied in this order when its parameter is true: (parameter, change of
+#: the layout, salt of its own random stream ``[seed, salt, attempt]``).
+OPT_IN = (
+    ("hysterectomy", opt_in.vault_loops, 0xF3),
+    ("empty_bladder", opt_in.empty_bladder, 0xB1),
+    ("fibroid_uterus", opt_in.fibroid_uterus, 0xF1),
+    ("neck_funnel", opt_in.neck_funnel, 0xF2),
+    ("large_uterus", opt_in.large_uterus, 0xF5),
+    ("sigmoid_colon", opt_in.sigmoid_colon, 0xF4),
+    ("absent_bladder", opt_in.absent_bladder, 0xF6),
+)
 #: Largest share of such an organ's area that may lie outside its main piece.
 MAX_LOST = 0.02
 #: Layouts drawn at most; the last one is kept (its ``organ_area_lost`` is recorded).
@@ -89,22 +100,10 @@ def build_model(seed: int, **overrides: Any) -> tuple[PhantomModel, np.random.Ge
         vary_key = [int(seed), 0xA7] + ([attempt] if attempt else [])
         layout.vary_layout(lay, np.random.default_rng(vary_key), p["anatomy_variation"])
         lay["hysterectomy"] = p["hysterectomy"]
-        if p["hysterectomy"]:
-            opt_in.vault_loops(lay, np.random.default_rng([int(seed), 0xF3, attempt]))
-        if p["empty_bladder"]:
-            opt_in.empty_bladder(lay, np.random.default_rng([int(seed), 0xB1, attempt]))
-        if p["fibroid_uterus"]:
-            opt_in.fibroid_uterus(lay, np.random.default_rng([int(seed), 0xF1, attempt]))
-        if p["neck_funnel"]:
-            opt_in.neck_funnel(lay, np.random.default_rng([int(seed), 0xF2, attempt]))
-        if p["large_uterus"]:
-            opt_in.large_uterus(lay, np.random.default_rng([int(seed), 0xF5, attempt]))
-        if p["sigmoid_colon"]:
-            opt_in.sigmoid_colon(lay, np.random.default_rng([int(seed), 0xF4, attempt]))
-        if p["absent_bladder"]:
-            opt_in.absent_bladder(lay, np.random.default_rng([int(seed), 0xF6, attempt]),
-                                  max(sr, sc))
         lay["pixel_mm"] = max(sr, sc)
+        for key, change, salt in OPT_IN:
+            if p[key]:
+                change(lay, np.random.default_rng([int(seed), salt, attempt]))
         # Inferior pubic point: the perineum (and its descent) in view below, the organs above.
         origin = (55.0 * size + rng.uniform(0.25, 0.75) * slack_x,
                   fov[0] - 80.0 * size - rng.uniform(0.0, 0.6) * slack_y)

@@ -48,7 +48,7 @@ def empty_bladder(lay: dict, rng: np.random.Generator) -> None:
     })
 
 
-def absent_bladder(lay: dict, rng: np.random.Generator, pixel_mm: float = 1.0) -> None:
+def absent_bladder(lay: dict, rng: np.random.Generator) -> None:
     """Leave a drawn layout's bladder nothing to see (in place).
 
     Some series show no bladder at all: voided, or out of the slice. The bladder shrinks
@@ -59,14 +59,14 @@ def absent_bladder(lay: dict, rng: np.random.Generator, pixel_mm: float = 1.0) -
     left to fat and bowel.
 
     Args:
-        lay: a layout from :func:`core.phantom.layout.draw_layout`.
+        lay: a layout from :func:`core.phantom.layout.draw_layout`, with its output pixel
+            size ``pixel_mm`` (the larger side; 1 mm if missing).
         rng: its own random generator (the case's other draws stay unchanged).
-        pixel_mm: the larger side of the case's output pixels.
     """
     u = rng.uniform
     bl = lay["bladder"]
     neck = np.asarray(bl["neck"], float)
-    r = max(u(1.0, 2.5), SPECK_PIXELS * pixel_mm)
+    r = max(u(1.0, 2.5), SPECK_PIXELS * lay.get("pixel_mm", 1.0))
     centre = neck + np.array([u(-2.0, 2.0), -(r + u(2.0, 5.0))])
     bl.update({
         "centre": centre.tolist(), "radii": [r, r * u(0.7, 1.0)], "angle": 0.0,
