@@ -5,7 +5,9 @@ import importlib.util
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
+from scipy import ndimage
 
 BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
 
@@ -55,3 +57,16 @@ def shrink():
     """``shrink(params, rows=128, frames=8)``: small renders of a generator's case for the
     tests of the generators that take ``matrix`` / ``spacing_mm`` / ``n_frames``."""
     return _shrink
+
+
+def _piece_sizes(mask: np.ndarray) -> np.ndarray:
+    """Pixel counts of the 8-connected pieces of ``mask`` (empty when it has none)."""
+    lab, n = ndimage.label(mask, structure=np.ones((3, 3), bool))
+    return np.bincount(lab.ravel())[1:] if n else np.zeros(0, int)
+
+
+@pytest.fixture(scope="session")
+def piece_sizes():
+    """``piece_sizes(mask)``: the pixel counts of a mask's 8-connected pieces, for the
+    generators' "each organ one piece" tests."""
+    return _piece_sizes

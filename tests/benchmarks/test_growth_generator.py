@@ -28,11 +28,6 @@ def case(gen):
     return get
 
 
-def _pieces(mask):
-    lab, n = ndimage.label(mask, structure=np.ones((3, 3)))
-    return np.bincount(lab.ravel())[1:] if n else np.zeros(0, int)
-
-
 def test_deterministic_per_seed_and_different_between_seeds(gen, case):
     s1, t1, p1 = case(5)
     s2, t2, p2 = gen.generate(5, **SMALL)
@@ -70,11 +65,11 @@ def test_shapes_types_ranges_and_field_of_view(gen, case):
 
 
 @pytest.mark.parametrize("seed", [5, 7])
-def test_every_organ_present_and_in_one_piece(case, seed):
+def test_every_organ_present_and_in_one_piece(case, seed, piece_sizes):
     _series, truth, _params = case(seed)
     for t, frame in enumerate(truth):
         for organ in (1, 2, 3):
-            sizes = _pieces(frame == organ)
+            sizes = piece_sizes(frame == organ)
             assert sizes.sum() > 20, (t, organ)
             assert sizes.max() >= 0.99 * sizes.sum(), (t, organ, sizes)
             if t == 0:
