@@ -1,3 +1,4 @@
+import numpy as np
 import pytest
 
 from core.segment import data as data_module
@@ -180,3 +181,27 @@ def test_cache_holds_the_prepared_frames_in_float16(make_case):
     assert torch.equal(cache.images[3:], torch.from_numpy(img).half())
     assert torch.equal(cache.sdf[:3], torch.from_numpy(sdf).half())
     assert torch.equal(cache.labels[:3], torch.from_numpy(lab))
+
+
+def test_stack_releasing_matches_concatenate_and_drops_copied_parts():
+    from core.segment.data import _stack_releasing
+
+    rng = np.random.default_rng(0)
+    parts = [[rng.random((n, 1, 4, 4)).astype(np.float16),
+              rng.integers(0, 4, (n, 4, 4)).astype(np.uint8),
+              rng.random((n, 4, 4, 4)).astype(np.float16)] for n in (3, 1, 5)]
+    expected = [np.concatenate([p[k] for p in parts]) for k in range(3)]
+    got = _stack_releasing(parts)
+    for e, g in zip(expected, got, strict=True):
+        assert g.dtype == e.dtype
+        np.testing.assert_array_equal(g, e)
+    assert all(entry is None for p in parts for entry in p)
+
+
+def test_stack_releasing_rejects_frames_of_different_shapes():
+    from core.segment.data import _stack_releasing
+
+    parts = [[np.zeros((2, 1, 4, 4)), np.zeros((2, 4, 4)), np.zeros((2, 4, 4, 4))],
+             [np.zeros((1, 1, 5, 5)), np.zeros((1, 5, 5)), np.zeros((1, 4, 5, 5))]]
+    with pytest.raises(ValueError, match="different shapes"):
+        _stack_releasing(parts)
