@@ -2,7 +2,12 @@ import numpy as np
 import pytest
 
 from core.segment import data as data_module
-from core.segment.data import build_cache, resolve_overrides, shared_positions
+from core.segment.data import (
+    _stack_releasing,
+    build_cache,
+    resolve_overrides,
+    shared_positions,
+)
 from core.segment.train import TrainConfig
 
 
@@ -184,8 +189,6 @@ def test_cache_holds_the_prepared_frames_in_float16(make_case):
 
 
 def test_stack_releasing_matches_concatenate_and_drops_copied_parts():
-    from core.segment.data import _stack_releasing
-
     rng = np.random.default_rng(0)
     parts = [[rng.random((n, 1, 4, 4)).astype(np.float16),
               rng.integers(0, 4, (n, 4, 4)).astype(np.uint8),
@@ -199,8 +202,6 @@ def test_stack_releasing_matches_concatenate_and_drops_copied_parts():
 
 
 def test_stack_releasing_rejects_frames_of_different_shapes():
-    from core.segment.data import _stack_releasing
-
     parts = [[np.zeros((2, 1, 4, 4)), np.zeros((2, 4, 4)), np.zeros((2, 4, 4, 4))],
              [np.zeros((1, 1, 5, 5)), np.zeros((1, 5, 5)), np.zeros((1, 4, 5, 5))]]
     with pytest.raises(ValueError, match="different shapes"):
