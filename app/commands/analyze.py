@@ -36,7 +36,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-video", action="store_true", help="skip the overlay video")
     p.add_argument("--no-repair", action="store_true",
                    help="keep the model's labels in frames whose mask disagrees with the "
-                        "image motion (default: redraw them from the moved rest outline)")
+                        "image motion (default: redraw them from the moved rest outline); "
+                        "advised for defecography, where the redraw was worse")
     p.set_defaults(func=run)
 
 

@@ -20,20 +20,11 @@ from core.track.contours import mask_contour
 from core.track.tracks import Tracks
 
 
-#: A flagged frame is redrawn only when the model's organ area and the area inside the
-#: propagated outline differ by more than this factor (either way): the model lost or
-#: added a piece.  Where the two are of about the same size the disagreement is mostly
-#: the registration failing to follow a real change of shape, and the model's outline
-#: is kept (docs/tracking.md, "Which flagged frames are redrawn").
-REDRAW_AREA_RATIO = 1.5
-
-
 def repair_labels(
     labels: np.ndarray, tracks: Tracks, organs: Sequence[str],
-    spacing_mm: tuple[float, float], area_ratio: float = REDRAW_AREA_RATIO,
+    spacing_mm: tuple[float, float],
 ) -> tuple[np.ndarray, dict[str, list[int]]]:
-    """Labels with each flagged organ frame redrawn from its propagated contour where
-    the model's area is far from the propagated one.
+    """Labels with each flagged organ frame redrawn from its propagated contour.
 
     In a repaired frame the organ's pixels outside the propagated outline become
     background and background pixels inside it become the organ; other organs'
@@ -46,9 +37,6 @@ def repair_labels(
             ``contours`` is updated in place).
         organs: organ names in label order.
         spacing_mm: (row, col) pixel spacing.
-        area_ratio: redraw a flagged frame only when the larger of (model area,
-            propagated area) is more than this times the smaller (1 redraws every
-            flagged frame).
 
     Returns:
         (new labels, organ -> repaired frame indices).
@@ -65,17 +53,9 @@ def repair_labels(
             inside = np.zeros((h, w), bool)
             inside[rr, cc] = True
             frame = out[t]
-            if not _far_in_area(int(np.count_nonzero(frame == k + 1)), int(rr.size), area_ratio):
-                continue
             frame[(frame == k + 1) & ~inside] = 0
             frame[inside & (frame == 0)] = k + 1
             if organ in tracks.contours:
                 tracks.contours[organ][t] = mask_contour(frame == k + 1, spacing_mm)
             repaired.setdefault(organ, []).append(int(t))
     return out, repaired
-
-
-def _far_in_area(model_px: int, propagated_px: int, ratio: float) -> bool:
-    """Whether the two areas differ by more than ``ratio`` (an empty one always does)."""
-    small, large = sorted((model_px, propagated_px))
-    return ratio <= 1 or small == 0 or large > ratio * small
