@@ -192,12 +192,21 @@ def flag_frames(organ: str, gap: np.ndarray, present: np.ndarray, rest_frame: in
     """Frames whose mask disagrees with the image motion: (flags, threshold mm, note).
 
     Nothing is flagged, and the note says why, when the rest frame itself is doubted
-    (:func:`rest_is_suspect`).
+    (:func:`rest_is_suspect`).  When most frames but not enough to doubt the rest frame
+    are flagged, they are flagged and the note says that the rest frame may be the wrong
+    one: its error can be shared by the frames next to it (a case in
+    docs/segmentation.md, rule 117), and the flagged frames are then the good ones.
     """
     threshold = disagreement_threshold(gap, present, rest_frame)
     bad = (gap > threshold) & present
     if not rest_is_suspect(gap, present, rest_frame, bad):
-        return bad, threshold, None
+        others = np.flatnonzero(present & (np.arange(len(present)) != rest_frame))
+        n_bad = int(bad[others].sum())
+        note = None if 2 * n_bad <= others.size else (
+            f"{organ}: {n_bad} of {others.size} frames disagree with the rest frame "
+            f"{rest_frame} after registration — if the rest frame's outline is the wrong one, "
+            "choose another rest frame or keep the model's labels (--no-repair)")
+        return bad, threshold, note
     return np.zeros_like(bad), threshold, (
         f"{organ}: the frames next to the rest frame {rest_frame} disagree with it after "
         "registration — its segmentation is probably wrong; no frame was corrected. Check "

@@ -59,6 +59,21 @@ def test_truncated_frames_are_redrawn_close_to_the_truth(case):
     np.testing.assert_array_equal(fixed[others], bad_labels[others])
 
 
+def test_most_frames_flagged_warns_that_the_rest_frame_may_be_wrong():
+    from core.track.tracker import flag_frames
+
+    present = np.ones(10, bool)
+    gap = np.full(10, 0.3)
+    gap[5:] = 2.0  # 5 of 9 frames disagree; the rest frame's neighbours agree with it
+    bad, _, note = flag_frames("rectum", gap, present, 0)
+    assert bad.tolist() == [False] * 5 + [True] * 5  # still flagged (and redrawn)
+    assert note is not None and note.startswith(
+        "rectum: 5 of 9 frames disagree with the rest frame 0") and "--no-repair" in note
+    gap[5] = 0.3  # 4 of 9: no note
+    bad, _, note = flag_frames("rectum", gap, present, 0)
+    assert int(bad.sum()) == 4 and note is None
+
+
 def test_nothing_flagged_means_nothing_changed(case):
     tracks = tracks_of(case, case.labels)
     fixed, repaired = repair_labels(case.labels, tracks, ORGANS3, case.series.spacing_mm)
