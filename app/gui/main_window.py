@@ -175,9 +175,33 @@ class MainWindow(FileActions, QMainWindow):
         v.addSeparator()
         for dock in self.docks.values():
             v.addAction(dock.toggleViewAction())
+        a = mb.addMenu("&Analysis")
+        self.repair_action = QAction("&Redraw frames that disagree with the motion", self)
+        self.repair_action.setCheckable(True)
+        self.repair_action.setStatusTip(
+            "In frames whose segmentation disagrees with the image motion, redraw the labels "
+            "from the rest outline moved by the registration (applies to the next analysis; "
+            "turn off for defecography, where organs change shape beyond what it follows)")
+        on = (self.settings.value("analysis/repair", True, type=bool)
+              and self.analyze_options.get("repair", True) is not False)
+        self.repair_action.setChecked(on)
+        self._apply_repair(on)
+        self.repair_action.toggled.connect(self._set_repair)
+        a.addAction(self.repair_action)
         h = mb.addMenu("&Help")
         self._action(h, "&About PelviTrack", self._about)
         self._rebuild_recent()
+
+    def _set_repair(self, on: bool) -> None:
+        """Whether the next analyses redraw disagreeing frames (remembered)."""
+        self.settings.setValue("analysis/repair", bool(on))
+        self._apply_repair(on)
+
+    def _apply_repair(self, on: bool) -> None:
+        if on:
+            self.analyze_options.pop("repair", None)
+        else:
+            self.analyze_options["repair"] = False
 
     # -- settings --------------------------------------------------------------
     def _default_layout(self) -> None:

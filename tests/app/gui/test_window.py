@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from gui_helpers import RADIUS_MM, STEP_MM
+from gui_helpers import RADIUS_MM, STEP_MM, fake_analyze
 from PySide6.QtCore import QPointF, Qt
 
 
@@ -146,3 +146,30 @@ def test_series_panel_says_how_the_network_ran(window, disc_result):
             in window.panel.info_label.text())
     window.state.set_result(disc_result, dirty=False)  # labels given: the model id alone
     assert window.panel.info_label.text().endswith("model: analytic-disc")
+
+
+def test_repair_can_be_turned_off_for_the_next_analyses_and_is_remembered(
+        window, settings, disc_result, qtbot):
+    from app.gui.main_window import MainWindow
+
+    seen: list[dict] = []
+
+    def recording_analyze(series, **options):
+        seen.append(options)
+        yield from fake_analyze(disc_result, n_steps=1)(series, **options)
+
+    window.analyze = recording_analyze
+    assert window.repair_action.isChecked() and "repair" not in window.analyze_options
+    window.repair_action.setChecked(False)
+    assert window.analyze_options["repair"] is False
+    assert window.open_series(disc_result.series)
+    qtbot.waitUntil(lambda: window.worker is None, timeout=10_000)
+    assert seen and seen[-1]["repair"] is False
+    # a new window starts with the choice remembered, and turning it on again drops it
+    again = MainWindow(settings=settings, analyze=recording_analyze)
+    qtbot.addWidget(again)
+    assert not again.repair_action.isChecked() and again.analyze_options["repair"] is False
+    again.repair_action.setChecked(True)
+    assert "repair" not in again.analyze_options
+    assert settings.value("analysis/repair", type=bool) is True
+    again.shutdown()
