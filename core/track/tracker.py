@@ -147,9 +147,14 @@ NOISE_FACTOR = 3.0
 REST_SUSPECT_MM = 1.5
 
 
+def _other_frames(present: np.ndarray, rest_frame: int) -> np.ndarray:
+    """The frames other than the rest frame where the organ is."""
+    return np.flatnonzero(present & (np.arange(len(present)) != rest_frame))
+
+
 def _nearest(present: np.ndarray, rest_frame: int) -> np.ndarray:
     """Up to ``NEIGHBOURS`` frames nearest in time to the rest frame where the organ is."""
-    others = np.flatnonzero(present & (np.arange(len(present)) != rest_frame))
+    others = _other_frames(present, rest_frame)
     return others[np.argsort(np.abs(others - rest_frame), kind="stable")[:NEIGHBOURS]]
 
 
@@ -180,7 +185,7 @@ def rest_is_suspect(gap: np.ndarray, present: np.ndarray, rest_frame: int,
     more than 80 % of all frames are flagged, the rest mask is the odd one out and
     no frame should be corrected towards it.
     """
-    others = np.flatnonzero(present & (np.arange(len(present)) != rest_frame))
+    others = _other_frames(present, rest_frame)
     if others.size == 0:
         return False
     return bool(_noise(gap, present, rest_frame) > REST_SUSPECT_MM
@@ -200,12 +205,13 @@ def flag_frames(organ: str, gap: np.ndarray, present: np.ndarray, rest_frame: in
     threshold = disagreement_threshold(gap, present, rest_frame)
     bad = (gap > threshold) & present
     if not rest_is_suspect(gap, present, rest_frame, bad):
-        others = np.flatnonzero(present & (np.arange(len(present)) != rest_frame))
+        others = _other_frames(present, rest_frame)
         n_bad = int(bad[others].sum())
         note = None if 2 * n_bad <= others.size else (
             f"{organ}: {n_bad} of {others.size} frames disagree with the rest frame "
             f"{rest_frame} after registration — if the rest frame's outline is the wrong one, "
-            "choose another rest frame or keep the model's labels (--no-repair)")
+            "choose another rest frame or keep the model's labels (--no-repair, or the Analysis "
+            "menu in the app)")
         return bad, threshold, note
     return np.zeros_like(bad), threshold, (
         f"{organ}: the frames next to the rest frame {rest_frame} disagree with it after "
