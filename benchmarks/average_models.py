@@ -10,17 +10,27 @@ from __future__ import annotations
 
 import argparse
 import sys
+from fractions import Fraction
 
 from core.errors import ModelError
 from core.segment.model_io import average_models
+
+
+def _weight(text: str) -> float:
+    """A weight as a decimal or a fraction (``0.5``, ``1/3``)."""
+    try:
+        return float(Fraction(text))
+    except (ValueError, ZeroDivisionError):
+        raise argparse.ArgumentTypeError(f"not a number or fraction: {text!r}") from None
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("models", nargs="+", help="model paths (\"default\" = the shipped one)")
-    ap.add_argument("--weights", type=float, nargs="+", default=None,
-                    help="one weight per model (normalised); default: equal")
+    ap.add_argument("--weights", type=_weight, nargs="+", default=None,
+                    help="one weight per model, a decimal or a fraction such as 1/3 "
+                         "(normalised); default: equal")
     ap.add_argument("--out", required=True, help="output path without suffix")
     args = ap.parse_args(argv)
     try:
