@@ -147,6 +147,14 @@ NOISE_FACTOR = 3.0
 REST_SUSPECT_MM = 1.5
 
 
+#: When the rest frame is doubted only because most frames disagree with it (its
+#: nearest frames agree with it within ``REST_SUSPECT_MM``), the frames more than this
+#: far off (mm) are still flagged: an organ drawn in another place from some frame on
+#: (a look-alike taken for it) and not a shape the registration does not follow. 0 turns
+#: this off (nothing flagged then).
+GROSS_GAP_MM = 4.0
+
+
 def _other_frames(present: np.ndarray, rest_frame: int) -> np.ndarray:
     """The frames other than the rest frame where the organ is."""
     return np.flatnonzero(present & (np.arange(len(present)) != rest_frame))
@@ -213,6 +221,17 @@ def flag_frames(organ: str, gap: np.ndarray, present: np.ndarray, rest_frame: in
             "choose another rest frame or keep the model's labels (--no-repair, or the Analysis "
             "menu in the app)")
         return bad, threshold, note
+    if GROSS_GAP_MM > 0 and _noise(gap, present, rest_frame) <= REST_SUSPECT_MM:
+        # the frames next to the rest frame agree with it: the rest is not the odd one out
+        gross = (gap > max(GROSS_GAP_MM, threshold)) & present
+        gross[rest_frame] = False
+        if gross.any():
+            return gross, threshold, (
+                f"{organ}: most frames disagree with the rest frame {rest_frame} after "
+                "registration, the frames next to it agree with it; only the frames more than "
+                f"{GROSS_GAP_MM:g} mm off are flagged — if the rest frame's outline is the "
+                "wrong one, choose another rest frame or keep the model's labels (--no-repair, "
+                "or the Analysis menu in the app)")
     return np.zeros_like(bad), threshold, (
         f"{organ}: the frames next to the rest frame {rest_frame} disagree with it after "
         "registration — its segmentation is probably wrong; no frame was corrected. Check "

@@ -105,3 +105,32 @@ def test_a_wrong_rest_frame_is_not_imposed_on_the_good_frames(case):
     assert rest_is_suspect(most, present, 0, most > 1.0)  # 8 of 9 frames flagged
     most[2] = 0.3
     assert not rest_is_suspect(most, present, 0, most > 1.0)  # 7 of 9
+
+
+def test_when_most_frames_disagree_but_the_neighbours_agree_only_gross_frames_are_flagged(
+        monkeypatch):
+    import core.track.tracker as tracker
+
+    present = np.ones(30, bool)
+    gap = np.full(30, 0.3)  # frames 1-4, next to the rest frame, agree with it
+    gap[5:] = 2.5  # 25 of 29 disagree (a shape the registration does not follow) ...
+    gap[[8, 9, 20]] = [15.0, 14.0, 16.0]  # ... three with the organ drawn elsewhere
+    bad, thr, note = tracker.flag_frames("uterus_vagina", gap, present, 0)
+    assert tracker.rest_is_suspect(gap, present, 0, gap > thr)  # by the 80 % rule
+    assert np.flatnonzero(bad).tolist() == [8, 9, 20]  # only the frames > 4 mm off
+    assert note.startswith("uterus_vagina: most frames disagree with the rest frame 0") and (
+        "more than 4 mm off" in note and "--no-repair" in note)
+
+    gap[[8, 9, 20]] = 3.0  # nothing gross: the rest frame is doubted, nothing flagged
+    bad, _, note = tracker.flag_frames("uterus_vagina", gap, present, 0)
+    assert not bad.any() and "no frame was corrected" in note
+
+    gap[[8, 9, 20]] = 15.0
+    gap[1:5] = 2.0  # the neighbours disagree too: the rest frame is the odd one out
+    bad, _, note = tracker.flag_frames("uterus_vagina", gap, present, 0)
+    assert not bad.any() and "no frame was corrected" in note
+
+    monkeypatch.setattr(tracker, "GROSS_GAP_MM", 0.0)  # off: the earlier behaviour
+    gap[1:5] = 0.3
+    bad, _, note = tracker.flag_frames("uterus_vagina", gap, present, 0)
+    assert not bad.any() and "no frame was corrected" in note
