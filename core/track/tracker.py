@@ -155,6 +155,10 @@ REST_SUSPECT_MM = 1.5
 GROSS_GAP_MM = 4.0
 
 
+_WRONG_REST_HINT = ("if the rest frame's outline is the wrong one, choose another rest frame "
+                    "or keep the model's labels (--no-repair, or the Analysis menu in the app)")
+
+
 def _other_frames(present: np.ndarray, rest_frame: int) -> np.ndarray:
     """The frames other than the rest frame where the organ is."""
     return np.flatnonzero(present & (np.arange(len(present)) != rest_frame))
@@ -205,9 +209,11 @@ def flag_frames(organ: str, gap: np.ndarray, present: np.ndarray, rest_frame: in
     """Frames whose mask disagrees with the image motion: (flags, threshold mm, note).
 
     Nothing is flagged, and the note says why, when the rest frame itself is doubted
-    (:func:`rest_is_suspect`).  When most frames but not enough to doubt the rest frame
-    are flagged, they are flagged and the note says that the rest frame may be the wrong
-    one: its error can be shared by the frames next to it (a case in
+    (:func:`rest_is_suspect`), unless it is doubted only because most frames disagree
+    while the frames next to it agree: then the frames more than ``GROSS_GAP_MM`` off are
+    flagged (docs/segmentation.md, rule 120).  When most frames but not enough to doubt
+    the rest frame are flagged, they are flagged and the note says that the rest frame may
+    be the wrong one: its error can be shared by the frames next to it (a case in
     docs/segmentation.md, rule 117), and the flagged frames are then the good ones.
     """
     threshold = disagreement_threshold(gap, present, rest_frame)
@@ -217,9 +223,7 @@ def flag_frames(organ: str, gap: np.ndarray, present: np.ndarray, rest_frame: in
         n_bad = int(bad[others].sum())
         note = None if 2 * n_bad <= others.size else (
             f"{organ}: {n_bad} of {others.size} frames disagree with the rest frame "
-            f"{rest_frame} after registration — if the rest frame's outline is the wrong one, "
-            "choose another rest frame or keep the model's labels (--no-repair, or the Analysis "
-            "menu in the app)")
+            f"{rest_frame} after registration — {_WRONG_REST_HINT}")
         return bad, threshold, note
     if GROSS_GAP_MM > 0 and _noise(gap, present, rest_frame) <= REST_SUSPECT_MM:
         # the frames next to the rest frame agree with it: the rest is not the odd one out
@@ -229,9 +233,7 @@ def flag_frames(organ: str, gap: np.ndarray, present: np.ndarray, rest_frame: in
             return gross, threshold, (
                 f"{organ}: most frames disagree with the rest frame {rest_frame} after "
                 "registration, the frames next to it agree with it; only the frames more than "
-                f"{GROSS_GAP_MM:g} mm off are flagged — if the rest frame's outline is the "
-                "wrong one, choose another rest frame or keep the model's labels (--no-repair, "
-                "or the Analysis menu in the app)")
+                f"{GROSS_GAP_MM:g} mm off are flagged — {_WRONG_REST_HINT}")
     return np.zeros_like(bad), threshold, (
         f"{organ}: the frames next to the rest frame {rest_frame} disagree with it after "
         "registration — its segmentation is probably wrong; no frame was corrected. Check "
