@@ -154,6 +154,7 @@ def analyze(
     scales: Sequence[float] | None = None,
     temporal_weight: float | None = None,
     touch_mm: float | None = None,
+    piece_weight: float | None = None,
     batch_size: int | None = None,
 ) -> Iterator[Progress]:
     """Analyse one cine series: segment every frame, track the organs, measure.
@@ -175,10 +176,10 @@ def analyze(
         repair: redraw the model's labels in frames whose mask disagrees with the
             image motion from the rest mask moved by the registration
             (:func:`core.track.repair.repair_labels`); given labels are never changed.
-        backend, scales, temporal_weight, touch_mm: how the network runs, its
-            test-time zoom factors, the weight of neighbouring frames' probabilities and
-            which piece of an organ is kept (:class:`core.segment.infer.Segmenter`;
-            None = its default).
+        backend, scales, temporal_weight, touch_mm, piece_weight: how the network runs,
+            its test-time zoom factors, the weight of neighbouring frames' probabilities
+            and which piece of an organ is kept, in each frame and over time
+            (:class:`core.segment.infer.Segmenter`; None = its default).
         batch_size: frames per network call (None = the segmenter's default).
 
     Yields:
@@ -216,7 +217,7 @@ def analyze(
             yield Progress("segment", 0, t_n, "loading the model")
             segmenter = shared_segmenter(model, device=device, backend=backend,
                                          scales=scales, temporal_weight=temporal_weight,
-                                         touch_mm=touch_mm)
+                                         touch_mm=touch_mm, piece_weight=piece_weight)
         seg = None
         steps = (segmenter.segment(series) if batch_size is None
                  else segmenter.segment(series, batch_size=batch_size))
@@ -275,6 +276,8 @@ def analyze(
                                          if labels is None else None),
         "segmentation_touch_mm": (getattr(segmenter, "touch_mm", None)
                                   if labels is None else None),
+        "segmentation_piece_weight": (getattr(segmenter, "piece_weight", None)
+                                      if labels is None else None),
     }
     result = AnalysisResult(series, lab, confidence, model_id, organ_names, tracks, points,
                             frames, settings)

@@ -28,11 +28,13 @@ _scales = _checked(lambda text: [float(z) for z in text.split(",") if z.strip()]
                    "check_scales", "zoom factors like 0.93,1.07")
 _temporal_weight = _checked(float, "check_temporal_weight", "a temporal weight like 0.15")
 _touch_mm = _checked(float, "check_touch_mm", "a distance in mm like 3")
+_piece_weight = _checked(float, "check_piece_weight", "a weight like 2")
 
 
 def add_inference_options(p: argparse.ArgumentParser) -> None:
-    """``--backend``, ``--scales``, ``--temporal-weight`` and ``--touch-mm``: how the
-    segmentation network runs and cleans its labels (core.segment.infer.Segmenter)."""
+    """``--backend``, ``--scales``, ``--temporal-weight``, ``--touch-mm`` and
+    ``--piece-weight``: how the segmentation network runs and cleans its labels
+    (core.segment.infer.Segmenter)."""
     p.add_argument("--backend", choices=("auto", "torch", "onnx", "onnx-int8"), default="auto",
                    help="how the segmentation network runs: auto (default; on the CPU "
                         "ONNX Runtime int8 when installed, else PyTorch), torch, onnx "
@@ -50,12 +52,18 @@ def add_inference_options(p: argparse.ArgumentParser) -> None:
                         "area x (2 if within MM of another organ, else 1) x a factor "
                         "falling with its distance to the other organs (default 3; "
                         "0 keeps the largest piece)")
+    p.add_argument("--piece-weight", type=_piece_weight, default=None, metavar="W",
+                   help="when an organ comes out in pieces, choose them over the whole "
+                        "series so that consecutive frames keep the same piece, W being "
+                        "the weight of that agreement (0: each frame alone; the default is "
+                        "the model's)")
 
 
 def inference_kwargs(args: argparse.Namespace) -> dict:
     """Segmenter keyword arguments from :func:`add_inference_options`."""
     return {"backend": args.backend, "scales": args.scales,
-            "temporal_weight": args.temporal_weight, "touch_mm": args.touch_mm}
+            "temporal_weight": args.temporal_weight, "touch_mm": args.touch_mm,
+            "piece_weight": args.piece_weight}
 
 
 def _slice(text: str) -> int:

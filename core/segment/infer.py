@@ -25,8 +25,11 @@ from core.progress import Progress
 from core.segment.model_io import DEFAULT_SPACING_MM, load_model
 from core.segment.postprocess import (  # noqa: F401 (re-exported)
     CLUSTER_MM,
+    DEFAULT_PIECE_WEIGHT,
     DEFAULT_TOUCH_MM,
+    check_piece_weight,
     check_touch_mm,
+    choose_pieces_in_time,
     postprocess,
 )
 from core.segment.preprocess import (
@@ -153,13 +156,17 @@ class Segmenter:
             (2 if within ``touch_mm`` of another organ, else 1) × a factor falling with
             its distance to the other organs; None = :data:`DEFAULT_TOUCH_MM`, 0 = the
             largest piece (:func:`postprocess`).
+        piece_weight: > 0 chooses each organ's piece over the whole series, keeping the
+            same piece from frame to frame (:func:`choose_pieces_in_time`, this weight on
+            the agreement of consecutive frames); None = :data:`DEFAULT_PIECE_WEIGHT`, 0 =
+            each frame alone.  The labels are then written when the last frame is done.
     """
 
     def __init__(self, model: str | os.PathLike | UNet | None = None, device: str = "auto",
                  config: dict[str, Any] | None = None, backend: str = "auto",
                  scales: Sequence[float] | None = None,
                  temporal_weight: float | None = None,
-                 touch_mm: float | None = None) -> None:
+                 touch_mm: float | None = None, piece_weight: float | None = None) -> None:
         if isinstance(model, UNet):
             if config is None:
                 raise ModelError("a UNet instance needs its config (organs, spacing_mm)")
@@ -181,6 +188,8 @@ class Segmenter:
         self.temporal_weight = check_temporal_weight(
             DEFAULT_TEMPORAL_WEIGHT if temporal_weight is None else temporal_weight)
         self.touch_mm = check_touch_mm(DEFAULT_TOUCH_MM if touch_mm is None else touch_mm)
+        self.piece_weight = check_piece_weight(
+            DEFAULT_PIECE_WEIGHT if piece_weight is None else piece_weight)
         self.device = pick_device(device)
         self.net = fuse_batchnorm(net).to(self.device)
         if self.device.type in ("cuda", "cpu"):
@@ -282,6 +291,11 @@ class Segmenter:
         frames = normalize_intensity(series.frames, self.percentiles)
         labels = np.zeros((t_frames, h, w_img), dtype=np.uint8)
         conf = np.zeros((t_frames, len(self.organs)), dtype=np.float32)
+        # with the piece choice over time, the raw labels and top probabilities are kept
+        # until the last frame is done
+        over_time = self.piece_weight > 0 and t_frames > 1
+        raw = np.zeros_like(labels) if over_time else None
+        top = np.zeros((t_frames, h, w_img), dtype=np.float16) if over_time else None
         yield Progress("segment", 0, t_frames, "segmenting")
         w = self.temporal_weight
         prev = pending = None  # raw probabilities: last finished frame, frames waiting
@@ -310,27 +324,36 @@ class Segmenter:
                         prev = block[ready - 1:ready]
                     pending = block[ready:]
                 if len(probs):
-                    self._finish(probs, done, labels, conf, series.spacing_mm)
+                    self._finish(probs, done, labels, conf, series.spacing_mm, raw, top)
                 done += len(probs)
                 yield Progress("segment", done, t_frames, f"frame {done}/{t_frames}")
+        if over_time:
+            labels[:] = choose_pieces_in_time(raw, len(self.organs), series.spacing_mm,
+                                              self.touch_mm, CLUSTER_MM, self.piece_weight)
+            for t in range(t_frames):
+                conf[t] = _confidence(labels[t], top[t], len(self.organs))
         result = SegmentationResult(labels, conf, self.model_id, self.organs)
         yield Progress("done", t_frames, t_frames, "segmentation done", {"result": result})
 
     def _finish(self, probs: torch.Tensor, first: int, labels: np.ndarray,
-                conf: np.ndarray, spacing_mm: tuple[float, float]) -> None:
+                conf: np.ndarray, spacing_mm: tuple[float, float],
+                raw: np.ndarray | None = None, top: np.ndarray | None = None) -> None:
         """Labels (post-processed) and confidence of frames ``first``… from their class
-        probabilities (N, C, H, W), written into ``labels`` and ``conf``."""
+        probabilities (N, C, H, W), written into ``labels`` and ``conf``; with ``raw``,
+        the network's labels and top probabilities are written into ``raw`` and ``top``
+        instead (the piece choice over time comes after the last frame)."""
         n_org = len(self.organs)
         pmax, lab = probs.max(1)
         lab_np = lab.to(torch.uint8).cpu().numpy()
         pmax_np = pmax.float().cpu().numpy()
+        if raw is not None and top is not None:
+            raw[first:first + len(lab_np)] = lab_np
+            top[first:first + len(lab_np)] = pmax_np
+            return
         for i in range(len(lab_np)):
             clean = postprocess(lab_np[i], n_org, spacing_mm, self.touch_mm, CLUSTER_MM)
             labels[first + i] = clean
-            counts = np.bincount(clean.ravel(), minlength=n_org + 1)[1:]
-            sums = np.bincount(clean.ravel(), weights=pmax_np[i].ravel(),
-                               minlength=n_org + 1)[1:]
-            conf[first + i] = np.where(counts > 0, sums / np.maximum(counts, 1), 0.0)
+            conf[first + i] = _confidence(clean, pmax_np[i], n_org)
 
     def predict(self, series: CineSeries, batch_size: int | None = None) -> SegmentationResult:
         """Run :meth:`segment` to the end and return its result."""
@@ -342,13 +365,22 @@ class Segmenter:
         return result
 
 
+def _confidence(labels: np.ndarray, top: np.ndarray, n_organs: int) -> np.ndarray:
+    """(n_organs,) mean top class probability over each organ's pixels (0 if absent)."""
+    counts = np.bincount(labels.ravel(), minlength=n_organs + 1)[1:]
+    sums = np.bincount(labels.ravel(), weights=top.ravel().astype(np.float64),
+                       minlength=n_organs + 1)[1:]
+    return np.where(counts > 0, sums / np.maximum(counts, 1), 0.0)
+
+
 _SHARED: dict[tuple, Segmenter] = {}
 
 
 def shared_segmenter(model: str | os.PathLike | None = None, device: str = "auto",
                      backend: str = "auto", scales: Sequence[float] | None = None,
                      temporal_weight: float | None = None,
-                     touch_mm: float | None = None) -> Segmenter:
+                     touch_mm: float | None = None,
+                     piece_weight: float | None = None) -> Segmenter:
     """A :class:`Segmenter` reused across calls for the same model file and device.
 
     Building a Segmenter (reading and hashing the weights, folding BatchNorm) takes
@@ -359,7 +391,8 @@ def shared_segmenter(model: str | os.PathLike | None = None, device: str = "auto
 
     Args:
         model: model stem / file, or None for the shipped default model.
-        device, backend, scales, temporal_weight, touch_mm: as for :class:`Segmenter`.
+        device, backend, scales, temporal_weight, touch_mm, piece_weight: as for
+            :class:`Segmenter`.
     """
     from core.segment.model_io import model_paths, resolve_model
 
@@ -369,11 +402,14 @@ def shared_segmenter(model: str | os.PathLike | None = None, device: str = "auto
     except OSError:
         # raises the ModelError naming the file
         return Segmenter(model, device=device, backend=backend, scales=scales,
-                         temporal_weight=temporal_weight, touch_mm=touch_mm)
+                         temporal_weight=temporal_weight, touch_mm=touch_mm,
+                         piece_weight=piece_weight)
     key = (str(weights.resolve()), str(pick_device(device)), st.st_mtime_ns, str(st.st_size),
-           backend, None if scales is None else tuple(scales), temporal_weight, touch_mm)
+           backend, None if scales is None else tuple(scales), temporal_weight, touch_mm,
+           piece_weight)
     if key not in _SHARED:
         _SHARED.clear()  # one model at a time is enough
         _SHARED[key] = Segmenter(model, device=device, backend=backend, scales=scales,
-                                 temporal_weight=temporal_weight, touch_mm=touch_mm)
+                                 temporal_weight=temporal_weight, touch_mm=touch_mm,
+                                 piece_weight=piece_weight)
     return _SHARED[key]
