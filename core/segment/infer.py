@@ -295,7 +295,7 @@ class Segmenter:
         # until the last frame is done
         over_time = self.piece_weight > 0 and t_frames > 1
         raw = np.zeros_like(labels) if over_time else None
-        top = np.zeros((t_frames, h, w_img), dtype=np.float16) if over_time else None
+        top = np.zeros((t_frames, h, w_img), dtype=np.float32) if over_time else None
         yield Progress("segment", 0, t_frames, "segmenting")
         w = self.temporal_weight
         prev = pending = None  # raw probabilities: last finished frame, frames waiting
