@@ -21,12 +21,17 @@ DEFAULT_TOUCH_MM = 3.0
 CLUSTER_MM = 25.0
 
 
-def check_touch_mm(value: float) -> float:
-    """``value`` as a finite float >= 0 (mm; 0 keeps each organ's largest piece)."""
+def _finite_non_negative(value: float, name: str) -> float:
+    """``value`` as a finite float >= 0; else a ValueError naming ``name``."""
     v = float(value)
     if not (np.isfinite(v) and v >= 0):
-        raise ValueError(f"touch_mm must be a finite number >= 0, got {value}")
+        raise ValueError(f"{name} must be a finite number >= 0, got {value}")
     return v
+
+
+def check_touch_mm(value: float) -> float:
+    """``value`` as a finite float >= 0 (mm; 0 keeps each organ's largest piece)."""
+    return _finite_non_negative(value, "touch_mm")
 
 
 def _bbox(m: np.ndarray) -> tuple[slice, slice]:
@@ -150,10 +155,7 @@ DICE_FLOOR = 0.01
 
 def check_piece_weight(value: float) -> float:
     """``value`` as a finite float >= 0 (0 chooses each frame's piece alone)."""
-    v = float(value)
-    if not (np.isfinite(v) and v >= 0):
-        raise ValueError(f"piece weight must be a finite number >= 0, got {value}")
-    return v
+    return _finite_non_negative(value, "piece weight")
 
 
 def _frame_pieces(frame: np.ndarray, organ: int, spacing_mm: tuple[float, float],
