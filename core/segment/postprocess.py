@@ -168,8 +168,7 @@ def _frame_pieces(frame: np.ndarray, organ: int, spacing_mm: tuple[float, float]
         return []
     box = _bbox(m)
     cc, n = ndimage.label(m[box])
-    scores = _piece_scores(frame if touch_mm > 0 else None, organ, box, cc, n, spacing_mm,
-                           touch_mm, cluster_mm)
+    scores = _piece_scores(frame, organ, box, cc, n, spacing_mm, touch_mm, cluster_mm)
     out = []
     for k in np.argsort(-scores[1:], kind="stable")[:MAX_PIECES] + 1:
         piece = cc == k
