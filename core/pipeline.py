@@ -57,6 +57,9 @@ class AnalysisResult:
         points: per-point table (:data:`core.indices.POINT_COLUMNS`).
         frames: per-frame table (:data:`core.indices.FRAME_COLUMNS`).
         settings: JSON-able settings of the run (rest_frame, n_points, device, ...).
+        provenance: per-frame records as a project stores them (``source`` "auto" or
+            "manual", ``model_id``, ``time``, ...), or None for a fresh analysis (then
+            every frame is the model's).  Frames corrected by hand are "manual".
     """
 
     series: CineSeries
@@ -68,6 +71,12 @@ class AnalysisResult:
     points: pd.DataFrame
     frames: pd.DataFrame
     settings: dict[str, Any] = field(default_factory=dict)
+    provenance: list[dict[str, Any]] | None = None
+
+    @property
+    def manual_frames(self) -> list[int]:
+        """Indices of frames whose labels were corrected by hand."""
+        return [i for i, p in enumerate(self.provenance or ()) if p.get("source") == "manual"]
 
     @classmethod
     def from_project(cls, project: Project) -> AnalysisResult:
@@ -96,23 +105,55 @@ class AnalysisResult:
             frames = frame_table(points.iloc[:0], project.series,
                                  np.zeros(project.series.frames.shape, np.uint8), (),
                                  rest_frame=rest)
-        model_id = str(project.provenance[0].get("model_id", "")) if project.provenance else ""
+        auto = [str(p.get("model_id", "")) for p in project.provenance
+                if p.get("source") == "auto" and p.get("model_id")]
+        model_id = str(settings.get("model_id") or (auto[0] if auto else ""))
         labels = (np.asarray(project.labels, np.uint8) if project.labels is not None
                   else np.zeros(project.series.frames.shape, np.uint8))
         return cls(project.series, labels, project.confidence, model_id, organs, tracks,
-                   points, frames, settings)
+                   points, frames, settings,
+                   provenance=[dict(p) for p in project.provenance])
+
+    def set_manual_labels(self, frame: int, labels_hw: np.ndarray) -> None:
+        """Replace one frame's labels with a hand correction (in place).
+
+        The frame's provenance becomes "manual" (see
+        :func:`core.project.manual_record`); tracks and tables are not recomputed
+        (:func:`retrack` does that).
+
+        Raises:
+            ValueError: bad frame index, shape or label values.
+        """
+        from core.project import manual_record
+
+        t_n = self.series.n_frames
+        if isinstance(frame, bool) or not isinstance(frame, (int, np.integer)) \
+                or not 0 <= int(frame) < t_n:
+            raise ValueError(f"frame must be an integer in 0..{t_n - 1}, got {frame!r}")
+        arr = np.asarray(labels_hw)
+        if arr.shape != self.series.shape:
+            raise ValueError(f"expected {self.series.shape} labels for one frame, got {arr.shape}")
+        if arr.size and (arr.min() < 0 or arr.max() > len(self.organs)):
+            raise ValueError(f"labels must be in 0..{len(self.organs)}")
+        if self.provenance is None or len(self.provenance) != t_n:
+            self.provenance = self.to_project().provenance
+        self.labels[int(frame)] = arr.astype(np.uint8)
+        self.provenance[int(frame)] = manual_record(self.provenance[int(frame)])
 
     def to_project(self) -> Project:
         """A :class:`core.project.Project` holding this analysis."""
         from core.project import Project
 
-        now = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
-        source = "manual" if self.model_id == "given" else "auto"
-        provenance = [{"source": source, "model_id": self.model_id, "time": now}
-                      for _ in range(self.series.n_frames)]
-        for organ, frames in (self.settings.get("repaired_frames") or {}).items():
-            for t in frames:
-                provenance[t].setdefault("repaired", []).append(organ)
+        if self.provenance is not None and len(self.provenance) == self.series.n_frames:
+            provenance = [dict(p) for p in self.provenance]
+        else:
+            now = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+            source = "manual" if self.model_id == "given" else "auto"
+            provenance = [{"source": source, "model_id": self.model_id, "time": now}
+                          for _ in range(self.series.n_frames)]
+            for organ, frames in (self.settings.get("repaired_frames") or {}).items():
+                for t in frames:
+                    provenance[t].setdefault("repaired", []).append(organ)
         return Project(
             series=self.series,
             organs=tuple(self.organs),
@@ -282,6 +323,46 @@ def analyze(
     result = AnalysisResult(series, lab, confidence, model_id, organ_names, tracks, points,
                             frames, settings)
     yield Progress("done", 1, 1, "analysis done", {"result": result})
+
+
+def retrack(result: AnalysisResult, *, device: str = "auto") -> Iterator[Progress]:
+    """Track and measure again from a result's current labels (after hand corrections).
+
+    The labels are used as they are (no segmentation, no redraw of disagreeing
+    frames); rest frame, number of points and curvature scale are the result's.
+    The new result keeps the model id, the provenance (which frames are manual)
+    and the segmentation settings; the confidence of frames corrected by hand
+    is NaN.  The last record (stage "done") carries it in ``data["result"]``.
+    """
+    settings = dict(result.settings or {})
+    new = None
+    for p in analyze(result.series, labels=result.labels, organs=result.organs,
+                     rest_frame=int(settings.get("rest_frame", 0)),
+                     n_points=int(settings.get("n_points", 128)),
+                     scale_mm=float(settings.get("curvature_scale_mm", DEFAULT_SCALE_MM)),
+                     repair=False, device=device):
+        if p.stage == "done":
+            new = p.data["result"]
+        else:
+            yield p
+    assert new is not None
+    manual = result.manual_frames
+    confidence = None
+    if result.confidence is not None:
+        confidence = np.array(result.confidence, dtype=np.float32)
+        confidence[manual] = np.nan
+    settings.update(warnings=new.settings["warnings"],
+                    flagged_frames=new.settings["flagged_frames"],
+                    manual_frames=manual, pelvitrack_version=__version__)
+    frames = frame_table(new.points, result.series, new.labels, result.organs,
+                         confidence=confidence, rest_frame=new.tracks.rest_frame,
+                         contours=new.tracks.contours, flagged=settings["flagged_frames"],
+                         repaired=settings.get("repaired_frames"))
+    provenance = None if result.provenance is None else [dict(p) for p in result.provenance]
+    out = AnalysisResult(result.series, new.labels, confidence, result.model_id,
+                         tuple(result.organs), new.tracks, new.points, frames, settings,
+                         provenance=provenance)
+    yield Progress("done", 1, 1, "tracking done", {"result": out})
 
 
 def run_analyze(source: CineSeries | str | os.PathLike, **kwargs: Any) -> AnalysisResult:

@@ -239,12 +239,18 @@ def set_manual_labels(project: Project, frame: int, labels_hw: np.ndarray) -> No
     if project.labels is None:
         project.labels = np.zeros((project.n_frames, h, w), np.uint8)
     project.labels[t] = arr
-    previous = project.provenance[t]
+    project.provenance[t] = manual_record(project.provenance[t])
+
+
+def manual_record(previous: dict[str, Any]) -> dict[str, Any]:
+    """The provenance record of a frame corrected by hand, given its previous record.
+
+    ``edited_from`` names the model whose labels were corrected (kept through
+    repeated corrections).
+    """
     edited_from = previous.get("model_id", "") if previous.get("source") == "auto" else ""
     edited_from = edited_from or previous.get("edited_from", "")
-    project.provenance[t] = {
-        "source": "manual", "model_id": "", "time": now_utc(), "edited_from": edited_from,
-    }
+    return {"source": "manual", "model_id": "", "time": now_utc(), "edited_from": edited_from}
 
 
 def set_auto_labels(

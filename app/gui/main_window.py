@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import shiboken6
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import (
     QAction,
@@ -35,6 +36,7 @@ from app.gui.dialogs import (  # noqa: F401 - patched in tests
     show_error,
 )
 from app.gui.display_panel import DisplayPanel
+from app.gui.editor import EditPanel, LabelEditor
 from app.gui.file_actions import FileActions
 from app.gui.model import ViewData, view_data_from_result
 from app.gui.player import PlayerView
@@ -46,6 +48,8 @@ from app.gui.workers import GeneratorWorker
 from core.progress import Progress
 
 MAX_RECENT = 8
+#: Factor by which ] and [ grow and shrink the brush.
+BRUSH_STEP = 1.25
 
 
 class MainWindow(FileActions, QMainWindow):
@@ -68,6 +72,7 @@ class MainWindow(FileActions, QMainWindow):
         self.state = AppState(self)
         self.playback = Playback(self.state, self)
         self.worker: GeneratorWorker | None = None
+        self._resume_editing = False
         #: Called as ``error_handler(exc, details)`` instead of a dialog when set
         #: (screenshot mode, scripts).
         self.error_handler: Callable[[BaseException, str], None] | None = None
@@ -99,6 +104,11 @@ class MainWindow(FileActions, QMainWindow):
             "kymograph": self._dock("Kymograph", self.kymograph,
                                     Qt.DockWidgetArea.RightDockWidgetArea),
         }
+        self.editor = LabelEditor(self.state, self.player.labels_layer, self)
+        self.edit_panel = EditPanel(self.state, self)
+        self.docks["edit"] = self._dock("Correct labels", self.edit_panel,
+                                        Qt.DockWidgetArea.LeftDockWidgetArea)
+        self.edit_panel.retrack_requested.connect(self.retrack)
         self.player.hovered.connect(self.panel.hover_label.setText)
         self.panel.colour_requested.connect(self.choose_organ_colour)
         self._build_status_bar()
@@ -165,6 +175,36 @@ class MainWindow(FileActions, QMainWindow):
             self._action(e, "Overlay &video (GIF / MP4)…", self.export_video_dialog),
         ]
         self._action(e, "&Screenshot (PNG)…", self.export_screenshot_dialog)
+        ed = mb.addMenu("&Edit")
+        self.undo_action = self._action(ed, "&Undo", self.undo, QKeySequence.StandardKey.Undo)
+        self.redo_action = self._action(ed, "&Redo", self.redo, QKeySequence.StandardKey.Redo)
+        self.editor.undo_stack.canUndoChanged.connect(lambda *_: self._update_undo())
+        self.editor.undo_stack.canRedoChanged.connect(lambda *_: self._update_undo())
+        self.editor.undo_stack.indexChanged.connect(lambda *_: self._update_undo())
+        ed.addSeparator()
+        self.edit_action = QAction("&Edit labels", self)
+        self.edit_action.setCheckable(True)
+        self.edit_action.setShortcut(QKeySequence(Qt.Key.Key_E))
+        self.edit_action.toggled.connect(self.state.set_editing)
+        ed.addAction(self.edit_action)
+        self.erase_action = QAction("E&rase with the brush", self)
+        self.erase_action.setCheckable(True)
+        self.erase_action.setShortcut(QKeySequence(Qt.Key.Key_X))
+        self.erase_action.toggled.connect(self.state.set_erasing)
+        ed.addAction(self.erase_action)
+        self.organ_actions = [
+            self._action(ed, f"Brush organ {k}", lambda k=k: self._edit_organ(k - 1),
+                         getattr(Qt.Key, f"Key_{k}")) for k in range(1, 10)]
+        for act in self.organ_actions[3:]:
+            act.setVisible(False)
+        self._action(ed, "Larger brush", lambda: self.scale_brush(BRUSH_STEP),
+                     Qt.Key.Key_BracketRight)
+        self._action(ed, "Smaller brush", lambda: self.scale_brush(1 / BRUSH_STEP),
+                     Qt.Key.Key_BracketLeft)
+        ed.addSeparator()
+        self._action(ed, "&Next flagged frame", lambda: self.goto_flagged(1), Qt.Key.Key_N)
+        self._action(ed, "&Previous flagged frame", lambda: self.goto_flagged(-1), "Shift+N")
+        self.state.edit_changed.connect(self._sync_edit_actions)
         v = mb.addMenu("&View")
         self._action(v, "Play / pause", self.playback.toggle, Qt.Key.Key_Space)
         self._action(v, "Next frame", lambda: self.state.step(1), Qt.Key.Key_Right)
@@ -188,9 +228,89 @@ class MainWindow(FileActions, QMainWindow):
         self._apply_repair(on)
         self.repair_action.toggled.connect(self._set_repair)
         a.addAction(self.repair_action)
+        a.addSeparator()
+        self.retrack_action = self._action(a, "Re-&track from the corrected labels",
+                                           self.retrack, "Ctrl+R")
         h = mb.addMenu("&Help")
         self._action(h, "&About PelviTrack", self._about)
         self._rebuild_recent()
+
+    # -- label correction --------------------------------------------------------
+    def scale_brush(self, factor: float) -> None:
+        """Make the brush ``factor`` times larger ([ and ])."""
+        self.state.set_brush_mm(self.state.brush_mm * factor)
+
+    def _edit_organ(self, index: int) -> None:
+        data = self.state.data
+        if data is not None and index < len(data.organs):
+            self.state.set_edit_organ(data.organs[index])
+
+    def _sync_edit_actions(self) -> None:
+        s = self.state
+        for act, on in ((self.edit_action, s.editing), (self.erase_action, s.erasing)):
+            if act.isChecked() != on:
+                act.blockSignals(True)
+                act.setChecked(on)
+                act.blockSignals(False)
+        self.edit_action.setEnabled(s.can_edit or s.editing)
+        if s.editing:
+            self.playback.stop()
+            self.status_label.setText(
+                f"Editing labels: left-drag {'erases' if s.erasing else 'paints'} "
+                f"{theme.organ_label(s.edit_organ).lower()} "
+                f"(brush {s.brush_mm:.1f} mm); middle-drag "
+                "pans; Ctrl+Z undoes")
+        self._update_undo()
+
+    def _update_undo(self) -> None:
+        stack = self.editor.undo_stack
+        if not shiboken6.isValid(stack) or not shiboken6.isValid(self.undo_action):
+            return  # the window is being torn down
+        free = not self.busy
+        self.undo_action.setEnabled(free and stack.canUndo())
+        self.redo_action.setEnabled(free and stack.canRedo())
+        self.undo_action.setText(f"&Undo {stack.undoText()}".rstrip())
+        self.redo_action.setText(f"&Redo {stack.redoText()}".rstrip())
+        manual = bool(self.state.manual_frames) if self.state.can_edit else False
+        self.retrack_action.setEnabled(free and manual)
+
+    def undo(self) -> None:
+        """Undo the last label correction (not while an analysis runs)."""
+        if not self.busy and self.editor.undo_stack.canUndo():
+            self.editor.undo_stack.undo()
+
+    def redo(self) -> None:
+        """Redo the last undone label correction."""
+        if not self.busy and self.editor.undo_stack.canRedo():
+            self.editor.undo_stack.redo()
+
+    def goto_flagged(self, direction: int) -> None:
+        """Go to the next (1) or previous (-1) frame the tracker flagged."""
+        frames = self.state.frames_to_check()
+        if not frames:
+            self.status_label.setText("No flagged frame: the segmentation agrees with the "
+                                      "image motion in every frame")
+            return
+        t = self.state.frame
+        after = [f for f in frames if (f > t if direction > 0 else f < t)]
+        target = (after[0] if direction > 0 else after[-1]) if after else (
+            frames[0] if direction > 0 else frames[-1])
+        self.state.set_frame(target)
+        self.status_label.setText(
+            f"Flagged frame {target + 1} ({frames.index(target) + 1} of {len(frames)})")
+
+    def retrack(self) -> bool:
+        """Track and measure again from the current (corrected) labels, off the GUI thread."""
+        result = self.state.result
+        if result is None or not self.state.can_edit:
+            return False
+        from core.pipeline import retrack
+
+        device = str(self.analyze_options.get("device", "auto"))
+        self._resume_editing = self.state.editing
+        return self.start_job(lambda: retrack(result, device=device), self.state.source_path,
+                              project=self.state.project_path, dirty=True, keep_frame=True,
+                              verb="Re-tracking")
 
     def _set_repair(self, on: bool) -> None:
         """Whether the next analyses redraw disagreeing frames (remembered)."""
@@ -284,7 +404,8 @@ class MainWindow(FileActions, QMainWindow):
         return self.worker is not None and self.worker.isRunning()
 
     def start_job(self, job: Callable[[], Iterator[Progress]], source: Path | None, *,
-                  project: Path | None = None, dirty: bool = True) -> bool:
+                  project: Path | None = None, dirty: bool = True, keep_frame: bool = False,
+                  verb: str = "Opening") -> bool:
         """Run a progress generator in a worker; on success it replaces the state."""
         if self.busy:
             QMessageBox.information(self, "PelviTrack", "Another analysis is running; "
@@ -293,7 +414,8 @@ class MainWindow(FileActions, QMainWindow):
         self.playback.stop()
         w = GeneratorWorker(job, self, post=view_data_from_result)
         w.progress.connect(self._on_progress)
-        w.finished_ok.connect(lambda result: self._on_done(result, source, project, dirty))
+        w.finished_ok.connect(
+            lambda result: self._on_done(result, source, project, dirty, keep_frame))
         w.failed.connect(self._on_failed)
         w.cancelled.connect(self._on_cancelled)
         w.finished.connect(self._on_worker_finished)
@@ -302,7 +424,8 @@ class MainWindow(FileActions, QMainWindow):
         self.progress.show()
         self.cancel_button.show()
         self.cancel_button.setEnabled(True)
-        self.status_label.setText(f"Opening {source.name if source else 'series'}…")
+        self.status_label.setText(f"{verb} {source.name if source else 'series'}…")
+        self.state.set_busy(True)
         w.start()
         return True
 
@@ -320,12 +443,17 @@ class MainWindow(FileActions, QMainWindow):
         self.status_label.setText(f"{p.stage}: {p.message}" if p.message else p.stage)
 
     def _on_done(self, data: ViewData | None, source: Path | None, project: Path | None,
-                 dirty: bool) -> None:
+                 dirty: bool, keep_frame: bool = False) -> None:
         if data is None:
             self.status_label.setText("Analysis ended without a result")
             return
         result = data.result
-        self.state.set_data(data, source=source, project=project, dirty=dirty)
+        self.state.busy = False  # the worker is done; set_data re-enables editing
+        self.state.set_data(data, source=source, project=project, dirty=dirty,
+                            keep_frame=keep_frame)
+        if keep_frame and self._resume_editing:  # re-tracked: go on correcting
+            self.state.set_editing(True)
+        self._resume_editing = False
         fi = data.series.frame_interval_s
         if fi > 0 and self.settings.value("playback/fps") is None:
             self.playback.set_fps(min(30.0, 1.0 / fi))
@@ -346,6 +474,8 @@ class MainWindow(FileActions, QMainWindow):
         self.status_label.setText("Cancelled — the previous series is kept")
 
     def _on_worker_finished(self) -> None:
+        self.state.set_busy(False)
+        self._update_undo()
         self.progress.hide()
         self.cancel_button.hide()
         if self.worker is not None:
@@ -360,6 +490,12 @@ class MainWindow(FileActions, QMainWindow):
         has = self.state.has_result
         for act in (*self.export_actions, self.save_action, self.save_as_action):
             act.setEnabled(has)
+        n = len(self.state.data.organs) if self.state.data is not None else 0
+        for k, act in enumerate(self.organ_actions):
+            act.setVisible(k < n)
+            if k < n:
+                act.setText(f"Brush organ {k + 1}: {self.state.data.organs[k].replace('_', ' ')}")
+        self._sync_edit_actions()
 
     def _about(self) -> None:
         from core import __version__
@@ -369,14 +505,21 @@ class MainWindow(FileActions, QMainWindow):
                           "organs on dynamic (cine) pelvic MRI.")
 
     def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802
-        """Playback keys when no shortcut took them (e.g. the window is not active)."""
+        """Playback and editing keys when no shortcut took them (the window not active)."""
         keys = {
             Qt.Key.Key_Space: self.playback.toggle,
             Qt.Key.Key_Right: lambda: self.state.step(1),
             Qt.Key.Key_Left: lambda: self.state.step(-1),
             Qt.Key.Key_Home: lambda: self.state.set_frame(0),
             Qt.Key.Key_End: lambda: self.state.set_frame(10**9),
+            Qt.Key.Key_E: self.edit_action.toggle,
+            Qt.Key.Key_X: self.erase_action.toggle,
+            Qt.Key.Key_N: lambda: self.goto_flagged(1),
+            Qt.Key.Key_BracketRight: lambda: self.scale_brush(BRUSH_STEP),
+            Qt.Key.Key_BracketLeft: lambda: self.scale_brush(1 / BRUSH_STEP),
         }
+        keys.update({getattr(Qt.Key, f"Key_{k}"): lambda k=k: self._edit_organ(k - 1)
+                     for k in range(1, 10)})
         action = keys.get(Qt.Key(event.key())) if not event.modifiers() else None
         if action is None:
             super().keyPressEvent(event)

@@ -12,6 +12,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, Signal
 from PySide6.QtWidgets import QGraphicsItem, QToolTip
 
+from app.gui.editor import LabelLayer
 from app.gui.model import POINT_INDICES, SIGNED_INDICES, auto_levels
 from app.gui.overlay import BrushLut, OrganOverlay
 from app.gui.state import AppState
@@ -72,6 +73,9 @@ class PlayerView(pg.GraphicsLayoutWidget):
         self.scale = pg.ScaleBar(size=20, suffix="mm", width=4)
         self.scale.setParentItem(self.view)
         self.scale.anchor((1, 1), (1, 1), offset=(-14, -14))
+        self.labels_layer = LabelLayer(state)
+        self.labels_layer.setVisible(False)
+        self.view.addItem(self.labels_layer)
         self.overlays: dict[str, OrganOverlay] = {}
         self._lut: BrushLut | None = None
         self._deferred = False
@@ -87,6 +91,7 @@ class PlayerView(pg.GraphicsLayoutWidget):
         state.organ_visibility_changed.connect(lambda *_: self._apply_visibility())
         state.options_changed.connect(self._on_options)
         state.index_changed.connect(lambda *_: self._on_index())
+        state.labels_changed.connect(self.show_frame)
 
     # -- state → view ----------------------------------------------------------
     def _on_series(self) -> None:
@@ -159,9 +164,13 @@ class PlayerView(pg.GraphicsLayoutWidget):
                       data.points[organ][data.rest_frame], self._lut(values),
                       rest=self.state.show_rest, vectors=self.state.show_vectors)
         desc = s.meta.get("series_description") or s.subject
+        manual, flagged = self.state.frame_marks(frame)
+        marks = (" &nbsp; <span style='color:#7ee787'>✎ corrected</span>" if manual else "") + (
+            f" &nbsp; <span style='color:#f0b429'>⚑ check {', '.join(flagged)}</span>"
+            if flagged else "")
         self.info.setText(
             f"<b>{desc}</b> &nbsp; frame {frame + 1}/{s.n_frames} &nbsp; "
-            f"t = {s.times_s[frame]:.2f} s"
+            f"t = {s.times_s[frame]:.2f} s{marks}"
         )
 
     # -- hover -----------------------------------------------------------------

@@ -12,9 +12,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from PySide6.QtCore import QObject, Signal
 
 from app.gui.model import FRAME_INDICES, POINT_INDICES, ViewData, view_data_from_result
+from core.edit import MAX_RADIUS_MM, MIN_RADIUS_MM
+
+#: Brush radius (mm) of a first start.
+DEFAULT_BRUSH_MM = 3.0
 
 
 class AppState(QObject):
@@ -31,6 +36,9 @@ class AppState(QObject):
         options_changed: display options (rest contour, vectors) changed.
         dirty_changed(bool): unsaved changes appeared or were saved.
         path_changed: the source or project path changed.
+        labels_changed(int): one frame's labels were corrected (or a correction undone).
+        edit_changed: label editing was turned on/off, or its organ, eraser or brush
+            radius changed.
     """
 
     series_changed = Signal()
@@ -43,6 +51,8 @@ class AppState(QObject):
     options_changed = Signal()
     dirty_changed = Signal(bool)
     path_changed = Signal()
+    labels_changed = Signal(int)
+    edit_changed = Signal()
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -57,6 +67,12 @@ class AppState(QObject):
         self.dirty = False
         self.source_path: Path | None = None
         self.project_path: Path | None = None
+        self.editing = False
+        self.edit_organ = ""
+        self.erasing = False
+        self.brush_mm = DEFAULT_BRUSH_MM
+        #: Long work (an analysis, a re-track) is running: labels must not change.
+        self.busy = False
 
     # -- data ------------------------------------------------------------------
     @property
@@ -70,7 +86,8 @@ class AppState(QObject):
         return None if self.data is None else self.data.result
 
     def set_data(self, data: ViewData, *, source: Path | None = None,
-                 project: Path | None = None, dirty: bool = False) -> None:
+                 project: Path | None = None, dirty: bool = False,
+                 keep_frame: bool = False) -> None:
         """Replace the displayed series/result.
 
         Args:
@@ -78,12 +95,18 @@ class AppState(QObject):
             source: the file or folder it came from.
             project: the project file it was loaded from, if any.
             dirty: whether it has unsaved changes (a fresh analysis has).
+            keep_frame: stay on the current frame (the same series tracked again).
         """
         self.data = data
-        self.frame = 0
+        self.frame = min(self.frame, data.n_frames - 1) if keep_frame else 0
         self.visible = {o: self.visible.get(o, True) for o in data.organs}
         if self.selected_organ not in data.organs:
             self.selected_organ = data.organs[0] if data.organs else ""
+        if self.edit_organ not in data.organs:
+            self.edit_organ = data.organs[0] if data.organs else ""
+        if self.editing and not self.can_edit:
+            self.editing = False
+        self.edit_changed.emit()
         self.source_path = source
         self.project_path = project
         self.series_changed.emit()
@@ -96,6 +119,96 @@ class AppState(QObject):
                    project: Path | None = None, dirty: bool = True) -> None:
         """Replace the data with an ``AnalysisResult``-like object (see :mod:`app.gui.model`)."""
         self.set_data(view_data_from_result(result), source=source, project=project, dirty=dirty)
+
+    # -- label correction ------------------------------------------------------
+    @property
+    def can_edit(self) -> bool:
+        """Whether the loaded result has labels that can be corrected by hand."""
+        r = self.result
+        return (not self.busy and self.data is not None and self.data.labels is not None
+                and r is not None and hasattr(r, "set_manual_labels") and bool(self.data.organs))
+
+    def set_busy(self, busy: bool) -> None:
+        """Long work started or ended; editing stops while it runs."""
+        self.busy = bool(busy)
+        if self.busy:
+            self.editing = False
+        self.edit_changed.emit()
+
+    def set_editing(self, on: bool) -> None:
+        """Turn label editing on or off (off when there is nothing to edit)."""
+        wanted = bool(on)
+        on = wanted and self.can_edit
+        if on != self.editing or on != wanted:  # a refusal also resyncs the toggles
+            self.editing = on
+            self.edit_changed.emit()
+
+    def set_edit_organ(self, organ: str) -> None:
+        """Choose the organ the brush paints (or erases)."""
+        if self.data is None or organ not in self.data.organs:
+            raise ValueError(f"unknown organ {organ!r}")
+        if organ != self.edit_organ:
+            self.edit_organ = organ
+            self.edit_changed.emit()
+
+    def set_erasing(self, on: bool) -> None:
+        """Whether the brush erases the chosen organ instead of painting it."""
+        if bool(on) != self.erasing:
+            self.erasing = bool(on)
+            self.edit_changed.emit()
+
+    def set_brush_mm(self, radius: float) -> None:
+        """Brush radius in mm (clamped to the editor's limits)."""
+        radius = float(min(MAX_RADIUS_MM, max(MIN_RADIUS_MM, float(radius))))
+        if radius != self.brush_mm:
+            self.brush_mm = radius
+            self.edit_changed.emit()
+
+    def frame_labels(self, frame: int) -> np.ndarray:
+        """A copy of one frame's labels (H, W) uint8."""
+        return np.array(self.data.labels[frame], dtype=np.uint8)
+
+    def frame_record(self, frame: int) -> dict[str, Any] | None:
+        """A copy of one frame's provenance record (None when the result keeps none)."""
+        r = self.result
+        if getattr(r, "provenance", None) is None and hasattr(r, "to_project"):
+            r.provenance = r.to_project().provenance  # a fresh analysis: every frame "auto"
+        prov = getattr(r, "provenance", None)
+        return None if prov is None else dict(prov[frame])
+
+    def apply_labels(self, frame: int, labels_hw: np.ndarray,
+                     record: dict[str, Any] | None = None) -> None:
+        """Store one frame's labels: a hand correction, or (with ``record``) a restore.
+
+        Without ``record`` the frame becomes "manual" in the result's provenance;
+        with one (an undo) that record is put back.  Marks unsaved changes.
+        """
+        r = self.result
+        r.set_manual_labels(int(frame), labels_hw)
+        if record is not None:
+            r.provenance[int(frame)] = dict(record)
+        self.data.labels = r.labels
+        self.labels_changed.emit(int(frame))
+        self.set_dirty(True)
+
+    @property
+    def manual_frames(self) -> list[int]:
+        """Frames corrected by hand in the loaded result."""
+        return list(getattr(self.result, "manual_frames", []) or [])
+
+    def frame_marks(self, frame: int) -> tuple[bool, list[str]]:
+        """(corrected by hand?, organs the tracker flagged) of one frame."""
+        r = self.result
+        prov = getattr(r, "provenance", None)
+        manual = bool(prov) and prov[frame].get("source") == "manual"
+        flagged = (getattr(r, "settings", None) or {}).get("flagged_frames") or {}
+        return manual, [o for o, ts in flagged.items() if frame in ts]
+
+    def frames_to_check(self) -> list[int]:
+        """Frames the tracker flagged (segmentation disagrees with the image motion)."""
+        settings = getattr(self.result, "settings", None) or {}
+        flagged = settings.get("flagged_frames") or {}
+        return sorted({int(t) for ts in flagged.values() for t in ts})
 
     # -- view choices ----------------------------------------------------------
     def set_frame(self, frame: int) -> None:
