@@ -13,6 +13,11 @@ Run offscreen (no display needed)::
    224 × 224 × 24 phantom with its truth labels: tracking + indices) runs in the
    GUI worker thread while a 10 ms QTimer records how late each tick fires.
    Target: ≤ 100 ms.
+3. Label editing (the same 256 × 256 series, labels shown, editing on): one frame
+   update with the label layer drawn, and each brush dab of a left-drag across the
+   frame (``core.edit`` stroke + label layer redraw + repaint), and the commit of a
+   stroke (one undo step: the frame's labels stored, the frame marked manual).
+   Target: ≤ 15 ms, as for playback, so that the brush follows the pointer.
 """
 
 from __future__ import annotations
@@ -48,8 +53,7 @@ def _window():
     return app, w
 
 
-def bench_frame_update(n_frames: int, options: dict) -> dict:
-    """Per-frame update and repaint times (ms) over every frame, 3 passes."""
+def _loaded_window(n_frames: int):
     from app.gui.adapters import result_from_truth
     from core.phantom import generate_case
 
@@ -57,7 +61,15 @@ def bench_frame_update(n_frames: int, options: dict) -> dict:
     result = result_from_truth(case)
     app, w = _window()
     w.state.set_result(result, dirty=False)
+    return app, w
+
+
+def bench_frame_update(n_frames: int, options: dict, editing: bool = False) -> dict:
+    """Per-frame update and repaint times (ms) over every frame, 3 passes."""
+    app, w = _loaded_window(n_frames)
     w.state.set_options(**options)
+    w.state.set_editing(editing)
+    assert w.state.editing == editing
     app.processEvents()
     upd, paint, cpu = [], [], []
     for _ in range(3):
@@ -127,6 +139,38 @@ def bench_latency() -> dict:
             "labels": "labels" in w.analyze_options}
 
 
+def bench_brush(n_frames: int, radius_mm: float, strokes: int = 6) -> dict:
+    """Per-dab and per-commit times (ms) of left-drags across the frame."""
+    app, w = _loaded_window(n_frames)
+    w.state.set_editing(True)
+    w.state.set_brush_mm(radius_mm)
+    layer = w.player.labels_layer
+    dab, commit, cpu = [], [], []
+    for k in range(strokes):
+        w.state.set_frame(k % n_frames)
+        app.processEvents()
+        row = 60.0 + 25 * k
+        layer.begin_stroke((row, 20.0))
+        for c in np.arange(24.0, 236.0, 4.0):  # a pointer move every 4 pixels
+            c0 = time.thread_time()
+            t0 = time.perf_counter()
+            layer.continue_stroke((row + 10 * np.sin(c / 30), c))
+            app.processEvents()
+            dab.append(1e3 * (time.perf_counter() - t0))
+            cpu.append(1e3 * (time.thread_time() - c0))
+        t0 = time.perf_counter()
+        layer.end_stroke()
+        app.processEvents()
+        commit.append(1e3 * (time.perf_counter() - t0))
+    steps = w.editor.undo_stack.count()
+    w.state.set_dirty(False)  # no "save changes?" question on close
+    w.shutdown()
+    w.close()
+    assert steps == strokes, f"{steps} undo steps for {strokes} strokes"
+    return {"dab_ms": np.asarray(dab), "commit_ms": np.asarray(commit),
+            "cpu_ms": np.asarray(cpu)}
+
+
 def _row(name: str, a: np.ndarray) -> str:
     return (f"| {name} | {np.median(a):.2f} | {np.percentile(a, 95):.2f} | {a.max():.2f} |")
 
@@ -141,6 +185,9 @@ def main() -> int:
     full = bench_frame_update(args.frames, {"show_rest": True, "show_vectors": True})
     lat = bench_latency()
     warm = bench_latency()
+    edit = bench_frame_update(args.frames, {}, editing=True)
+    small = bench_brush(args.frames, 3.0)
+    large = bench_brush(args.frames, 12.0)
     import pyqtgraph
     import PySide6
 
@@ -192,6 +239,25 @@ def main() -> int:
         "froze the loop for ~200 ms). The last row includes the one-off redraw of every "
         "view when the result arrives (GUI thread; the view arrays themselves are built "
         "in the worker).",
+        "",
+        "### Label editing (256 × 256, labels shown)",
+        "",
+        "Editing on (Edit ▸ Edit labels): the frame update also draws the label layer. A "
+        "brush dab = one pointer move of a left-drag (every 4 pixels across the frame): the "
+        "stroke segment in mm (`core.edit`), the label layer redrawn, the repaint. A commit "
+        "= the end of a stroke: one undo step, the frame's labels stored and marked "
+        f"manual, the repaint. {len(small['dab_ms'])} dabs and {len(small['commit_ms'])} "
+        "strokes per brush. Target ≤ 15 ms.",
+        "",
+        "| case | median ms | p95 ms | max ms |",
+        "|---|---|---|---|",
+        _row("**total per frame, labels shown** (wall)", edit["total_ms"]),
+        _row("GUI-thread CPU per frame, labels shown", edit["cpu_ms"]),
+        _row("**brush dab, 3 mm** (wall)", small["dab_ms"]),
+        _row("GUI-thread CPU per dab, 3 mm", small["cpu_ms"]),
+        _row("**brush dab, 12 mm** (wall)", large["dab_ms"]),
+        _row("stroke commit (undo step), 3 mm", small["commit_ms"]),
+        _row("stroke commit (undo step), 12 mm", large["commit_ms"]),
         "",
     ]
     text = "\n".join(lines)
