@@ -341,10 +341,10 @@ def retrack(result: AnalysisResult, *, device: str = "auto") -> Iterator[Progres
                      n_points=int(settings.get("n_points", 128)),
                      scale_mm=float(settings.get("curvature_scale_mm", DEFAULT_SCALE_MM)),
                      repair=False, device=device):
-        if p.stage == "done":
-            new = p.data["result"]
-        else:
+        if p.stage != "done":
             yield p
+        else:
+            new = p.data["result"]
     assert new is not None
     manual = result.manual_frames
     confidence = None
@@ -365,14 +365,23 @@ def retrack(result: AnalysisResult, *, device: str = "auto") -> Iterator[Progres
     yield Progress("done", 1, 1, "tracking done", {"result": out})
 
 
-def run_analyze(source: CineSeries | str | os.PathLike, **kwargs: Any) -> AnalysisResult:
-    """Run :func:`analyze` to the end and return its result."""
+def _final_result(steps: Iterator[Progress]) -> AnalysisResult:
     result = None
-    for p in analyze(source, **kwargs):
+    for p in steps:
         if p.stage == "done":
             result = p.data["result"]
     assert result is not None
     return result
+
+
+def run_analyze(source: CineSeries | str | os.PathLike, **kwargs: Any) -> AnalysisResult:
+    """Run :func:`analyze` to the end and return its result."""
+    return _final_result(analyze(source, **kwargs))
+
+
+def run_retrack(result: AnalysisResult, **kwargs: Any) -> AnalysisResult:
+    """Run :func:`retrack` to the end and return its result."""
+    return _final_result(retrack(result, **kwargs))
 
 
 def identity_tables(result: AnalysisResult, keep_identity: bool) -> tuple[pd.DataFrame,

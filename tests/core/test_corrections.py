@@ -7,7 +7,7 @@ import pytest
 from track.synthetic import ORGANS3, make_case
 
 from core.edit import paint, stroke_mask
-from core.pipeline import AnalysisResult, retrack, run_analyze
+from core.pipeline import AnalysisResult, retrack, run_analyze, run_retrack
 from core.progress import Progress
 from core.segment.infer import SegmentationResult
 
@@ -134,3 +134,13 @@ def test_retrack_follows_the_corrected_labels_and_keeps_the_rest(case):
     other = out.frames.query("organ == 'bladder' and frame == 1")["area_mm2"].item()
     assert other == pytest.approx(
         res.frames.query("organ == 'bladder' and frame == 1")["area_mm2"].item(), rel=1e-6)
+
+
+def test_the_readme_correction_recipe_runs(case):
+    res = _model_result(case)
+    series = res.series
+    mask = stroke_mask(series.shape, series.spacing_mm, [(20, 20), (25, 30)], radius_mm=3)
+    res.set_manual_labels(1, paint(res.labels[1], mask, 0, only=1))
+    out = run_retrack(res)
+    assert out.manual_frames == [1] and out.model_id == "fake-model"
+    np.testing.assert_array_equal(out.labels[1], res.labels[1])
