@@ -25,6 +25,7 @@ COMMANDS = (
     "analyze",
     "train",
     "evaluate",
+    "compare",
     "view",
     "demo",
 )

@@ -323,3 +323,59 @@ def frame_table(
     if not rows:
         return pd.DataFrame({c: [] for c in FRAME_COLUMNS})
     return pd.DataFrame(rows)[list(FRAME_COLUMNS)]
+
+
+#: Columns of :func:`summary_table`: one row per subject and organ.
+SUMMARY_COLUMNS = (
+    "subject", "organ", "frames", "rest_area_mm2", "max_descent_mm", "time_of_max_descent_s",
+    "max_centroid_displacement_mm", "max_displacement_mm", "area_change_at_max_descent_pct",
+    "max_mean_abs_curvature_per_mm", "flagged_frames",
+)
+
+
+def summary_table(frames: pd.DataFrame, rest_frame: int = 0) -> pd.DataFrame:
+    """Per-organ summary of a series' deformation: what one compares between patients.
+
+    Args:
+        frames: a per-frame table (:func:`frame_table`, one subject or several).
+        rest_frame: the frame of reference of that table.
+
+    Returns:
+        DataFrame with :data:`SUMMARY_COLUMNS`, one row per (subject, organ) in the
+        table's order: the rest frame's area; the largest descent and when it
+        happens; the largest centroid and point displacements; the area change at
+        the frame of largest descent, in % of the rest area; the largest mean
+        |curvature|; the number of frames the tracker flagged.  NaN where the organ
+        is missing in the frames needed.
+
+    Raises:
+        ValueError: columns of :data:`FRAME_COLUMNS` are missing.
+    """
+    need = {"subject", "organ", "frame", "time_s", "area_mm2", "descent_mm",
+            "centroid_displacement_mm", "max_displacement_mm", "mean_abs_curvature_per_mm"}
+    missing = sorted(need - set(frames.columns))
+    if missing:
+        raise ValueError(f"not a per-frame table: missing columns {missing}")
+    rows = []
+    for (subject, organ), g in frames.groupby(["subject", "organ"], sort=False):
+        g = g.sort_values("frame")
+        rest = g.loc[g["frame"] == rest_frame, "area_mm2"]
+        rest_area = float(rest.iloc[0]) if len(rest) else np.nan
+        descent = g["descent_mm"].to_numpy(float)
+        if np.isfinite(descent).any():
+            i = int(np.nanargmax(descent))
+            max_descent, t_max = float(descent[i]), float(g["time_s"].iloc[i])
+            area_at = float(g["area_mm2"].iloc[i])
+            change = 100.0 * (area_at - rest_area) / rest_area if rest_area > 0 else np.nan
+        else:
+            max_descent = t_max = change = np.nan
+
+        def peak(col: str, g: pd.DataFrame = g) -> float:
+            v = g[col].to_numpy(float)
+            return float(np.nanmax(v)) if np.isfinite(v).any() else np.nan
+
+        flagged = int(g["flagged"].sum()) if "flagged" in g else 0
+        rows.append((subject, organ, len(g), rest_area, max_descent, t_max,
+                     peak("centroid_displacement_mm"), peak("max_displacement_mm"), change,
+                     peak("mean_abs_curvature_per_mm"), flagged))
+    return pd.DataFrame(rows, columns=list(SUMMARY_COLUMNS))

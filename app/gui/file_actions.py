@@ -90,6 +90,51 @@ class FileActions:
         return self.start_job(lambda: read_and_analyze(series, analyze=self.analyze,
                                                        **self.analyze_options), source)
 
+    # -- comparing ---------------------------------------------------------------
+    def compare_dialog(self) -> None:
+        """Ask for a second project (or series) and compare it with the loaded one."""
+        path, _ = QFileDialog.getOpenFileName(self, "Compare with", self._last_folder(),
+                                              SERIES_FILTER)
+        if path:
+            self.compare_with(path)
+
+    def compare_with(self, path: str | Path) -> bool:
+        """Load a project, or analyse a series, and show it beside the loaded analysis.
+
+        The loaded analysis stays as it is; the other one opens in a compare window.
+        Returns whether work was started.
+        """
+        p = Path(path)
+        if not self.state.has_result:
+            return False
+        if not p.exists():
+            from core.errors import ReaderError
+
+            self.report_error(ReaderError(p, "no such file or folder"))
+            return False
+        if p.suffix.lower() == ".pvt":
+            job = lambda: load_project_job(p)  # noqa: E731
+        else:
+            job = lambda: read_and_analyze(p, analyze=self.analyze,  # noqa: E731
+                                           **self.analyze_options)
+        return self.start_job(job, p, verb="Loading for comparison",
+                              on_done=self.show_compare)
+
+    def show_compare(self, other: Any) -> Any:
+        """Open (or replace) the compare window with ``other`` (view data) on the right."""
+        from app.gui.compare import CompareWindow
+
+        if not getattr(other, "points", None):
+            self.report_error(ValueError("the other series has no tracked organs to compare"))
+            return None
+        if self.compare_window is not None:
+            self.compare_window.close()
+            self.compare_window.deleteLater()
+        self.compare_window = CompareWindow(self.state, other, self)
+        self.compare_window.show()
+        self.status_label.setText(f"Comparing with {other.series.subject}")
+        return self.compare_window
+
     # -- saving and export -----------------------------------------------------
     def _ask_save(self, title: str, kind: str, default: str) -> tuple[str, str]:
         start = str(Path(self._last_folder()) / default)

@@ -73,6 +73,7 @@ class MainWindow(FileActions, QMainWindow):
         self.playback = Playback(self.state, self)
         self.worker: GeneratorWorker | None = None
         self._resume_editing = False
+        self.compare_window: Any = None
         #: Called as ``error_handler(exc, details)`` instead of a dialog when set
         #: (screenshot mode, scripts).
         self.error_handler: Callable[[BaseException, str], None] | None = None
@@ -162,6 +163,7 @@ class MainWindow(FileActions, QMainWindow):
         self._action(f, "Open series &folder…", self.open_folder_dialog, "Ctrl+Shift+O")
         self._action(f, "Open &project…", self.open_project_dialog, "Ctrl+P")
         self.recent_menu = f.addMenu("&Recent")
+        self.compare_action = self._action(f, "&Compare with…", self.compare_dialog, "Ctrl+K")
         f.addSeparator()
         self.save_action = self._action(f, "&Save project", self.save,
                                         QKeySequence.StandardKey.Save)
@@ -405,8 +407,10 @@ class MainWindow(FileActions, QMainWindow):
 
     def start_job(self, job: Callable[[], Iterator[Progress]], source: Path | None, *,
                   project: Path | None = None, dirty: bool = True, keep_frame: bool = False,
-                  verb: str = "Opening") -> bool:
-        """Run a progress generator in a worker; on success it replaces the state."""
+                  verb: str = "Opening",
+                  on_done: Callable[[ViewData], Any] | None = None) -> bool:
+        """Run a progress generator in a worker; on success it replaces the state
+        (or, with ``on_done``, hands the view data to it and leaves the state alone)."""
         if self.busy:
             QMessageBox.information(self, "PelviTrack", "Another analysis is running; "
                                     "cancel it first.")
@@ -414,8 +418,11 @@ class MainWindow(FileActions, QMainWindow):
         self.playback.stop()
         w = GeneratorWorker(job, self, post=view_data_from_result)
         w.progress.connect(self._on_progress)
-        w.finished_ok.connect(
-            lambda result: self._on_done(result, source, project, dirty, keep_frame))
+        if on_done is None:
+            w.finished_ok.connect(
+                lambda result: self._on_done(result, source, project, dirty, keep_frame))
+        else:
+            w.finished_ok.connect(lambda data: self._on_other(data, on_done))
         w.failed.connect(self._on_failed)
         w.cancelled.connect(self._on_cancelled)
         w.finished.connect(self._on_worker_finished)
@@ -466,6 +473,13 @@ class MainWindow(FileActions, QMainWindow):
         self.status_label.setText(text)
         self.status_label.setToolTip("\n".join(notes))
 
+    def _on_other(self, data: ViewData | None, on_done: Callable[[ViewData], Any]) -> None:
+        self.state.busy = False
+        if data is None:
+            self.status_label.setText("Ended without a result")
+            return
+        on_done(data)
+
     def _on_failed(self, exc: BaseException, details: str) -> None:
         self.status_label.setText("Failed — the previous series is kept")
         self.report_error(exc, details)
@@ -488,7 +502,8 @@ class MainWindow(FileActions, QMainWindow):
 
     def _update_actions(self) -> None:
         has = self.state.has_result
-        for act in (*self.export_actions, self.save_action, self.save_as_action):
+        for act in (*self.export_actions, self.save_action, self.save_as_action,
+                    self.compare_action):
             act.setEnabled(has)
         n = len(self.state.data.organs) if self.state.data is not None else 0
         for k, act in enumerate(self.organ_actions):

@@ -152,3 +152,31 @@ def test_missing_frame_gives_nan_rows():
     assert np.isnan(row["area_mm2"]) and np.isnan(row["descent_mm"])
     assert np.isnan(row["mean_displacement_mm"])
     assert frames[frames.frame == 3]["descent_mm"].iloc[0] == pytest.approx(4.5, abs=0.05)
+
+
+def test_summary_table_of_a_moving_disc():
+    from core.indices import SUMMARY_COLUMNS, summary_table
+
+    series, labels, tracks = _moving_disc_case()
+    pts = point_table(tracks, series)
+    frames = frame_table(pts, series, labels, ("bladder",), rest_frame=0,
+                         flagged={"bladder": [3]})
+    s = summary_table(frames)
+    assert list(s.columns) == list(SUMMARY_COLUMNS) and len(s) == 1
+    row = s.iloc[0]
+    assert row["subject"] == "alias-7" and row["organ"] == "bladder" and row["frames"] == 4
+    assert row["max_descent_mm"] == pytest.approx(9.0, abs=0.05)
+    assert row["time_of_max_descent_s"] == 4.0            # frame 2, 2 s per frame
+    assert row["max_centroid_displacement_mm"] == pytest.approx(9.0, abs=0.05)
+    assert row["max_displacement_mm"] == pytest.approx(9.0, abs=1e-9)
+    assert row["rest_area_mm2"] == pytest.approx(np.pi * 144, rel=0.03)
+    assert abs(row["area_change_at_max_descent_pct"]) < 2.0   # a moved disc keeps its area
+    assert row["max_mean_abs_curvature_per_mm"] == pytest.approx(1 / 12, rel=0.03)
+    assert row["flagged_frames"] == 1
+    # an organ missing in the rest frame has no rest area and no area change
+    series, labels, tracks = _moving_disc_case(drop_frame=0)
+    frames = frame_table(point_table(tracks, series), series, labels, ("bladder",))
+    row = summary_table(frames).iloc[0]
+    assert np.isnan(row["rest_area_mm2"]) and np.isnan(row["area_change_at_max_descent_pct"])
+    with pytest.raises(ValueError, match="missing columns"):
+        summary_table(frames.drop(columns=["descent_mm"]))

@@ -1,0 +1,277 @@
+"""Two analyses side by side: players in step, indices over time overlaid, summaries.
+
+File ▸ Compare with… loads a second project (or analyses a second series) and
+opens a :class:`CompareWindow`: the main window's analysis on the left, the other
+on the right.  Both players follow one frame slider; the other series is put on
+the frame nearest the same time since its start, or the same fraction of its
+length (for series of different frame rates or durations).  Below them, the
+chosen per-frame index of both is drawn against time (solid: left, dashed:
+right), and a table gives each organ's summary (:func:`core.indices.summary_table`)
+for both and their difference.
+
+The window owns its own states (a mirror of the main window's and the other
+one), so closing it leaves nothing connected to the main window's views.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QMainWindow,
+    QSplitter,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.gui.model import FRAME_INDICES, ViewData
+from app.gui.player import PlayerView
+from app.gui.plots import CURSOR_PEN, _combo, _plot
+from app.gui.state import AppState
+from app.gui.theme import MUTED, organ_label, organ_qcolor
+from app.gui.transport import Playback, TransportBar
+from core.indices import summary_table
+
+#: How the other series follows the slider: key -> label.
+SYNC_MODES = {"time": "same time since the start", "fraction": "same fraction of the series"}
+
+#: Summary rows of the table: column, label, decimals.
+SUMMARY_ROWS = (
+    ("max_descent_mm", "max descent (mm)", 1),
+    ("time_of_max_descent_s", "time of max descent (s)", 1),
+    ("max_centroid_displacement_mm", "max centroid displ. (mm)", 1),
+    ("max_displacement_mm", "max point displ. (mm)", 1),
+    ("area_change_at_max_descent_pct", "area change at max descent (%)", 1),
+    ("rest_area_mm2", "rest area (mm²)", 0),
+    ("max_mean_abs_curvature_per_mm", "max mean |curvature| (1/mm)", 3),
+)
+
+
+def matching_frame(times_a: np.ndarray, frame: int, times_b: np.ndarray, mode: str) -> int:
+    """The frame of series B that goes with ``frame`` of series A.
+
+    Args:
+        times_a, times_b: frame times (s) of the two series.
+        frame: a frame of A.
+        mode: "time" (nearest time since each series' start) or "fraction" (the
+            same fraction of each series' frames).
+    """
+    n_a, n_b = len(times_a), len(times_b)
+    if mode == "fraction":
+        return int(round(frame / max(n_a - 1, 1) * (n_b - 1)))
+    if mode != "time":
+        raise ValueError(f"unknown sync mode {mode!r}; expected one of {list(SYNC_MODES)}")
+    t = float(times_a[frame] - times_a[0])
+    return int(np.argmin(np.abs((np.asarray(times_b) - times_b[0]) - t)))
+
+
+def _subject(data: ViewData) -> str:
+    return str(getattr(data.series, "subject", "") or "series")
+
+
+class ComparePlot(QWidget):
+    """The chosen per-frame index of both analyses against time, with both cursors."""
+
+    def __init__(self, a: AppState, b: AppState, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.a, self.b = a, b
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(4, 2, 4, 2)
+        head = QHBoxLayout()
+        head.addWidget(QLabel("Index", self))
+        self.combo = _combo(FRAME_INDICES, self)
+        self.combo.setCurrentIndex(list(FRAME_INDICES).index(a.frame_index))
+        self.combo.currentIndexChanged.connect(lambda _i: self.rebuild())
+        head.addWidget(self.combo, 1)
+        self.legend = QLabel("", self)
+        head.addWidget(self.legend)
+        lay.addLayout(head)
+        self.plot = _plot(self, FRAME_INDICES[a.frame_index], "Time since the start (s)")
+        lay.addWidget(self.plot, 1)
+        self.cursors = {}
+        for key, style in (("a", Qt.PenStyle.SolidLine), ("b", Qt.PenStyle.DashLine)):
+            pen = pg.mkPen(CURSOR_PEN.color(), width=2, style=style)
+            self.cursors[key] = pg.InfiniteLine(angle=90, movable=False, pen=pen)
+        self.curves: dict[tuple[str, str], pg.PlotDataItem] = {}
+        a.frame_changed.connect(self.move_cursors)
+        b.frame_changed.connect(self.move_cursors)
+
+    @property
+    def column(self) -> str:
+        """The per-frame index shown."""
+        return str(self.combo.currentData())
+
+    def rebuild(self) -> None:
+        """Redraw both analyses' curves."""
+        self.plot.clear()
+        self.curves = {}
+        col = self.column
+        self.plot.setLabel("left", FRAME_INDICES[col], color=MUTED)
+        for key, state, style in (("a", self.a, Qt.PenStyle.SolidLine),
+                                  ("b", self.b, Qt.PenStyle.DashLine)):
+            data = state.data
+            self.plot.addItem(self.cursors[key], ignoreBounds=True)
+            if data is None:
+                continue
+            t = data.times_s - data.times_s[0]
+            for i, organ in enumerate(data.organs):
+                y = data.frame_values.get(col, {}).get(organ)
+                if y is None:
+                    continue
+                pen = pg.mkPen(organ_qcolor(organ, i), width=2, style=style)
+                self.curves[(key, organ)] = self.plot.plot(t, y, pen=pen, connect="finite")
+        if self.a.data is not None and self.b.data is not None:
+            self.legend.setText(f"solid: {_subject(self.a.data)} · dashed: "
+                                f"{_subject(self.b.data)}")
+        self.move_cursors()
+
+    def move_cursors(self, *_args: object) -> None:
+        """Put each cursor at its analysis' current time."""
+        for key, state in (("a", self.a), ("b", self.b)):
+            if state.data is not None:
+                self.cursors[key].setValue(float(state.data.times_s[state.frame]
+                                                 - state.data.times_s[0]))
+
+
+class CompareWindow(QMainWindow):
+    """The main window's analysis beside another one.
+
+    Args:
+        main_state: the main window's state (followed: its data and frame).
+        other: the other analysis.
+        parent: the main window.
+    """
+
+    def __init__(self, main_state: AppState, other: ViewData,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowFlag(Qt.WindowType.Window, True)
+        self.main_state = main_state
+        self.a = AppState(self)   # a mirror of the main window's analysis
+        self.b = AppState(self)
+        self.mode = "time"
+        central = QWidget(self)
+        lay = QVBoxLayout(central)
+        lay.setContentsMargins(0, 0, 0, 0)
+        split = QSplitter(Qt.Orientation.Vertical, central)
+        players = QSplitter(Qt.Orientation.Horizontal, split)
+        self.player_a = PlayerView(self.a, players)
+        self.player_b = PlayerView(self.b, players)
+        bottom = QSplitter(Qt.Orientation.Horizontal, split)
+        self.plot = ComparePlot(self.a, self.b, bottom)
+        self.table = QTableWidget(bottom)
+        self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.table.verticalHeader().setVisible(False)
+        split.setStretchFactor(0, 3)
+        split.setStretchFactor(1, 2)
+        split.setSizes([560, 340])
+        bottom.setSizes([760, 640])
+        lay.addWidget(split, 1)
+        row = QHBoxLayout()
+        self.playback = Playback(self.a, self)
+        self.transport = TransportBar(self.a, self.playback, central)
+        row.addWidget(self.transport, 1)
+        row.addWidget(QLabel("Right follows", central))
+        self.sync_combo = QComboBox(central)
+        for key, label in SYNC_MODES.items():
+            self.sync_combo.addItem(label, key)
+        self.sync_combo.currentIndexChanged.connect(
+            lambda _i: self.set_mode(self.sync_combo.currentData()))
+        row.addWidget(self.sync_combo)
+        lay.addLayout(row)
+        self.setCentralWidget(central)
+        self.a.frame_changed.connect(self._follow_a)
+        self.a.frame_changed.connect(main_state.set_frame)
+        main_state.frame_changed.connect(self.a.set_frame)
+        main_state.result_changed.connect(self._mirror_main)
+        self.b.set_data(other)
+        self._mirror_main()
+        self.resize(1400, 900)
+
+    # -- data --------------------------------------------------------------------
+    def _mirror_main(self) -> None:
+        data = self.main_state.data
+        if data is None or not data.points:
+            return
+        self.a.frame = self.main_state.frame  # keep the main window on its frame
+        self.a.set_data(data, keep_frame=True)
+        self.setWindowTitle(f"Compare: {_subject(data)} ↔ {_subject(self.b.data)} · PelviTrack")
+        self.plot.rebuild()
+        self._fill_table()
+        self._follow_a(self.a.frame)
+
+    def set_mode(self, mode: str) -> None:
+        """How the right analysis follows the slider ("time" or "fraction")."""
+        if mode not in SYNC_MODES:
+            raise ValueError(f"unknown sync mode {mode!r}; expected one of {list(SYNC_MODES)}")
+        self.mode = mode
+        i = self.sync_combo.findData(mode)
+        if i != self.sync_combo.currentIndex():
+            self.sync_combo.setCurrentIndex(i)
+        self._follow_a(self.a.frame)
+
+    def _follow_a(self, frame: int) -> None:
+        if self.a.data is None or self.b.data is None:
+            return
+        self.b.set_frame(matching_frame(self.a.data.times_s, frame, self.b.data.times_s,
+                                        self.mode))
+
+    def summaries(self) -> dict[str, object]:
+        """The summary table of each side ("a", "b"), from its per-frame table."""
+        out = {}
+        for key, state in (("a", self.a), ("b", self.b)):
+            result = state.result
+            frames = getattr(result, "frames", None)
+            rest = int((getattr(result, "settings", None) or {}).get("rest_frame", 0))
+            out[key] = (summary_table(frames, rest) if frames is not None and len(frames)
+                        else None)
+        return out
+
+    def _fill_table(self) -> None:
+        sums = self.summaries()
+        a, b = sums["a"], sums["b"]
+        organs = list(dict.fromkeys([*(a["organ"] if a is not None else []),
+                                     *(b["organ"] if b is not None else [])]))
+        self.table.clear()
+        self.table.setColumnCount(4)
+        self.table.setHorizontalHeaderLabels(
+            ["", _subject(self.a.data), _subject(self.b.data), "right − left"])
+        rows = []
+        for organ in organs:
+            rows.append((organ_label(organ), None, None, None, organ))
+            for col, label, nd in SUMMARY_ROWS:
+                va = _value(a, organ, col)
+                vb = _value(b, organ, col)
+                rows.append((f"  {label}", va, vb, vb - va, nd))
+        self.table.setRowCount(len(rows))
+        for r, (label, va, vb, diff, nd) in enumerate(rows):
+            head = QTableWidgetItem(label)
+            if va is None:  # an organ's heading row, in its colour
+                i = organs.index(nd)
+                head.setForeground(organ_qcolor(nd, i))
+                self.table.setItem(r, 0, head)
+                continue
+            self.table.setItem(r, 0, head)
+            for c, v in ((1, va), (2, vb), (3, diff)):
+                item = QTableWidgetItem("–" if not np.isfinite(v) else f"{v:.{nd}f}")
+                item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+                self.table.setItem(r, c, item)
+        self.table.resizeColumnsToContents()
+
+    def closeEvent(self, event) -> None:  # noqa: ANN001, N802 - Qt API
+        """Stop playing when the window closes."""
+        self.playback.stop()
+        super().closeEvent(event)
+
+
+def _value(table, organ: str, col: str) -> float:  # noqa: ANN001 - DataFrame or None
+    if table is None:
+        return float("nan")
+    sub = table.loc[table["organ"] == organ, col]
+    return float(sub.iloc[0]) if len(sub) else float("nan")

@@ -1,0 +1,108 @@
+"""Two analyses side by side: the compare window and its sync."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from gui_helpers import RADIUS_MM, STEP_MM, disc_case
+
+from app.gui.compare import matching_frame
+from app.gui.model import view_data_from_result
+
+
+def test_matching_frame_by_time_and_by_fraction():
+    a = np.arange(10) * 0.5 + 3.0          # 10 frames, 0.5 s, starting at 3 s
+    b = np.arange(20) * 1.0                # 20 frames, 1 s
+    assert matching_frame(a, 0, b, "time") == 0
+    assert matching_frame(a, 4, b, "time") == 2      # 2 s after the start
+    assert matching_frame(a, 9, b, "time") == 4      # 4.5 s -> nearest 4 (ties go first)
+    assert matching_frame(a, 9, b, "fraction") == 19
+    assert matching_frame(a, 0, b, "fraction") == 0
+    assert matching_frame(b, 19, a, "time") == 9     # beyond the end: the last frame
+    with pytest.raises(ValueError, match="sync mode"):
+        matching_frame(a, 0, b, "phase")
+
+
+@pytest.fixture
+def compared(loaded, tmp_path, qtbot):
+    """The disc result on the left, a longer, slower disc from a saved project on the right."""
+    from core.project import save_project
+
+    other = disc_case(n_frames=9, shape=(48, 40))
+    other.series.times_s[:] = np.arange(9) * 0.8
+    path = tmp_path / "other.pvt"
+    save_project(other.to_project(), path)
+    before = loaded.state.result
+    loaded.state.set_frame(3)
+    assert loaded.compare_with(path)
+    qtbot.waitUntil(lambda: loaded.compare_window is not None, timeout=20_000)
+    qtbot.waitUntil(lambda: not loaded.busy, timeout=20_000)
+    assert loaded.state.result is before and loaded.state.frame == 3  # left as it was
+    return loaded, loaded.compare_window
+
+
+def test_compare_window_follows_the_main_frame(compared):
+    window, cw = compared
+    assert cw.a.frame == 3
+    assert cw.b.frame == 2                    # 1.5 s after the start -> 1.6 s
+    window.state.set_frame(5)                 # 2.5 s after the start
+    assert cw.a.frame == 5 and cw.b.frame == 3  # 2.5 s -> 2.4 s
+    cw.set_mode("fraction")
+    assert cw.b.frame == 8                    # last frame of each
+    assert cw.sync_combo.currentData() == "fraction"
+    cw.a.set_frame(0)                         # the compare window's slider moves the main one
+    assert window.state.frame == 0 and cw.b.frame == 0
+    assert cw.plot.cursors["a"].value() == pytest.approx(0.0)
+
+
+def test_compare_plot_and_table_show_both(compared):
+    _window, cw = compared
+    assert set(cw.plot.curves) == {("a", "bladder"), ("b", "bladder")}
+    xb, yb = cw.plot.curves[("b", "bladder")].getData()
+    np.testing.assert_allclose(xb, np.arange(9) * 0.8)
+    frames = cw.b.result.frames
+    np.testing.assert_allclose(yb, frames.sort_values("frame")["descent_mm"])
+    np.testing.assert_allclose(yb, np.arange(9) * STEP_MM, atol=0.51)  # within a 1 mm pixel
+    headers = [cw.table.horizontalHeaderItem(c).text() for c in range(4)]
+    assert headers[1:] == ["disc", "disc", "right − left"]
+    rows = {cw.table.item(r, 0).text().strip(): r for r in range(cw.table.rowCount())}
+    r = rows["max descent (mm)"]
+    left, right, diff = (float(cw.table.item(r, c).text()) for c in (1, 2, 3))
+    assert left == pytest.approx(5 * STEP_MM, abs=0.51)
+    assert right == pytest.approx(8 * STEP_MM, abs=0.51)
+    assert diff == pytest.approx(right - left, abs=0.11)
+    area = float(cw.table.item(rows["rest area (mm²)"], 1).text())
+    assert area == pytest.approx(np.pi * RADIUS_MM**2, rel=0.05)
+
+
+def test_closing_the_compare_window_leaves_the_main_window_working(compared, qtbot):
+    window, cw = compared
+    cw.close()
+    cw.deleteLater()
+    window.compare_window = None
+    qtbot.wait(10)
+    window.state.set_frame(2)
+    window.state.set_result(disc_case(), dirty=False)
+    assert window.state.frame == 0
+
+
+def test_compare_needs_a_loaded_analysis_and_an_existing_file(window, tmp_path):
+    assert not window.compare_action.isEnabled()
+    assert not window.compare_with(tmp_path / "missing.pvt")
+    window.state.set_result(disc_case(), dirty=False)
+    assert window.compare_action.isEnabled()
+    assert not window.compare_with(tmp_path / "missing.pvt")
+    assert any("missing.pvt" in text for text, _ in window.test_messages)
+
+
+def test_an_analysis_without_tracks_is_not_compared(loaded):
+    from core.series import CineSeries
+
+    s = CineSeries(np.zeros((3, 8, 8), np.float32), (1.0, 1.0), np.arange(3.0), {})
+    from app.gui.model import view_data_from_series
+
+    assert loaded.show_compare(view_data_from_series(s)) is None
+    assert loaded.compare_window is None
+    assert any("no tracked organs" in text for text, _ in loaded.test_messages)
+    # and a real one opens
+    assert loaded.show_compare(view_data_from_result(disc_case())) is loaded.compare_window

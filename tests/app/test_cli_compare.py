@@ -1,0 +1,58 @@
+"""``pelvitrack compare``: deformation summaries of several projects side by side."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent / "gui"))
+from gui_helpers import STEP_MM, disc_case  # noqa: E402
+
+from app.cli import main  # noqa: E402
+from core.indices import SUMMARY_COLUMNS  # noqa: E402
+from core.project import save_project  # noqa: E402
+
+
+@pytest.fixture
+def projects(tmp_path):
+    short = tmp_path / "short.pvt"
+    save_project(disc_case(n_frames=4).to_project(), short)
+    folder = tmp_path / "analysed"     # the folder `pelvitrack analyze --out` writes
+    folder.mkdir()
+    save_project(disc_case(n_frames=7).to_project(), folder / "analysis.pvt")
+    return short, folder
+
+
+def test_two_projects_side_by_side(projects, tmp_path, capsys):
+    short, folder = projects
+    out = tmp_path / "summary.xlsx"
+    assert main(["compare", str(short), str(folder), "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    lines = text.splitlines()
+    assert "1:short.pvt (disc)" in lines[0] and "2:analysed (disc)" in lines[0]
+    descent = next(line for line in lines if "max descent (mm)" in line).split()
+    assert float(descent[-2]) == pytest.approx(3 * STEP_MM, abs=0.51)
+    assert float(descent[-1]) == pytest.approx(6 * STEP_MM, abs=0.51)
+    table = pd.read_excel(out)
+    assert list(table.columns) == ["input", *SUMMARY_COLUMNS]
+    assert list(table["input"]) == ["1:short.pvt", "2:analysed"]
+    assert list(table["frames"]) == [4, 7]
+    assert "summary written" in text
+
+
+@pytest.mark.parametrize("make, word", [
+    (lambda tmp: [str(tmp / "short.pvt")], "two or more"),
+    (lambda tmp: [str(tmp / "short.pvt"), str(tmp / "nope.pvt")], "no such file"),
+    (lambda tmp: [str(tmp / "short.pvt"), str(tmp)], "no analysis.pvt"),
+    (lambda tmp: [str(tmp / "short.pvt"), str(tmp / "series.nii")], "not a PelviTrack project"),
+    (lambda tmp: [str(tmp / "short.pvt"), str(tmp / "broken.pvt")], "broken.pvt"),
+])
+def test_bad_inputs_give_one_line_and_exit_2(projects, tmp_path, capsys, make, word):
+    (tmp_path / "series.nii").write_bytes(b"\0" * 400)
+    (tmp_path / "broken.pvt").write_bytes(b"not hdf5")
+    assert main(["compare", *make(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: ") and word in err[0]
