@@ -25,11 +25,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--dice-first", type=float, default=None, metavar="D0",
                    help="dice_adaptive: fix the reference Dice loss (1.0 = an untrained "
                         "network's) instead of the first batch's; for --init-model runs")
-    p.add_argument("--epochs", type=int, default=20)
-    p.add_argument("--steps-per-epoch", type=int, default=100)
+    p.add_argument("--epochs", type=int, default=None, help="default 20 (3 with --fine-tune)")
+    p.add_argument("--steps-per-epoch", type=int, default=None,
+                   help="default 100 (50 with --fine-tune)")
     p.add_argument("--batch-size", type=int, default=16)
     p.add_argument("--lr", type=float, default=2e-3)
-    p.add_argument("--cases", type=int, default=40, help="phantom training cases (seeds 0..N-1)")
+    p.add_argument("--cases", type=int, default=None,
+                   help="phantom training cases (seeds 0..N-1); default 40 (4 with --fine-tune)")
     p.add_argument("--val-cases", type=int, default=3, help="validation cases (seeds 500..)")
     p.add_argument("--frames-per-case", type=int, default=12)
     p.add_argument("--base-channels", type=int, default=16)
@@ -46,6 +48,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--project", action="append", default=[], metavar="FILE",
                    help="also train on the manually corrected frames of this project "
                         "file (repeatable)")
+    p.add_argument("--fine-tune", action="store_true",
+                   help="fine-tune --init-model (default: the shipped model) on the --project "
+                        "files with the documented recipe (lr 1e-4, batch 12, 192² crops, "
+                        "the architecture of the starting model), as the app does; "
+                        "--epochs, --steps-per-epoch, --cases, --seed and --device apply")
     p.set_defaults(func=run)
 
 
@@ -54,14 +61,27 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
     from core.organs import ORGANS
     from core.segment.data import project_source
 
+    if args.fine_tune:
+        from core.segment.train import fine_tune_config
+
+        if not args.project:
+            raise ValueError("--fine-tune needs at least one --project with corrected frames")
+        return fine_tune_config(
+            args.project, args.init_model or "default",
+            epochs=3 if args.epochs is None else args.epochs,
+            steps_per_epoch=50 if args.steps_per_epoch is None else args.steps_per_epoch,
+            phantom_cases=4 if args.cases is None else args.cases, seed=args.seed,
+            device=args.device)
     sources = [project_source(path, ORGANS) for path in args.project]
     loss_kw = {"lam": args.lam}
     if args.dice_first is not None:
         loss_kw["dice_first"] = args.dice_first
     return TrainConfig(
-        loss=args.loss, loss_kw=loss_kw, epochs=args.epochs,
-        steps_per_epoch=args.steps_per_epoch, batch_size=args.batch_size, lr=args.lr,
-        cases=args.cases, val_cases=args.val_cases, frames_per_case=args.frames_per_case,
+        loss=args.loss, loss_kw=loss_kw, epochs=20 if args.epochs is None else args.epochs,
+        steps_per_epoch=100 if args.steps_per_epoch is None else args.steps_per_epoch,
+        batch_size=args.batch_size, lr=args.lr,
+        cases=40 if args.cases is None else args.cases, val_cases=args.val_cases,
+        frames_per_case=args.frames_per_case,
         base_channels=args.base_channels, depth=args.depth, norm=args.norm, crop=args.crop,
         seed=args.seed, workers=args.workers, device=args.device,
         init_model=args.init_model, sources=sources,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as _dt
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,9 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import (
     QColorDialog,
+    QDialog,
     QDockWidget,
+    QFileDialog,
     QLabel,
     QMainWindow,
     QMessageBox,
@@ -118,6 +121,7 @@ class MainWindow(FileActions, QMainWindow):
         self.state.path_changed.connect(self._update_title)
         self.state.result_changed.connect(self._update_actions)
         self._restore_settings()
+        self._restore_model()
         self._update_title()
         self._update_actions()
 
@@ -233,6 +237,10 @@ class MainWindow(FileActions, QMainWindow):
         a.addSeparator()
         self.retrack_action = self._action(a, "Re-&track from the corrected labels",
                                            self.retrack, "Ctrl+R")
+        a.addSeparator()
+        self._action(a, "&Fine-tune the model on corrected frames…", self.fine_tune_dialog)
+        self._action(a, "Choose the segmentation &model…", self.choose_model_dialog)
+        self._action(a, "Use the &shipped model", lambda: self.set_model(None))
         h = mb.addMenu("&Help")
         self._action(h, "&About PelviTrack", self._about)
         self._rebuild_recent()
@@ -313,6 +321,92 @@ class MainWindow(FileActions, QMainWindow):
         return self.start_job(lambda: retrack(result, device=device), self.state.source_path,
                               project=self.state.project_path, dirty=True, keep_frame=True,
                               verb="Re-tracking")
+
+    # -- the model ---------------------------------------------------------------
+    def set_model(self, path: str | Path | None) -> None:
+        """Segment the next analyses with the model at ``path`` (None: the shipped one);
+        remembered for the next start."""
+        if path is None:
+            self.analyze_options.pop("model", None)
+            self.settings.remove("analysis/model")
+            self.status_label.setText("Next analyses use the shipped model")
+        else:
+            self.analyze_options["model"] = str(path)
+            self.settings.setValue("analysis/model", str(path))
+            self.status_label.setText(f"Next analyses use the model {path}")
+
+    def _restore_model(self) -> None:
+        """The model chosen in an earlier session, unless the command line named one."""
+        saved = self.settings.value("analysis/model")
+        if saved and "model" not in self.analyze_options:
+            from core.segment.model_io import model_paths
+
+            weights, config = model_paths(str(saved))
+            if weights.is_file() and config.is_file():
+                self.analyze_options["model"] = str(saved)
+            else:
+                self.settings.remove("analysis/model")  # gone: back to the shipped model
+
+    def choose_model_dialog(self) -> None:
+        """Ask for a model file (.json or .safetensors) for the next analyses."""
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Segmentation model", str(self.settings.value("files/last_folder", "")),
+            "PelviTrack model (*.json *.safetensors)")
+        if not path:
+            return
+        from core.segment.model_io import read_config
+
+        try:
+            read_config(path)
+        except Exception as exc:  # noqa: BLE001 - every error becomes a dialog
+            self.report_error(exc)
+            return
+        self.set_model(Path(path).with_suffix(""))
+
+    def fine_tune_dialog(self) -> bool:
+        """Ask what to fine-tune on, then run it in the worker."""
+        from app.gui.finetune import FineTuneDialog
+
+        if self.state.dirty and self.state.manual_frames:
+            answer = QMessageBox.question(
+                self, "Save the corrections", "Fine-tuning reads saved projects. Save the "
+                "corrected frames of this analysis first?",
+                QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Cancel,
+                QMessageBox.StandardButton.Save)
+            if answer != QMessageBox.StandardButton.Save or not self.save():
+                return False
+        projects = [self.state.project_path] if self.state.project_path else []
+        stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M")
+        out = Path(str(self.settings.value("files/last_folder", str(Path.home())))) / (
+            f"pelvitrack-model-{stamp}")
+        dialog = FineTuneDialog(projects, str(self.analyze_options.get("model", "default")),
+                                out, self)
+        if dialog.exec() != QDialog.DialogCode.Accepted:
+            return False
+        return self.start_fine_tune(dialog.options())
+
+    def start_fine_tune(self, options: dict[str, Any]) -> bool:
+        """Run a fine-tuning (:func:`app.gui.finetune.fine_tune_job` keywords)."""
+        from app.gui.finetune import fine_tune_job
+
+        if not options.get("projects"):
+            self.report_error(ValueError("fine-tuning needs at least one saved project with "
+                                         "corrected frames"))
+            return False
+        device = str(self.analyze_options.get("device", "auto"))
+        return self.start_job(lambda: fine_tune_job(**options, device=device), None,
+                              verb="Fine-tuning the model", post=None,
+                              on_done=self._fine_tuned)
+
+    def _fine_tuned(self, stem: Any) -> None:
+        self.status_label.setText(f"Model written: {stem}.safetensors / .json")
+        answer = QMessageBox.question(
+            self, "Fine-tuned", f"The fine-tuned model is in {Path(str(stem)).parent}.\n"
+            "Use it for the next analyses?",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            QMessageBox.StandardButton.Yes)
+        if answer == QMessageBox.StandardButton.Yes:
+            self.set_model(stem)
 
     def _set_repair(self, on: bool) -> None:
         """Whether the next analyses redraw disagreeing frames (remembered)."""
@@ -408,15 +502,17 @@ class MainWindow(FileActions, QMainWindow):
     def start_job(self, job: Callable[[], Iterator[Progress]], source: Path | None, *,
                   project: Path | None = None, dirty: bool = True, keep_frame: bool = False,
                   verb: str = "Opening",
-                  on_done: Callable[[ViewData], Any] | None = None) -> bool:
+                  on_done: Callable[[Any], Any] | None = None,
+                  post: Callable[[Any], Any] | None = view_data_from_result) -> bool:
         """Run a progress generator in a worker; on success it replaces the state
-        (or, with ``on_done``, hands the view data to it and leaves the state alone)."""
+        (or, with ``on_done``, hands the result — after ``post``, in the worker — to it
+        and leaves the state alone)."""
         if self.busy:
             QMessageBox.information(self, "PelviTrack", "Another analysis is running; "
                                     "cancel it first.")
             return False
         self.playback.stop()
-        w = GeneratorWorker(job, self, post=view_data_from_result)
+        w = GeneratorWorker(job, self, post=post)
         w.progress.connect(self._on_progress)
         if on_done is None:
             w.finished_ok.connect(
@@ -431,7 +527,8 @@ class MainWindow(FileActions, QMainWindow):
         self.progress.show()
         self.cancel_button.show()
         self.cancel_button.setEnabled(True)
-        self.status_label.setText(f"{verb} {source.name if source else 'series'}…")
+        what = source.name if source else ("series" if on_done is None else "")
+        self.status_label.setText(f"{verb} {what}…".replace(" …", "…"))
         self.state.set_busy(True)
         w.start()
         return True

@@ -168,3 +168,28 @@ def test_nifti_truth_is_reoriented_like_its_series(tmp_path):
     series = read_series(tmp_path / "cine.nii.gz")
     np.testing.assert_array_equal(series.frames, truth)
     assert series.meta["orientation_ops"] == ["flip rows"]
+
+
+def test_train_fine_tune_preset_uses_the_recipe_and_the_start_models_architecture(tmp_path):
+    torch.manual_seed(0)
+    save_model(UNet(base_channels=4, depth=2, norm="batch"),
+               {"organs": ["bladder", "uterus_vagina", "rectum"]}, tmp_path / "start")
+    _project_with_corrections(tmp_path / "corrected.pvt", n_manual=2)
+    out = tmp_path / "tuned"
+    rc = main(["train", "--out", str(out), "--fine-tune", "--project",
+               str(tmp_path / "corrected.pvt"), "--init-model", str(tmp_path / "start"),
+               "--epochs", "1", "--steps-per-epoch", "1", "--cases", "0", "--device", "cpu"])
+    assert rc == 0
+    model, cfg = load_model(out / "model")
+    t = cfg["training"]
+    assert (t["lr"], t["batch_size"], t["crop"], t["warmup_steps"]) == (1e-4, 12, 192, 20)
+    assert t["loss_kw"] == {"lam": 1.0, "dice_first": 1.0}
+    assert model.config["base_channels"] == 4 and t["epochs"] == 1 and t["cases"] == 0
+    assert t["init_model_id"] == load_model(tmp_path / "start")[1]["model_id"]
+
+
+def test_train_fine_tune_without_a_project_is_a_clear_error(tmp_path, capsys):
+    rc = main(["train", "--out", str(tmp_path / "x"), "--fine-tune", "--device", "cpu"])
+    err = capsys.readouterr().err
+    assert rc == 2 and "--fine-tune needs at least one --project" in err
+    assert "Traceback" not in err
