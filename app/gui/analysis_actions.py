@@ -1,0 +1,200 @@
+"""Analysis actions of the main window: label correction, re-tracking, the model.
+
+A mixin of :class:`app.gui.main_window.MainWindow`; it uses the window's
+``state``, ``settings``, ``editor``, ``playback``, ``status_label``,
+``analyze_options``, ``start_job``, ``save`` and ``report_error`` and the actions the
+window builds (``edit_action``, ``erase_action``, ``undo_action``, ``redo_action``,
+``retrack_action``).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from pathlib import Path
+from typing import Any
+
+import shiboken6
+from PySide6.QtWidgets import QDialog, QFileDialog, QMessageBox
+
+from app.gui import theme
+
+#: Factor by which ] and [ grow and shrink the brush.
+BRUSH_STEP = 1.25
+
+
+class AnalysisActions:
+    """Label correction, re-tracking, repair option and model choice (mixed into the window)."""
+
+    # -- label correction --------------------------------------------------------
+    def scale_brush(self, factor: float) -> None:
+        """Make the brush ``factor`` times larger ([ and ])."""
+        self.state.set_brush_mm(self.state.brush_mm * factor)
+
+    def _edit_organ(self, index: int) -> None:
+        data = self.state.data
+        if data is not None and index < len(data.organs):
+            self.state.set_edit_organ(data.organs[index])
+
+    def _sync_edit_actions(self) -> None:
+        s = self.state
+        for act, on in ((self.edit_action, s.editing), (self.erase_action, s.erasing)):
+            if act.isChecked() != on:
+                act.blockSignals(True)
+                act.setChecked(on)
+                act.blockSignals(False)
+        self.edit_action.setEnabled(s.can_edit or s.editing)
+        if s.editing:
+            self.playback.stop()
+            self.status_label.setText(
+                f"Editing labels: left-drag {'erases' if s.erasing else 'paints'} "
+                f"{theme.organ_label(s.edit_organ).lower()} "
+                f"(brush {s.brush_mm:.1f} mm); middle-drag "
+                "pans; Ctrl+Z undoes")
+        self._update_undo()
+
+    def _update_undo(self) -> None:
+        stack = self.editor.undo_stack
+        if not shiboken6.isValid(stack) or not shiboken6.isValid(self.undo_action):
+            return  # the window is being torn down
+        free = not self.busy
+        self.undo_action.setEnabled(free and stack.canUndo())
+        self.redo_action.setEnabled(free and stack.canRedo())
+        self.undo_action.setText(f"&Undo {stack.undoText()}".rstrip())
+        self.redo_action.setText(f"&Redo {stack.redoText()}".rstrip())
+        manual = bool(self.state.manual_frames) if self.state.can_edit else False
+        self.retrack_action.setEnabled(free and manual)
+
+    def undo(self) -> None:
+        """Undo the last label correction (not while an analysis runs)."""
+        if not self.busy and self.editor.undo_stack.canUndo():
+            self.editor.undo_stack.undo()
+
+    def redo(self) -> None:
+        """Redo the last undone label correction."""
+        if not self.busy and self.editor.undo_stack.canRedo():
+            self.editor.undo_stack.redo()
+
+    def goto_flagged(self, direction: int) -> None:
+        """Go to the next (1) or previous (-1) frame the tracker flagged."""
+        frames = self.state.frames_to_check()
+        if not frames:
+            self.status_label.setText("No flagged frame: the segmentation agrees with the "
+                                      "image motion in every frame")
+            return
+        t = self.state.frame
+        after = [f for f in frames if (f > t if direction > 0 else f < t)]
+        target = (after[0] if direction > 0 else after[-1]) if after else (
+            frames[0] if direction > 0 else frames[-1])
+        self.state.set_frame(target)
+        self.status_label.setText(
+            f"Flagged frame {target + 1} ({frames.index(target) + 1} of {len(frames)})")
+
+    def retrack(self) -> bool:
+        """Track and measure again from the current (corrected) labels, off the GUI thread."""
+        result = self.state.result
+        if result is None or not self.state.can_edit:
+            return False
+        from core.pipeline import retrack
+
+        device = str(self.analyze_options.get("device", "auto"))
+        self._resume_editing = self.state.editing
+        return self.start_job(lambda: retrack(result, device=device), self.state.source_path,
+                              project=self.state.project_path, dirty=True, keep_frame=True,
+                              verb="Re-tracking")
+
+    # -- the model ---------------------------------------------------------------
+    def set_model(self, path: str | Path | None) -> None:
+        """Segment the next analyses with the model at ``path`` (None: the shipped one);
+        remembered for the next start."""
+        if path is None:
+            self.analyze_options.pop("model", None)
+            self.settings.remove("analysis/model")
+            self.status_label.setText("Next analyses use the shipped model")
+        else:
+            self.analyze_options["model"] = str(path)
+            self.settings.setValue("analysis/model", str(path))
+            self.status_label.setText(f"Next analyses use the model {path}")
+
+    def _restore_model(self) -> None:
+        """The model chosen in an earlier session, unless the command line named one."""
+        saved = self.settings.value("analysis/model")
+        if saved and "model" not in self.analyze_options:
+            from core.segment.model_io import model_paths
+
+            weights, config = model_paths(str(saved))
+            if weights.is_file() and config.is_file():
+                self.analyze_options["model"] = str(saved)
+            else:
+                self.settings.remove("analysis/model")  # gone: back to the shipped model
+
+    def choose_model_dialog(self) -> None:
+        """Ask for a model file (.json or .safetensors) for the next analyses."""
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Segmentation model", str(self.settings.value("files/last_folder", "")),
+            "PelviTrack model (*.json *.safetensors)")
+        if not path:
+            return
+        from core.segment.model_io import read_config
+
+        try:
+            read_config(path)
+        except Exception as exc:  # noqa: BLE001 - every error becomes a dialog
+            self.report_error(exc)
+            return
+        self.set_model(Path(path).with_suffix(""))
+
+    def fine_tune_dialog(self) -> bool:
+        """Ask what to fine-tune on, then run it in the worker."""
+        from app.gui.finetune import FineTuneDialog
+
+        if self.state.dirty and self.state.manual_frames:
+            answer = QMessageBox.question(
+                self, "Save the corrections", "Fine-tuning reads saved projects. Save the "
+                "corrected frames of this analysis first?",
+                QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Cancel,
+                QMessageBox.StandardButton.Save)
+            if answer != QMessageBox.StandardButton.Save or not self.save():
+                return False
+        projects = [self.state.project_path] if self.state.project_path else []
+        stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M")
+        out = Path(str(self.settings.value("files/last_folder", str(Path.home())))) / (
+            f"pelvitrack-model-{stamp}")
+        dialog = FineTuneDialog(projects, str(self.analyze_options.get("model", "default")),
+                                out, self)
+        if dialog.exec() != QDialog.DialogCode.Accepted:
+            return False
+        return self.start_fine_tune(dialog.options())
+
+    def start_fine_tune(self, options: dict[str, Any]) -> bool:
+        """Run a fine-tuning (:func:`app.gui.finetune.fine_tune_job` keywords)."""
+        from app.gui.finetune import fine_tune_job
+
+        if not options.get("projects"):
+            self.report_error(ValueError("fine-tuning needs at least one saved project with "
+                                         "corrected frames"))
+            return False
+        device = str(self.analyze_options.get("device", "auto"))
+        return self.start_job(lambda: fine_tune_job(**options, device=device), None,
+                              verb="Fine-tuning the model", post=None,
+                              on_done=self._fine_tuned)
+
+    def _fine_tuned(self, stem: Any) -> None:
+        self.status_label.setText(f"Model written: {stem}.safetensors / .json")
+        answer = QMessageBox.question(
+            self, "Fine-tuned", f"The fine-tuned model is in {Path(str(stem)).parent}.\n"
+            "Use it for the next analyses?",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            QMessageBox.StandardButton.Yes)
+        if answer == QMessageBox.StandardButton.Yes:
+            self.set_model(stem)
+
+    def _set_repair(self, on: bool) -> None:
+        """Whether the next analyses redraw disagreeing frames (remembered)."""
+        self.settings.setValue("analysis/repair", bool(on))
+        self._apply_repair(on)
+
+    def _apply_repair(self, on: bool) -> None:
+        if on:
+            self.analyze_options.pop("repair", None)
+        else:
+            self.analyze_options["repair"] = False
