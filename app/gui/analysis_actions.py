@@ -10,6 +10,7 @@ window builds (``edit_action``, ``erase_action``, ``undo_action``, ``redo_action
 from __future__ import annotations
 
 import datetime as _dt
+import hashlib
 from pathlib import Path
 from typing import Any
 
@@ -198,3 +199,94 @@ class AnalysisActions:
             self.analyze_options.pop("repair", None)
         else:
             self.analyze_options["repair"] = False
+
+    # -- recovery of unsaved corrections -------------------------------------------
+    def recovery_dir(self) -> Path:
+        """Where unsaved corrections are kept: ``recovery/`` beside the settings file."""
+        return Path(self.settings.fileName()).resolve().parent / "recovery"
+
+    def _recovery_path(self) -> Path:
+        data = self.state.data
+        key = f"{self.state.source_path}|{self.state.project_path}|{data.series.subject}|" \
+              f"{data.n_frames}"
+        digest = hashlib.sha1(key.encode()).hexdigest()[:10]
+        return self.recovery_dir() / f"{data.series.subject}-{digest}.pvt"
+
+    def autosave(self) -> Path | None:
+        """Keep the corrected analysis in the recovery folder (after each pause in editing).
+
+        Nothing is written when there is no unsaved correction.  The file goes when the
+        analysis is saved or its changes are discarded; after a crash the next start
+        offers it (:meth:`offer_recovery`).
+        """
+        if not (self.state.dirty and self.state.can_edit and self.state.manual_frames):
+            return None
+        from core.project import save_project
+
+        path = self._recovery_path()
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            save_project(self.state.result.to_project(), path)
+        except Exception as exc:  # noqa: BLE001 - a failed autosave must not stop editing
+            self.status_label.setText(f"Could not keep a recovery copy: {exc}")
+            return None
+        self._recovery_file = path
+        return path
+
+    def discard_recovery(self) -> None:
+        """Delete this analysis' recovery copy (saved, or its changes discarded)."""
+        path = getattr(self, "_recovery_file", None)
+        if path is not None:
+            Path(path).unlink(missing_ok=True)
+            self._recovery_file = None
+
+    def recovery_files(self) -> list[Path]:
+        """Recovery copies left by earlier sessions, newest first."""
+        folder = self.recovery_dir()
+        files = [p for p in folder.glob("*.pvt") if p.is_file()] if folder.is_dir() else []
+        return sorted(files, key=lambda p: p.stat().st_mtime, reverse=True)
+
+    def offer_recovery(self) -> bool:
+        """At start: offer to open the newest recovery copy (unsaved corrections).
+
+        Returns whether one was opened.  Opened, it is moved out of the recovery folder
+        into memory: Save asks where to keep it.  Declined, the copies are deleted.
+        """
+        files = self.recovery_files()
+        if not files:
+            return False
+        newest = files[0]
+        answer = QMessageBox.question(
+            self, "Unsaved corrections",
+            f"PelviTrack was closed with unsaved label corrections ({newest.stem}"
+            f"{f' and {len(files) - 1} more' if len(files) > 1 else ''}).\n"
+            "Open the newest? (No deletes the copies.)",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            QMessageBox.StandardButton.Yes)
+        if answer != QMessageBox.StandardButton.Yes:
+            for p in files:
+                p.unlink(missing_ok=True)
+            return False
+        from app.gui.workers import load_project_job
+
+        def job():  # noqa: ANN202 - a progress generator
+            yield from load_project_job(newest)
+            newest.unlink(missing_ok=True)  # in memory now; autosave writes it again
+
+        return self.start_job(job, newest, project=None, dirty=True)
+
+    def confirm_replace(self) -> bool:
+        """Before another analysis replaces this one: save or discard unsaved corrections."""
+        if not (self.state.dirty and self.state.can_edit and self.state.manual_frames):
+            return True
+        answer = QMessageBox.question(
+            self, "Unsaved corrections", "Save the corrected labels of this analysis as a "
+            "project before opening another?",
+            QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard
+            | QMessageBox.StandardButton.Cancel, QMessageBox.StandardButton.Save)
+        if answer == QMessageBox.StandardButton.Cancel:
+            return False
+        if answer == QMessageBox.StandardButton.Save:
+            return self.save()
+        self.discard_recovery()
+        return True

@@ -138,10 +138,11 @@ def run_gui(path: str | Path | None = None, *, start: Callable[[Any], bool] | No
     window.show()
     if splash is not None:
         splash.finish(window)
-    if start is not None:
-        start(window)
-    elif path is not None:
-        window.open_path(path)
+    if not window.offer_recovery():  # unsaved corrections of a session that crashed first
+        if start is not None:
+            start(window)
+        elif path is not None:
+            window.open_path(path)
     return int(app.exec())
 
 

@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtGui import (
     QAction,
     QCloseEvent,
@@ -48,6 +48,8 @@ from app.gui.workers import GeneratorWorker
 from core.progress import Progress
 
 MAX_RECENT = 8
+#: Pause in editing (ms) after which corrections are copied to the recovery folder.
+AUTOSAVE_MS = 1500
 
 
 class MainWindow(AnalysisActions, FileActions, QMainWindow):
@@ -108,6 +110,13 @@ class MainWindow(AnalysisActions, FileActions, QMainWindow):
         self.docks["edit"] = self._dock("Correct labels", self.edit_panel,
                                         Qt.DockWidgetArea.LeftDockWidgetArea)
         self.edit_panel.retrack_requested.connect(self.retrack)
+        self._recovery_file: Path | None = None
+        self._autosave_timer = QTimer(self)
+        self._autosave_timer.setSingleShot(True)
+        self._autosave_timer.setInterval(AUTOSAVE_MS)
+        self._autosave_timer.timeout.connect(self.autosave)
+        self.state.labels_changed.connect(lambda *_: self._autosave_timer.start())
+        self.state.dirty_changed.connect(lambda dirty: None if dirty else self.discard_recovery())
         self.player.hovered.connect(self.panel.hover_label.setText)
         self.panel.colour_requested.connect(self.choose_organ_colour)
         self._build_status_bar()
@@ -332,6 +341,8 @@ class MainWindow(AnalysisActions, FileActions, QMainWindow):
             QMessageBox.information(self, "PelviTrack", "Another analysis is running; "
                                     "cancel it first.")
             return False
+        if on_done is None and not keep_frame and not self.confirm_replace():
+            return False
         self.playback.stop()
         w = GeneratorWorker(job, self, post=post)
         w.progress.connect(self._on_progress)
@@ -483,6 +494,8 @@ class MainWindow(AnalysisActions, FileActions, QMainWindow):
                     answer == QMessageBox.StandardButton.Save and not self.save()):
                 event.ignore()
                 return
+            if answer == QMessageBox.StandardButton.Discard:
+                self.discard_recovery()
         self.shutdown()
         event.accept()
 
