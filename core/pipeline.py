@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -166,6 +166,25 @@ class AnalysisResult:
         )
 
 
+def _check_fixed(fixed: Mapping[int, np.ndarray] | None, series: CineSeries,
+                 n_organs: int) -> dict[int, np.ndarray]:
+    """Validated ``fixed_frames`` of :func:`analyze` as {frame: uint8 (H, W)}."""
+    out: dict[int, np.ndarray] = {}
+    for t, lab in (fixed or {}).items():
+        if isinstance(t, bool) or not isinstance(t, (int, np.integer)) \
+                or not 0 <= int(t) < series.n_frames:
+            raise ValueError(f"fixed frame {t!r} is not a frame of the series "
+                             f"(0..{series.n_frames - 1})")
+        arr = np.asarray(lab)
+        if arr.shape != series.shape:
+            raise ValueError(f"fixed labels of frame {t}: expected {series.shape}, got "
+                             f"{arr.shape}")
+        if arr.size and (arr.min() < 0 or arr.max() > n_organs):
+            raise ValueError(f"fixed labels of frame {t} must be in 0..{n_organs}")
+        out[int(t)] = arr.astype(np.uint8)
+    return out
+
+
 def _read(source: CineSeries | str | os.PathLike, series_uid: str | None,
           slice_index: int | None = None) -> CineSeries:
     if isinstance(source, CineSeries):
@@ -197,6 +216,7 @@ def analyze(
     touch_mm: float | None = None,
     piece_weight: float | None = None,
     batch_size: int | None = None,
+    fixed_frames: Mapping[int, np.ndarray] | None = None,
 ) -> Iterator[Progress]:
     """Analyse one cine series: segment every frame, track the organs, measure.
 
@@ -222,6 +242,8 @@ def analyze(
             and which piece of an organ is kept, in each frame and over time
             (:class:`core.segment.infer.Segmenter`; None = its default).
         batch_size: frames per network call (None = the segmenter's default).
+        fixed_frames: {frame: (H, W) labels} that replace the model's in those frames
+            (hand corrections): tracked as they are, never redrawn, no confidence.
 
     Yields:
         :class:`Progress` with stages "read", "segment", "track", "indices"; the
@@ -269,10 +291,15 @@ def analyze(
                 yield Progress("segment", p.done, p.total, p.message)
         if seg is None:
             raise TrackingError("segmentation ended without a result")
-        lab = np.asarray(seg.labels, dtype=np.uint8)
-        confidence = np.asarray(seg.confidence, dtype=np.float32)
+        lab = np.array(seg.labels, dtype=np.uint8)
+        confidence = np.array(seg.confidence, dtype=np.float32)
         organ_names = tuple(seg.organs)
         model_id = str(seg.model_id)
+    fixed = _check_fixed(fixed_frames, series, len(organ_names))
+    for t, fixed_hw in fixed.items():
+        lab[t] = fixed_hw
+        if confidence is not None:
+            confidence[t] = np.nan
 
     tracks = None
     for p in track_organs(series, lab, organ_names, n_points=n_points, rest_frame=rest_frame,
@@ -285,6 +312,10 @@ def analyze(
     repaired: dict[str, list[int]] = {}
     if repair and model_id != "given":
         lab, repaired = repair_labels(lab, tracks, organ_names, series.spacing_mm)
+        for t, fixed_hw in fixed.items():  # hand corrections are never redrawn
+            lab[t] = fixed_hw
+        repaired = {o: [t for t in ts if t not in fixed] for o, ts in repaired.items()}
+        repaired = {o: ts for o, ts in repaired.items() if ts}
         tracks.warnings.extend(
             f"{organ}: labels of frames {frame_ranges(np.asarray(ts))} redrawn from the rest "
             "frame's outline moved by the image motion (--no-repair keeps the model's)"
@@ -372,6 +403,35 @@ def _final_result(steps: Iterator[Progress]) -> AnalysisResult:
             result = p.data["result"]
     assert result is not None
     return result
+
+
+def resegment(result: AnalysisResult, **options: Any) -> Iterator[Progress]:
+    """Segment a result's series again (e.g. with a fine-tuned model), keeping the
+    frames corrected by hand, then track and measure.
+
+    ``options`` go to :func:`analyze` (model, device, backend, repair, …); rest frame,
+    number of points and curvature scale are the result's.  The new result's
+    provenance: the corrected frames as they were, the others the new model's.
+    """
+    settings = dict(result.settings or {})
+    manual = result.manual_frames
+    new = None
+    for p in analyze(result.series, rest_frame=int(settings.get("rest_frame", 0)),
+                     n_points=int(settings.get("n_points", 128)),
+                     scale_mm=float(settings.get("curvature_scale_mm", DEFAULT_SCALE_MM)),
+                     fixed_frames={t: result.labels[t] for t in manual}, **options):
+        if p.stage != "done":
+            yield p
+        else:
+            new = p.data["result"]
+    assert new is not None
+    if manual:
+        provenance = new.to_project().provenance
+        for t in manual:
+            provenance[t] = dict(result.provenance[t])
+        new.provenance = provenance
+        new.settings["manual_frames"] = manual
+    yield Progress("done", 1, 1, "analysis done", {"result": new})
 
 
 def run_analyze(source: CineSeries | str | os.PathLike, **kwargs: Any) -> AnalysisResult:

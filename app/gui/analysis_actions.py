@@ -64,6 +64,7 @@ class AnalysisActions:
         self.redo_action.setText(f"&Redo {stack.redoText()}".rstrip())
         manual = bool(self.state.manual_frames) if self.state.can_edit else False
         self.retrack_action.setEnabled(free and manual)
+        self.resegment_action.setEnabled(free and self.state.can_edit)
 
     def undo(self) -> None:
         """Undo the last label correction (not while an analysis runs)."""
@@ -186,8 +187,30 @@ class AnalysisActions:
             "Use it for the next analyses?",
             QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
             QMessageBox.StandardButton.Yes)
-        if answer == QMessageBox.StandardButton.Yes:
-            self.set_model(stem)
+        if answer != QMessageBox.StandardButton.Yes:
+            return
+        self.set_model(stem)
+        if self.state.can_edit and self.state.manual_frames:
+            again = QMessageBox.question(
+                self, "Segment again", "Segment the open series again with the new model, "
+                "keeping the frames you corrected?",
+                QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+                QMessageBox.StandardButton.Yes)
+            if again == QMessageBox.StandardButton.Yes:
+                self.resegment()
+
+    def resegment(self) -> bool:
+        """Segment the open series again with the current model, keeping corrected frames."""
+        result = self.state.result
+        if result is None or not self.state.can_edit:
+            return False
+        from core.pipeline import resegment
+
+        options = dict(self.analyze_options)
+        self._resume_editing = self.state.editing
+        return self.start_job(lambda: resegment(result, **options), self.state.source_path,
+                              project=self.state.project_path, dirty=True, keep_frame=True,
+                              verb="Segmenting again")
 
     def _set_repair(self, on: bool) -> None:
         """Whether the next analyses redraw disagreeing frames (remembered)."""

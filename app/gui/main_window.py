@@ -241,6 +241,8 @@ class MainWindow(AnalysisActions, FileActions, QMainWindow):
         a.addSeparator()
         self.retrack_action = self._action(a, "Re-&track from the corrected labels",
                                            self.retrack, "Ctrl+R")
+        self.resegment_action = self._action(
+            a, "&Segment again, keeping the corrected frames", self.resegment, "Ctrl+Shift+R")
         a.addSeparator()
         self._action(a, "&Fine-tune the model on corrected frames…", self.fine_tune_dialog)
         self._action(a, "Choose the segmentation &model…", self.choose_model_dialog)

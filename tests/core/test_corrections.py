@@ -144,3 +144,58 @@ def test_the_readme_correction_recipe_runs(case):
     out = run_retrack(res)
     assert out.manual_frames == [1] and out.model_id == "fake-model"
     np.testing.assert_array_equal(out.labels[1], res.labels[1])
+
+
+class _OtherModel(_Segmenter):
+    """A 'fine-tuned' model: the truth everywhere, a different id and confidence."""
+
+    def segment(self, series):
+        conf = np.full((series.n_frames, 3), 0.95, np.float32)
+        res = SegmentationResult(self.labels.copy(), conf, "tuned-model", ORGANS3)
+        yield Progress("done", series.n_frames, series.n_frames, "", {"result": res})
+
+
+def test_resegment_keeps_the_corrected_frames_and_takes_the_new_models_others(case):
+    from core.pipeline import resegment
+
+    res = _model_result(case)
+    fixed = _erase_bladder(res, 3)
+    res.set_manual_labels(3, fixed)
+    record = dict(res.provenance[3])
+    out = None
+    for p in resegment(res, segmenter=_OtherModel(case.labels), device="cpu", repair=False):
+        if p.stage == "done":
+            out = p.data["result"]
+    np.testing.assert_array_equal(out.labels[3], fixed)
+    others = [0, 1, 2, 4, 5]
+    np.testing.assert_array_equal(out.labels[others], case.labels[others])
+    assert out.model_id == "tuned-model" and out.manual_frames == [3]
+    assert out.provenance[3] == record
+    assert all(out.provenance[t]["model_id"] == "tuned-model" for t in others)
+    assert np.isnan(out.confidence[3]).all()
+    np.testing.assert_allclose(out.confidence[others], 0.95)
+    assert out.settings["manual_frames"] == [3]
+
+
+def test_fixed_frames_are_never_redrawn_by_the_repair(case):
+    from track.test_repair import truncate
+
+    bad = truncate(case.labels, [4, 5])
+    plain = run_analyze(case.series, segmenter=_Segmenter(bad), n_points=16)
+    assert plain.settings["repaired_frames"] == {"bladder": [4, 5]}
+    res = run_analyze(case.series, segmenter=_Segmenter(bad), n_points=16,
+                      fixed_frames={5: bad[5]})
+    np.testing.assert_array_equal(res.labels[5], bad[5])   # kept as given
+    assert res.settings["repaired_frames"] == {"bladder": [4]}
+    assert not np.array_equal(res.labels[4], bad[4])        # the other one is redrawn
+
+
+@pytest.mark.parametrize("fixed, match", [
+    ({6: np.zeros((64, 64))}, "not a frame"),
+    ({True: np.zeros((64, 64))}, "not a frame"),
+    ({0: np.zeros((8, 8))}, "expected"),
+    ({0: np.full((64, 64), 9)}, "0..3"),
+])
+def test_bad_fixed_frames_are_refused(case, fixed, match):
+    with pytest.raises(ValueError, match=match):
+        run_analyze(case.series, segmenter=_Segmenter(case.labels), fixed_frames=fixed)

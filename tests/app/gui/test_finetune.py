@@ -48,13 +48,23 @@ def _disc3():
     return result
 
 
-def _answer(monkeypatch, button):
-    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: button)
+def _answer(monkeypatch, *buttons):
+    """Answer the next questions with ``buttons`` in turn (the last one repeats)."""
+    answers = list(buttons)
+    asked = []
+
+    def question(_parent, title, *a, **k):
+        asked.append(title)
+        return answers.pop(0) if len(answers) > 1 else answers[0]
+
+    monkeypatch.setattr(QMessageBox, "question", question)
+    return asked
 
 
 def test_fine_tune_runs_in_the_worker_and_the_new_model_is_used(
         window, corrected_project, tiny_model, tmp_path, qtbot, monkeypatch, settings):
-    _answer(monkeypatch, QMessageBox.StandardButton.Yes)
+    # use the new model: yes; segment the open series again with it: no (tested below)
+    asked = _answer(monkeypatch, QMessageBox.StandardButton.Yes, QMessageBox.StandardButton.No)
     out = tmp_path / "tuned"
     seen = []
     assert window.start_fine_tune({
@@ -71,6 +81,7 @@ def test_fine_tune_runs_in_the_worker_and_the_new_model_is_used(
     assert window.analyze_options["model"] == str(stem)
     assert settings.value("analysis/model") == str(stem)
     assert "Next analyses use the model" in window.status_label.text()
+    assert asked == ["Fine-tuned", "Segment again"] and window.worker is None
     # a new window starts with it; with its files gone it falls back to the shipped model
     from app.gui.main_window import MainWindow
 
@@ -161,3 +172,35 @@ def test_the_dialog_lists_projects_and_returns_the_options(qtbot, tmp_path):
     d.model_edit.setText("  ")
     assert d.options()["init_model"] == "default"
     assert np.isfinite(d.steps.value())
+
+
+def test_segment_again_keeps_the_corrected_frames(window, qtbot, monkeypatch):
+    """After a fine-tune the open series is segmented again; hand-corrected frames stay."""
+    from core.progress import Progress
+    from core.segment.infer import SegmentationResult
+
+    result = disc_case()
+    window.state.set_result(result, dirty=False)
+    window.state.set_frame(2)
+    window.state.set_editing(True)
+    layer = window.player.labels_layer
+    layer.begin_stroke((3, 3))
+    layer.end_stroke()
+    corrected = result.labels[2].copy()
+
+    class Tuned:  # a stand-in for the fine-tuned model: an empty bladder everywhere
+        def segment(self, series):
+            labels = np.zeros(series.frames.shape, np.uint8)
+            conf = np.full((series.n_frames, 1), 0.5, np.float32)
+            yield Progress("done", 1, 1, "", {"result": SegmentationResult(
+                labels, conf, "tuned", ("bladder",))})
+
+    window.analyze_options["segmenter"] = Tuned()
+    assert window.resegment_action.isEnabled()
+    assert window.resegment()
+    qtbot.waitUntil(lambda: window.worker is None, timeout=30_000)
+    new = window.state.result
+    assert new is not result and new.model_id == "tuned" and window.state.frame == 2
+    np.testing.assert_array_equal(new.labels[2], corrected)
+    assert not new.labels[[0, 1, 3, 4, 5]].any()
+    assert new.manual_frames == [2] and window.state.dirty and window.state.editing
