@@ -150,12 +150,9 @@ class AnalysisActions:
         from app.gui.finetune import FineTuneDialog
 
         if self.state.dirty and self.state.manual_frames:
-            answer = QMessageBox.question(
-                self, "Save the corrections", "Fine-tuning reads saved projects. Save the "
-                "corrected frames of this analysis first?",
-                QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Cancel,
-                QMessageBox.StandardButton.Save)
-            if answer != QMessageBox.StandardButton.Save or not self.save():
+            if not self._ask("Save the corrections", "Fine-tuning reads saved projects. Save "
+                             "the corrected frames of this analysis first?", save=True) \
+                    or not self.save():
                 return False
         projects = [self.state.project_path] if self.state.project_path else []
         stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M")
@@ -182,22 +179,20 @@ class AnalysisActions:
 
     def _fine_tuned(self, stem: Any) -> None:
         self.status_label.setText(f"Model written: {stem}.safetensors / .json")
-        answer = QMessageBox.question(
-            self, "Fine-tuned", f"The fine-tuned model is in {Path(str(stem)).parent}.\n"
-            "Use it for the next analyses?",
-            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
-            QMessageBox.StandardButton.Yes)
-        if answer != QMessageBox.StandardButton.Yes:
+        if not self._ask("Fine-tuned", f"The fine-tuned model is in "
+                         f"{Path(str(stem)).parent}.\nUse it for the next analyses?"):
             return
         self.set_model(stem)
-        if self.state.can_edit and self.state.manual_frames:
-            again = QMessageBox.question(
-                self, "Segment again", "Segment the open series again with the new model, "
-                "keeping the frames you corrected?",
-                QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
-                QMessageBox.StandardButton.Yes)
-            if again == QMessageBox.StandardButton.Yes:
-                self.resegment()
+        if self.state.can_edit and self.state.manual_frames and self._ask(
+                "Segment again", "Segment the open series again with the new model, keeping "
+                "the frames you corrected?"):
+            self.resegment()
+
+    def _ask(self, title: str, text: str, save: bool = False) -> bool:
+        """A Yes/No (or, with ``save``, Save/Cancel) question; whether the answer was yes."""
+        b = QMessageBox.StandardButton
+        yes, no = (b.Save, b.Cancel) if save else (b.Yes, b.No)
+        return QMessageBox.question(self, title, text, yes | no, yes) == yes
 
     def resegment(self) -> bool:
         """Segment the open series again with the current model, keeping corrected frames."""
@@ -279,14 +274,10 @@ class AnalysisActions:
         if not files:
             return False
         newest = files[0]
-        answer = QMessageBox.question(
-            self, "Unsaved corrections",
-            f"PelviTrack was closed with unsaved label corrections ({newest.stem}"
-            f"{f' and {len(files) - 1} more' if len(files) > 1 else ''}).\n"
-            "Open the newest? (No deletes the copies.)",
-            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
-            QMessageBox.StandardButton.Yes)
-        if answer != QMessageBox.StandardButton.Yes:
+        if not self._ask("Unsaved corrections",
+                         f"PelviTrack was closed with unsaved label corrections ({newest.stem}"
+                         f"{f' and {len(files) - 1} more' if len(files) > 1 else ''}).\n"
+                         "Open the newest? (No deletes the copies.)"):
             for p in files:
                 p.unlink(missing_ok=True)
             return False

@@ -67,3 +67,19 @@ def write_nifti_series(result: AnalysisResult, path) -> None:
     zooms = (s.spacing_mm[1], s.spacing_mm[0], s.frame_interval_s)
     img.header.set_zooms(zooms)
     nib.save(img, str(path))
+
+
+def edit_in_window(window, result: AnalysisResult, frame: int,
+                   points: list[tuple[float, float]]) -> AnalysisResult:
+    """Show ``result`` in ``window`` and paint one brush stroke through ``points`` (row,
+    column) on ``frame``, as a left-drag in the editor would."""
+    window.state.set_result(result, dirty=False)
+    window.state.set_frame(frame)
+    window.state.set_editing(True)
+    layer = window.player.labels_layer
+    layer.begin_stroke(points[0])
+    for p in points[1:]:
+        layer.continue_stroke(p)
+    layer.end_stroke()
+    assert window.state.manual_frames == [frame]
+    return result

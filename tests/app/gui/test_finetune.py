@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from gui_helpers import disc_case
+from gui_helpers import disc_case, edit_in_window
 from PySide6.QtWidgets import QMessageBox
 
 from core.segment.model_io import load_model, save_model
@@ -28,14 +28,7 @@ def corrected_project(window, tmp_path) -> Path:
     """A disc analysis with frame 1 corrected in the window and saved."""
     from core.project import save_project
 
-    window.state.set_result(_disc3(), dirty=False)
-    window.state.set_frame(1)
-    window.state.set_editing(True)
-    layer = window.player.labels_layer
-    layer.begin_stroke((40, 5))
-    layer.continue_stroke((40, 30))
-    layer.end_stroke()
-    assert window.state.manual_frames == [1]
+    edit_in_window(window, _disc3(), 1, [(40, 5), (40, 30)])
     path = tmp_path / "corrected.pvt"
     save_project(window.state.result.to_project(), path)
     return path
@@ -179,13 +172,7 @@ def test_segment_again_keeps_the_corrected_frames(window, qtbot, monkeypatch):
     from core.progress import Progress
     from core.segment.infer import SegmentationResult
 
-    result = disc_case()
-    window.state.set_result(result, dirty=False)
-    window.state.set_frame(2)
-    window.state.set_editing(True)
-    layer = window.player.labels_layer
-    layer.begin_stroke((3, 3))
-    layer.end_stroke()
+    result = edit_in_window(window, disc_case(), 2, [(3, 3)])
     corrected = result.labels[2].copy()
 
     class Tuned:  # a stand-in for the fine-tuned model: an empty bladder everywhere

@@ -4,22 +4,15 @@ question before another analysis replaces them."""
 from __future__ import annotations
 
 import numpy as np
-from gui_helpers import disc_case, fake_analyze
+from gui_helpers import disc_case, edit_in_window, fake_analyze
 from PySide6.QtWidgets import QMessageBox
 
 from core.project import load_project, manual_frames
 
 
 def _edit(window):
-    result = disc_case()
-    window.state.set_result(result, dirty=False)
-    window.state.set_frame(2)
-    window.state.set_editing(True)
-    layer = window.player.labels_layer
-    layer.begin_stroke((3, 3))
-    layer.continue_stroke((3, 20))
-    layer.end_stroke()
-    assert window.state.manual_frames == [2] and window.state.dirty
+    result = edit_in_window(window, disc_case(), 2, [(3, 3), (3, 20)])
+    assert window.state.dirty
     return result
 
 
