@@ -180,7 +180,9 @@ class AnalysisActions:
     def _fine_tuned(self, stem: Any) -> None:
         self.status_label.setText(f"Model written: {stem}.safetensors / .json")
         if not self._ask("Fine-tuned", f"The fine-tuned model is in "
-                         f"{Path(str(stem)).parent}.\nUse it for the next analyses?"):
+                         f"{Path(str(stem)).parent}.\nUse it for the next analyses? (Tuned "
+                         "on a few frames it helps the series it learned from and can be "
+                         "worse on others; Analysis ▸ Use the shipped model goes back.)"):
             return
         self.set_model(stem)
         if self.state.can_edit and self.state.manual_frames and self._ask(
