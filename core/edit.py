@@ -113,3 +113,24 @@ def paint(labels_hw: np.ndarray, mask: np.ndarray, value: int, *,
         m = m & (out == int(only))
     out[m] = int(value)
     return out
+
+
+def copy_organ(source_hw: np.ndarray, target_hw: np.ndarray, value: int) -> np.ndarray:
+    """The target frame's labels with one organ replaced by the source frame's (a new array).
+
+    The organ's pixels in the target become background, then the source's organ
+    pixels take the organ's label (over whatever the target had there): a frame
+    drawn right is carried to a neighbour that came out wrong.
+
+    Raises:
+        ValueError: shapes differ or ``value`` is not an organ label (1..255).
+    """
+    src, dst = np.asarray(source_hw), np.asarray(target_hw)
+    if src.ndim != 2 or src.shape != dst.shape:
+        raise ValueError(f"source {src.shape} and target {dst.shape} must be the same 2D shape")
+    if not 1 <= int(value) <= 255:
+        raise ValueError(f"organ label must be 1..255, got {value}")
+    out = dst.astype(np.uint8, copy=True)
+    out[out == int(value)] = 0
+    out[src == int(value)] = int(value)
+    return out

@@ -66,6 +66,11 @@ class AnalysisActions:
         self.retrack_action.setEnabled(free and manual)
         self.resegment_action.setEnabled(free and self.state.can_edit)
 
+    def copy_organ(self, step: int) -> None:
+        """Copy the chosen organ from the previous (-1) or next (+1) frame (C / Shift+C)."""
+        if self.state.data is not None:
+            self.status_label.setText(self.editor.copy_from_neighbour(step))
+
     def undo(self) -> None:
         """Undo the last label correction (not while an analysis runs)."""
         if not self.busy and self.editor.undo_stack.canUndo():

@@ -35,7 +35,7 @@ from PySide6.QtWidgets import (
 
 from app.gui.state import AppState
 from app.gui.theme import organ_label, organ_rgb
-from core.edit import MAX_RADIUS_MM, MIN_RADIUS_MM, paint, stroke_mask
+from core.edit import MAX_RADIUS_MM, MIN_RADIUS_MM, copy_organ, paint, stroke_mask
 
 #: Opacity (0–255) of the label layer.
 LABEL_ALPHA = 95
@@ -237,16 +237,37 @@ class LabelEditor(QObject):
         else:
             self.layer.cursor.setVisible(False)
 
-    def commit(self, frame: int, labels_hw: np.ndarray) -> None:
-        """Store a finished stroke as one undoable step (nothing when unchanged)."""
+    def commit(self, frame: int, labels_hw: np.ndarray, text: str | None = None) -> bool:
+        """Store a finished edit as one undoable step; whether anything changed."""
         before = self.state.frame_labels(frame)
         if np.array_equal(before, labels_hw):
-            return
+            return False
         s = self.state
-        verb = "Erase" if s.erasing else "Paint"
-        text = f"{verb} {organ_label(s.edit_organ).lower()} on frame {frame + 1}"
+        if text is None:
+            verb = "Erase" if s.erasing else "Paint"
+            text = f"{verb} {organ_label(s.edit_organ).lower()} on frame {frame + 1}"
         self.undo_stack.push(FrameEdit(s, frame, before, s.frame_record(frame),
                                        np.asarray(labels_hw, np.uint8), text))
+        return True
+
+    def copy_from_neighbour(self, step: int) -> str:
+        """Replace the chosen organ in the current frame by the one of frame +``step``.
+
+        One undo step.  Returns a one-line report for the status bar.
+        """
+        s = self.state
+        if not s.editing:
+            return "Turn on Edit labels (E) first"
+        frame, source = s.frame, s.frame + step
+        if not 0 <= source < s.data.n_frames:
+            end = "first" if step < 0 else "last"
+            return f"No frame {source + 1}: frame {frame + 1} is the {end}"
+        value = s.data.organs.index(s.edit_organ) + 1
+        new = copy_organ(s.data.labels[source], s.data.labels[frame], value)
+        name = organ_label(s.edit_organ).lower()
+        if not self.commit(frame, new, f"Copy {name} from frame {source + 1} to {frame + 1}"):
+            return f"Frame {frame + 1} already has frame {source + 1}'s {name}"
+        return f"Copied the {name} of frame {source + 1} to frame {frame + 1}"
 
 
 class EditPanel(QWidget):

@@ -211,6 +211,10 @@ class MainWindow(AnalysisActions, FileActions, QMainWindow):
                      Qt.Key.Key_BracketRight)
         self._action(ed, "Smaller brush", lambda: self.scale_brush(1 / BRUSH_STEP),
                      Qt.Key.Key_BracketLeft)
+        self._action(ed, "&Copy the organ from the previous frame",
+                     lambda: self.copy_organ(-1), Qt.Key.Key_C)
+        self._action(ed, "Copy the organ from the ne&xt frame",
+                     lambda: self.copy_organ(1), "Shift+C")
         ed.addSeparator()
         self._action(ed, "&Next flagged frame", lambda: self.goto_flagged(1), Qt.Key.Key_N)
         self._action(ed, "&Previous flagged frame", lambda: self.goto_flagged(-1), "Shift+N")
@@ -461,6 +465,7 @@ class MainWindow(AnalysisActions, FileActions, QMainWindow):
             Qt.Key.Key_E: self.edit_action.toggle,
             Qt.Key.Key_X: self.erase_action.toggle,
             Qt.Key.Key_N: lambda: self.goto_flagged(1),
+            Qt.Key.Key_C: lambda: self.copy_organ(-1),
             Qt.Key.Key_BracketRight: lambda: self.scale_brush(BRUSH_STEP),
             Qt.Key.Key_BracketLeft: lambda: self.scale_brush(1 / BRUSH_STEP),
         }

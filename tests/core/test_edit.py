@@ -79,3 +79,23 @@ def test_paint_refuses_mismatched_shapes_and_values():
         paint(np.zeros((4, 4)), np.zeros((4, 5), bool), 1)
     with pytest.raises(ValueError, match="0..255"):
         paint(np.zeros((4, 4)), np.zeros((4, 4), bool), 300)
+
+
+def test_copy_organ_replaces_one_organ_and_leaves_the_others():
+    from core.edit import copy_organ
+
+    src = np.zeros((6, 6), np.uint8)
+    src[1:3, 1:3] = 1
+    src[4:, 4:] = 2
+    dst = np.zeros((6, 6), np.uint8)
+    dst[3:5, 0:2] = 1          # the organ drawn elsewhere
+    dst[0:2, 0:2] = 2          # a neighbour overlapping where the organ goes
+    out = copy_organ(src, dst, 1)
+    assert np.array_equal(out == 1, src == 1)
+    assert out[0, 0] == 2 and out[1, 1] == 1   # the copied organ wins where they meet
+    assert not (out[4:, 4:] == 2).any()        # the source's other organs are not copied
+    assert dst[3, 0] == 1                      # the input is not changed
+    with pytest.raises(ValueError, match="1..255"):
+        copy_organ(src, dst, 0)
+    with pytest.raises(ValueError, match="shape"):
+        copy_organ(src, dst[:5], 1)

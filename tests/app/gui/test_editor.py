@@ -207,3 +207,26 @@ def test_the_info_line_marks_corrected_and_flagged_frames(editable):
     assert "✎ corrected" in window.player.info.text
     window.state.set_frame(3)
     assert "corrected" not in window.player.info.text and "check" not in window.player.info.text
+
+
+def test_c_copies_the_organ_from_the_previous_frame_as_one_undo_step(editable, qtbot):
+    window, result = editable
+    before = result.labels[2].copy()
+    window.copy_organ(-1)                      # frame 2 takes frame 1's disc
+    np.testing.assert_array_equal(result.labels[2], result.labels[1])
+    assert result.manual_frames == [2] and "Copied" in window.status_label.text()
+    assert "Copy bladder from frame 2 to 3" in window.undo_action.text()
+    window.copy_organ(-1)                      # nothing left to change: no new step
+    assert "already has" in window.status_label.text()
+    assert window.editor.undo_stack.count() == 1
+    window.undo()
+    np.testing.assert_array_equal(result.labels[2], before)
+    window.copy_organ(1)                       # Shift+C: from the next frame
+    np.testing.assert_array_equal(result.labels[2], result.labels[3])
+    window.state.set_frame(0)
+    window.copy_organ(-1)
+    assert "first" in window.status_label.text()
+    window.state.set_editing(False)
+    window.copy_organ(1)
+    assert "Edit labels (E)" in window.status_label.text()
+    assert result.manual_frames == [2]
