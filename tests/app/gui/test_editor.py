@@ -230,3 +230,26 @@ def test_c_copies_the_organ_from_the_previous_frame_as_one_undo_step(editable, q
     window.copy_organ(1)
     assert "Edit labels (E)" in window.status_label.text()
     assert result.manual_frames == [2]
+
+
+def test_a_click_paints_a_round_brush_in_mm_on_anisotropic_pixels(window, qtbot):
+    result = disc_case(shape=(80, 40), spacing_mm=(0.5, 1.0))
+    window.state.set_result(result, dirty=False)
+    window.state.set_editing(True)
+    window.state.set_brush_mm(3.0)
+    window.resize(1280, 800)
+    window.show()
+    qtbot.waitExposed(window)
+    before = result.labels[0].copy()
+    viewport = window.player.viewport()
+    left, none = Qt.MouseButton.LeftButton, Qt.MouseButton.NoButton
+    at = _widget_pos(window, 70, 8)
+    _send(viewport, QEvent.Type.MouseButtonPress, at, left, left)
+    _send(viewport, QEvent.Type.MouseButtonRelease, at, left, none)
+    rows, cols = np.nonzero(result.labels[0] != before)
+    # 3 mm is 6 rows of 0.5 mm and 3 columns of 1 mm either side of the point clicked
+    # (the click lands within a screen pixel of pixel (70, 8): a fraction of an image pixel)
+    assert abs(rows.mean() - 70) < 0.6 and abs(cols.mean() - 8) < 0.6
+    height_mm = (rows.max() - rows.min() + 1) * 0.5
+    width_mm = (cols.max() - cols.min() + 1) * 1.0
+    assert 5.5 <= height_mm <= 6.5 and 5 <= width_mm <= 7   # round in mm, not in pixels
