@@ -15,14 +15,19 @@ one), so closing it leaves nothing connected to the main window's views.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
+import pandas as pd
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QComboBox,
+    QFileDialog,
     QHBoxLayout,
     QLabel,
     QMainWindow,
+    QPushButton,
     QSplitter,
     QTableWidget,
     QTableWidgetItem,
@@ -36,7 +41,7 @@ from app.gui.plots import CURSOR_PEN, _combo, _plot
 from app.gui.state import AppState
 from app.gui.theme import MUTED, organ_label, organ_qcolor
 from app.gui.transport import Playback, TransportBar
-from core.indices import summary_table
+from core.indices import SUMMARY_COLUMNS, summary_table
 
 #: How the other series follows the slider: key -> label.
 SYNC_MODES = {"time": "same time since the start", "fraction": "same fraction of the series"}
@@ -165,7 +170,16 @@ class CompareWindow(QMainWindow):
         self.player_b = PlayerView(self.b, players)
         bottom = QSplitter(Qt.Orientation.Horizontal, split)
         self.plot = ComparePlot(self.a, self.b, bottom)
-        self.table = QTableWidget(bottom)
+        table_box = QWidget(bottom)
+        tl = QVBoxLayout(table_box)
+        tl.setContentsMargins(0, 0, 0, 0)
+        self.table = QTableWidget(table_box)
+        tl.addWidget(self.table, 1)
+        export = QPushButton("Export the summaries…", table_box)
+        export.setToolTip("Both analyses' per-organ summaries as one table (CSV, XLSX, "
+                          "Parquet), as `pelvitrack compare --out` writes it")
+        export.clicked.connect(self.export_dialog)
+        tl.addWidget(export)
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.table.verticalHeader().setVisible(False)
         split.setStretchFactor(0, 3)
@@ -232,6 +246,37 @@ class CompareWindow(QMainWindow):
             out[key] = (summary_table(frames, rest) if frames is not None and len(frames)
                         else None)
         return out
+
+    def summary_frame(self) -> pd.DataFrame:
+        """Both summaries as one table: column ``input`` ("left" / "right"), then
+        :data:`core.indices.SUMMARY_COLUMNS` (pseudonymous subjects)."""
+        parts = []
+        for side, table in zip(("left", "right"), self.summaries().values(), strict=True):
+            if table is not None:
+                parts.append(table.assign(input=side)[["input", *SUMMARY_COLUMNS]])
+        return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(
+            columns=["input", *SUMMARY_COLUMNS])
+
+    def export_summaries(self, path: str | Path) -> Path:
+        """Write :meth:`summary_frame` (format from the suffix, CSV without one)."""
+        from core.export import write_table
+
+        return write_table(self.summary_frame(), path)
+
+    def export_dialog(self) -> Path | None:
+        """Ask for a file name and export the summaries; errors become a dialog."""
+        from app.gui.dialogs import show_error
+        from app.gui.export_actions import FILTERS
+
+        path, _ = QFileDialog.getSaveFileName(self, "Export the summaries",
+                                              "comparison.csv", FILTERS["tables"])
+        if not path:
+            return None
+        try:
+            return self.export_summaries(path)
+        except Exception as exc:  # noqa: BLE001 - every error becomes a dialog
+            show_error(self, exc)
+            return None
 
     def _fill_table(self) -> None:
         sums = self.summaries()

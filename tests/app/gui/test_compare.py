@@ -106,3 +106,26 @@ def test_an_analysis_without_tracks_is_not_compared(loaded):
     assert any("no tracked organs" in text for text, _ in loaded.test_messages)
     # and a real one opens
     assert loaded.show_compare(view_data_from_result(disc_case())) is loaded.compare_window
+
+
+def test_the_summaries_export_as_one_table(compared, tmp_path, monkeypatch):
+    import pandas as pd
+    from PySide6.QtWidgets import QFileDialog
+
+    from core.indices import SUMMARY_COLUMNS
+
+    _window, cw = compared
+    path = tmp_path / "both.xlsx"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(path), ""))
+    assert cw.export_dialog() == path
+    table = pd.read_excel(path)
+    assert list(table.columns) == ["input", *SUMMARY_COLUMNS]
+    assert list(table["input"]) == ["left", "right"] and list(table["frames"]) == [6, 9]
+    assert set(table["subject"]) == {"disc"}
+    # a failed write is a dialog, not a crash
+    shown = []
+    monkeypatch.setattr("app.gui.dialogs.show_error", lambda parent, exc, *a: shown.append(exc))
+    (tmp_path / "a_file").write_text("not a folder")
+    monkeypatch.setattr(QFileDialog, "getSaveFileName",
+                        lambda *a, **k: (str(tmp_path / "a_file" / "x.csv"), ""))
+    assert cw.export_dialog() is None and shown
