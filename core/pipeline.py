@@ -410,16 +410,18 @@ def resegment(result: AnalysisResult, **options: Any) -> Iterator[Progress]:
     frames corrected by hand, then track and measure.
 
     ``options`` go to :func:`analyze` (model, device, backend, repair, …); rest frame,
-    number of points and curvature scale are the result's.  The new result's
-    provenance: the corrected frames as they were, the others the new model's.
+    number of points and curvature scale are the result's unless given.  The new
+    result's provenance: the corrected frames as they were, the others the new model's.
     """
     settings = dict(result.settings or {})
     manual = result.manual_frames
+    opts = {"rest_frame": int(settings.get("rest_frame", 0)),
+            "n_points": int(settings.get("n_points", 128)),
+            "scale_mm": float(settings.get("curvature_scale_mm", DEFAULT_SCALE_MM))}
+    opts.update(options)
     new = None
-    for p in analyze(result.series, rest_frame=int(settings.get("rest_frame", 0)),
-                     n_points=int(settings.get("n_points", 128)),
-                     scale_mm=float(settings.get("curvature_scale_mm", DEFAULT_SCALE_MM)),
-                     fixed_frames={t: result.labels[t] for t in manual}, **options):
+    for p in analyze(result.series, fixed_frames={t: result.labels[t] for t in manual},
+                     **opts):
         if p.stage != "done":
             yield p
         else:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from tqdm import tqdm
 
 from app.commands import add_inference_options, add_slice_option, inference_kwargs
-from core.pipeline import AnalysisResult, analyze, write_outputs
+from core.pipeline import AnalysisResult, analyze, resegment, write_outputs
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -60,18 +61,28 @@ def summary_lines(result: AnalysisResult) -> list[str]:
     return lines
 
 
+def corrected_project(path: str) -> AnalysisResult | None:
+    """The analysis in a project file that has frames corrected by hand, else None."""
+    if Path(path).suffix.lower() != ".pvt" or not Path(path).is_file():
+        return None
+    from core.project import load_project
+
+    result = AnalysisResult.from_project(load_project(path))
+    return result if result.manual_frames else None
+
+
 def run(args: argparse.Namespace) -> int:
-    gen = analyze(
-        args.input,
-        model=args.model,
-        device=args.device,
-        **inference_kwargs(args),
-        rest_frame=args.rest_frame,
-        n_points=args.points,
-        series_uid=args.series_uid,
-        slice_index=args.slice,
-        repair=not args.no_repair,
-    )
+    options = dict(model=args.model, device=args.device, **inference_kwargs(args),
+                   rest_frame=args.rest_frame, n_points=args.points,
+                   repair=not args.no_repair)
+    earlier = corrected_project(args.input)
+    if earlier is not None:  # segment again, keeping the hand corrections
+        print(f"keeping {len(earlier.manual_frames)} hand-corrected frame(s) of "
+              f"{args.input}", file=sys.stderr)
+        gen = resegment(earlier, **options)
+    else:
+        gen = analyze(args.input, series_uid=args.series_uid, slice_index=args.slice,
+                      **options)
     result = None
     bar = None
     stage = None

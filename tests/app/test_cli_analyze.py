@@ -203,3 +203,26 @@ def test_no_repair_reaches_the_pipeline(input_file, tmp_path, monkeypatch):
     assert seen["repair"] is False
     assert main(["analyze", str(input_file), "--out", str(tmp_path / "o")]) == 2
     assert seen["repair"] is True
+
+
+def test_a_project_with_corrected_frames_keeps_them(case, fake_segmenter, tmp_path, capsys):
+    from core.export import read_labels_nifti
+
+    p = project.Project(series=case.series, organs=ORGANS3)
+    project.set_auto_labels(p, case.labels, "old-model")
+    fixed = case.labels[2].copy()
+    fixed[fixed == 1] = 0   # the user erased the bladder in frame 2
+    project.set_manual_labels(p, 2, fixed)
+    path = tmp_path / "corrected.pvt"
+    project.save_project(p, path)
+    out = tmp_path / "out"
+    assert main(["analyze", str(path), "--out", str(out), "--points", "16", "--no-video"]) == 0
+    err = capsys.readouterr().err
+    assert "keeping 1 hand-corrected frame(s)" in err
+    labels = read_labels_nifti(out / "labels.nii.gz")
+    np.testing.assert_array_equal(labels[2], fixed)
+    np.testing.assert_array_equal(labels[[0, 1, 3, 4]], case.labels[[0, 1, 3, 4]])
+    saved = project.load_project(out / "analysis.pvt")
+    assert project.manual_frames(saved) == [2]
+    assert saved.provenance[0]["model_id"] == "fake-model"
+    assert saved.provenance[2]["edited_from"] == "old-model"
