@@ -134,3 +134,27 @@ def copy_organ(source_hw: np.ndarray, target_hw: np.ndarray, value: int) -> np.n
     out[out == int(value)] = 0
     out[src == int(value)] = int(value)
     return out
+
+
+def fill_organ(labels_hw: np.ndarray, value: int) -> np.ndarray:
+    """The frame's labels with everything the organ encloses given to the organ (a new array).
+
+    Outline an organ with the brush, then fill: pixels cut off from the frame's edge by
+    the organ's pixels (4-connected background, so a diagonal gap does not leak)
+    become the organ, whatever they held.
+
+    Raises:
+        ValueError: not a 2D label frame, or ``value`` is not an organ label (1..255).
+    """
+    from scipy import ndimage
+
+    lab = np.asarray(labels_hw)
+    if lab.ndim != 2:
+        raise ValueError(f"expected one (H, W) label frame, got shape {lab.shape}")
+    if not 1 <= int(value) <= 255:
+        raise ValueError(f"organ label must be 1..255, got {value}")
+    organ = lab == int(value)
+    filled = ndimage.binary_fill_holes(organ)
+    out = lab.astype(np.uint8, copy=True)
+    out[filled] = int(value)
+    return out

@@ -71,6 +71,11 @@ class AnalysisActions:
         if self.state.data is not None:
             self.status_label.setText(self.editor.copy_from_neighbour(step))
 
+    def fill_organ(self) -> None:
+        """Fill the chosen organ's outline on the current frame (F)."""
+        if self.state.data is not None:
+            self.status_label.setText(self.editor.fill_current())
+
     def undo(self) -> None:
         """Undo the last label correction (not while an analysis runs)."""
         if not self.busy and self.editor.undo_stack.canUndo():

@@ -35,7 +35,7 @@ from PySide6.QtWidgets import (
 
 from app.gui.state import AppState
 from app.gui.theme import organ_label, organ_rgb
-from core.edit import MAX_RADIUS_MM, MIN_RADIUS_MM, copy_organ, paint, stroke_mask
+from core.edit import MAX_RADIUS_MM, MIN_RADIUS_MM, copy_organ, fill_organ, paint, stroke_mask
 
 #: Opacity (0–255) of the label layer.
 LABEL_ALPHA = 95
@@ -249,6 +249,20 @@ class LabelEditor(QObject):
         self.undo_stack.push(FrameEdit(s, frame, before, s.frame_record(frame),
                                        np.asarray(labels_hw, np.uint8), text))
         return True
+
+    def fill_current(self) -> str:
+        """Give the chosen organ everything its outline encloses in the current frame.
+
+        One undo step.  Returns a one-line report for the status bar.
+        """
+        s = self.state
+        if not s.editing:
+            return "Turn on Edit labels (E) first"
+        frame, name = s.frame, organ_label(s.edit_organ).lower()
+        new = fill_organ(s.data.labels[frame], s.data.organs.index(s.edit_organ) + 1)
+        if not self.commit(frame, new, f"Fill {name} on frame {frame + 1}"):
+            return f"Nothing to fill: the {name} of frame {frame + 1} encloses no other pixel"
+        return f"Filled the {name} outline on frame {frame + 1}"
 
     def copy_from_neighbour(self, step: int) -> str:
         """Replace the chosen organ in the current frame by the one of frame +``step``.

@@ -211,6 +211,7 @@ class MainWindow(AnalysisActions, FileActions, QMainWindow):
                      Qt.Key.Key_BracketRight)
         self._action(ed, "Smaller brush", lambda: self.scale_brush(1 / BRUSH_STEP),
                      Qt.Key.Key_BracketLeft)
+        self._action(ed, "&Fill the organ's outline", self.fill_organ, Qt.Key.Key_F)
         self._action(ed, "&Copy the organ from the previous frame",
                      lambda: self.copy_organ(-1), Qt.Key.Key_C)
         self._action(ed, "Copy the organ from the ne&xt frame",
@@ -466,6 +467,7 @@ class MainWindow(AnalysisActions, FileActions, QMainWindow):
             Qt.Key.Key_X: self.erase_action.toggle,
             Qt.Key.Key_N: lambda: self.goto_flagged(1),
             Qt.Key.Key_C: lambda: self.copy_organ(-1),
+            Qt.Key.Key_F: self.fill_organ,
             Qt.Key.Key_BracketRight: lambda: self.scale_brush(BRUSH_STEP),
             Qt.Key.Key_BracketLeft: lambda: self.scale_brush(1 / BRUSH_STEP),
         }

@@ -99,3 +99,23 @@ def test_copy_organ_replaces_one_organ_and_leaves_the_others():
         copy_organ(src, dst, 0)
     with pytest.raises(ValueError, match="shape"):
         copy_organ(src, dst[:5], 1)
+
+
+def test_fill_organ_fills_an_outline_and_leaves_open_shapes():
+    from core.edit import fill_organ
+
+    lab = np.zeros((12, 12), np.uint8)
+    ring = stroke_mask((12, 12), (1.0, 1.0), [(2, 2), (2, 9), (9, 9), (9, 2), (2, 2)], 0.5)
+    lab[ring] = 2
+    lab[5, 5] = 1                       # another organ inside the outline
+    out = fill_organ(lab, 2)
+    assert (out[2:10, 2:10] == 2).all() and out[0, 0] == 0 and out[11, 11] == 0
+    assert lab[5, 5] == 1               # the input is not changed
+    open_shape = lab.copy()
+    open_shape[2, 5] = 0                # a gap in the outline: nothing enclosed
+    assert (fill_organ(open_shape, 2)[4:8, 4:8] != 2).any()
+    assert np.array_equal(fill_organ(np.zeros((4, 4)), 3), np.zeros((4, 4)))
+    with pytest.raises(ValueError, match="1..255"):
+        fill_organ(lab, 0)
+    with pytest.raises(ValueError, match="one"):
+        fill_organ(np.zeros((2, 4, 4)), 1)

@@ -253,3 +253,23 @@ def test_a_click_paints_a_round_brush_in_mm_on_anisotropic_pixels(window, qtbot)
     height_mm = (rows.max() - rows.min() + 1) * 0.5
     width_mm = (cols.max() - cols.min() + 1) * 1.0
     assert 5.5 <= height_mm <= 6.5 and 5 <= width_mm <= 7   # round in mm, not in pixels
+
+
+def test_outline_then_f_fills_the_organ(editable):
+    window, result = editable
+    window.state.set_erasing(False)
+    result.labels[2][:] = 0          # start from an empty frame
+    layer = window.player.labels_layer
+    window.state.set_brush_mm(1.0)
+    layer.begin_stroke((20, 5))
+    for p in [(20, 30), (40, 30), (40, 5), (20, 5)]:
+        layer.continue_stroke(p)
+    layer.end_stroke()
+    assert result.labels[2][30, 15] == 0
+    window.fill_organ()
+    assert (result.labels[2][21:40, 6:30] == 1).all()
+    assert "Filled" in window.status_label.text() and "Fill bladder" in window.undo_action.text()
+    window.fill_organ()
+    assert "Nothing to fill" in window.status_label.text()
+    window.undo()
+    assert result.labels[2][30, 15] == 0
