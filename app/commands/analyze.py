@@ -9,7 +9,8 @@ from pathlib import Path
 from tqdm import tqdm
 
 from app.commands import add_inference_options, add_slice_option, inference_kwargs
-from core.pipeline import AnalysisResult, analyze, resegment, write_outputs
+from core.corrections import resegment
+from core.pipeline import AnalysisResult, analyze, write_outputs
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:

@@ -62,7 +62,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
     from core.segment.data import project_source
 
     if args.fine_tune:
-        from core.segment.train import fine_tune_config
+        from core.segment.finetune import fine_tune_config
 
         if not args.project:
             raise ValueError("--fine-tune needs at least one --project with corrected frames")

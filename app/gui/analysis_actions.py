@@ -15,7 +15,9 @@ from pathlib import Path
 from typing import Any
 
 import shiboken6
-from PySide6.QtWidgets import QDialog, QFileDialog, QMessageBox
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QDialog, QFileDialog, QMenu, QMessageBox
 
 from app.gui import theme
 
@@ -25,6 +27,44 @@ BRUSH_STEP = 1.25
 
 class AnalysisActions:
     """Label correction, re-tracking, repair option and model choice (mixed into the window)."""
+
+    # -- the Edit menu -------------------------------------------------------------
+    def _build_edit_menu(self, ed: QMenu) -> None:
+        """Undo / redo, label editing, brush, organ and frame-navigation actions."""
+        self.undo_action = self._action(ed, "&Undo", self.undo, QKeySequence.StandardKey.Undo)
+        self.redo_action = self._action(ed, "&Redo", self.redo, QKeySequence.StandardKey.Redo)
+        self.editor.undo_stack.canUndoChanged.connect(lambda *_: self._update_undo())
+        self.editor.undo_stack.canRedoChanged.connect(lambda *_: self._update_undo())
+        self.editor.undo_stack.indexChanged.connect(lambda *_: self._update_undo())
+        ed.addSeparator()
+        self.edit_action = QAction("&Edit labels", self)
+        self.edit_action.setCheckable(True)
+        self.edit_action.setShortcut(QKeySequence(Qt.Key.Key_E))
+        self.edit_action.toggled.connect(self.state.set_editing)
+        ed.addAction(self.edit_action)
+        self.erase_action = QAction("E&rase with the brush", self)
+        self.erase_action.setCheckable(True)
+        self.erase_action.setShortcut(QKeySequence(Qt.Key.Key_X))
+        self.erase_action.toggled.connect(self.state.set_erasing)
+        ed.addAction(self.erase_action)
+        self.organ_actions = [
+            self._action(ed, f"Brush organ {k}", lambda k=k: self._edit_organ(k - 1),
+                         getattr(Qt.Key, f"Key_{k}")) for k in range(1, 10)]
+        for act in self.organ_actions[3:]:
+            act.setVisible(False)
+        self._action(ed, "Larger brush", lambda: self.scale_brush(BRUSH_STEP),
+                     Qt.Key.Key_BracketRight)
+        self._action(ed, "Smaller brush", lambda: self.scale_brush(1 / BRUSH_STEP),
+                     Qt.Key.Key_BracketLeft)
+        self._action(ed, "&Fill the organ's outline", self.fill_organ, Qt.Key.Key_F)
+        self._action(ed, "&Copy the organ from the previous frame",
+                     lambda: self.copy_organ(-1), Qt.Key.Key_C)
+        self._action(ed, "Copy the organ from the ne&xt frame",
+                     lambda: self.copy_organ(1), "Shift+C")
+        ed.addSeparator()
+        self._action(ed, "&Next flagged frame", lambda: self.goto_flagged(1), Qt.Key.Key_N)
+        self._action(ed, "&Previous flagged frame", lambda: self.goto_flagged(-1), "Shift+N")
+        self.state.edit_changed.connect(self._sync_edit_actions)
 
     # -- label correction --------------------------------------------------------
     def scale_brush(self, factor: float) -> None:
@@ -106,7 +146,7 @@ class AnalysisActions:
         result = self.state.result
         if result is None or not self.state.can_edit:
             return False
-        from core.pipeline import retrack
+        from core.corrections import retrack
 
         device = str(self.analyze_options.get("device", "auto"))
         self._resume_editing = self.state.editing
@@ -211,7 +251,7 @@ class AnalysisActions:
         result = self.state.result
         if result is None or not self.state.can_edit:
             return False
-        from core.pipeline import resegment
+        from core.corrections import resegment
 
         options = dict(self.analyze_options)
         self._resume_editing = self.state.editing

@@ -17,6 +17,9 @@ from app.gui import export_actions as ex
 from app.gui.series_list import list_series, slice_count
 from app.gui.workers import load_project_job, read_and_analyze
 
+#: Recent files kept in the File menu.
+MAX_RECENT = 8
+
 SERIES_FILTER = ("Cine series (*.dcm *.nii *.nii.gz *.tif *.tiff *.png *.pvt);;"
                  "PelviTrack project (*.pvt);;All files (*)")
 
@@ -26,6 +29,25 @@ class FileActions:
 
     def _last_folder(self) -> str:
         return str(self.settings.value("files/last_folder", str(Path.home())))
+
+    # -- recent files ------------------------------------------------------------
+    def recent_files(self) -> list[str]:
+        """Recently opened paths, newest first."""
+        value = self.settings.value("files/recent", [])
+        return [value] if isinstance(value, str) else list(value or [])
+
+    def _add_recent(self, path: Path) -> None:
+        items = [str(path)] + [p for p in self.recent_files() if p != str(path)]
+        self.settings.setValue("files/recent", items[:MAX_RECENT])
+        self.settings.setValue("files/last_folder", str(path.parent if path.is_file() else path))
+        self._rebuild_recent()
+
+    def _rebuild_recent(self) -> None:
+        self.recent_menu.clear()
+        for p in self.recent_files():
+            act = self.recent_menu.addAction(p)
+            act.triggered.connect(lambda *_, p=p: self.open_path(p))
+        self.recent_menu.setEnabled(bool(self.recent_files()))
 
     # -- opening ---------------------------------------------------------------
     def open_series_dialog(self) -> None:

@@ -3,7 +3,7 @@
 Analysis ▸ Fine-tune the model… asks (:class:`FineTuneDialog`) which saved projects
 to learn from, which model to start from, the budget and the output folder, then
 runs :func:`core.segment.train.train` with
-:func:`core.segment.train.fine_tune_config` in the window's worker (progress bar,
+:func:`core.segment.finetune.fine_tune_config` in the window's worker (progress bar,
 Cancel keeps the last finished epoch's checkpoint).  When it is done the window
 offers to use the new model for the next analyses.
 """
@@ -130,7 +130,8 @@ def fine_tune_job(projects: list[Path], init_model: str, epochs: int, steps_per_
                   phantom_cases: int, out_dir: Path, device: str = "auto"
                   ) -> Iterator[Progress]:
     """The fine-tuning run as a progress generator (its result: the new model's stem)."""
-    from core.segment.train import fine_tune_config, train
+    from core.segment.finetune import fine_tune_config
+    from core.segment.train import train
 
     cfg = fine_tune_config(projects, init_model, epochs=epochs,
                            steps_per_epoch=steps_per_epoch, phantom_cases=phantom_cases,

@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.gui import theme
-from app.gui.analysis_actions import BRUSH_STEP, AnalysisActions
+from app.gui.analysis_actions import AnalysisActions
 from app.gui.dialogs import (  # noqa: F401 - patched in tests
     choose_series,
     choose_slice,
@@ -47,7 +47,6 @@ from app.gui.transport import Playback, TransportBar
 from app.gui.workers import GeneratorWorker
 from core.progress import Progress
 
-MAX_RECENT = 8
 #: Pause in editing (ms) after which corrections are copied to the recovery folder.
 AUTOSAVE_MS = 1500
 
@@ -185,41 +184,7 @@ class MainWindow(AnalysisActions, FileActions, QMainWindow):
             self._action(e, "Overlay &video (GIF / MP4)…", self.export_video_dialog),
         ]
         self._action(e, "&Screenshot (PNG)…", self.export_screenshot_dialog)
-        ed = mb.addMenu("&Edit")
-        self.undo_action = self._action(ed, "&Undo", self.undo, QKeySequence.StandardKey.Undo)
-        self.redo_action = self._action(ed, "&Redo", self.redo, QKeySequence.StandardKey.Redo)
-        self.editor.undo_stack.canUndoChanged.connect(lambda *_: self._update_undo())
-        self.editor.undo_stack.canRedoChanged.connect(lambda *_: self._update_undo())
-        self.editor.undo_stack.indexChanged.connect(lambda *_: self._update_undo())
-        ed.addSeparator()
-        self.edit_action = QAction("&Edit labels", self)
-        self.edit_action.setCheckable(True)
-        self.edit_action.setShortcut(QKeySequence(Qt.Key.Key_E))
-        self.edit_action.toggled.connect(self.state.set_editing)
-        ed.addAction(self.edit_action)
-        self.erase_action = QAction("E&rase with the brush", self)
-        self.erase_action.setCheckable(True)
-        self.erase_action.setShortcut(QKeySequence(Qt.Key.Key_X))
-        self.erase_action.toggled.connect(self.state.set_erasing)
-        ed.addAction(self.erase_action)
-        self.organ_actions = [
-            self._action(ed, f"Brush organ {k}", lambda k=k: self._edit_organ(k - 1),
-                         getattr(Qt.Key, f"Key_{k}")) for k in range(1, 10)]
-        for act in self.organ_actions[3:]:
-            act.setVisible(False)
-        self._action(ed, "Larger brush", lambda: self.scale_brush(BRUSH_STEP),
-                     Qt.Key.Key_BracketRight)
-        self._action(ed, "Smaller brush", lambda: self.scale_brush(1 / BRUSH_STEP),
-                     Qt.Key.Key_BracketLeft)
-        self._action(ed, "&Fill the organ's outline", self.fill_organ, Qt.Key.Key_F)
-        self._action(ed, "&Copy the organ from the previous frame",
-                     lambda: self.copy_organ(-1), Qt.Key.Key_C)
-        self._action(ed, "Copy the organ from the ne&xt frame",
-                     lambda: self.copy_organ(1), "Shift+C")
-        ed.addSeparator()
-        self._action(ed, "&Next flagged frame", lambda: self.goto_flagged(1), Qt.Key.Key_N)
-        self._action(ed, "&Previous flagged frame", lambda: self.goto_flagged(-1), "Shift+N")
-        self.state.edit_changed.connect(self._sync_edit_actions)
+        self._build_edit_menu(mb.addMenu("&Edit"))
         v = mb.addMenu("&View")
         self._action(v, "Play / pause", self.playback.toggle, Qt.Key.Key_Space)
         self._action(v, "Next frame", lambda: self.state.step(1), Qt.Key.Key_Right)
@@ -290,24 +255,6 @@ class MainWindow(AnalysisActions, FileActions, QMainWindow):
         s.setValue("window/state", self.saveState())
         s.setValue("playback/fps", self.playback.fps)
         s.sync()
-
-    def recent_files(self) -> list[str]:
-        """Recently opened paths, newest first."""
-        value = self.settings.value("files/recent", [])
-        return [value] if isinstance(value, str) else list(value or [])
-
-    def _add_recent(self, path: Path) -> None:
-        items = [str(path)] + [p for p in self.recent_files() if p != str(path)]
-        self.settings.setValue("files/recent", items[:MAX_RECENT])
-        self.settings.setValue("files/last_folder", str(path.parent if path.is_file() else path))
-        self._rebuild_recent()
-
-    def _rebuild_recent(self) -> None:
-        self.recent_menu.clear()
-        for p in self.recent_files():
-            act = self.recent_menu.addAction(p)
-            act.triggered.connect(lambda *_, p=p: self.open_path(p))
-        self.recent_menu.setEnabled(bool(self.recent_files()))
 
     def set_organ_colour(self, organ: str, colour: QColor) -> None:
         """Use ``colour`` for ``organ`` in every view and export; remember it."""
@@ -456,29 +403,15 @@ class MainWindow(AnalysisActions, FileActions, QMainWindow):
                           "organs on dynamic (cine) pelvic MRI.")
 
     def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802
-        """Playback and editing keys when no shortcut took them (the window not active)."""
-        keys = {
-            Qt.Key.Key_Space: self.playback.toggle,
-            Qt.Key.Key_Right: lambda: self.state.step(1),
-            Qt.Key.Key_Left: lambda: self.state.step(-1),
-            Qt.Key.Key_Home: lambda: self.state.set_frame(0),
-            Qt.Key.Key_End: lambda: self.state.set_frame(10**9),
-            Qt.Key.Key_E: self.edit_action.toggle,
-            Qt.Key.Key_X: self.erase_action.toggle,
-            Qt.Key.Key_N: lambda: self.goto_flagged(1),
-            Qt.Key.Key_C: lambda: self.copy_organ(-1),
-            Qt.Key.Key_F: self.fill_organ,
-            Qt.Key.Key_BracketRight: lambda: self.scale_brush(BRUSH_STEP),
-            Qt.Key.Key_BracketLeft: lambda: self.scale_brush(1 / BRUSH_STEP),
-        }
-        keys.update({getattr(Qt.Key, f"Key_{k}"): lambda k=k: self._edit_organ(k - 1)
-                     for k in range(1, 10)})
-        action = keys.get(Qt.Key(event.key())) if not event.modifiers() else None
-        if action is None:
-            super().keyPressEvent(event)
-            return
-        action()
-        event.accept()
+        """A menu action's key when Qt did not take it as a shortcut (the window not
+        active, e.g. offscreen): the action with that shortcut is triggered."""
+        keys = QKeySequence(event.keyCombination())
+        for act in self.findChildren(QAction):
+            if act.shortcut() == keys and act.isEnabled() and act.isVisible():
+                act.trigger()
+                event.accept()
+                return
+        super().keyPressEvent(event)
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802
         """Accept dropped files and folders."""

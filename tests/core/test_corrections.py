@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 from track.synthetic import ORGANS3, make_case
 
+from core.corrections import retrack, run_retrack
 from core.edit import paint, stroke_mask
-from core.pipeline import AnalysisResult, retrack, run_analyze, run_retrack
+from core.pipeline import AnalysisResult, run_analyze
 from core.progress import Progress
 from core.segment.infer import SegmentationResult
 
@@ -156,7 +157,7 @@ class _OtherModel(_Segmenter):
 
 
 def test_resegment_keeps_the_corrected_frames_and_takes_the_new_models_others(case):
-    from core.pipeline import resegment
+    from core.corrections import resegment
 
     res = _model_result(case)
     fixed = _erase_bladder(res, 3)

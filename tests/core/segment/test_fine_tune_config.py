@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
+from core.segment.finetune import fine_tune_config
 from core.segment.model_io import save_model
-from core.segment.train import fine_tune_config
 from core.segment.unet import UNet
 
 ORGANS = ["bladder", "uterus_vagina", "rectum"]
