@@ -126,19 +126,11 @@ class AnalysisResult:
         """
         from core.project import manual_record
 
-        t_n = self.series.n_frames
-        if isinstance(frame, bool) or not isinstance(frame, (int, np.integer)) \
-                or not 0 <= int(frame) < t_n:
-            raise ValueError(f"frame must be an integer in 0..{t_n - 1}, got {frame!r}")
-        arr = np.asarray(labels_hw)
-        if arr.shape != self.series.shape:
-            raise ValueError(f"expected {self.series.shape} labels for one frame, got {arr.shape}")
-        if arr.size and (arr.min() < 0 or arr.max() > len(self.organs)):
-            raise ValueError(f"labels must be in 0..{len(self.organs)}")
-        if self.provenance is None or len(self.provenance) != t_n:
+        t, arr = _frame_labels(frame, labels_hw, self.series, len(self.organs))
+        if self.provenance is None or len(self.provenance) != self.series.n_frames:
             self.provenance = self.to_project().provenance
-        self.labels[int(frame)] = arr.astype(np.uint8)
-        self.provenance[int(frame)] = manual_record(self.provenance[int(frame)])
+        self.labels[t] = arr
+        self.provenance[t] = manual_record(self.provenance[t])
 
     def to_project(self) -> Project:
         """A :class:`core.project.Project` holding this analysis."""
@@ -166,23 +158,26 @@ class AnalysisResult:
         )
 
 
+def _frame_labels(frame: Any, labels_hw: Any, series: CineSeries, n_organs: int,
+                  what: str = "labels") -> tuple[int, np.ndarray]:
+    """A checked (frame index, uint8 (H, W) labels) pair of one frame of ``series``."""
+    t_n = series.n_frames
+    if isinstance(frame, bool) or not isinstance(frame, (int, np.integer)) \
+            or not 0 <= int(frame) < t_n:
+        raise ValueError(f"{what}: {frame!r} is not a frame of the series (0..{t_n - 1})")
+    arr = np.asarray(labels_hw)
+    if arr.shape != series.shape:
+        raise ValueError(f"{what} of frame {frame}: expected {series.shape}, got {arr.shape}")
+    if arr.size and (arr.min() < 0 or arr.max() > n_organs):
+        raise ValueError(f"{what} of frame {frame} must be in 0..{n_organs}")
+    return int(frame), arr.astype(np.uint8)
+
+
 def _check_fixed(fixed: Mapping[int, np.ndarray] | None, series: CineSeries,
                  n_organs: int) -> dict[int, np.ndarray]:
     """Validated ``fixed_frames`` of :func:`analyze` as {frame: uint8 (H, W)}."""
-    out: dict[int, np.ndarray] = {}
-    for t, lab in (fixed or {}).items():
-        if isinstance(t, bool) or not isinstance(t, (int, np.integer)) \
-                or not 0 <= int(t) < series.n_frames:
-            raise ValueError(f"fixed frame {t!r} is not a frame of the series "
-                             f"(0..{series.n_frames - 1})")
-        arr = np.asarray(lab)
-        if arr.shape != series.shape:
-            raise ValueError(f"fixed labels of frame {t}: expected {series.shape}, got "
-                             f"{arr.shape}")
-        if arr.size and (arr.min() < 0 or arr.max() > n_organs):
-            raise ValueError(f"fixed labels of frame {t} must be in 0..{n_organs}")
-        out[int(t)] = arr.astype(np.uint8)
-    return out
+    return dict(_frame_labels(t, lab, series, n_organs, "fixed labels")
+                for t, lab in (fixed or {}).items())
 
 
 def _read(source: CineSeries | str | os.PathLike, series_uid: str | None,
