@@ -309,7 +309,7 @@ def manual_frames(project: Project) -> list[int]:
 # --------------------------------------------------------------------------- save / load
 
 
-def save_project(project: Project, path: str | os.PathLike) -> Path:
+def save_project(project: Project, path: str | os.PathLike, *, compress: bool = True) -> Path:
     """Save a project as one HDF5 file, atomically.
 
     The HDF5 file is built in memory, written to a temporary file in the same
@@ -321,6 +321,8 @@ def save_project(project: Project, path: str | os.PathLike) -> Path:
     Args:
         project: the project (validated before writing).
         path: target file; ``.pvt`` recommended, any name accepted.
+        compress: gzip frames and labels (False writes faster and larger files;
+            both read the same).
 
     Returns:
         The path written.
@@ -349,7 +351,7 @@ def save_project(project: Project, path: str | os.PathLike) -> Path:
 
     tmp = temp_beside(path, "")  # .<name>.tmp-XXXXXXXX beside the target
     try:
-        image = project_file.project_image(project, SCHEMA_VERSION)
+        image = project_file.project_image(project, SCHEMA_VERSION, compress)
         # O_EXCL: never clobber; mode 0o666 lets the umask decide, like any new file.
         os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
         if path.exists():

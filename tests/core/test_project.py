@@ -100,6 +100,15 @@ def test_round_trip_keeps_every_field(tmp_path):
     assert sorted(os.listdir(tmp_path)) == ["case.pvt"]
 
 
+def test_an_uncompressed_save_reads_the_same(tmp_path):
+    project = make_project()
+    path = save_project(project, tmp_path / "quick.pvt", compress=False)
+    assert_projects_equal(project, load_project(path))
+    with h5py.File(path, "r") as f:
+        assert f["series/frames"].compression is None and f["labels"].compression is None
+        assert f["series/frames"].chunks == (1, H, W)
+
+
 def test_minimal_project_round_trip_and_any_file_name(tmp_path):
     project = new_project(make_project().series)
     assert project.labels is None
