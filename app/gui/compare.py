@@ -304,7 +304,9 @@ class CompareWindow(QMainWindow):
                 continue
             self.table.setItem(r, 0, head)
             for c, v in ((1, va), (2, vb), (3, diff)):
-                item = QTableWidgetItem("–" if not np.isfinite(v) else f"{v:.{nd}f}")
+                # round first so that a small negative difference prints 0.0, not -0.0
+                item = QTableWidgetItem("–" if not np.isfinite(v) else
+                                        f"{round(v, nd) + 0.0:.{nd}f}")
                 item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                 self.table.setItem(r, c, item)
         self.table.resizeColumnsToContents()
