@@ -79,7 +79,9 @@ class FineTuneDialog(QDialog):
         self.cases.setRange(0, 400)
         self.cases.setValue(4)
         self.cases.setToolTip("Synthetic phantom cases mixed in so that the model keeps what "
-                              "it knew (0: the corrected frames alone)")
+                              "it knew (0: the corrected frames alone). More (e.g. 12) keep "
+                              "more for other series and learn the corrected ones less "
+                              "(docs/segmentation.md)")
         form.addRow("Phantom cases", self.cases)
         out_row = QHBoxLayout()
         self.out_edit = QLineEdit(str(out_dir), self)
