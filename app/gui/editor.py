@@ -41,12 +41,14 @@ from core.edit import MAX_RADIUS_MM, MIN_RADIUS_MM, copy_organ, fill_organ, pain
 LABEL_ALPHA = 95
 
 
-def label_rgba(labels_hw: np.ndarray, organs: tuple[str, ...]) -> np.ndarray:
-    """A translucent RGBA picture (H, W, 4) uint8 of one frame's labels."""
+def label_rgba(labels_hw: np.ndarray, organs: tuple[str, ...],
+               hidden: frozenset[str] = frozenset()) -> np.ndarray:
+    """A translucent RGBA picture (H, W, 4) uint8 of one frame's labels (``hidden``
+    organs transparent)."""
     lut = np.zeros((256, 4), np.uint8)
     for i, organ in enumerate(organs):
         lut[i + 1, :3] = organ_rgb(organ, i)
-        lut[i + 1, 3] = LABEL_ALPHA
+        lut[i + 1, 3] = 0 if organ in hidden else LABEL_ALPHA
     return lut[np.asarray(labels_hw, np.uint8)]
 
 
@@ -104,7 +106,9 @@ class LabelLayer(pg.ImageItem):
         if labels_hw is None or data is None:
             self.clear()
             return
-        self.setImage(label_rgba(labels_hw, data.organs), autoLevels=False, levels=(0, 255))
+        hidden = frozenset(o for o, on in self.state.visible.items() if not on)
+        self.setImage(label_rgba(labels_hw, data.organs, hidden), autoLevels=False,
+                      levels=(0, 255))
         s = data.series
         h, w = s.shape
         sr, sc = s.spacing_mm
@@ -213,6 +217,7 @@ class LabelEditor(QObject):
         state.series_changed.connect(self._on_series)
         state.frame_changed.connect(lambda *_: self._redraw())
         state.labels_changed.connect(lambda *_: self._redraw())
+        state.organ_visibility_changed.connect(lambda *_: self._redraw())
         state.result_changed.connect(self._on_result)
         state.edit_changed.connect(self._on_edit)
 

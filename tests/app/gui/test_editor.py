@@ -273,3 +273,19 @@ def test_outline_then_f_fills_the_organ(editable):
     assert "Nothing to fill" in window.status_label.text()
     window.undo()
     assert result.labels[2][30, 15] == 0
+
+
+def test_the_label_layer_hides_the_organs_hidden_in_the_legend(editable):
+    from app.gui.editor import label_rgba
+
+    window, result = editable
+    layer = window.player.labels_layer
+    inside = tuple(np.argwhere(result.labels[2] == 1)[0])
+    assert layer.image[inside][3] > 0
+    window.state.set_organ_visible("bladder", False)
+    assert layer.image[inside][3] == 0
+    window.state.set_organ_visible("bladder", True)
+    assert layer.image[inside][3] > 0
+    lab = np.array([[0, 1, 2]], np.uint8)
+    rgba = label_rgba(lab, ("bladder", "rectum"), frozenset({"rectum"}))
+    assert rgba[0, 0, 3] == 0 and rgba[0, 1, 3] > 0 and rgba[0, 2, 3] == 0
