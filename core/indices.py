@@ -333,6 +333,20 @@ SUMMARY_COLUMNS = (
 )
 
 
+#: How the summary's measures are shown (``pelvitrack compare``, the compare window):
+#: column, label with unit, decimals.
+SUMMARY_LABELS = (
+    ("rest_area_mm2", "rest area (mm²)", 0),
+    ("max_descent_mm", "max descent (mm)", 1),
+    ("time_of_max_descent_s", "time of max descent (s)", 1),
+    ("max_centroid_displacement_mm", "max centroid displ. (mm)", 1),
+    ("max_displacement_mm", "max point displ. (mm)", 1),
+    ("area_change_at_max_descent_pct", "area change at max descent (%)", 1),
+    ("max_mean_abs_curvature_per_mm", "max mean |curvature| (1/mm)", 3),
+    ("flagged_frames", "frames flagged", 0),
+)
+
+
 def summary_table(frames: pd.DataFrame, rest_frame: int = 0) -> pd.DataFrame:
     """Per-organ summary of a series' deformation: what one compares between patients.
 

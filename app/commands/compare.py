@@ -9,19 +9,7 @@ import numpy as np
 import pandas as pd
 
 from core.errors import ProjectError
-from core.indices import SUMMARY_COLUMNS, summary_table
-
-#: Summary rows printed, with their units' decimals.
-PRINTED = (
-    ("rest_area_mm2", "rest area (mm²)", 0),
-    ("max_descent_mm", "max descent (mm)", 1),
-    ("time_of_max_descent_s", "time of max descent (s)", 1),
-    ("max_centroid_displacement_mm", "max centroid displ. (mm)", 1),
-    ("max_displacement_mm", "max point displ. (mm)", 1),
-    ("area_change_at_max_descent_pct", "area change at max descent (%)", 1),
-    ("max_mean_abs_curvature_per_mm", "max mean |curvature| (1/mm)", 3),
-    ("flagged_frames", "frames flagged", 0),
-)
+from core.indices import SUMMARY_COLUMNS, SUMMARY_LABELS, summary_table
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -86,7 +74,7 @@ def format_table(table: pd.DataFrame) -> str:
     for organ in dict.fromkeys(table["organ"]):
         lines.append(organ)
         sub = table[table["organ"] == organ].set_index("input")
-        for col, label, nd in PRINTED:
+        for col, label, nd in SUMMARY_LABELS:
             cells = []
             for name in inputs:
                 v = sub[col].get(name, np.nan) if name in sub.index else np.nan

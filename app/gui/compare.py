@@ -6,7 +6,8 @@ on the right.  Both players follow one frame slider; the other series is put on
 the frame nearest the same time since its start, or the same fraction of its
 length (for series of different frame rates or durations).  Below them, the
 chosen per-frame index of both is drawn against time (solid: left, dashed:
-right), and a table gives each organ's summary (:func:`core.indices.summary_table`)
+right), and a table gives each organ's summary (:func:`core.indices.summary_table`,
+shown as :data:`core.indices.SUMMARY_LABELS`)
 for both and their difference.
 
 The window owns its own states (a mirror of the main window's and the other
@@ -41,21 +42,10 @@ from app.gui.plots import CURSOR_PEN, _combo, _plot
 from app.gui.state import AppState
 from app.gui.theme import MUTED, organ_label, organ_qcolor
 from app.gui.transport import Playback, TransportBar
-from core.indices import SUMMARY_COLUMNS, summary_table
+from core.indices import SUMMARY_COLUMNS, SUMMARY_LABELS, summary_table
 
 #: How the other series follows the slider: key -> label.
 SYNC_MODES = {"time": "same time since the start", "fraction": "same fraction of the series"}
-
-#: Summary rows of the table: column, label, decimals.
-SUMMARY_ROWS = (
-    ("max_descent_mm", "max descent (mm)", 1),
-    ("time_of_max_descent_s", "time of max descent (s)", 1),
-    ("max_centroid_displacement_mm", "max centroid displ. (mm)", 1),
-    ("max_displacement_mm", "max point displ. (mm)", 1),
-    ("area_change_at_max_descent_pct", "area change at max descent (%)", 1),
-    ("rest_area_mm2", "rest area (mm²)", 0),
-    ("max_mean_abs_curvature_per_mm", "max mean |curvature| (1/mm)", 3),
-)
 
 
 def matching_frame(times_a: np.ndarray, frame: int, times_b: np.ndarray, mode: str) -> int:
@@ -290,7 +280,7 @@ class CompareWindow(QMainWindow):
         rows = []
         for organ in organs:
             rows.append((organ_label(organ), None, None, None, organ))
-            for col, label, nd in SUMMARY_ROWS:
+            for col, label, nd in SUMMARY_LABELS:
                 va = _value(a, organ, col)
                 vb = _value(b, organ, col)
                 rows.append((f"  {label}", va, vb, vb - va, nd))
