@@ -23,6 +23,7 @@ Run offscreen (no display needed)::
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import platform
 import sys
@@ -37,6 +38,17 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 
+_WINDOWS = itertools.count()
+_SETTINGS: list = []
+
+
+def _settings_dir() -> tempfile.TemporaryDirectory:
+    """One scratch folder for every window's settings, removed when the run ends."""
+    if not _SETTINGS:
+        _SETTINGS.append(tempfile.TemporaryDirectory(prefix="bench-gui-"))
+    return _SETTINGS[0]
+
+
 def _window():
     from PySide6.QtCore import QSettings
 
@@ -45,7 +57,7 @@ def _window():
 
     app = ensure_app()
     preload_analysis_stack()  # as run_gui does before showing the window
-    ini = Path(tempfile.mkdtemp(prefix="bench-gui-")) / "s.ini"
+    ini = Path(_settings_dir().name) / f"s{next(_WINDOWS)}.ini"  # recovery copies go beside it
     w = MainWindow(settings=QSettings(str(ini), QSettings.Format.IniFormat))
     w.resize(1440, 900)
     w.show()
