@@ -6,8 +6,11 @@ on the right.  Both players follow one frame slider; the other series is put on
 the frame nearest the same time since its start, or the same fraction of its
 length (for series of different frame rates or durations).  Below them, the
 chosen per-frame index of both is drawn against time (solid: left, dashed:
-right), and a table gives each organ's summary (:func:`core.indices.summary_table`,
-shown as :data:`core.indices.SUMMARY_LABELS`)
+right) or, on the second tab, the chosen per-point index of one organ as two
+kymographs on one colour scale (point 0 is each organ's most cranial point at
+rest, the points evenly spaced along the contour, so a point number is the same
+fraction of the outline in both), and a table gives each organ's summary
+(:func:`core.indices.summary_table`, shown as :data:`core.indices.SUMMARY_LABELS`)
 for both and their difference.
 
 The window owns its own states (a mirror of the main window's and the other
@@ -32,13 +35,14 @@ from PySide6.QtWidgets import (
     QSplitter,
     QTableWidget,
     QTableWidgetItem,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
 
-from app.gui.model import FRAME_INDICES, ViewData
+from app.gui.model import FRAME_INDICES, POINT_INDICES, SIGNED_INDICES, ViewData
 from app.gui.player import PlayerView
-from app.gui.plots import CURSOR_PEN, _combo, _plot
+from app.gui.plots import CURSOR_PEN, Kymograph, _combo, _plot
 from app.gui.state import AppState
 from app.gui.theme import MUTED, organ_label, organ_qcolor
 from app.gui.transport import Playback, TransportBar
@@ -134,6 +138,93 @@ class ComparePlot(QWidget):
                                                  - state.data.times_s[0]))
 
 
+class CompareKymographs(QWidget):
+    """The chosen per-point index of one organ, both analyses side by side.
+
+    One index and one organ combo box drive both kymographs (through each side's
+    state); both use one colour scale, the union of the two sides' ranges, so a
+    colour means the same value left and right.  The left cursor can be dragged
+    (it moves the slider); the right one follows.
+    """
+
+    def __init__(self, a: AppState, b: AppState, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.a, self.b = a, b
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(4, 2, 4, 2)
+        head = QHBoxLayout()
+        head.addWidget(QLabel("Index", self))
+        self.index_combo = _combo(POINT_INDICES, self)
+        self.index_combo.setCurrentIndex(list(POINT_INDICES).index(a.point_index))
+        self.index_combo.currentIndexChanged.connect(self._on_index)
+        head.addWidget(self.index_combo, 1)
+        head.addWidget(QLabel("Organ", self))
+        self.organ_combo = _combo({}, self)
+        self.organ_combo.currentIndexChanged.connect(self._on_organ)
+        head.addWidget(self.organ_combo, 1)
+        lay.addLayout(head)
+        row = QHBoxLayout()
+        self.kymo_a = Kymograph(a, self, organ_picker=False)
+        self.kymo_b = Kymograph(b, self, organ_picker=False)
+        self.kymo_b.cursor.setMovable(False)  # the right side follows the left
+        # one colour bar (the right one) serves both: the scale is shared
+        self.kymo_a.plot.getPlotItem().layout.removeItem(self.kymo_a.cbar)
+        self.kymo_a.cbar.hide()
+        row.addWidget(self.kymo_a, 1)
+        row.addWidget(self.kymo_b, 1)
+        lay.addLayout(row, 1)
+
+    @property
+    def levels(self) -> tuple[float, float]:
+        """The shared colour scale of the chosen index."""
+        col = self.a.point_index
+        ranges = [s.data.index_range(col) for s in (self.a, self.b) if s.data is not None]
+        if not ranges:
+            return (-1.0, 1.0) if col in SIGNED_INDICES else (0.0, 1.0)
+        return min(r[0] for r in ranges), max(r[1] for r in ranges)
+
+    def rebuild(self) -> None:
+        """Fill the organ list (organs of either side) and redraw both sides."""
+        organs = list(dict.fromkeys(
+            o for s in (self.a, self.b) if s.data is not None for o in s.data.points))
+        current = self.a.selected_organ
+        self.organ_combo.blockSignals(True)
+        self.organ_combo.clear()
+        for organ in organs:
+            self.organ_combo.addItem(organ_label(organ), organ)
+        self.organ_combo.setCurrentIndex(max(self.organ_combo.findData(current), 0))
+        self.organ_combo.blockSignals(False)
+        if organs:
+            self._on_organ()
+        self._draw()
+
+    def _on_index(self, _i: int = 0) -> None:
+        col = str(self.index_combo.currentData())
+        for state in (self.a, self.b):
+            state.set_point_index(col)
+        self._draw()
+
+    def _on_organ(self, _i: int = 0) -> None:
+        organ = self.organ_combo.currentData()
+        if organ:
+            for state in (self.a, self.b):
+                state.set_selected_organ(str(organ))
+        self._draw()
+
+    def _draw(self) -> None:
+        organ = self.a.selected_organ
+        low, high = self.levels
+        for kymo, state in ((self.kymo_a, self.a), (self.kymo_b, self.b)):
+            kymo.rebuild()
+            kymo.cbar.setLevels((low, high))
+            if state.data is None:
+                continue
+            title = _subject(state.data)
+            if organ not in state.data.points:
+                title += f": no {organ_label(organ)}"
+            kymo.plot.setTitle(title, color=MUTED, size="9pt")
+
+
 class CompareWindow(QMainWindow):
     """The main window's analysis beside another one.
 
@@ -159,7 +250,13 @@ class CompareWindow(QMainWindow):
         self.player_a = PlayerView(self.a, players)
         self.player_b = PlayerView(self.b, players)
         bottom = QSplitter(Qt.Orientation.Horizontal, split)
-        self.plot = ComparePlot(self.a, self.b, bottom)
+        self.tabs = QTabWidget(bottom)
+        self.plot = ComparePlot(self.a, self.b, self.tabs)
+        self.kymographs = CompareKymographs(self.a, self.b, self.tabs)
+        self.tabs.addTab(self.plot, "Over time")
+        self.tabs.addTab(self.kymographs, "Along the contour")
+        self.tabs.setTabToolTip(1, "The chosen per-point index of one organ, point × time, "
+                                   "both on one colour scale")
         table_box = QWidget(bottom)
         tl = QVBoxLayout(table_box)
         tl.setContentsMargins(0, 0, 0, 0)
@@ -207,6 +304,7 @@ class CompareWindow(QMainWindow):
         self.a.set_data(data, keep_frame=True)
         self.setWindowTitle(f"Compare: {_subject(data)} ↔ {_subject(self.b.data)} · PelviTrack")
         self.plot.rebuild()
+        self.kymographs.rebuild()
         self._fill_table()
         self._follow_a(self.a.frame)
 

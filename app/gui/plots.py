@@ -200,14 +200,24 @@ class ProfilePlot(_Panel):
 
 
 class Kymograph(_Panel):
-    """Point × time heat map of the chosen per-point index for one organ."""
+    """Point × time heat map of the chosen per-point index for one organ.
 
-    def __init__(self, state: AppState, parent: QWidget | None = None) -> None:
+    Args:
+        state: the analysis shown (its selected organ, point index and frame).
+        parent: the parent widget.
+        organ_picker: show the organ combo box (the compare window has one for both).
+    """
+
+    def __init__(self, state: AppState, parent: QWidget | None = None, *,
+                 organ_picker: bool = True) -> None:
         super().__init__(state, parent)
-        self.header.addWidget(QLabel("Organ", self))
         self.organ_combo = _combo({}, self)
         self.organ_combo.currentIndexChanged.connect(self._on_organ_combo)
-        self.header.addWidget(self.organ_combo, 1)
+        if organ_picker:
+            self.header.addWidget(QLabel("Organ", self))
+            self.header.addWidget(self.organ_combo, 1)
+        else:
+            self.organ_combo.hide()
         self.plot = _plot(self, "Point index", "Time (s)")
         self.layout_.addWidget(self.plot, 1)
         self.image = pg.ImageItem(axisOrder="row-major")

@@ -75,6 +75,40 @@ def test_compare_plot_and_table_show_both(compared):
     assert area == pytest.approx(np.pi * RADIUS_MM**2, rel=0.05)
 
 
+def test_the_kymographs_share_organ_index_and_colour_scale(compared, qtbot):
+    window, cw = compared
+    ky = cw.kymographs
+    main_index = window.state.point_index
+    assert main_index != "displacement_mm"
+    cw.tabs.setCurrentWidget(ky)
+    assert cw.tabs.tabText(cw.tabs.currentIndex()) == "Along the contour"
+    assert [ky.organ_combo.itemData(i) for i in range(ky.organ_combo.count())] == ["bladder"]
+    ky.index_combo.setCurrentIndex(ky.index_combo.findData("displacement_mm"))
+    assert cw.a.point_index == cw.b.point_index == "displacement_mm"
+    # each side draws its own values (point x time): point i of frame t moved t x STEP_MM
+    for kymo, n_frames in ((ky.kymo_a, 6), (ky.kymo_b, 9)):
+        image = kymo.image.image
+        assert image.shape == (cw.a.data.point_values["displacement_mm"]["bladder"].shape[1],
+                               n_frames)
+        np.testing.assert_allclose(image[:, -1], (n_frames - 1) * STEP_MM, atol=0.51)
+    # one colour scale: the union of both sides' ranges, so the longer descent fits
+    low_b, high_b = cw.b.data.index_range("displacement_mm")
+    high_a = cw.a.data.index_range("displacement_mm")[1]
+    assert high_a < high_b
+    assert ky.kymo_a.cbar.levels() == pytest.approx(ky.kymo_b.cbar.levels())
+    assert ky.kymo_a.cbar.levels()[1] == pytest.approx(high_b)
+    assert "disc" in ky.kymo_b.plot.plotItem.titleLabel.text
+    # the main window's own choice is not touched by the compare window's
+    assert window.state.point_index == main_index
+    # the left cursor seeks (the slider, the main window and the right side follow);
+    # the right one only follows
+    assert ky.kymo_a.cursor.movable and not ky.kymo_b.cursor.movable
+    ky.kymo_a.cursor.setValue(float(cw.a.data.times_s[4]))
+    ky.kymo_a._on_drag(ky.kymo_a.cursor)
+    assert cw.a.frame == 4 and window.state.frame == 4
+    assert cw.b.frame == 2 and ky.kymo_b.cursor.value() == pytest.approx(1.6)
+
+
 def test_closing_the_compare_window_leaves_the_main_window_working(compared, qtbot):
     window, cw = compared
     cw.close()
