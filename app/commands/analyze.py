@@ -1,4 +1,9 @@
-"""``pelvitrack analyze INPUT --out DIR``: segment, track and measure one cine series."""
+"""``pelvitrack analyze INPUT … --out DIR``: segment, track and measure cine series.
+
+One input writes its files into DIR; several inputs (or ``--each-series``) are a
+batch (:mod:`core.batch`): each into ``DIR/<name>/``, then ``DIR/summary.<fmt>``
+and ``DIR/batch.csv``.
+"""
 
 from __future__ import annotations
 
@@ -9,8 +14,8 @@ from pathlib import Path
 from tqdm import tqdm
 
 from app.commands import add_inference_options, add_slice_option, inference_kwargs
-from core.corrections import resegment
-from core.pipeline import AnalysisResult, analyze, write_outputs
+from core.batch import analysis_steps
+from core.pipeline import AnalysisResult, write_outputs
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -22,8 +27,17 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
             "and write labels.nii.gz, points/frames tables, analysis.pvt and overlay.gif."
         ),
     )
-    p.add_argument("input", help="series file or folder (DICOM, NIfTI, TIFF/PNG, project)")
+    p.add_argument("inputs", nargs="+", metavar="INPUT",
+                   help="series file or folder (DICOM, NIfTI, TIFF/PNG, project); several "
+                        "make a batch: each into OUT/<name>/, then OUT/summary.<format> "
+                        "(every input's per-organ summary) and OUT/batch.csv")
     p.add_argument("--out", required=True, help="output folder (created if needed)")
+    p.add_argument("--each-series", action="store_true",
+                   help="analyse every series (and every slice of a multi-slice cine) of "
+                        "each input as a batch, instead of asking for --series-uid / --slice")
+    p.add_argument("--skip-existing", action="store_true",
+                   help="batch: leave inputs whose OUT/<name>/analysis.pvt exists (to go on "
+                        "after a stopped run)")
     p.add_argument("--model", help="model file (stem, .json or .safetensors); default shipped")
     p.add_argument("--device", default="auto", help="auto (default), cpu, cuda, cuda:1, ...")
     add_inference_options(p)
@@ -62,28 +76,16 @@ def summary_lines(result: AnalysisResult) -> list[str]:
     return lines
 
 
-def corrected_project(path: str) -> AnalysisResult | None:
-    """The analysis in a project file that has frames corrected by hand, else None."""
-    if Path(path).suffix.lower() != ".pvt" or not Path(path).is_file():
-        return None
-    from core.project import load_project
-
-    result = AnalysisResult.from_project(load_project(path))
-    return result if result.manual_frames else None
+def _options(args: argparse.Namespace) -> dict:
+    return dict(model=args.model, device=args.device, **inference_kwargs(args),
+                rest_frame=args.rest_frame, n_points=args.points, repair=not args.no_repair)
 
 
 def run(args: argparse.Namespace) -> int:
-    options = dict(model=args.model, device=args.device, **inference_kwargs(args),
-                   rest_frame=args.rest_frame, n_points=args.points,
-                   repair=not args.no_repair)
-    earlier = corrected_project(args.input)
-    if earlier is not None:  # segment again, keeping the hand corrections
-        print(f"keeping {len(earlier.manual_frames)} hand-corrected frame(s) of "
-              f"{args.input}", file=sys.stderr)
-        gen = resegment(earlier, **options)
-    else:
-        gen = analyze(args.input, series_uid=args.series_uid, slice_index=args.slice,
-                      **options)
+    if len(args.inputs) > 1 or args.each_series:
+        return run_batch(args)
+    gen = analysis_steps(args.inputs[0], series_uid=args.series_uid, slice_index=args.slice,
+                         **_options(args))
     result = None
     bar = None
     stage = None
@@ -92,6 +94,8 @@ def run(args: argparse.Namespace) -> int:
             if p.stage == "done":
                 result = p.data["result"]
                 break
+            if "kept_frames" in (p.data or {}):
+                print(p.message, file=sys.stderr)
             if p.stage != stage:
                 if bar is not None:
                     bar.close()
@@ -110,4 +114,48 @@ def run(args: argparse.Namespace) -> int:
                             overlay=not args.no_video)
     print("\n".join(summary_lines(result)))
     print(f"wrote {len(written)} files to {args.out}")
+    return 0
+
+
+def run_batch(args: argparse.Namespace) -> int:
+    """Several inputs: each into OUT/<name>/; exit 2 when any failed."""
+    from core.batch import BATCH_LOG, analyze_many, expand_inputs
+
+    if args.series_uid is not None or args.slice is not None:
+        raise ValueError("--series-uid and --slice pick from one input; a batch takes every "
+                         "series with --each-series")
+    items = expand_inputs(args.inputs, each_series=args.each_series)
+    print(f"{len(items)} series to analyse into {args.out}", file=sys.stderr)
+    gen = analyze_many(items, args.out, fmt=args.format, keep_identity=args.keep_identity,
+                       overlay=not args.no_video, skip_existing=args.skip_existing,
+                       **_options(args))
+    bar = tqdm(total=len(items), desc="series", unit="series", file=sys.stderr,
+               dynamic_ncols=True, disable=None)
+    final = None
+    try:
+        for p in gen:
+            if p.stage == "done":
+                final = p.data
+                break
+            bar.n = p.done
+            bar.set_postfix_str(p.message[:60], refresh=True)
+            if p.stage == "item":
+                outcome = p.data["outcome"]
+                if outcome.status == "failed":
+                    tqdm.write(f"error: {outcome.error}", file=sys.stderr)
+                else:
+                    tqdm.write(f"{outcome.item.name}: {outcome.status}", file=sys.stdout)
+    finally:
+        bar.close()
+        gen.close()
+    assert final is not None
+    outcomes = final["outcomes"]
+    failed = [o for o in outcomes if o.status == "failed"]
+    print(f"{len(outcomes) - len(failed)} of {len(outcomes)} series analysed into {args.out}"
+          + (f"; summary: {final['summary']}" if final["summary"] else "")
+          + f"; log: {Path(args.out) / BATCH_LOG}")
+    if failed:
+        print(f"error: {len(failed)} of {len(outcomes)} series failed (see {BATCH_LOG})",
+              file=sys.stderr)
+        return 2
     return 0

@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.gui.series_list import SeriesEntry
+from core.io.listing import SeriesEntry
 
 
 def error_message(exc: BaseException) -> str:

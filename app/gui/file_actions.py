@@ -14,8 +14,8 @@ from typing import Any
 from PySide6.QtWidgets import QFileDialog
 
 from app.gui import export_actions as ex
-from app.gui.series_list import list_series, slice_count
 from app.gui.workers import load_project_job, read_and_analyze
+from core.io.listing import list_series, slice_count
 
 #: Recent files kept in the File menu.
 MAX_RECENT = 8

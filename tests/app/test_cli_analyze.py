@@ -188,7 +188,7 @@ def test_analyze_with_the_shipped_model(tmp_path, capsys):
 
 
 def test_no_repair_reaches_the_pipeline(input_file, tmp_path, monkeypatch):
-    import app.commands.analyze as cmd
+    import core.pipeline
     from core.errors import TrackingError
 
     seen = {}
@@ -198,7 +198,7 @@ def test_no_repair_reaches_the_pipeline(input_file, tmp_path, monkeypatch):
         raise TrackingError("stop here")
         yield  # a generator, like the real one
 
-    monkeypatch.setattr(cmd, "analyze", fake)
+    monkeypatch.setattr(core.pipeline, "analyze", fake)
     assert main(["analyze", str(input_file), "--out", str(tmp_path / "o"), "--no-repair"]) == 2
     assert seen["repair"] is False
     assert main(["analyze", str(input_file), "--out", str(tmp_path / "o")]) == 2
@@ -226,3 +226,81 @@ def test_a_project_with_corrected_frames_keeps_them(case, fake_segmenter, tmp_pa
     assert project.manual_frames(saved) == [2]
     assert saved.provenance[0]["model_id"] == "fake-model"
     assert saved.provenance[2]["edited_from"] == "old-model"
+
+
+# -- batches: several inputs, every series of a folder -----------------------------------
+
+
+def test_a_batch_analyses_each_input_into_its_own_folder(input_file, fake_segmenter, tmp_path,
+                                                         capsys):
+    import shutil
+
+    second = tmp_path / "second.pvt"
+    shutil.copy(input_file, second)
+    bad = tmp_path / "bad.nii.gz"
+    bad.write_bytes(b"not a nifti at all")
+    out = tmp_path / "cohort"
+    rc = main(["analyze", str(input_file), str(bad), str(second), "--out", str(out),
+               "--points", "16", "--no-video"])
+    assert rc == 2                                   # one failed: the others are written
+    captured = capsys.readouterr()
+    assert "bad.nii.gz" in captured.err and "Traceback" not in captured.err
+    assert "2 of 3 series analysed" in captured.out
+    for name in ("input", "second"):
+        assert sorted(p.name for p in (out / name).iterdir()) == [
+            "analysis.pvt", "frames.csv", "labels.nii.gz", "points.csv"]
+    assert not (out / "bad").exists()
+    log = pd.read_csv(out / "batch.csv", keep_default_na=False)
+    assert list(log["name"]) == ["input", "bad", "second"]
+    assert list(log["status"]) == ["done", "failed", "done"]
+    assert "bad.nii.gz" in log["error"][1] and log["error"][0] == ""
+    summary = pd.read_csv(out / "summary.csv")
+    assert list(summary["input"]) == ["input"] * 3 + ["second"] * 3
+    assert list(summary["organ"][:3]) == list(ORGANS3)
+    assert set(summary["subject"]) == {"alias-9"}   # pseudonymised, as the tables
+    assert "PID-123" not in (out / "summary.csv").read_text()
+    frames = pd.read_csv(out / "input" / "frames.csv")
+    bladder = frames[frames["organ"] == "bladder"]
+    assert summary["max_descent_mm"][0] == pytest.approx(bladder["descent_mm"].max())
+
+    # going on after a stopped run: what is there is kept (not analysed again)
+    stamp = (out / "input" / "analysis.pvt").stat().st_mtime_ns
+    rc = main(["analyze", str(input_file), str(second), "--out", str(out), "--points", "16",
+               "--no-video", "--skip-existing"])
+    assert rc == 0
+    assert (out / "input" / "analysis.pvt").stat().st_mtime_ns == stamp
+    log = pd.read_csv(out / "batch.csv")
+    assert list(log["status"]) == ["skipped", "skipped"]
+    assert list(pd.read_csv(out / "summary.csv")["input"]) == ["input"] * 3 + ["second"] * 3
+
+
+def test_each_series_of_a_dicom_folder_is_analysed(case, fake_segmenter, tmp_path, capsys):
+    from core.io.dicom_write import write_dicom_series
+
+    folder = tmp_path / "study"
+    write_dicom_series(case.series, folder / "a", seed=1)
+    write_dicom_series(case.series, folder / "b", seed=2)
+    out = tmp_path / "out"
+    # without --each-series the folder is one input that names its series
+    assert main(["analyze", str(folder), "--out", str(out)]) == 2
+    assert "2 series in one folder" in capsys.readouterr().err
+    rc = main(["analyze", str(folder), "--out", str(out), "--each-series", "--points", "16",
+               "--no-video"])
+    assert rc == 0, capsys.readouterr().err
+    log = pd.read_csv(out / "batch.csv")
+    assert list(log["name"]) == ["study_s1", "study_s2"]
+    assert log["series_uid"].nunique() == 2 and list(log["status"]) == ["done", "done"]
+    for name in log["name"]:
+        assert (out / name / "analysis.pvt").is_file()
+
+
+def test_batch_argument_errors_are_one_line(input_file, tmp_path, capsys):
+    out = tmp_path / "out"
+    assert main(["analyze", str(input_file), str(input_file), "--out", str(out),
+                 "--series-uid", "1.2.3"]) == 2
+    assert "--series-uid" in capsys.readouterr().err
+    missing = tmp_path / "nowhere.dcm"
+    assert main(["analyze", str(input_file), str(missing), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "nowhere.dcm" in err and "no such file" in err and "Traceback" not in err
+    assert not out.exists()                         # checked before anything runs

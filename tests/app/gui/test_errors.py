@@ -45,8 +45,8 @@ def test_excepthook_shows_dialog(window, monkeypatch):
 
 def test_series_chooser_lists_dicom_series(tmp_path, disc_result):
     from app.gui.dialogs import SeriesChooser
-    from app.gui.series_list import list_series
     from core.io.dicom_write import write_dicom_series
+    from core.io.listing import list_series
 
     write_dicom_series(disc_result.series, tmp_path / "a", seed=1)
     short = disc_result.series.with_frames(disc_result.series.frames)
@@ -122,7 +122,7 @@ def _multi_slice_folder(folder, series) -> None:
 def test_a_multi_slice_folder_lists_and_opens_one_slice(window, qtbot, tmp_path, disc_result,
                                                         monkeypatch):
     from app.gui.dialogs import SeriesChooser
-    from app.gui.series_list import list_series
+    from core.io.listing import list_series
 
     _multi_slice_folder(tmp_path, disc_result.series)
     entries = list_series(tmp_path)
@@ -146,7 +146,7 @@ def test_a_multi_slice_folder_lists_and_opens_one_slice(window, qtbot, tmp_path,
 def test_a_multi_slice_nifti_asks_for_the_slice(window, qtbot, tmp_path, monkeypatch):
     import nibabel as nib
 
-    from app.gui.series_list import slice_count
+    from core.io.listing import slice_count
 
     data = np.random.default_rng(0).random((20, 24, 3, 4)).astype(np.float32)
     img = nib.Nifti1Image(data, np.eye(4))
@@ -175,7 +175,7 @@ def test_slice_count_of_an_enhanced_dicom(tmp_path):
     from pydicom.dataset import Dataset
     from pydicom.sequence import Sequence
 
-    from app.gui.series_list import slice_count
+    from core.io.listing import slice_count
 
     emri = get_testdata_file("emri_small.dcm")
     assert slice_count(emri) == 1

@@ -1,7 +1,8 @@
 """List the DICOM series of a folder from their headers (no pixel data read).
 
 The GUI shows a chooser when a folder holds several series, or one series with
-frames at several slice positions (a multi-slice cine: one entry per slice);
+frames at several slice positions (a multi-slice cine: one entry per slice), and
+``pelvitrack analyze --each-series`` analyses every entry (:mod:`core.batch`);
 this scan reads only headers (``stop_before_pixels``); slices are grouped as the
 DICOM readers group them (:func:`core.io.orientation.slice_groups`).
 """

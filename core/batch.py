@@ -1,0 +1,246 @@
+"""Analyse many cine series in one run: a cohort, or every series of a folder.
+
+``pelvitrack analyze A B C --out DIR`` (or ``--each-series`` on a folder holding
+several DICOM series or a multi-slice cine) runs :func:`analyze_many`: each input
+is analysed into its own subfolder ``DIR/<name>/`` (the files of
+:func:`core.pipeline.write_outputs`), one input's failure is recorded and the
+run goes on, and at the end ``DIR/summary.<fmt>`` holds every analysed input's
+per-organ summary (:func:`core.indices.summary_table`, what ``pelvitrack
+compare`` prints) and ``DIR/batch.csv`` what became of each input, both
+rewritten after each input.  A run that stops (crash, Ctrl+C) keeps the inputs
+already written and their record; ``skip_existing`` then picks up where it stopped.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from core.errors import Cancelled, PelviTrackError, ReaderError
+from core.progress import Progress
+
+#: Files of a batch run, in its output folder (the table suffix follows ``fmt``).
+BATCH_LOG = "batch.csv"
+SUMMARY_STEM = "summary"
+
+
+@dataclass(frozen=True)
+class BatchItem:
+    """One series to analyse: a path, and which series / slice of it.
+
+    ``name`` is the subfolder of the output folder its files go to.
+    """
+
+    source: Path
+    name: str
+    series_uid: str | None = None
+    slice_index: int | None = None
+
+    @property
+    def label(self) -> str:
+        """How messages name it: the path, and the series / slice when one is picked."""
+        parts = [str(self.source)]
+        if self.series_uid:
+            parts.append(f"series {self.series_uid}")
+        if self.slice_index is not None:
+            parts.append(f"slice {self.slice_index}")
+        return ", ".join(parts)
+
+
+def _stem(path: Path) -> str:
+    name = path.name or path.resolve().name
+    for suffix in (".nii.gz", ".nii", ".dcm", ".pvt", ".h5", ".tif", ".tiff"):
+        if name.lower().endswith(suffix) and len(name) > len(suffix):
+            name = name[: -len(suffix)]
+            break
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._") or "series"
+
+
+def expand_inputs(inputs: Sequence[str | os.PathLike], each_series: bool = False
+                  ) -> list[BatchItem]:
+    """The series to analyse, each with a distinct output name.
+
+    Args:
+        inputs: series files or folders, or projects (.pvt).
+        each_series: a folder holding several DICOM series (or a multi-slice
+            cine) gives one item per series and slice (:func:`core.io.listing.list_series`),
+            a multi-slice file one per slice; otherwise each input is one item
+            (and a folder of several series fails, naming them).
+
+    Raises:
+        ReaderError: an input does not exist (checked before anything runs).
+    """
+    from core.io.listing import list_series, slice_count
+
+    items: list[tuple[Path, str, str | None, int | None]] = []
+    for raw in inputs:
+        path = Path(raw)
+        if not path.exists():
+            raise ReaderError(path, "no such file or folder")
+        stem = _stem(path)
+        entries = list_series(path) if each_series and path.is_dir() else []
+        if len(entries) > 1:
+            for k, e in enumerate(entries, 1):
+                tail = f"_slice{e.slice_index}" if e.slice_index is not None else ""
+                items.append((path, f"{stem}_s{k}{tail}", e.series_uid, e.slice_index))
+            continue
+        if len(entries) == 1 and entries[0].slice_index is not None:
+            items.append((path, stem, None, entries[0].slice_index))
+            continue
+        n = slice_count(path) if each_series and path.is_file() else 1
+        if n > 1:
+            items += [(path, f"{stem}_slice{i}", None, i) for i in range(n)]
+        else:
+            items.append((path, stem, None, None))
+    used: set[str] = set()  # case-insensitive: folders must differ on every file system
+    out = []
+    for path, name, uid, sl in items:
+        unique, k = name, 1
+        while unique.lower() in used:
+            k += 1
+            unique = f"{name}_{k}"
+        used.add(unique.lower())
+        out.append(BatchItem(path, unique, uid, sl))
+    return out
+
+
+def analysis_steps(source: str | os.PathLike, *, series_uid: str | None = None,
+                   slice_index: int | None = None, **options: Any) -> Iterator[Progress]:
+    """Analyse one input as ``pelvitrack analyze`` does: a project with frames
+    corrected by hand is segmented again keeping them (:func:`core.corrections.resegment`;
+    the first record says so, ``data["kept_frames"]``), anything else goes to
+    :func:`core.pipeline.analyze`.  ``options`` go to either.
+    """
+    from core.corrections import resegment
+    from core.pipeline import analyze
+
+    earlier = corrected_project(source)
+    if earlier is not None:
+        yield Progress("read", 0, 1, f"keeping {len(earlier.manual_frames)} hand-corrected "
+                                     f"frame(s) of {source}",
+                       {"kept_frames": list(earlier.manual_frames)})
+        yield from resegment(earlier, **options)
+    else:
+        yield from analyze(source, series_uid=series_uid, slice_index=slice_index, **options)
+
+
+def corrected_project(path: str | os.PathLike) -> Any:
+    """The analysis in a project file that has frames corrected by hand, else None."""
+    p = Path(path)
+    if p.suffix.lower() != ".pvt" or not p.is_file():
+        return None
+    from core.pipeline import AnalysisResult
+    from core.project import load_project
+
+    result = AnalysisResult.from_project(load_project(p))
+    return result if result.manual_frames else None
+
+
+@dataclass
+class Outcome:
+    """What became of one item: ``status`` "done", "skipped" (already there) or
+    "failed" (``error`` says why, one line)."""
+
+    item: BatchItem
+    status: str
+    error: str = ""
+    summary: pd.DataFrame | None = None
+
+
+def _summary_of(result: Any, keep_identity: bool) -> pd.DataFrame:
+    from core.indices import summary_table
+    from core.pipeline import identity_tables
+
+    _points, frames = identity_tables(result, keep_identity)
+    return summary_table(frames, int((result.settings or {}).get("rest_frame", 0)))
+
+
+def analyze_many(items: Sequence[BatchItem], out_dir: str | os.PathLike, *,
+                 fmt: str = "csv", keep_identity: bool = False, overlay: bool = True,
+                 skip_existing: bool = False, **options: Any) -> Iterator[Progress]:
+    """Analyse each item into ``out_dir/<name>/``; go on past failures.
+
+    Args:
+        items: from :func:`expand_inputs`.
+        out_dir: the output folder (created if needed).
+        fmt, keep_identity, overlay: as :func:`core.pipeline.write_outputs`.
+        skip_existing: leave an item whose subfolder already holds its project
+            (``analysis.pvt``) as it is (its summary is read back).
+        options: :func:`core.pipeline.analyze` options (model, device, rest_frame, …).
+
+    Yields:
+        :class:`Progress`: stage "series" while an item runs (``done`` = items
+        finished, the message names the item and its stage), stage "item" when
+        one ends (``data["outcome"]``: an :class:`Outcome`), and last stage
+        "done" with ``data["outcomes"]`` and ``data["summary"]`` (the summary
+        file's path, None when nothing was analysed).
+
+    A :class:`KeyboardInterrupt` or :class:`core.errors.Cancelled` stops the run
+    (the current item's files are not written); inputs already written stay.
+    """
+    from core.pipeline import OUTPUT_NAMES, AnalysisResult, write_outputs
+    from core.project import load_project
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    n = len(items)
+    outcomes: list[Outcome] = []
+    summary_path = None
+    for i, item in enumerate(items):
+        target = out / item.name
+        project = target / OUTPUT_NAMES["project"]
+        try:
+            if skip_existing and project.is_file():
+                result = AnalysisResult.from_project(load_project(project))
+                outcome = Outcome(item, "skipped", summary=_summary_of(result, True))
+            else:
+                result = None
+                for p in analysis_steps(item.source, series_uid=item.series_uid,
+                                        slice_index=item.slice_index, **options):
+                    if p.stage == "done":
+                        result = p.data["result"]
+                        break
+                    yield Progress("series", i, n, f"{item.name}: {p.stage} {p.message}".strip(),
+                                   {"item": item})
+                if result is None:
+                    raise PelviTrackError(f"{item.label}: the analysis ended without a result")
+                write_outputs(result, target, fmt=fmt, keep_identity=keep_identity,
+                              overlay=overlay)
+                outcome = Outcome(item, "done", summary=_summary_of(result, keep_identity))
+        except Cancelled:
+            raise
+        except (PelviTrackError, OSError, ValueError) as exc:
+            text = str(exc).replace("\n", " ")
+            if str(item.source) not in text:
+                text = f"{item.label}: {text}"
+            outcome = Outcome(item, "failed", error=text)
+        outcomes.append(outcome)
+        # after each one, so that a stopped run keeps its record
+        summary_path = _write_reports(out, outcomes, fmt)
+        yield Progress("item", i + 1, n, f"{item.name}: {outcome.status}", {"outcome": outcome})
+    yield Progress("done", n, n, f"{sum(o.status != 'failed' for o in outcomes)} of {n} analysed",
+                   {"outcomes": outcomes, "summary": summary_path})
+
+
+def _write_reports(out: Path, outcomes: list[Outcome], fmt: str) -> Path | None:
+    """``batch.csv`` (every item so far) and ``summary.<fmt>`` (those analysed);
+    the summary's path, None while no item has one."""
+    from core.export import write_table
+    from core.indices import SUMMARY_COLUMNS
+
+    log = pd.DataFrame([{"name": o.item.name, "input": str(o.item.source),
+                         "series_uid": o.item.series_uid or "",
+                         "slice": "" if o.item.slice_index is None else o.item.slice_index,
+                         "status": o.status, "error": o.error} for o in outcomes])
+    write_table(log, out / BATCH_LOG, "csv")
+    parts = [o.summary.assign(input=o.item.name) for o in outcomes if o.summary is not None]
+    if not parts:
+        return None
+    table = pd.concat(parts, ignore_index=True)[["input", *SUMMARY_COLUMNS]]
+    return Path(write_table(table, out / f"{SUMMARY_STEM}.{fmt}", fmt))
