@@ -78,12 +78,20 @@ def expand_inputs(inputs: Sequence[str | os.PathLike], each_series: bool = False
     """
     from core.io.listing import list_series, slice_count
 
-    items: list[tuple[Path, str, str | None, int | None]] = []
-    for raw in inputs:
-        path = Path(raw)
+    paths = [Path(raw) for raw in inputs]
+    for path in paths:
         if not path.exists():
             raise ReaderError(path, "no such file or folder")
-        stem = _stem(path)
+    stems = [_stem(p) for p in paths]
+    # inputs of one name in different folders (patient_1/cine, patient_2/cine): the
+    # folder above tells them apart
+    counts: dict[str, set[Path]] = {}
+    for path, stem in zip(paths, stems, strict=True):
+        counts.setdefault(stem.lower(), set()).add(path.resolve())
+    stems = [f"{_stem(p.resolve().parent)}_{stem}" if len(counts[stem.lower()]) > 1 else stem
+             for p, stem in zip(paths, stems, strict=True)]
+    items: list[tuple[Path, str, str | None, int | None]] = []
+    for path, stem in zip(paths, stems, strict=True):
         entries = list_series(path) if each_series and path.is_dir() else []
         if len(entries) > 1:
             for k, e in enumerate(entries, 1):

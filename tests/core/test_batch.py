@@ -24,11 +24,16 @@ def test_names_come_from_the_inputs_and_never_collide(tmp_path):
     a = _nifti(tmp_path / "p1" / "cine.nii.gz", (8, 8, 4))
     b = _nifti(tmp_path / "p2" / "cine.nii.gz", (8, 8, 4))
     c = _nifti(tmp_path / "p2" / "Cine 2.nii", (8, 8, 4))
+    # one name in two folders: the folder above tells them apart; the same input
+    # twice gets a number
     items = expand_inputs([a, b, c, a])
-    assert [i.name for i in items] == ["cine", "cine_2", "Cine_2_2", "cine_3"]
+    assert [i.name for i in items] == ["p1_cine", "p2_cine", "Cine_2", "p1_cine_2"]
     assert [i.source for i in items] == [a, b, c, a]
-    # a renamed one never takes a name that comes later either
-    assert [i.name for i in expand_inputs([c, a, b])] == ["Cine_2", "cine", "cine_3"]
+    d = _nifti(tmp_path / "p2" / "p1_cine.nii", (8, 8, 4))
+    # a numbered or prefixed one never takes a name that another input has
+    assert [i.name for i in expand_inputs([d, a, b, a])] == [
+        "p1_cine", "p1_cine_2", "p2_cine", "p1_cine_3"]
+    assert [i.name for i in expand_inputs([c, c])] == ["Cine_2", "Cine_2_2"]
     assert all(i.series_uid is None and i.slice_index is None for i in items)
 
 
