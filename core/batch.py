@@ -119,23 +119,49 @@ def expand_inputs(inputs: Sequence[str | os.PathLike], each_series: bool = False
 
 
 def analysis_steps(source: str | os.PathLike, *, series_uid: str | None = None,
-                   slice_index: int | None = None, **options: Any) -> Iterator[Progress]:
+                   slice_index: int | None = None,
+                   pcl: tuple[Sequence[float], Sequence[float]] | None = None,
+                   **options: Any) -> Iterator[Progress]:
     """Analyse one input as ``pelvitrack analyze`` does: a project with frames
     corrected by hand is segmented again keeping them (:func:`core.corrections.resegment`;
     the first record says so, ``data["kept_frames"]``), anything else goes to
-    :func:`core.pipeline.analyze`.  ``options`` go to either.
+    :func:`core.pipeline.analyze`.  A project's landmarks (the pubococcygeal line)
+    are kept; ``pcl`` = ((pubis x, y), (coccyx x, y)) in mm places the line on every
+    frame instead.  ``options`` go to either.
     """
     from core.corrections import resegment
     from core.pipeline import analyze
+    from core.reference import with_pcl
 
     earlier = corrected_project(source)
     if earlier is not None:
         yield Progress("read", 0, 1, f"keeping {len(earlier.manual_frames)} hand-corrected "
                                      f"frame(s) of {source}",
                        {"kept_frames": list(earlier.manual_frames)})
+        if pcl is not None:
+            options["landmarks"] = with_pcl(earlier.landmarks, earlier.series.n_frames, *pcl)
         yield from resegment(earlier, **options)
-    else:
-        yield from analyze(source, series_uid=series_uid, slice_index=slice_index, **options)
+        return
+    marks = options.pop("landmarks", None)
+    if marks is None:
+        marks = project_landmarks(source)
+    if pcl is not None:
+        from core.io import read_series
+
+        source = read_series(source, series_uid=series_uid, slice_index=slice_index)
+        marks = with_pcl(marks, source.n_frames, *pcl)
+    yield from analyze(source, series_uid=series_uid, slice_index=slice_index,
+                       landmarks=marks, **options)
+
+
+def project_landmarks(path: str | os.PathLike) -> dict[str, Any]:
+    """The landmarks stored in a project file ({} for anything else)."""
+    p = Path(path)
+    if p.suffix.lower() != ".pvt" or not p.is_file():
+        return {}
+    from core.project import load_project
+
+    return dict(load_project(p).landmarks)
 
 
 def corrected_project(path: str | os.PathLike) -> Any:

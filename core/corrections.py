@@ -16,6 +16,7 @@ from core import __version__
 from core.indices import DEFAULT_SCALE_MM, frame_table
 from core.pipeline import AnalysisResult, analyze, run_to_end
 from core.progress import Progress
+from core.reference import pcl_lines
 
 
 def retrack(result: AnalysisResult, *, device: str = "auto") -> Iterator[Progress]:
@@ -23,8 +24,8 @@ def retrack(result: AnalysisResult, *, device: str = "auto") -> Iterator[Progres
 
     The labels are used as they are (no segmentation, no redraw of disagreeing
     frames); rest frame, number of points and curvature scale are the result's.
-    The new result keeps the model id, the provenance (which frames are manual)
-    and the segmentation settings; the confidence of frames corrected by hand
+    The new result keeps the model id, the provenance (which frames are manual),
+    the landmarks and the segmentation settings; the confidence of frames corrected by hand
     is NaN.  The last record (stage "done") carries it in ``data["result"]``.
     """
     settings = dict(result.settings or {})
@@ -33,7 +34,7 @@ def retrack(result: AnalysisResult, *, device: str = "auto") -> Iterator[Progres
                      rest_frame=int(settings.get("rest_frame", 0)),
                      n_points=int(settings.get("n_points", 128)),
                      scale_mm=float(settings.get("curvature_scale_mm", DEFAULT_SCALE_MM)),
-                     repair=False, device=device):
+                     repair=False, device=device, landmarks=result.landmarks):
         if p.stage != "done":
             yield p
         else:
@@ -50,11 +51,12 @@ def retrack(result: AnalysisResult, *, device: str = "auto") -> Iterator[Progres
     frames = frame_table(new.points, result.series, new.labels, result.organs,
                          confidence=confidence, rest_frame=new.tracks.rest_frame,
                          contours=new.tracks.contours, flagged=settings["flagged_frames"],
-                         repaired=settings.get("repaired_frames"))
+                         repaired=settings.get("repaired_frames"),
+                         pcl=pcl_lines(new.landmarks, result.series.n_frames))
     provenance = None if result.provenance is None else [dict(p) for p in result.provenance]
     out = AnalysisResult(result.series, new.labels, confidence, result.model_id,
                          tuple(result.organs), new.tracks, new.points, frames, settings,
-                         provenance=provenance)
+                         provenance=provenance, landmarks=new.landmarks)
     yield Progress("done", 1, 1, "tracking done", {"result": out})
 
 
@@ -71,6 +73,7 @@ def resegment(result: AnalysisResult, **options: Any) -> Iterator[Progress]:
     opts = {"rest_frame": int(settings.get("rest_frame", 0)),
             "n_points": int(settings.get("n_points", 128)),
             "scale_mm": float(settings.get("curvature_scale_mm", DEFAULT_SCALE_MM))}
+    opts["landmarks"] = result.landmarks
     opts.update(options)
     new = None
     for p in analyze(result.series, fixed_frames={t: result.labels[t] for t in manual},

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 from scipy.interpolate import CubicSpline
 
+from core.reference import lowest_below_pcl, pcl_grade
 from core.track.contours import mask_contour, perimeter, signed_area
 
 if TYPE_CHECKING:
@@ -35,7 +36,7 @@ FRAME_COLUMNS = (
     "subject", "organ", "frame", "time_s", "area_mm2", "perimeter_mm", "centroid_x_mm",
     "centroid_y_mm", "centroid_displacement_mm", "mean_displacement_mm",
     "max_displacement_mm", "mean_abs_curvature_per_mm", "lowest_y_mm", "descent_mm",
-    "confidence", "flagged", "repaired",
+    "below_pcl_mm", "confidence", "flagged", "repaired",
 )
 
 
@@ -241,6 +242,7 @@ def frame_table(
     contours: Mapping[str, Sequence[np.ndarray | None]] | None = None,
     flagged: Mapping[str, Sequence[int]] | None = None,
     repaired: Mapping[str, Sequence[int]] | None = None,
+    pcl: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """One row per organ and frame: shape, displacement and descent summaries.
 
@@ -261,6 +263,9 @@ def frame_table(
         flagged: {organ: frames} whose mask disagreed with the image motion (the
             tracker's consistency check; their points follow the registration).
         repaired: {organ: frames} whose labels were redrawn from the moved rest outline.
+        pcl: (T, 2, 2) the pubococcygeal line's ends per frame
+            (:func:`core.reference.pcl_lines`); ``below_pcl_mm`` is how far the
+            organ's lowest point lies below it (NaN without one).
 
     Returns:
         DataFrame with :data:`FRAME_COLUMNS` (NaN where the organ is missing; the
@@ -276,6 +281,10 @@ def frame_table(
         confidence = np.asarray(confidence, dtype=np.float64)
         if confidence.shape != (t_n, len(organs)):
             raise ValueError(f"expected confidence ({t_n},{len(organs)}), got {confidence.shape}")
+    if pcl is not None:
+        pcl = np.asarray(pcl, dtype=np.float64)
+        if pcl.shape != (t_n, 2, 2):
+            raise ValueError(f"expected pcl ({t_n},2,2), got {pcl.shape}")
     subject = _subject(series, keep_identity)
     flag_sets = {o: {int(t) for t in ts} for o, ts in (flagged or {}).items()}
     repair_sets = {o: {int(t) for t in ts} for o, ts in (repaired or {}).items()}
@@ -288,7 +297,10 @@ def frame_table(
         for t in range(t_n):
             c = contours[organ][t] if contours is not None else mask_contour(
                 lab[t] == oi + 1, series.spacing_mm)
-            shapes.append(shape_summary(c) if c is not None else None)
+            sh = shape_summary(c) if c is not None else None
+            if sh is not None:
+                sh["below_pcl_mm"] = lowest_below_pcl(c, None if pcl is None else pcl[t])
+            shapes.append(sh)
         rest = shapes[rest_frame]
         for t in range(t_n):
             sh = shapes[t]
@@ -296,7 +308,7 @@ def frame_table(
             row = {"subject": subject, "organ": organ, "frame": t,
                    "time_s": float(series.times_s[t])}
             for k in ("area_mm2", "perimeter_mm", "centroid_x_mm", "centroid_y_mm",
-                      "lowest_y_mm"):
+                      "lowest_y_mm", "below_pcl_mm"):
                 row[k] = sh[k] if sh is not None else np.nan
             if sh is not None and rest is not None:
                 row["centroid_displacement_mm"] = float(np.hypot(
@@ -329,7 +341,8 @@ def frame_table(
 SUMMARY_COLUMNS = (
     "subject", "organ", "frames", "rest_area_mm2", "max_descent_mm", "time_of_max_descent_s",
     "max_centroid_displacement_mm", "max_displacement_mm", "area_change_at_max_descent_pct",
-    "max_mean_abs_curvature_per_mm", "flagged_frames",
+    "max_mean_abs_curvature_per_mm", "rest_below_pcl_mm", "max_below_pcl_mm", "pcl_grade",
+    "flagged_frames",
 )
 
 
@@ -343,6 +356,8 @@ SUMMARY_LABELS = (
     ("max_displacement_mm", "max point displ. (mm)", 1),
     ("area_change_at_max_descent_pct", "area change at max descent (%)", 1),
     ("max_mean_abs_curvature_per_mm", "max mean |curvature| (1/mm)", 3),
+    ("rest_below_pcl_mm", "lowest point below PCL, rest (mm)", 1),
+    ("max_below_pcl_mm", "lowest point below PCL, max (mm)", 1),
     ("flagged_frames", "frames flagged", 0),
 )
 
@@ -359,8 +374,10 @@ def summary_table(frames: pd.DataFrame, rest_frame: int = 0) -> pd.DataFrame:
         table's order: the rest frame's area; the largest descent and when it
         happens; the largest centroid and point displacements; the area change at
         the frame of largest descent, in % of the rest area; the largest mean
-        |curvature|; the number of frames the tracker flagged.  NaN where the organ
-        is missing in the frames needed.
+        |curvature|; how far the organ's lowest point lies below the pubococcygeal
+        line at rest and at most, and the grade of that most (:func:`core.reference.pcl_grade`;
+        NaN and "" without a PCL); the number of frames the tracker flagged.  NaN
+        where the organ is missing in the frames needed.
 
     Raises:
         ValueError: columns of :data:`FRAME_COLUMNS` are missing.
@@ -389,7 +406,13 @@ def summary_table(frames: pd.DataFrame, rest_frame: int = 0) -> pd.DataFrame:
             return float(np.nanmax(v)) if np.isfinite(v).any() else np.nan
 
         flagged = int(g["flagged"].sum()) if "flagged" in g else 0
+        rest_pcl = max_pcl = np.nan
+        if "below_pcl_mm" in g:  # tables written before the PCL have no such column
+            at_rest = g.loc[g["frame"] == rest_frame, "below_pcl_mm"]
+            rest_pcl = float(at_rest.iloc[0]) if len(at_rest) else np.nan
+            max_pcl = peak("below_pcl_mm")
         rows.append((subject, organ, len(g), rest_area, max_descent, t_max,
                      peak("centroid_displacement_mm"), peak("max_displacement_mm"), change,
-                     peak("mean_abs_curvature_per_mm"), flagged))
+                     peak("mean_abs_curvature_per_mm"), rest_pcl, max_pcl,
+                     pcl_grade(max_pcl), flagged))
     return pd.DataFrame(rows, columns=list(SUMMARY_COLUMNS))

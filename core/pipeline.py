@@ -22,6 +22,7 @@ from core.errors import TrackingError
 from core.indices import DEFAULT_SCALE_MM, frame_table, point_table
 from core.organs import ORGANS
 from core.progress import Progress
+from core.reference import pcl_lines
 from core.series import CineSeries
 from core.track import Tracks, track_organs
 from core.track.repair import repair_labels
@@ -60,6 +61,9 @@ class AnalysisResult:
         provenance: per-frame records as a project stores them (``source`` "auto" or
             "manual", ``model_id``, ``time``, ...), or None for a fresh analysis (then
             every frame is the model's).  Frames corrected by hand are "manual".
+        landmarks: name -> (T, 2) xy mm (NaN where not placed), as a project stores
+            them; the pubococcygeal line's ends (:mod:`core.reference`) give the
+            frame table's ``below_pcl_mm``.
     """
 
     series: CineSeries
@@ -72,6 +76,7 @@ class AnalysisResult:
     frames: pd.DataFrame
     settings: dict[str, Any] = field(default_factory=dict)
     provenance: list[dict[str, Any]] | None = None
+    landmarks: dict[str, np.ndarray] = field(default_factory=dict)
 
     @property
     def manual_frames(self) -> list[int]:
@@ -100,7 +105,8 @@ class AnalysisResult:
             frames = frame_table(points, project.series, project.labels, organs,
                                  confidence=project.confidence, rest_frame=rest,
                                  flagged=settings.get("flagged_frames"),
-                                 repaired=settings.get("repaired_frames"))
+                                 repaired=settings.get("repaired_frames"),
+                                 pcl=pcl_lines(project.landmarks, project.n_frames))
         else:
             frames = frame_table(points.iloc[:0], project.series,
                                  np.zeros(project.series.frames.shape, np.uint8), (),
@@ -112,7 +118,31 @@ class AnalysisResult:
                   else np.zeros(project.series.frames.shape, np.uint8))
         return cls(project.series, labels, project.confidence, model_id, organs, tracks,
                    points, frames, settings,
-                   provenance=[dict(p) for p in project.provenance])
+                   provenance=[dict(p) for p in project.provenance],
+                   landmarks={k: np.array(v, np.float64) for k, v in project.landmarks.items()})
+
+    def set_landmarks(self, landmarks: Mapping[str, np.ndarray]) -> None:
+        """Replace the landmarks (e.g. the PCL placed by the user) and recompute the
+        frame table's columns that use them (in place; tracks and labels unchanged).
+
+        Raises:
+            ValueError: an array is not (T, 2).
+        """
+        from core.project import check_landmarks
+
+        checked = check_landmarks(dict(landmarks), self.series.n_frames)
+        frames = self.frames.copy()
+        if len(frames):
+            # only the column that uses them: the rest of the table stays as it was
+            table = frame_table(self.points.iloc[:0], self.series, self.labels, self.organs,
+                                rest_frame=int((self.settings or {}).get("rest_frame", 0)),
+                                pcl=pcl_lines(checked, self.series.n_frames))
+            new = table.set_index(["organ", "frame"])["below_pcl_mm"]
+            frames["below_pcl_mm"] = [new.get((o, int(t)), np.nan)
+                                      for o, t in zip(frames["organ"], frames["frame"],
+                                                      strict=True)]
+        self.frames = frames
+        self.landmarks = checked
 
     def set_manual_labels(self, frame: int, labels_hw: np.ndarray) -> None:
         """Replace one frame's labels with a hand correction (in place).
@@ -153,7 +183,7 @@ class AnalysisResult:
             provenance=provenance,
             confidence=self.confidence,
             tracks=self.tracks.to_dict(),
-            landmarks={},
+            landmarks={k: np.array(v, np.float64) for k, v in (self.landmarks or {}).items()},
             settings=dict(self.settings),
         )
 
@@ -212,6 +242,7 @@ def analyze(
     piece_weight: float | None = None,
     batch_size: int | None = None,
     fixed_frames: Mapping[int, np.ndarray] | None = None,
+    landmarks: Mapping[str, np.ndarray] | None = None,
 ) -> Iterator[Progress]:
     """Analyse one cine series: segment every frame, track the organs, measure.
 
@@ -239,6 +270,9 @@ def analyze(
         batch_size: frames per network call (None = the segmenter's default).
         fixed_frames: {frame: (H, W) labels} that replace the model's in those frames
             (hand corrections): tracked as they are, never redrawn, no confidence.
+        landmarks: name -> (T, 2) xy mm, kept in the result; with the pubococcygeal
+            line's ends (:mod:`core.reference`) the frame table measures each organ's
+            lowest point against it.
 
     Yields:
         :class:`Progress` with stages "read", "segment", "track", "indices"; the
@@ -255,6 +289,10 @@ def analyze(
         raise ValueError(f"rest_frame must be in [0, {t_n - 1}], got {rest_frame}")
     if int(n_points) < 3:
         raise ValueError(f"n_points must be >= 3, got {n_points}")
+    from core.project import check_landmarks
+
+    marks = check_landmarks(dict(landmarks or {}), t_n)
+    pcl = pcl_lines(marks, t_n)
     yield Progress("read", 1, 1, f"{t_n} frames {series.shape[0]}x{series.shape[1]}")
 
     confidence: np.ndarray | None = None
@@ -323,7 +361,7 @@ def analyze(
                for organ, f in tracks.flagged.items() if np.any(f)}
     frames = frame_table(points, series, lab, organ_names, confidence=confidence,
                          rest_frame=rest_frame, contours=tracks.contours, flagged=flagged,
-                         repaired=repaired)
+                         repaired=repaired, pcl=pcl)
     yield Progress("indices", 2, 2, "indices done")
     settings = {
         "rest_frame": int(rest_frame),
@@ -347,7 +385,7 @@ def analyze(
                                       if labels is None else None),
     }
     result = AnalysisResult(series, lab, confidence, model_id, organ_names, tracks, points,
-                            frames, settings)
+                            frames, settings, landmarks=marks)
     yield Progress("done", 1, 1, "analysis done", {"result": result})
 
 

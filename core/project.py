@@ -118,7 +118,7 @@ class Project:
                 )
             self.confidence = conf
         self.tracks = _check_tracks(self.tracks, t)
-        self.landmarks = _check_landmarks(self.landmarks, t)
+        self.landmarks = check_landmarks(self.landmarks, t)
         if not isinstance(self.settings, dict):
             raise ValueError(f"settings must be a dict, got {type(self.settings).__name__}")
 
@@ -184,7 +184,7 @@ def _check_tracks(tracks: Any, t: int) -> dict[str, dict[str, np.ndarray]]:
     return out
 
 
-def _check_landmarks(landmarks: Any, t: int) -> dict[str, np.ndarray]:
+def check_landmarks(landmarks: Any, t: int) -> dict[str, np.ndarray]:
     if not isinstance(landmarks, dict):
         raise ValueError(f"landmarks must be a dict name -> (T,2), got {type(landmarks).__name__}")
     out = {}

@@ -11,11 +11,13 @@ import argparse
 import sys
 from pathlib import Path
 
+import numpy as np
 from tqdm import tqdm
 
 from app.commands import add_inference_options, add_slice_option, inference_kwargs
 from core.batch import analysis_steps
 from core.pipeline import AnalysisResult, write_outputs
+from core.reference import pcl_grade
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -49,12 +51,26 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="keep the patient id in tables and project (default: pseudonym)")
     p.add_argument("--series-uid", help="pick one series when a folder holds several")
     add_slice_option(p)
+    p.add_argument("--pcl", type=_pcl, metavar="PX,PY,CX,CY",
+                   help="the pubococcygeal line: inferior pubic point and last coccygeal "
+                        "joint, x,y in mm of the image (x = column x spacing, y = row x "
+                        "spacing, as the app shows under the pointer); each organ's lowest "
+                        "point is then measured against it (a project's line is kept)")
     p.add_argument("--no-video", action="store_true", help="skip the overlay video")
     p.add_argument("--no-repair", action="store_true",
                    help="keep the model's labels in frames whose mask disagrees with the "
                         "image motion (default: redraw them from the moved rest outline); "
                         "advised for defecography, where the redraw was worse")
     p.set_defaults(func=run)
+
+
+def _pcl(text: str):  # noqa: ANN202 - argparse type
+    from core.reference import parse_pcl
+
+    try:
+        return parse_pcl(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def summary_lines(result: AnalysisResult) -> list[str]:
@@ -69,8 +85,13 @@ def summary_lines(result: AnalysisResult) -> list[str]:
         if f["area_mm2"].isna().all():
             lines.append(f"  {organ:<14} not found")
             continue
-        lines.append(f"  {organ:<14} max descent {descent:6.1f} mm   "
-                     f"max displacement {disp:6.1f} mm")
+        line = (f"  {organ:<14} max descent {descent:6.1f} mm   "
+                f"max displacement {disp:6.1f} mm")
+        below = f["below_pcl_mm"].to_numpy(float)
+        if np.isfinite(below).any():
+            worst = float(np.nanmax(below))
+            line += f"   lowest point {worst:+6.1f} mm below the PCL ({pcl_grade(worst)})"
+        lines.append(line)
     for note in result.tracks.warnings:
         lines.append(f"warning: {note}")
     return lines
@@ -85,7 +106,7 @@ def run(args: argparse.Namespace) -> int:
     if len(args.inputs) > 1 or args.each_series:
         return run_batch(args)
     gen = analysis_steps(args.inputs[0], series_uid=args.series_uid, slice_index=args.slice,
-                         **_options(args))
+                         pcl=args.pcl, **_options(args))
     result = None
     bar = None
     stage = None
@@ -124,6 +145,9 @@ def run_batch(args: argparse.Namespace) -> int:
     if args.series_uid is not None or args.slice is not None:
         raise ValueError("--series-uid and --slice pick from one input; a batch takes every "
                          "series with --each-series")
+    if args.pcl is not None:
+        raise ValueError("--pcl is one patient's line: give it with one input (a batch "
+                         "keeps each project's own)")
     items = expand_inputs(args.inputs, each_series=args.each_series)
     print(f"{len(items)} series to analyse into {args.out}", file=sys.stderr)
     gen = analyze_many(items, args.out, fmt=args.format, keep_identity=args.keep_identity,

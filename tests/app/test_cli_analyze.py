@@ -304,3 +304,33 @@ def test_batch_argument_errors_are_one_line(input_file, tmp_path, capsys):
     err = capsys.readouterr().err
     assert "nowhere.dcm" in err and "no such file" in err and "Traceback" not in err
     assert not out.exists()                         # checked before anything runs
+
+
+def test_the_pcl_is_measured_against_and_kept(input_file, fake_segmenter, tmp_path, capsys):
+    out = tmp_path / "out"
+    rc = main(["analyze", str(input_file), "--out", str(out), "--points", "16", "--no-video",
+               "--pcl", "10,40,110,40"])
+    assert rc == 0
+    printed = capsys.readouterr().out
+    assert "below the PCL" in printed
+    frames = pd.read_csv(out / "frames.csv")
+    # the line is horizontal at y = 40 mm: below it is the lowest y minus 40
+    np.testing.assert_allclose(frames["below_pcl_mm"], frames["lowest_y_mm"] - 40, atol=1e-6)
+    saved = project.load_project(out / "analysis.pvt")
+    np.testing.assert_allclose(saved.landmarks["inferior_pubic_point"], [[10, 40]] * 5)
+    # analysing the project again keeps its line
+    again = tmp_path / "again"
+    assert main(["analyze", str(out / "analysis.pvt"), "--out", str(again), "--points", "16",
+                 "--no-video"]) == 0
+    np.testing.assert_allclose(pd.read_csv(again / "frames.csv")["below_pcl_mm"],
+                               frames["below_pcl_mm"])
+
+
+def test_a_bad_pcl_is_a_usage_error(input_file, tmp_path, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["analyze", str(input_file), "--out", str(tmp_path / "o"), "--pcl", "1,2,3"])
+    assert exc.value.code == 2
+    assert "PUBIS_X,PUBIS_Y,COCCYX_X,COCCYX_Y" in capsys.readouterr().err
+    assert main(["analyze", str(input_file), str(input_file), "--out", str(tmp_path / "o"),
+                 "--pcl", "10,40,110,40"]) == 2
+    assert "one input" in capsys.readouterr().err

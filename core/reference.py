@@ -1,0 +1,153 @@
+"""The pubococcygeal line (PCL): organ descent against the bony pelvis.
+
+Radiologists grade pelvic organ prolapse on dynamic MRI by how far each organ's
+lowest point (bladder base, cervix or vaginal vault, anorectal junction) lies below
+the PCL, the line from the inferior border of the pubic symphysis to the last
+coccygeal joint, measured perpendicular to it ("rule of three": up to 3 cm below
+is mild, 3–6 cm moderate, beyond 6 cm severe).  Descent against the image axis
+(:func:`core.indices.frame_table`'s ``descent_mm``) moves with the patient's
+tilt; against the PCL it does not.
+
+The two points are landmarks of a project (:attr:`core.project.Project.landmarks`,
+name -> (T, 2) xy mm, NaN where not placed) under the names the phantom uses for
+its truth.  A user places them once (the bones hardly move in a cine); a frame
+without its own placement uses the nearest frame that has one.
+
+Coordinates are the series' xy in mm (x = column × column spacing, y = row × row
+spacing, y growing towards the feet), as the tracked points.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+
+#: Landmark names of the PCL's two ends (as :data:`core.phantom.case.LANDMARKS`).
+PUBIS = "inferior_pubic_point"
+COCCYX = "coccyx_tip"
+PCL_LANDMARKS = (PUBIS, COCCYX)
+
+#: The two ends must be at least this far apart (mm): a PCL is 8–12 cm long.
+MIN_PCL_MM = 20.0
+
+#: Upper limits (mm below the PCL) of the grades of the rule of three.
+GRADES = ((30.0, "mild"), (60.0, "moderate"))
+
+
+def pcl_lines(landmarks: Mapping[str, np.ndarray] | None, n_frames: int) -> np.ndarray | None:
+    """Per frame, the PCL's ends ``[[pubis x, y], [coccyx x, y]]`` (mm), shape (T, 2, 2).
+
+    A frame where either end is not placed takes both from the nearest frame
+    where both are (the earlier one on a tie).  None when no frame has both.
+    """
+    if not landmarks or any(name not in landmarks for name in PCL_LANDMARKS):
+        return None
+    both = np.stack([np.asarray(landmarks[n], np.float64) for n in PCL_LANDMARKS], axis=1)
+    if both.shape != (n_frames, 2, 2):
+        raise ValueError(f"PCL landmarks must be ({n_frames}, 2) each, got {both.shape[0]} "
+                         "frames")
+    placed = np.flatnonzero(np.isfinite(both).all(axis=(1, 2)))
+    if placed.size == 0:
+        return None
+    nearest = placed[np.argmin(np.abs(np.arange(n_frames)[:, None] - placed[None, :]), axis=1)]
+    return both[nearest]
+
+
+def _unit_normal(line: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(a point on the line, its unit normal pointing caudally, +y)."""
+    p, c = np.asarray(line[0], np.float64), np.asarray(line[1], np.float64)
+    d = c - p
+    length = float(np.hypot(*d))
+    if length < MIN_PCL_MM:
+        raise ValueError(f"the PCL's ends are {length:.1f} mm apart; they must be at least "
+                         f"{MIN_PCL_MM:g} mm apart")
+    n = np.array([-d[1], d[0]]) / length
+    if n[1] < 0 or (n[1] == 0 and n[0] < 0):
+        n = -n
+    return p, n
+
+
+def below_pcl(points_xy: np.ndarray, line: np.ndarray) -> np.ndarray:
+    """Signed distance (mm) of each point from the PCL, positive below (caudal to) it.
+
+    Args:
+        points_xy: (..., 2) xy mm.
+        line: (2, 2) the PCL's ends (pubis, coccyx), xy mm.
+
+    Raises:
+        ValueError: the ends are less than :data:`MIN_PCL_MM` apart.
+    """
+    p, n = _unit_normal(line)
+    return (np.asarray(points_xy, np.float64) - p) @ n
+
+
+def lowest_below_pcl(contour: np.ndarray | None, line: np.ndarray | None) -> float:
+    """How far the lowest point of a contour lies below the PCL (mm; negative: the
+    whole contour is above it by that much).  NaN without a contour or a line."""
+    if contour is None or line is None or len(contour) == 0:
+        return float("nan")
+    return float(np.max(below_pcl(contour, line)))
+
+
+def pcl_grade(distance_mm: float) -> str:
+    """The rule of three: "above the PCL" (≤ 0), "mild" (≤ 30 mm below), "moderate"
+    (≤ 60 mm), "severe"; "" for NaN."""
+    if not np.isfinite(distance_mm):
+        return ""
+    if distance_mm <= 0:
+        return "above the PCL"
+    for limit, name in GRADES:
+        if distance_mm <= limit:
+            return name
+    return "severe"
+
+
+def with_pcl(landmarks: Mapping[str, np.ndarray] | None, n_frames: int,
+             pubis_xy: Sequence[float], coccyx_xy: Sequence[float],
+             frame: int | None = None) -> dict[str, np.ndarray]:
+    """A copy of ``landmarks`` with the PCL placed on every frame (``frame`` None)
+    or on one frame (the others keep theirs or follow the nearest placed one).
+
+    Raises:
+        ValueError: a coordinate is not finite, the ends are less than
+            :data:`MIN_PCL_MM` apart, or ``frame`` is not a frame.
+    """
+    ends = np.array([pubis_xy, coccyx_xy], dtype=np.float64)
+    if ends.shape != (2, 2) or not np.isfinite(ends).all():
+        raise ValueError(f"the PCL needs two finite (x, y) points in mm, got {ends.tolist()}")
+    _unit_normal(ends)
+    out = {k: np.array(v, np.float64, copy=True) for k, v in (landmarks or {}).items()}
+    for i, name in enumerate(PCL_LANDMARKS):
+        arr = out.get(name)
+        if arr is None or arr.shape != (n_frames, 2):
+            arr = np.full((n_frames, 2), np.nan)
+        if frame is None:
+            arr[:] = ends[i]
+        else:
+            if not 0 <= int(frame) < n_frames:
+                raise ValueError(f"frame {frame} is not a frame of the series (0..{n_frames - 1})")
+            arr[int(frame)] = ends[i]
+        out[name] = arr
+    return out
+
+
+def without_pcl(landmarks: Mapping[str, np.ndarray] | None) -> dict[str, np.ndarray]:
+    """A copy of ``landmarks`` without the PCL's two points."""
+    return {k: np.array(v, copy=True) for k, v in (landmarks or {}).items()
+            if k not in PCL_LANDMARKS}
+
+
+def parse_pcl(text: str) -> tuple[tuple[float, float], tuple[float, float]]:
+    """``"PX,PY,CX,CY"`` (mm) -> ((PX, PY), (CX, CY)); ValueError naming the problem."""
+    try:
+        v = [float(x) for x in text.replace(";", ",").split(",") if x.strip()]
+    except ValueError:
+        raise ValueError(f"expected four numbers PUBIS_X,PUBIS_Y,COCCYX_X,COCCYX_Y in mm, "
+                         f"got {text!r}") from None
+    if len(v) != 4 or not np.isfinite(v).all():
+        raise ValueError(f"expected four numbers PUBIS_X,PUBIS_Y,COCCYX_X,COCCYX_Y in mm, "
+                         f"got {text!r}")
+    ends = ((v[0], v[1]), (v[2], v[3]))
+    _unit_normal(np.array(ends))
+    return ends

@@ -1,0 +1,127 @@
+"""core.reference: the pubococcygeal line and organ descent measured against it."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from core.indices import summary_table
+from core.pipeline import AnalysisResult, run_analyze
+from core.reference import (
+    COCCYX,
+    PUBIS,
+    below_pcl,
+    lowest_below_pcl,
+    parse_pcl,
+    pcl_grade,
+    pcl_lines,
+    with_pcl,
+    without_pcl,
+)
+from core.series import CineSeries
+
+LINE = np.array([[20.0, 50.0], [110.0, 50.0]])  # horizontal, y = 50 mm
+
+
+def test_distance_is_perpendicular_and_positive_below_whatever_the_direction():
+    pts = np.array([[30.0, 70.0], [30.0, 40.0], [200.0, 50.0]])
+    np.testing.assert_allclose(below_pcl(pts, LINE), [20.0, -10.0, 0.0])
+    np.testing.assert_allclose(below_pcl(pts, LINE[::-1]), [20.0, -10.0, 0.0])
+    # tilted by 30 degrees (the coccyx higher, as in a patient): distance along the normal
+    a = np.deg2rad(30)
+    p = np.array([0.0, 0.0])
+    c = p + 100 * np.array([np.cos(a), -np.sin(a)])
+    normal = np.array([np.sin(a), np.cos(a)])            # unit, pointing to +y (feet)
+    q = p + 40 * (c - p) / 100 + 12.5 * normal
+    assert below_pcl(q, np.array([p, c])) == pytest.approx(12.5)
+    with pytest.raises(ValueError, match="at least 20 mm apart"):
+        below_pcl(pts, np.array([[0.0, 0.0], [5.0, 0.0]]))
+
+
+def test_lowest_point_and_grades():
+    square = np.array([[40.0, 30.0], [60.0, 30.0], [60.0, 85.0], [40.0, 85.0]])
+    assert lowest_below_pcl(square, LINE) == pytest.approx(35.0)
+    assert np.isnan(lowest_below_pcl(None, LINE)) and np.isnan(lowest_below_pcl(square, None))
+    assert [pcl_grade(v) for v in (-4.0, 0.0, 12.0, 30.0, 30.1, 60.0, 75.0, np.nan)] == [
+        "above the PCL", "above the PCL", "mild", "mild", "moderate", "moderate", "severe", ""]
+
+
+def test_placing_on_every_frame_or_one_and_the_nearest_placed_frame():
+    marks = with_pcl({"other": np.zeros((5, 2))}, 5, (20, 50), (110, 50))
+    lines = pcl_lines(marks, 5)
+    assert lines.shape == (5, 2, 2) and np.allclose(lines, LINE)
+    assert "other" in marks and set(without_pcl(marks)) == {"other"}
+    one = with_pcl({}, 5, (20, 60), (110, 60), frame=3)
+    assert np.isnan(one[PUBIS][[0, 1, 2, 4]]).all()
+    two = with_pcl(one, 5, (20, 40), (110, 40), frame=0)
+    # frames 1 (tie between 0 and 3: the earlier), 2 -> 3, 4 -> 3
+    np.testing.assert_allclose(pcl_lines(two, 5)[:, 0, 1], [40, 40, 60, 60, 60])
+    assert pcl_lines({}, 5) is None and pcl_lines({PUBIS: np.zeros((5, 2))}, 5) is None
+    assert pcl_lines({PUBIS: np.full((5, 2), np.nan), COCCYX: np.full((5, 2), np.nan)}, 5) is None
+    with pytest.raises(ValueError, match="finite"):
+        with_pcl({}, 5, (np.nan, 1), (100, 1))
+    with pytest.raises(ValueError, match="apart"):
+        with_pcl({}, 5, (10, 10), (12, 12))
+    with pytest.raises(ValueError, match="not a frame"):
+        with_pcl({}, 5, (20, 50), (110, 50), frame=5)
+
+
+def test_parse_pcl():
+    assert parse_pcl("20,50, 110,50") == ((20.0, 50.0), (110.0, 50.0))
+    for bad in ("1,2,3", "a,b,c,d", "0,0,1,1", "1,2,3,nan"):
+        with pytest.raises(ValueError):
+            parse_pcl(bad)
+
+
+def _falling_disc(n_frames=5, radius=10.0, step=4.0):
+    """A disc (1 mm pixels) whose lowest point is at y = 40 + 4 t mm."""
+    h, w = 96, 80
+    rows, cols = np.mgrid[0:h, 0:w].astype(float)
+    frames = np.zeros((n_frames, h, w), np.float32)
+    labels = np.zeros((n_frames, h, w), np.uint8)
+    for t in range(n_frames):
+        inside = (cols - 40) ** 2 + (rows - (30 + step * t)) ** 2 <= radius**2
+        frames[t] = 100.0 * inside + 10
+        labels[t] = inside
+    return CineSeries(frames, (1.0, 1.0), np.arange(n_frames) * 0.5, {"subject_id": "disc"}), labels
+
+
+def test_frame_table_measures_the_lowest_point_against_the_line():
+    series, labels = _falling_disc()
+    marks = with_pcl({}, 5, (10, 50), (75, 50))            # horizontal at y = 50
+    res = run_analyze(series, labels=labels, organs=("bladder",), n_points=32, landmarks=marks)
+    expected = 40 + 4.0 * np.arange(5) - 50                 # -10, -6, -2, 2, 6
+    np.testing.assert_allclose(res.frames["below_pcl_mm"], expected, atol=0.6)
+    summary = summary_table(res.frames)
+    assert summary["rest_below_pcl_mm"][0] == pytest.approx(-10, abs=0.6)
+    assert summary["max_below_pcl_mm"][0] == pytest.approx(6, abs=0.6)
+    assert summary["pcl_grade"][0] == "mild"
+    # without a line the column is NaN, the grade empty
+    plain = run_analyze(series, labels=labels, organs=("bladder",), n_points=32)
+    assert plain.frames["below_pcl_mm"].isna().all()
+    assert summary_table(plain.frames)["pcl_grade"][0] == ""
+    # a table written before the PCL existed still summarises
+    old = summary_table(plain.frames.drop(columns="below_pcl_mm"))
+    assert np.isnan(old["max_below_pcl_mm"][0])
+
+
+def test_landmarks_survive_projects_and_placing_them_changes_only_that_column():
+    from core.corrections import run_retrack
+
+    series, labels = _falling_disc()
+    res = run_analyze(series, labels=labels, organs=("bladder",), n_points=32)
+    before = res.frames.copy()
+    res.set_landmarks(with_pcl(res.landmarks, 5, (10, 45), (75, 45)))
+    np.testing.assert_allclose(res.frames["below_pcl_mm"], 40 + 4.0 * np.arange(5) - 45,
+                               atol=0.6)
+    other = [c for c in before.columns if c != "below_pcl_mm"]
+    assert res.frames[other].equals(before[other])
+    back = AnalysisResult.from_project(res.to_project())
+    np.testing.assert_allclose(back.landmarks[PUBIS], res.landmarks[PUBIS])
+    np.testing.assert_allclose(back.frames["below_pcl_mm"], res.frames["below_pcl_mm"])
+    again = run_retrack(back, device="cpu")
+    np.testing.assert_allclose(again.frames["below_pcl_mm"], res.frames["below_pcl_mm"])
+    res.set_landmarks(without_pcl(res.landmarks))
+    assert res.frames["below_pcl_mm"].isna().all() and PUBIS not in res.landmarks
+    with pytest.raises(ValueError, match="must be"):
+        res.set_landmarks({PUBIS: np.zeros((4, 2))})
