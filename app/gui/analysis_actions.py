@@ -154,6 +154,101 @@ class AnalysisActions:
                               project=self.state.project_path, dirty=True, keep_frame=True,
                               verb="Re-tracking")
 
+    # -- the pubococcygeal line --------------------------------------------------
+    def _build_pcl_actions(self, menu: QMenu) -> None:
+        """Place / remove the PCL (L, Esc stops placing)."""
+        from app.gui.reference import PclPlacer
+
+        self.pcl = PclPlacer(self.state, self.player, self)
+        self.pcl_action = QAction("Place the &pubococcygeal line", self)
+        self.pcl_action.setCheckable(True)
+        self.pcl_action.setShortcut(QKeySequence(Qt.Key.Key_L))
+        self.pcl_action.setStatusTip("Click the inferior pubic point, then the last coccygeal "
+                                     "joint: each organ's lowest point is measured against "
+                                     "the line (rule of three)")
+        self.pcl_action.toggled.connect(self._toggle_pcl)
+        menu.addAction(self.pcl_action)
+        self.remove_pcl_action = self._action(menu, "Remove the pubococcygeal line",
+                                              self.remove_pcl)
+        self.stop_pcl_action = QAction("Stop placing the line", self)
+        self.stop_pcl_action.setShortcut(QKeySequence(Qt.Key.Key_Escape))
+        self.stop_pcl_action.triggered.connect(self.pcl.stop)
+        self.addAction(self.stop_pcl_action)
+        self.pcl.placed.connect(self.place_pcl)
+        self.pcl.prompt.connect(self._pcl_prompt)
+        self.state.result_changed.connect(self._sync_pcl_actions)
+        self._sync_pcl_actions()
+
+    def _toggle_pcl(self, on: bool) -> None:
+        if on and not self.pcl.placing:
+            if not self.pcl.start():
+                self.pcl_action.setChecked(False)
+        elif not on:
+            self.pcl.stop()
+
+    def _pcl_prompt(self, text: str) -> None:
+        if text:
+            self.status_label.setText(text)
+        self.pcl_action.blockSignals(True)
+        self.pcl_action.setChecked(self.pcl.placing)
+        self.pcl_action.blockSignals(False)
+        self.stop_pcl_action.setEnabled(self.pcl.placing)
+
+    def _sync_pcl_actions(self) -> None:
+        from app.gui.reference import has_pcl
+
+        result = self.state.result
+        can = result is not None and hasattr(result, "set_landmarks")
+        self.pcl_action.setEnabled(can)
+        self.remove_pcl_action.setEnabled(can and has_pcl(result))
+        self.stop_pcl_action.setEnabled(self.pcl.placing)
+
+    def place_pcl(self, pubis: Any, coccyx: Any) -> bool:
+        """Put the PCL on every frame (one undo step) and measure against it."""
+        from core.reference import with_pcl
+
+        result = self.state.result
+        if result is None or not hasattr(result, "set_landmarks") or self.busy:
+            return False
+        try:
+            after = with_pcl(result.landmarks, result.series.n_frames, pubis, coccyx)
+        except ValueError as exc:
+            self.report_error(exc)
+            return False
+        return self._push_landmarks(after, "Place the pubococcygeal line")
+
+    def remove_pcl(self) -> bool:
+        """Take the PCL off (one undo step)."""
+        from core.reference import without_pcl
+
+        result = self.state.result
+        if result is None or not hasattr(result, "set_landmarks") or self.busy:
+            return False
+        return self._push_landmarks(without_pcl(result.landmarks),
+                                    "Remove the pubococcygeal line")
+
+    def _push_landmarks(self, after: dict, text: str) -> bool:
+        from app.gui.reference import LandmarkEdit
+
+        before = {k: v.copy() for k, v in self.state.result.landmarks.items()}
+        self.editor.undo_stack.push(LandmarkEdit(self._apply_landmarks, before, after, text))
+        return True
+
+    def _apply_landmarks(self, landmarks: dict) -> None:
+        from core.indices import summary_table
+        from core.reference import pcl_grade
+
+        result = self.state.result
+        result.set_landmarks({k: v.copy() for k, v in landmarks.items()})
+        self.state.refresh_result()
+        self._autosave_timer.start()
+        table = summary_table(result.frames, int(result.settings.get("rest_frame", 0)))
+        parts = [f"{theme.organ_label(o)} {v:+.1f} mm ({pcl_grade(v)})"
+                 for o, v in zip(table["organ"], table["max_below_pcl_mm"], strict=True)
+                 if v == v]
+        self.status_label.setText("Lowest points below the PCL at most: " + ", ".join(parts)
+                                  if parts else "The pubococcygeal line was removed")
+
     # -- the model ---------------------------------------------------------------
     def set_model(self, path: str | Path | None) -> None:
         """Segment the next analyses with the model at ``path`` (None: the shipped one);
@@ -285,11 +380,11 @@ class AnalysisActions:
     def autosave(self) -> Path | None:
         """Keep the corrected analysis in the recovery folder (after each pause in editing).
 
-        Nothing is written when there is no unsaved correction.  The file goes when the
-        analysis is saved or its changes are discarded; after a crash the next start
-        offers it (:meth:`offer_recovery`).
+        Nothing is written when there is no unsaved correction (labels or the PCL).
+        The file goes when the analysis is saved or its changes are discarded; after a
+        crash the next start offers it (:meth:`offer_recovery`).
         """
-        if not (self.state.dirty and self.state.can_edit and self.state.manual_frames):
+        if not self._unsaved_user_work():
             return None
         from core.project import save_project
 
@@ -304,6 +399,13 @@ class AnalysisActions:
             return None
         self._recovery_file = path
         return path
+
+    def _unsaved_user_work(self) -> bool:
+        """Unsaved work of the user's own hand: corrected frames or a placed PCL."""
+        from app.gui.reference import has_pcl
+
+        return bool(self.state.dirty and self.state.can_edit
+                    and (self.state.manual_frames or has_pcl(self.state.result)))
 
     def discard_recovery(self) -> None:
         """Delete this analysis' recovery copy (saved, or its changes discarded)."""
@@ -345,11 +447,11 @@ class AnalysisActions:
 
     def confirm_replace(self) -> bool:
         """Before another analysis replaces this one: save or discard unsaved corrections."""
-        if not (self.state.dirty and self.state.can_edit and self.state.manual_frames):
+        if not self._unsaved_user_work():
             return True
         answer = QMessageBox.question(
-            self, "Unsaved corrections", "Save the corrected labels of this analysis as a "
-            "project before opening another?",
+            self, "Unsaved corrections", "Save the corrected labels (or the placed "
+            "pubococcygeal line) of this analysis as a project before opening another?",
             QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard
             | QMessageBox.StandardButton.Cancel, QMessageBox.StandardButton.Save)
         if answer == QMessageBox.StandardButton.Cancel:

@@ -214,6 +214,8 @@ class MainWindow(AnalysisActions, FileActions, QMainWindow):
         self.resegment_action = self._action(
             a, "&Segment again, keeping the corrected frames", self.resegment, "Ctrl+Shift+R")
         a.addSeparator()
+        self._build_pcl_actions(a)
+        a.addSeparator()
         self._action(a, "&Fine-tune the model on corrected frames…", self.fine_tune_dialog)
         self._action(a, "Choose the segmentation &model…", self.choose_model_dialog)
         self._action(a, "Use the &shipped model", lambda: self.set_model(None))

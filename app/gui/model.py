@@ -25,6 +25,7 @@ POINT_INDICES: dict[str, str] = {
 FRAME_INDICES: dict[str, str] = {
     "area_mm2": "Area (mm²)",
     "descent_mm": "Descent (mm)",
+    "below_pcl_mm": "Lowest point below the PCL (mm)",
     "centroid_displacement_mm": "Centroid displacement (mm)",
     "max_displacement_mm": "Max displacement (mm)",
     "mean_displacement_mm": "Mean displacement (mm)",

@@ -40,7 +40,8 @@ class PlayerView(pg.GraphicsLayoutWidget):
     """Image + contours of the current frame, observing an :class:`AppState`.
 
     Signals:
-        hovered(str): read-out of the point under the mouse ("" when none).
+        hovered(str): read-out of the tracked point under the mouse, else of the
+            pointer's position in mm ("" outside the image).
     """
 
     hovered = Signal(str)
@@ -210,7 +211,8 @@ class PlayerView(pg.GraphicsLayoutWidget):
         p = self.view.mapSceneToView(pos)
         hit = self.point_at(p.x(), p.y())
         text = self.describe_point(*hit) if hit else ""
-        self.hovered.emit(text)
+        # where the pointer is, in the coordinates of the tables and of `analyze --pcl`
+        self.hovered.emit(text or f"x {p.x():.1f} mm · y {p.y():.1f} mm")
         if text:
             QToolTip.showText(self.mapToGlobal(self.mapFromScene(pos)), text, self)
         else:

@@ -120,6 +120,16 @@ class AppState(QObject):
         """Replace the data with an ``AnalysisResult``-like object (see :mod:`app.gui.model`)."""
         self.set_data(view_data_from_result(result), source=source, project=project, dirty=dirty)
 
+    def refresh_result(self, *, dirty: bool = True) -> None:
+        """Rebuild the views' data after the loaded result changed in place (its
+        landmarks, say): same series, same frame, no new series signal."""
+        if self.data is None or self.result is None:
+            return
+        self.data = view_data_from_result(self.result)
+        self.result_changed.emit()
+        self.frame_changed.emit(self.frame)
+        self.set_dirty(dirty)
+
     # -- label correction ------------------------------------------------------
     @property
     def can_edit(self) -> bool:

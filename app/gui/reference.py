@@ -1,0 +1,174 @@
+"""The pubococcygeal line in the player: drawn over the image, placed with two clicks.
+
+Analysis ▸ Place the pubococcygeal line (L): the next left click in the player
+sets the inferior pubic point, the one after it the last coccygeal joint; the
+line then holds for every frame (:func:`core.reference.with_pcl`), the frame
+table's ``below_pcl_mm`` is measured against it, and the change is one undo
+step (Ctrl+Z).  Esc or L again stops placing.  Qt-free geometry is in
+:mod:`core.reference`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QObject, QPointF, Qt, Signal
+from PySide6.QtGui import QColor, QUndoCommand
+
+from app.gui.state import AppState
+from core.reference import PCL_LANDMARKS, pcl_lines
+
+#: Colour of the line and its ends.
+PCL_COLOUR = QColor("#f5d90a")
+
+#: What the status line asks for while placing: (first click, second click).
+PROMPTS = ("Click the inferior border of the pubic symphysis (Esc stops)",
+           "Click the last coccygeal joint (Esc stops)")
+
+
+class PclOverlay:
+    """The line, its two ends and its name inside a view box (mm coordinates)."""
+
+    def __init__(self, view: pg.ViewBox) -> None:
+        self.line = pg.PlotCurveItem(pen=pg.mkPen(PCL_COLOUR, width=2,
+                                                  style=Qt.PenStyle.DashLine))
+        self.ends = pg.ScatterPlotItem(size=9, symbol="+", pen=pg.mkPen(PCL_COLOUR, width=2),
+                                       brush=None, pxMode=True)
+        self.text = pg.TextItem("PCL", color=PCL_COLOUR, anchor=(0.5, 1.2))
+        for z, item in enumerate((self.line, self.ends, self.text)):
+            item.setZValue(30 + z)
+            view.addItem(item, ignoreBounds=True)
+        self.shown: np.ndarray | None = None
+        self.show(None)
+
+    def show(self, line: np.ndarray | None, pending: np.ndarray | None = None) -> None:
+        """Draw ``line`` ((2, 2) ends, xy mm) or nothing; ``pending``: the first end
+        clicked while placing (drawn alone)."""
+        self.shown = None if line is None else np.asarray(line, float)
+        if line is not None:
+            self.line.setData(self.shown[:, 0], self.shown[:, 1])
+            self.ends.setData(self.shown[:, 0], self.shown[:, 1])
+            mid = self.shown.mean(axis=0)
+            self.text.setPos(float(mid[0]), float(mid[1]))
+        elif pending is not None:
+            self.line.setData([], [])
+            self.ends.setData([float(pending[0])], [float(pending[1])])
+        else:
+            self.line.setData([], [])
+            self.ends.setData([], [])
+        self.line.setVisible(line is not None)
+        self.text.setVisible(line is not None)
+        self.ends.setVisible(line is not None or pending is not None)
+
+
+class PclPlacer(QObject):
+    """Draws the loaded result's PCL on the current frame and takes the two clicks
+    that place a new one.
+
+    Signals:
+        placed(object, object): (pubis xy, coccyx xy) in mm, once both are clicked.
+        prompt(str): what to click next ("" when placing ends).
+    """
+
+    placed = Signal(object, object)
+    prompt = Signal(str)
+
+    def __init__(self, state: AppState, player: Any, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.state = state
+        self.player = player
+        self.overlay = PclOverlay(player.view)
+        self.placing = False
+        self.first: np.ndarray | None = None
+        self._lines: np.ndarray | None = None
+        player.scene().sigMouseClicked.connect(self._on_click)
+        state.result_changed.connect(self._on_result)
+        state.frame_changed.connect(self._draw)
+
+    @property
+    def lines(self) -> np.ndarray | None:
+        """The loaded result's PCL per frame, (T, 2, 2), or None."""
+        return self._lines
+
+    def _on_result(self) -> None:
+        data = self.state.data
+        marks = getattr(self.state.result, "landmarks", None)
+        self._lines = None if data is None else pcl_lines(marks, data.n_frames)
+        if data is None or data.labels is None:
+            self.stop()
+        self._draw()
+
+    def _draw(self, *_args: object) -> None:
+        lines = self._lines
+        line = None if lines is None or self.placing else lines[self.state.frame]
+        self.overlay.show(line, self.first if self.placing else None)
+
+    def start(self) -> bool:
+        """Take the next two clicks as the line's ends (False when nothing is loaded)."""
+        if self.state.data is None or self.state.busy:
+            return False
+        self.state.set_editing(False)  # a click must not paint
+        self.placing, self.first = True, None
+        self.prompt.emit(PROMPTS[0])
+        self._draw()
+        return True
+
+    def stop(self) -> None:
+        """Stop placing; the line stays as it was."""
+        if self.placing:
+            self.placing, self.first = False, None
+            self.prompt.emit("")
+            self._draw()
+
+    def click(self, x_mm: float, y_mm: float) -> None:
+        """One click of placing, at (x, y) mm."""
+        if not self.placing:
+            return
+        point = np.array([x_mm, y_mm], float)
+        if self.first is None:
+            self.first = point
+            self.prompt.emit(PROMPTS[1])
+            self._draw()
+            return
+        first = self.first
+        self.placing, self.first = False, None
+        self.prompt.emit("")
+        self._draw()
+        self.placed.emit(tuple(first), tuple(point))
+
+    def _on_click(self, ev) -> None:  # noqa: ANN001 - pyqtgraph MouseClickEvent
+        if not self.placing or ev.button() != Qt.MouseButton.LeftButton:
+            return
+        pos = ev.scenePos()
+        if not self.player.view.sceneBoundingRect().contains(pos):
+            return
+        p: QPointF = self.player.view.mapSceneToView(pos)
+        ev.accept()
+        self.click(float(p.x()), float(p.y()))
+
+
+class LandmarkEdit(QUndoCommand):
+    """One change of the landmarks (placing or removing the PCL), undoable.
+
+    ``apply(landmarks)`` puts a landmark set on the result and refreshes the views.
+    """
+
+    def __init__(self, apply: Any, before: dict, after: dict, text: str) -> None:
+        super().__init__(text)
+        self.apply, self.before, self.after = apply, before, after
+
+    def redo(self) -> None:  # noqa: D102 - QUndoCommand API
+        self.apply(self.after)
+
+    def undo(self) -> None:  # noqa: D102 - QUndoCommand API
+        self.apply(self.before)
+
+
+def has_pcl(result: Any) -> bool:
+    """Whether a result carries a placed PCL."""
+    marks = getattr(result, "landmarks", None) or {}
+    data = getattr(result, "series", None)
+    return data is not None and all(n in marks for n in PCL_LANDMARKS) and \
+        pcl_lines(marks, data.n_frames) is not None

@@ -1,0 +1,141 @@
+"""The pubococcygeal line in the window: two clicks, drawn, measured, undone, saved."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from gui_helpers import RADIUS_MM, STEP_MM, disc_case
+from PySide6.QtCore import QEvent, QPointF, Qt
+from PySide6.QtGui import QMouseEvent
+from PySide6.QtWidgets import QApplication
+
+from core.reference import COCCYX, PUBIS
+
+LINE_Y = 30.0
+
+
+@pytest.fixture
+def shown(window, qtbot):
+    """A fresh disc result in a shown window (its lowest point at 14 + R + t x STEP mm)."""
+    result = disc_case()
+    window.state.set_result(result, dirty=False)
+    window.show()
+    qtbot.waitExposed(window)
+    return window, result
+
+
+def _click_mm(window, x_mm, y_mm):
+    player = window.player
+    pos = player.mapFromScene(player.view.mapViewToScene(QPointF(x_mm, y_mm)))
+    viewport = player.viewport()
+    left, none = Qt.MouseButton.LeftButton, Qt.MouseButton.NoButton
+    for kind, buttons in ((QEvent.Type.MouseButtonPress, left),
+                          (QEvent.Type.MouseButtonRelease, none)):
+        QApplication.sendEvent(viewport, QMouseEvent(
+            kind, QPointF(pos), viewport.mapToGlobal(QPointF(pos)), left, buttons,
+            Qt.KeyboardModifier.NoModifier))
+
+
+def _expected_below(t):
+    return 14.0 + RADIUS_MM + STEP_MM * t - LINE_Y
+
+
+def test_two_clicks_place_the_line_and_every_frame_is_measured(shown):
+    window, result = shown
+    window.state.set_editing(True)
+    window.pcl_action.trigger()                     # L
+    assert window.pcl.placing and not window.state.editing   # a click must not paint
+    assert "pubic symphysis" in window.status_label.text()
+    labels_before = result.labels.copy()
+    _click_mm(window, 3.0, LINE_Y)
+    assert "coccygeal" in window.status_label.text()
+    _click_mm(window, 37.0, LINE_Y)
+    assert not window.pcl.placing and not window.pcl_action.isChecked()
+    np.testing.assert_array_equal(result.labels, labels_before)
+    # placed on every frame, within a screen pixel of where it was clicked
+    np.testing.assert_allclose(result.landmarks[PUBIS], [[3.0, LINE_Y]] * 6, atol=0.3)
+    np.testing.assert_allclose(result.landmarks[COCCYX], [[37.0, LINE_Y]] * 6, atol=0.3)
+    bladder = result.frames[result.frames["organ"] == "bladder"]
+    np.testing.assert_allclose(bladder["below_pcl_mm"], _expected_below(np.arange(6)), atol=0.8)
+    assert "Bladder" in window.status_label.text() and "below the PCL" in \
+        window.status_label.text()
+    assert window.state.dirty and window.remove_pcl_action.isEnabled()
+    # drawn on the image, and offered as an index over time
+    xs, ys = window.pcl.overlay.line.getData()
+    assert window.pcl.overlay.line.isVisible()
+    np.testing.assert_allclose(ys, [LINE_Y, LINE_Y], atol=0.3)
+    np.testing.assert_allclose(window.state.data.frame_values["below_pcl_mm"]["bladder"],
+                               bladder["below_pcl_mm"])
+    window.state.set_frame_index("below_pcl_mm")
+    _x, y = window.time_plot.curves["bladder"].getData()
+    np.testing.assert_allclose(y, bladder["below_pcl_mm"])
+
+
+def test_undo_redo_and_remove(shown):
+    window, result = shown
+    assert window.pcl.start()
+    window.pcl.click(3.0, LINE_Y)
+    window.pcl.click(37.0, LINE_Y)
+    placed = result.frames["below_pcl_mm"].to_numpy().copy()
+    assert np.isfinite(placed[:6]).all()
+    window.undo()
+    assert PUBIS not in result.landmarks and result.frames["below_pcl_mm"].isna().all()
+    assert not window.pcl.overlay.line.isVisible()
+    assert not window.remove_pcl_action.isEnabled()
+    window.redo()
+    np.testing.assert_allclose(result.frames["below_pcl_mm"], placed)
+    assert window.remove_pcl()
+    assert result.frames["below_pcl_mm"].isna().all()
+    window.undo()
+    np.testing.assert_allclose(result.frames["below_pcl_mm"], placed)
+
+
+def test_placing_stops_with_escape_and_two_close_points_are_refused(shown):
+    window, result = shown
+    window.pcl_action.trigger()
+    window.pcl.click(3.0, LINE_Y)
+    window.stop_pcl_action.trigger()               # Esc
+    assert not window.pcl.placing and not window.pcl_action.isChecked()
+    assert not window.pcl.overlay.ends.isVisible()
+    window.pcl.click(37.0, LINE_Y)                  # no longer placing: nothing happens
+    assert PUBIS not in result.landmarks
+    window.pcl.start()
+    window.pcl.click(3.0, LINE_Y)
+    window.pcl.click(6.0, LINE_Y)
+    assert PUBIS not in result.landmarks
+    assert any("apart" in text for text, _ in window.test_messages)
+
+
+def test_the_line_is_saved_with_the_project_and_kept_for_recovery(shown, tmp_path, qtbot):
+    from core.project import load_project
+
+    window, result = shown
+    window.pcl.start()
+    window.pcl.click(3.0, LINE_Y)
+    window.pcl.click(37.0, LINE_Y)
+    copy = window.autosave()                        # a placed line is work to keep
+    assert copy is not None and PUBIS in load_project(copy).landmarks
+    path = tmp_path / "with_line.pvt"
+    assert window._save_to(path)
+    assert not window.state.dirty and not copy.exists()
+    assert PUBIS in load_project(path).landmarks
+    window.state.set_result(disc_case(), dirty=False)
+    assert not window.pcl.overlay.line.isVisible()
+    assert window.open_path(path)
+    qtbot.waitUntil(lambda: window.worker is None, timeout=20_000)
+    loaded = window.state.result
+    assert loaded is not result and PUBIS in loaded.landmarks
+    np.testing.assert_allclose(loaded.frames["below_pcl_mm"], result.frames["below_pcl_mm"])
+    assert window.pcl.overlay.line.isVisible() and window.remove_pcl_action.isEnabled()
+
+
+def test_the_pointer_position_reads_in_mm(shown):
+    window, _result = shown
+    player = window.player
+    seen = []
+    player.hovered.connect(seen.append)
+    player._on_mouse_moved(player.view.mapViewToScene(QPointF(5.0, 40.0)))
+    assert seen[-1] == "x 5.0 mm · y 40.0 mm"
+    p = window.state.data.points["bladder"][0, 3]
+    player._on_mouse_moved(player.view.mapViewToScene(QPointF(*p)))
+    assert "point 3" in seen[-1]
