@@ -80,6 +80,11 @@ def format_table(table: pd.DataFrame) -> str:
                 v = sub[col].get(name, np.nan) if name in sub.index else np.nan
                 cells.append(f"{'–' if not np.isfinite(v) else f'{v:.{nd}f}':>{width}}")
             lines.append("".join([f"  {label:32}"] + cells))
+        grades = [str(sub["pcl_grade"].get(name, "")) if name in sub.index else ""
+                  for name in inputs]
+        if any(grades):
+            lines.append("".join([f"  {'PCL grade (rule of three)':32}"]
+                                 + [f"{g or '–':>{width}}" for g in grades]))
     return "\n".join(lines)
 
 

@@ -382,6 +382,9 @@ class CompareWindow(QMainWindow):
                 va = _value(a, organ, col)
                 vb = _value(b, organ, col)
                 rows.append((f"  {label}", va, vb, vb - va, nd))
+            grades = (_grade(a, organ), _grade(b, organ))
+            if any(grades):
+                rows.append(("  PCL grade (rule of three)", *grades, "", None))
         self.table.setRowCount(len(rows))
         for r, (label, va, vb, diff, nd) in enumerate(rows):
             head = QTableWidgetItem(label)
@@ -391,6 +394,10 @@ class CompareWindow(QMainWindow):
                 self.table.setItem(r, 0, head)
                 continue
             self.table.setItem(r, 0, head)
+            if isinstance(va, str):  # a text row (the grade)
+                for c, v in ((1, va), (2, vb)):
+                    self.table.setItem(r, c, QTableWidgetItem(v or "–"))
+                continue
             for c, v in ((1, va), (2, vb), (3, diff)):
                 # round first so that a small negative difference prints 0.0, not -0.0
                 item = QTableWidgetItem("–" if not np.isfinite(v) else
@@ -410,3 +417,10 @@ def _value(table, organ: str, col: str) -> float:  # noqa: ANN001 - DataFrame or
         return float("nan")
     sub = table.loc[table["organ"] == organ, col]
     return float(sub.iloc[0]) if len(sub) else float("nan")
+
+
+def _grade(table, organ: str) -> str:  # noqa: ANN001 - DataFrame or None
+    if table is None or "pcl_grade" not in table:
+        return ""
+    sub = table.loc[table["organ"] == organ, "pcl_grade"]
+    return str(sub.iloc[0]) if len(sub) else ""

@@ -56,3 +56,21 @@ def test_bad_inputs_give_one_line_and_exit_2(projects, tmp_path, capsys, make, w
     assert main(["compare", *make(tmp_path)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("error: ") and word in err[0]
+
+
+def test_the_pcl_rows_show_where_a_line_was_placed(tmp_path, capsys):
+    from gui_helpers import RADIUS_MM
+
+    from core.reference import with_pcl
+
+    a = disc_case(n_frames=4)
+    a.set_landmarks(with_pcl({}, 4, (3.0, 22.0), (37.0, 22.0)))
+    save_project(a.to_project(), tmp_path / "a.pvt")
+    save_project(disc_case(n_frames=4).to_project(), tmp_path / "b.pvt")
+    assert main(["compare", str(tmp_path / "a.pvt"), str(tmp_path / "b.pvt")]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    worst = next(line for line in lines if "below PCL, max" in line).split()
+    assert float(worst[-2]) == pytest.approx(14 + RADIUS_MM + 3 * STEP_MM - 22, abs=0.6)
+    assert worst[-1] == "–"                          # no line placed on the second
+    grade = next(line for line in lines if "PCL grade" in line).split()
+    assert grade[-2:] == ["mild", "–"]

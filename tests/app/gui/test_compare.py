@@ -163,3 +163,17 @@ def test_the_summaries_export_as_one_table(compared, tmp_path, monkeypatch):
     monkeypatch.setattr(QFileDialog, "getSaveFileName",
                         lambda *a, **k: (str(tmp_path / "a_file" / "x.csv"), ""))
     assert cw.export_dialog() is None and shown
+
+
+def test_a_line_placed_in_the_main_window_shows_in_the_table(compared):
+    window, cw = compared
+    window.pcl.start()
+    window.pcl.click(3.0, 22.0)
+    window.pcl.click(37.0, 22.0)
+    rows = {cw.table.item(r, 0).text().strip(): r for r in range(cw.table.rowCount())}
+    r = rows["lowest point below PCL, max (mm)"]
+    assert float(cw.table.item(r, 1).text()) == pytest.approx(14 + RADIUS_MM + 5 * STEP_MM - 22,
+                                                              abs=0.6)
+    assert cw.table.item(r, 2).text() == "–"
+    g = rows["PCL grade (rule of three)"]
+    assert [cw.table.item(g, c).text() for c in (1, 2)] == ["mild", "–"]
