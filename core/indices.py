@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from scipy.interpolate import CubicSpline
 
-from core.reference import lowest_below_pcl, pcl_grade
+from core.reference import GRADED_ORGANS, lowest_below_pcl, pcl_grade
 from core.track.contours import mask_contour, perimeter, signed_area
 
 if TYPE_CHECKING:
@@ -375,8 +375,9 @@ def summary_table(frames: pd.DataFrame, rest_frame: int = 0) -> pd.DataFrame:
         happens; the largest centroid and point displacements; the area change at
         the frame of largest descent, in % of the rest area; the largest mean
         |curvature|; how far the organ's lowest point lies below the pubococcygeal
-        line at rest and at most, and the grade of that most (:func:`core.reference.pcl_grade`;
-        NaN and "" without a PCL); the number of frames the tracker flagged.  NaN
+        line at rest and at most, and the grade of that most (:func:`core.reference.pcl_grade`,
+        for :data:`core.reference.GRADED_ORGANS` only; NaN and "" without a PCL); the
+        number of frames the tracker flagged.  NaN
         where the organ is missing in the frames needed.
 
     Raises:
@@ -414,5 +415,5 @@ def summary_table(frames: pd.DataFrame, rest_frame: int = 0) -> pd.DataFrame:
         rows.append((subject, organ, len(g), rest_area, max_descent, t_max,
                      peak("centroid_displacement_mm"), peak("max_displacement_mm"), change,
                      peak("mean_abs_curvature_per_mm"), rest_pcl, max_pcl,
-                     pcl_grade(max_pcl), flagged))
+                     pcl_grade(max_pcl) if organ in GRADED_ORGANS else "", flagged))
     return pd.DataFrame(rows, columns=list(SUMMARY_COLUMNS))

@@ -1,12 +1,13 @@
 """The pubococcygeal line (PCL): organ descent against the bony pelvis.
 
 Radiologists grade pelvic organ prolapse on dynamic MRI by how far each organ's
-lowest point (bladder base, cervix or vaginal vault, anorectal junction) lies below
+reference point (bladder base, cervix or vaginal vault, anorectal junction) lies below
 the PCL, the line from the inferior border of the pubic symphysis to the last
 coccygeal joint, measured perpendicular to it ("rule of three": up to 3 cm below
 is mild, 3–6 cm moderate, beyond 6 cm severe).  Descent against the image axis
 (:func:`core.indices.frame_table`'s ``descent_mm``) moves with the patient's
-tilt; against the PCL it does not.
+tilt; against the PCL it does not.  Each organ's *lowest point* is measured; it
+is the graded point for the bladder only (:data:`GRADED_ORGANS`).
 
 The two points are landmarks of a project (:attr:`core.project.Project.landmarks`,
 name -> (T, 2) xy mm, NaN where not placed) under the names the phantom uses for
@@ -33,6 +34,13 @@ MIN_PCL_MM = 20.0
 
 #: Upper limits (mm below the PCL) of the grades of the rule of three.
 GRADES = ((30.0, "mild"), (60.0, "moderate"))
+
+#: Organs whose label's lowest point is the point the rule of three grades: the
+#: bladder base.  The uterus_vagina label ends at the vaginal introitus and the
+#: rectum's at the anal canal, below the PCL in every pelvis; the points graded
+#: for them (the cervix or vaginal vault, the anorectal junction) are not the
+#: lowest points of their labels, so their ``below_pcl_mm`` is measured but not graded.
+GRADED_ORGANS = ("bladder",)
 
 
 def pcl_lines(landmarks: Mapping[str, np.ndarray] | None, n_frames: int) -> np.ndarray | None:

@@ -17,7 +17,7 @@ from tqdm import tqdm
 from app.commands import add_inference_options, add_slice_option, inference_kwargs
 from core.batch import analysis_steps
 from core.pipeline import AnalysisResult, write_outputs
-from core.reference import pcl_grade
+from core.reference import GRADED_ORGANS, pcl_grade
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -90,7 +90,9 @@ def summary_lines(result: AnalysisResult) -> list[str]:
         below = f["below_pcl_mm"].to_numpy(float)
         if np.isfinite(below).any():
             worst = float(np.nanmax(below))
-            line += f"   lowest point {worst:+6.1f} mm below the PCL ({pcl_grade(worst)})"
+            line += f"   lowest point {worst:+6.1f} mm below the PCL"
+            if organ in GRADED_ORGANS:
+                line += f" ({pcl_grade(worst)})"
         lines.append(line)
     for note in result.tracks.warnings:
         lines.append(f"warning: {note}")

@@ -236,14 +236,15 @@ class AnalysisActions:
 
     def _apply_landmarks(self, landmarks: dict) -> None:
         from core.indices import summary_table
-        from core.reference import pcl_grade
+        from core.reference import GRADED_ORGANS, pcl_grade
 
         result = self.state.result
         result.set_landmarks({k: v.copy() for k, v in landmarks.items()})
         self.state.refresh_result()
         self._autosave_timer.start()
         table = summary_table(result.frames, int(result.settings.get("rest_frame", 0)))
-        parts = [f"{theme.organ_label(o)} {v:+.1f} mm ({pcl_grade(v)})"
+        parts = [f"{theme.organ_label(o)} {v:+.1f} mm"
+                 + (f" ({pcl_grade(v)})" if o in GRADED_ORGANS else "")
                  for o, v in zip(table["organ"], table["max_below_pcl_mm"], strict=True)
                  if v == v]
         self.status_label.setText("Lowest points below the PCL at most: " + ", ".join(parts)

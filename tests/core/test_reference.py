@@ -125,3 +125,12 @@ def test_landmarks_survive_projects_and_placing_them_changes_only_that_column():
     assert res.frames["below_pcl_mm"].isna().all() and PUBIS not in res.landmarks
     with pytest.raises(ValueError, match="must be"):
         res.set_landmarks({PUBIS: np.zeros((4, 2))})
+
+
+def test_only_the_bladder_is_graded():
+    series, labels = _falling_disc()
+    marks = with_pcl({}, 5, (10, 45), (75, 45))
+    res = run_analyze(series, labels=labels, organs=("rectum",), n_points=32, landmarks=marks)
+    summary = summary_table(res.frames)
+    assert summary["max_below_pcl_mm"][0] == pytest.approx(11, abs=0.6)   # measured
+    assert summary["pcl_grade"][0] == ""                                    # not graded
