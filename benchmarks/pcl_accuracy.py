@@ -144,13 +144,17 @@ def report(rows: pd.DataFrame, seeds: str, seconds: float) -> str:
                 f"{g['max_error_mm'].mean():.2f} | {g['max_error_mm'].max():.2f} | "
                 f"{agree} | {len(g)} |")
     truth = rows[(rows["condition"] == "segmentation") & rows["graded"]]
+    limits = np.array([0.0, 30.0, 60.0])
+    near = int(sum(np.min(np.abs(v - limits)) <= 3.0 for v in truth["truth_max_mm"]))
     lines += ["", "Only the bladder is graded (core.reference.GRADED_ORGANS): its lowest point "
               "is the bladder base; the uterus_vagina label ends at the introitus and the "
               "rectum's at the anal canal, below the PCL in every pelvis, so their lowest "
               "points are measured but are not the cervix or the anorectal junction that the "
               "rule of three grades. Truth grades of the bladder's largest descent in these "
               "cases: " + ", ".join(f"{k} {v}" for k, v in
-                                    truth["truth_grade"].value_counts().items()) + "."]
+                                    truth["truth_grade"].value_counts().items())
+              + f"; {near} of {len(truth)} within 3 mm of a grade's limit (0, 30 or 60 mm), "
+              "where the errors above could change the grade."]
     return "\n".join(lines) + "\n"
 
 
