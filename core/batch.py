@@ -126,8 +126,8 @@ def analysis_steps(source: str | os.PathLike, *, series_uid: str | None = None,
     corrected by hand is segmented again keeping them (:func:`core.corrections.resegment`;
     the first record says so, ``data["kept_frames"]``), anything else goes to
     :func:`core.pipeline.analyze`.  A project's landmarks (the pubococcygeal line)
-    are kept; ``pcl`` = ((pubis x, y), (coccyx x, y)) in mm places the line on every
-    frame instead.  ``options`` go to either.
+    and reference points are kept; ``pcl`` = ((pubis x, y), (coccyx x, y)) in mm
+    places the line on every frame instead.  ``options`` go to either.
     """
     from core.corrections import resegment
     from core.pipeline import analyze
@@ -144,7 +144,8 @@ def analysis_steps(source: str | os.PathLike, *, series_uid: str | None = None,
         return
     marks = options.pop("landmarks", None)
     if marks is None:
-        marks = project_landmarks(source)
+        marks, chosen = project_references(source)
+        options.setdefault("reference_points", chosen)
     if pcl is not None:
         from core.io import read_series
 
@@ -154,14 +155,17 @@ def analysis_steps(source: str | os.PathLike, *, series_uid: str | None = None,
                        landmarks=marks, **options)
 
 
-def project_landmarks(path: str | os.PathLike) -> dict[str, Any]:
-    """The landmarks stored in a project file ({} for anything else)."""
+def project_references(path: str | os.PathLike) -> tuple[dict[str, Any], dict[str, int]]:
+    """The landmarks and reference points stored in a project file (empty for
+    anything else)."""
     p = Path(path)
     if p.suffix.lower() != ".pvt" or not p.is_file():
-        return {}
+        return {}, {}
     from core.project import load_project
 
-    return dict(load_project(p).landmarks)
+    project = load_project(p)
+    chosen = (project.settings or {}).get("reference_points") or {}
+    return dict(project.landmarks), {str(o): int(i) for o, i in chosen.items()}
 
 
 def corrected_project(path: str | os.PathLike) -> Any:

@@ -34,7 +34,8 @@ def retrack(result: AnalysisResult, *, device: str = "auto") -> Iterator[Progres
                      rest_frame=int(settings.get("rest_frame", 0)),
                      n_points=int(settings.get("n_points", 128)),
                      scale_mm=float(settings.get("curvature_scale_mm", DEFAULT_SCALE_MM)),
-                     repair=False, device=device, landmarks=result.landmarks):
+                     repair=False, device=device, landmarks=result.landmarks,
+                     reference_points=result.reference_points):
         if p.stage != "done":
             yield p
         else:
@@ -52,7 +53,8 @@ def retrack(result: AnalysisResult, *, device: str = "auto") -> Iterator[Progres
                          confidence=confidence, rest_frame=new.tracks.rest_frame,
                          contours=new.tracks.contours, flagged=settings["flagged_frames"],
                          repaired=settings.get("repaired_frames"),
-                         pcl=pcl_lines(new.landmarks, result.series.n_frames))
+                         pcl=pcl_lines(new.landmarks, result.series.n_frames),
+                         reference=new.reference_tracks())
     provenance = None if result.provenance is None else [dict(p) for p in result.provenance]
     out = AnalysisResult(result.series, new.labels, confidence, result.model_id,
                          tuple(result.organs), new.tracks, new.points, frames, settings,
@@ -74,6 +76,7 @@ def resegment(result: AnalysisResult, **options: Any) -> Iterator[Progress]:
             "n_points": int(settings.get("n_points", 128)),
             "scale_mm": float(settings.get("curvature_scale_mm", DEFAULT_SCALE_MM))}
     opts["landmarks"] = result.landmarks
+    opts["reference_points"] = result.reference_points
     opts.update(options)
     new = None
     for p in analyze(result.series, fixed_frames={t: result.labels[t] for t in manual},

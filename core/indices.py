@@ -17,7 +17,14 @@ import numpy as np
 import pandas as pd
 from scipy.interpolate import CubicSpline
 
-from core.reference import GRADED_ORGANS, lowest_below_pcl, pcl_grade
+from core.reference import (
+    GRADED_ORGANS,
+    below_pcl,
+    hmo_grade,
+    lowest_below_pcl,
+    pcl_grade,
+    pubis_distance,
+)
 from core.track.contours import mask_contour, perimeter, signed_area
 
 if TYPE_CHECKING:
@@ -36,8 +43,11 @@ FRAME_COLUMNS = (
     "subject", "organ", "frame", "time_s", "area_mm2", "perimeter_mm", "centroid_x_mm",
     "centroid_y_mm", "centroid_displacement_mm", "mean_displacement_mm",
     "max_displacement_mm", "mean_abs_curvature_per_mm", "lowest_y_mm", "descent_mm",
-    "below_pcl_mm", "confidence", "flagged", "repaired",
+    "below_pcl_mm", "ref_below_pcl_mm", "ref_to_pubis_mm", "confidence", "flagged", "repaired",
 )
+
+#: The frame table's columns measured against the pubococcygeal line.
+PCL_COLUMNS = ("below_pcl_mm", "ref_below_pcl_mm", "ref_to_pubis_mm")
 
 
 def _check_points(points: np.ndarray, name: str = "points") -> np.ndarray:
@@ -243,6 +253,7 @@ def frame_table(
     flagged: Mapping[str, Sequence[int]] | None = None,
     repaired: Mapping[str, Sequence[int]] | None = None,
     pcl: np.ndarray | None = None,
+    reference: Mapping[str, np.ndarray] | None = None,
 ) -> pd.DataFrame:
     """One row per organ and frame: shape, displacement and descent summaries.
 
@@ -266,6 +277,11 @@ def frame_table(
         pcl: (T, 2, 2) the pubococcygeal line's ends per frame
             (:func:`core.reference.pcl_lines`); ``below_pcl_mm`` is how far the
             organ's lowest point lies below it (NaN without one).
+        reference: organ -> (T, 2) xy mm of its reference point (the bladder base,
+            cervix, anorectal junction: :func:`core.reference.reference_tracks`);
+            ``ref_below_pcl_mm`` is how far it lies below the PCL and
+            ``ref_to_pubis_mm`` its distance from the inferior pubic point (for the
+            anorectal junction the H-line; its ``ref_below_pcl_mm`` is the M-line).
 
     Returns:
         DataFrame with :data:`FRAME_COLUMNS` (NaN where the organ is missing; the
@@ -328,6 +344,12 @@ def frame_table(
                 row["mean_displacement_mm"] = np.nan
                 row["max_displacement_mm"] = np.nan
                 row["mean_abs_curvature_per_mm"] = np.nan
+            ref = (reference or {}).get(organ)
+            if ref is not None and pcl is not None and np.isfinite(ref[t]).all():
+                row["ref_below_pcl_mm"] = float(below_pcl(ref[t], pcl[t]))
+                row["ref_to_pubis_mm"] = float(pubis_distance(ref[t], pcl[t]))
+            else:
+                row["ref_below_pcl_mm"] = row["ref_to_pubis_mm"] = np.nan
             row["confidence"] = float(confidence[t, oi]) if confidence is not None else np.nan
             row["flagged"] = t in flag_sets.get(organ, ())
             row["repaired"] = t in repair_sets.get(organ, ())
@@ -341,8 +363,9 @@ def frame_table(
 SUMMARY_COLUMNS = (
     "subject", "organ", "frames", "rest_area_mm2", "max_descent_mm", "time_of_max_descent_s",
     "max_centroid_displacement_mm", "max_displacement_mm", "area_change_at_max_descent_pct",
-    "max_mean_abs_curvature_per_mm", "rest_below_pcl_mm", "max_below_pcl_mm", "pcl_grade",
-    "flagged_frames",
+    "max_mean_abs_curvature_per_mm", "rest_below_pcl_mm", "max_below_pcl_mm",
+    "rest_ref_below_pcl_mm", "max_ref_below_pcl_mm", "max_ref_to_pubis_mm", "pcl_grade",
+    "hmo_grade", "flagged_frames",
 )
 
 
@@ -358,7 +381,16 @@ SUMMARY_LABELS = (
     ("max_mean_abs_curvature_per_mm", "max mean |curvature| (1/mm)", 3),
     ("rest_below_pcl_mm", "lowest point below PCL, rest (mm)", 1),
     ("max_below_pcl_mm", "lowest point below PCL, max (mm)", 1),
+    ("rest_ref_below_pcl_mm", "reference point below PCL, rest (mm)", 1),
+    ("max_ref_below_pcl_mm", "reference point below PCL, max (mm)", 1),
+    ("max_ref_to_pubis_mm", "reference point to pubis, max (mm)", 1),
     ("flagged_frames", "frames flagged", 0),
+)
+
+#: ... and its text measures: column, label (shown only where some input has one).
+SUMMARY_TEXT_LABELS = (
+    ("pcl_grade", "PCL grade (rule of three)"),
+    ("hmo_grade", "HMO grade (H-line, M-line)"),
 )
 
 
@@ -407,13 +439,25 @@ def summary_table(frames: pd.DataFrame, rest_frame: int = 0) -> pd.DataFrame:
             return float(np.nanmax(v)) if np.isfinite(v).any() else np.nan
 
         flagged = int(g["flagged"].sum()) if "flagged" in g else 0
-        rest_pcl = max_pcl = np.nan
-        if "below_pcl_mm" in g:  # tables written before the PCL have no such column
-            at_rest = g.loc[g["frame"] == rest_frame, "below_pcl_mm"]
-            rest_pcl = float(at_rest.iloc[0]) if len(at_rest) else np.nan
-            max_pcl = peak("below_pcl_mm")
+        def at_rest(col: str, g: pd.DataFrame = g) -> float:
+            if col not in g:  # tables written before the PCL have no such column
+                return np.nan
+            v = g.loc[g["frame"] == rest_frame, col]
+            return float(v.iloc[0]) if len(v) else np.nan
+
+        pcl = {c: peak(c) if c in g else np.nan
+               for c in ("below_pcl_mm", "ref_below_pcl_mm", "ref_to_pubis_mm")}
+        # the point the rule of three grades: the reference point the user chose, else
+        # the lowest point where that is the graded point (the bladder base)
+        graded = (pcl["ref_below_pcl_mm"] if np.isfinite(pcl["ref_below_pcl_mm"])
+                  else pcl["below_pcl_mm"] if organ in GRADED_ORGANS else np.nan)
+        hmo = ""
+        if organ == "rectum" and np.isfinite(pcl["ref_below_pcl_mm"]):
+            hmo = (f"H {hmo_grade(pcl['ref_to_pubis_mm'], 'H')}, "
+                   f"M {hmo_grade(pcl['ref_below_pcl_mm'], 'M')}")
         rows.append((subject, organ, len(g), rest_area, max_descent, t_max,
                      peak("centroid_displacement_mm"), peak("max_displacement_mm"), change,
-                     peak("mean_abs_curvature_per_mm"), rest_pcl, max_pcl,
-                     pcl_grade(max_pcl) if organ in GRADED_ORGANS else "", flagged))
+                     peak("mean_abs_curvature_per_mm"), at_rest("below_pcl_mm"),
+                     pcl["below_pcl_mm"], at_rest("ref_below_pcl_mm"), pcl["ref_below_pcl_mm"],
+                     pcl["ref_to_pubis_mm"], pcl_grade(graded), hmo, flagged))
     return pd.DataFrame(rows, columns=list(SUMMARY_COLUMNS))

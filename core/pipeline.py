@@ -19,10 +19,10 @@ import pandas as pd
 
 from core import __version__
 from core.errors import TrackingError
-from core.indices import DEFAULT_SCALE_MM, frame_table, point_table
+from core.indices import DEFAULT_SCALE_MM, PCL_COLUMNS, frame_table, point_table
 from core.organs import ORGANS
 from core.progress import Progress
-from core.reference import pcl_lines
+from core.reference import pcl_lines, reference_tracks
 from core.series import CineSeries
 from core.track import Tracks, track_organs
 from core.track.repair import repair_labels
@@ -63,7 +63,9 @@ class AnalysisResult:
             every frame is the model's).  Frames corrected by hand are "manual".
         landmarks: name -> (T, 2) xy mm (NaN where not placed), as a project stores
             them; the pubococcygeal line's ends (:mod:`core.reference`) give the
-            frame table's ``below_pcl_mm``.
+            frame table's ``below_pcl_mm``, and with the reference points the user chose
+            (``settings["reference_points"]``: organ -> tracked point index)
+            ``ref_below_pcl_mm`` and ``ref_to_pubis_mm``.
     """
 
     series: CineSeries
@@ -106,7 +108,10 @@ class AnalysisResult:
                                  confidence=project.confidence, rest_frame=rest,
                                  flagged=settings.get("flagged_frames"),
                                  repaired=settings.get("repaired_frames"),
-                                 pcl=pcl_lines(project.landmarks, project.n_frames))
+                                 pcl=pcl_lines(project.landmarks, project.n_frames),
+                                 reference=reference_tracks(
+                                     tracks.points, tracks.valid,
+                                     settings.get("reference_points")))
         else:
             frames = frame_table(points.iloc[:0], project.series,
                                  np.zeros(project.series.frames.shape, np.uint8), (),
@@ -121,6 +126,12 @@ class AnalysisResult:
                    provenance=[dict(p) for p in project.provenance],
                    landmarks={k: np.array(v, np.float64) for k, v in project.landmarks.items()})
 
+    @property
+    def reference_points(self) -> dict[str, int]:
+        """Organ -> index of the tracked point the user chose as its reference point."""
+        return {str(o): int(i)
+                for o, i in ((self.settings or {}).get("reference_points") or {}).items()}
+
     def set_landmarks(self, landmarks: Mapping[str, np.ndarray]) -> None:
         """Replace the landmarks (e.g. the PCL placed by the user) and recompute the
         frame table's columns that use them (in place; tracks and labels unchanged).
@@ -131,18 +142,44 @@ class AnalysisResult:
         from core.project import check_landmarks
 
         checked = check_landmarks(dict(landmarks), self.series.n_frames)
+        self._update_pcl_columns(checked, self.reference_points)
+        self.landmarks = checked
+
+    def set_reference_points(self, chosen: Mapping[str, int]) -> None:
+        """Choose each organ's reference point (organ -> tracked point index; the
+        bladder base, cervix, anorectal junction) and recompute the columns that use it.
+
+        Raises:
+            ValueError: an organ without tracks or a point it does not have.
+        """
+        chosen = {str(o): int(i) for o, i in chosen.items()}
+        self._update_pcl_columns(self.landmarks, chosen)
+        self.settings = dict(self.settings or {})
+        if chosen:
+            self.settings["reference_points"] = chosen
+        else:
+            self.settings.pop("reference_points", None)
+
+    def reference_tracks(self, chosen: Mapping[str, int] | None = None
+                         ) -> dict[str, np.ndarray]:
+        """Each reference point's path, organ -> (T, 2) xy mm (NaN where not tracked)."""
+        return reference_tracks(self.tracks.points, self.tracks.valid,
+                                self.reference_points if chosen is None else chosen)
+
+    def _update_pcl_columns(self, landmarks: Mapping[str, np.ndarray],
+                            chosen: Mapping[str, int]) -> None:
         frames = self.frames.copy()
         if len(frames):
-            # only the column that uses them: the rest of the table stays as it was
+            # only the columns that use them: the rest of the table stays as it was
             table = frame_table(self.points.iloc[:0], self.series, self.labels, self.organs,
                                 rest_frame=int((self.settings or {}).get("rest_frame", 0)),
-                                pcl=pcl_lines(checked, self.series.n_frames))
-            new = table.set_index(["organ", "frame"])["below_pcl_mm"]
-            frames["below_pcl_mm"] = [new.get((o, int(t)), np.nan)
-                                      for o, t in zip(frames["organ"], frames["frame"],
-                                                      strict=True)]
+                                pcl=pcl_lines(landmarks, self.series.n_frames),
+                                reference=self.reference_tracks(chosen))
+            keyed = table.set_index(["organ", "frame"])
+            keys = list(zip(frames["organ"], frames["frame"].astype(int), strict=True))
+            for col in PCL_COLUMNS:
+                frames[col] = [keyed[col].get(k, np.nan) for k in keys]
         self.frames = frames
-        self.landmarks = checked
 
     def set_manual_labels(self, frame: int, labels_hw: np.ndarray) -> None:
         """Replace one frame's labels with a hand correction (in place).
@@ -243,6 +280,7 @@ def analyze(
     batch_size: int | None = None,
     fixed_frames: Mapping[int, np.ndarray] | None = None,
     landmarks: Mapping[str, np.ndarray] | None = None,
+    reference_points: Mapping[str, int] | None = None,
 ) -> Iterator[Progress]:
     """Analyse one cine series: segment every frame, track the organs, measure.
 
@@ -273,6 +311,8 @@ def analyze(
         landmarks: name -> (T, 2) xy mm, kept in the result; with the pubococcygeal
             line's ends (:mod:`core.reference`) the frame table measures each organ's
             lowest point against it.
+        reference_points: organ -> tracked point index of its reference point
+            (bladder base, cervix, anorectal junction), measured against the line.
 
     Yields:
         :class:`Progress` with stages "read", "segment", "track", "indices"; the
@@ -293,6 +333,7 @@ def analyze(
 
     marks = check_landmarks(dict(landmarks or {}), t_n)
     pcl = pcl_lines(marks, t_n)
+    chosen = {str(o): int(i) for o, i in (reference_points or {}).items()}
     yield Progress("read", 1, 1, f"{t_n} frames {series.shape[0]}x{series.shape[1]}")
 
     confidence: np.ndarray | None = None
@@ -361,7 +402,8 @@ def analyze(
                for organ, f in tracks.flagged.items() if np.any(f)}
     frames = frame_table(points, series, lab, organ_names, confidence=confidence,
                          rest_frame=rest_frame, contours=tracks.contours, flagged=flagged,
-                         repaired=repaired, pcl=pcl)
+                         repaired=repaired, pcl=pcl,
+                         reference=reference_tracks(tracks.points, tracks.valid, chosen))
     yield Progress("indices", 2, 2, "indices done")
     settings = {
         "rest_frame": int(rest_frame),
@@ -384,6 +426,8 @@ def analyze(
         "segmentation_piece_weight": (getattr(segmenter, "piece_weight", None)
                                       if labels is None else None),
     }
+    if chosen:
+        settings["reference_points"] = chosen
     result = AnalysisResult(series, lab, confidence, model_id, organ_names, tracks, points,
                             frames, settings, landmarks=marks)
     yield Progress("done", 1, 1, "analysis done", {"result": result})

@@ -111,6 +111,61 @@ def pcl_grade(distance_mm: float) -> str:
     return "severe"
 
 
+#: The point of each organ that the rule of three grades, as the app names it; the
+#: user picks it among the organ's tracked points (it then moves with the organ).
+REFERENCE_POINTS = {"bladder": "bladder base", "uterus_vagina": "cervix or vaginal vault",
+                    "rectum": "anorectal junction"}
+
+
+def reference_tracks(points: Mapping[str, np.ndarray], valid: Mapping[str, np.ndarray],
+                     chosen: Mapping[str, int] | None) -> dict[str, np.ndarray]:
+    """Each chosen reference point's path: organ -> (T, 2) xy mm (NaN where the
+    tracked point is not valid).
+
+    Args:
+        points, valid: tracked points per organ, (T, N, 2) and (T, N).
+        chosen: organ -> point index (``settings["reference_points"]``).
+
+    Raises:
+        ValueError: an organ without tracks or an index outside its points.
+    """
+    out = {}
+    for organ, index in (chosen or {}).items():
+        if organ not in points:
+            raise ValueError(f"no tracked points for {organ!r} (reference point)")
+        pts = np.asarray(points[organ], np.float64)
+        i = int(index)
+        if not 0 <= i < pts.shape[1]:
+            raise ValueError(f"{organ}: point {i} is not one of its {pts.shape[1]} points")
+        path = pts[:, i, :].copy()
+        ok = np.asarray(valid[organ], bool)[:, i] if organ in valid else np.ones(len(path), bool)
+        path[~ok] = np.nan
+        out[organ] = path
+    return out
+
+
+def pubis_distance(points_xy: np.ndarray, line: np.ndarray) -> np.ndarray:
+    """Distance (mm) from the inferior pubic point (the line's first end): for the
+    anorectal junction, the H-line (the levator hiatus' width)."""
+    return np.hypot(*(np.asarray(points_xy, np.float64) - np.asarray(line[0], np.float64)).T)
+
+
+#: HMO system: (upper limit mm, grade) of the H-line and of the M-line (the
+#: anorectal junction below the PCL); beyond the last limit "severe".
+HMO_LIMITS = {"H": ((60.0, "normal"), (80.0, "mild"), (100.0, "moderate")),
+              "M": ((20.0, "normal"), (40.0, "mild"), (60.0, "moderate"))}
+
+
+def hmo_grade(distance_mm: float, line: str) -> str:
+    """Grade of an H-line (``line="H"``) or M-line (``"M"``) length; "" for NaN."""
+    if not np.isfinite(distance_mm):
+        return ""
+    for limit, name in HMO_LIMITS[line]:
+        if distance_mm < limit:
+            return name
+    return "severe"
+
+
 def with_pcl(landmarks: Mapping[str, np.ndarray] | None, n_frames: int,
              pubis_xy: Sequence[float], coccyx_xy: Sequence[float],
              frame: int | None = None) -> dict[str, np.ndarray]:

@@ -17,7 +17,7 @@ from tqdm import tqdm
 from app.commands import add_inference_options, add_slice_option, inference_kwargs
 from core.batch import analysis_steps
 from core.pipeline import AnalysisResult, write_outputs
-from core.reference import GRADED_ORGANS, pcl_grade
+from core.reference import REFERENCE_POINTS
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -74,10 +74,15 @@ def _pcl(text: str):  # noqa: ANN202 - argparse type
 
 
 def summary_lines(result: AnalysisResult) -> list[str]:
-    """Per organ: max descent and max point displacement (mm)."""
+    """Per organ: max descent and max point displacement (mm); against the PCL where
+    one is placed (the reference point where one is marked, else the lowest point)."""
+    from core.indices import summary_table
+
     lines = [f"subject {result.series.subject}: {result.series.n_frames} frames, "
              f"model {result.model_id}"]
     frames = result.frames
+    summary = summary_table(frames, int((result.settings or {}).get("rest_frame", 0)))
+    summary = summary.set_index("organ") if len(summary) else summary
     for organ in result.organs:
         f = frames[frames["organ"] == organ]
         descent = f["descent_mm"].max()
@@ -87,12 +92,16 @@ def summary_lines(result: AnalysisResult) -> list[str]:
             continue
         line = (f"  {organ:<14} max descent {descent:6.1f} mm   "
                 f"max displacement {disp:6.1f} mm")
-        below = f["below_pcl_mm"].to_numpy(float)
-        if np.isfinite(below).any():
-            worst = float(np.nanmax(below))
-            line += f"   lowest point {worst:+6.1f} mm below the PCL"
-            if organ in GRADED_ORGANS:
-                line += f" ({pcl_grade(worst)})"
+        row = summary.loc[organ] if organ in summary.index else None
+        if row is not None and np.isfinite(row["max_ref_below_pcl_mm"]):
+            line += (f"   {REFERENCE_POINTS.get(organ, 'reference point')} "
+                     f"{row['max_ref_below_pcl_mm']:+6.1f} mm below the PCL")
+        elif row is not None and np.isfinite(row["max_below_pcl_mm"]):
+            line += f"   lowest point {row['max_below_pcl_mm']:+6.1f} mm below the PCL"
+        grades = [g for g in ((row["pcl_grade"], row["hmo_grade"]) if row is not None else ())
+                  if g]
+        if grades:
+            line += f" ({'; '.join(grades)})"
         lines.append(line)
     for note in result.tracks.warnings:
         lines.append(f"warning: {note}")

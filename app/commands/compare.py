@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from core.errors import ProjectError
-from core.indices import SUMMARY_COLUMNS, SUMMARY_LABELS, summary_table
+from core.indices import SUMMARY_COLUMNS, SUMMARY_LABELS, SUMMARY_TEXT_LABELS, summary_table
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -80,11 +80,12 @@ def format_table(table: pd.DataFrame) -> str:
                 v = sub[col].get(name, np.nan) if name in sub.index else np.nan
                 cells.append(f"{'–' if not np.isfinite(v) else f'{v:.{nd}f}':>{width}}")
             lines.append("".join([f"  {label:32}"] + cells))
-        grades = [str(sub["pcl_grade"].get(name, "")) if name in sub.index else ""
-                  for name in inputs]
-        if any(grades):
-            lines.append("".join([f"  {'PCL grade (rule of three)':32}"]
-                                 + [f"{g or '–':>{width}}" for g in grades]))
+        for col, label in SUMMARY_TEXT_LABELS:
+            texts = [str(sub[col].get(name, "")) if col in sub and name in sub.index else ""
+                     for name in inputs]
+            if any(texts):
+                lines.append("".join([f"  {label:32}"]
+                                     + [f"{g or '–':>{width}}" for g in texts]))
     return "\n".join(lines)
 
 

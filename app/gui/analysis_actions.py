@@ -20,6 +20,7 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QDialog, QFileDialog, QMenu, QMessageBox
 
 from app.gui import theme
+from core.reference import REFERENCE_POINTS
 
 #: Factor by which ] and [ grow and shrink the brush.
 BRUSH_STEP = 1.25
@@ -170,11 +171,19 @@ class AnalysisActions:
         menu.addAction(self.pcl_action)
         self.remove_pcl_action = self._action(menu, "Remove the pubococcygeal line",
                                               self.remove_pcl)
+        self.pick_action = self._action(menu, "Mark an organ's reference &point",
+                                        self._start_picking, Qt.Key.Key_P)
+        self.pick_action.setStatusTip("Click a tracked point: the bladder base, the cervix or "
+                                      "the anorectal junction; it moves with the organ and is "
+                                      "measured against the line")
+        self.clear_refs_action = self._action(menu, "Clear the reference points",
+                                              lambda: self.set_reference_point(None, None))
         self.stop_pcl_action = QAction("Stop placing the line", self)
         self.stop_pcl_action.setShortcut(QKeySequence(Qt.Key.Key_Escape))
         self.stop_pcl_action.triggered.connect(self.pcl.stop)
         self.addAction(self.stop_pcl_action)
         self.pcl.placed.connect(self.place_pcl)
+        self.pcl.picked.connect(self.set_reference_point)
         self.pcl.prompt.connect(self._pcl_prompt)
         self.state.result_changed.connect(self._sync_pcl_actions)
         self._sync_pcl_actions()
@@ -201,7 +210,28 @@ class AnalysisActions:
         can = result is not None and hasattr(result, "set_landmarks")
         self.pcl_action.setEnabled(can)
         self.remove_pcl_action.setEnabled(can and has_pcl(result))
-        self.stop_pcl_action.setEnabled(self.pcl.placing)
+        self.pick_action.setEnabled(can and self.state.has_result)
+        self.clear_refs_action.setEnabled(can and bool(getattr(result, "reference_points", {})))
+        self.stop_pcl_action.setEnabled(self.pcl.placing or self.pcl.picking)
+
+    def _start_picking(self) -> None:
+        self.pcl.start_picking()
+        self.stop_pcl_action.setEnabled(self.pcl.picking)
+
+    def set_reference_point(self, organ: str | None, index: int | None) -> bool:
+        """Make tracked point ``index`` the reference point of ``organ`` (one undo
+        step); ``organ`` None clears them all."""
+        result = self.state.result
+        if result is None or not hasattr(result, "set_reference_points") or self.busy:
+            return False
+        chosen = dict(result.reference_points)
+        if organ is None:
+            chosen = {}
+        else:
+            chosen[organ] = int(index)
+        text = ("Clear the reference points" if organ is None
+                else f"Mark the {REFERENCE_POINTS.get(organ, organ)}")
+        return self._push_references(result.landmarks, chosen, text)
 
     def place_pcl(self, pubis: Any, coccyx: Any) -> bool:
         """Put the PCL on every frame (one undo step) and measure against it."""
@@ -215,7 +245,8 @@ class AnalysisActions:
         except ValueError as exc:
             self.report_error(exc)
             return False
-        return self._push_landmarks(after, "Place the pubococcygeal line")
+        return self._push_references(after, result.reference_points,
+                                     "Place the pubococcygeal line")
 
     def remove_pcl(self) -> bool:
         """Take the PCL off (one undo step)."""
@@ -224,31 +255,31 @@ class AnalysisActions:
         result = self.state.result
         if result is None or not hasattr(result, "set_landmarks") or self.busy:
             return False
-        return self._push_landmarks(without_pcl(result.landmarks),
-                                    "Remove the pubococcygeal line")
+        return self._push_references(without_pcl(result.landmarks), result.reference_points,
+                                     "Remove the pubococcygeal line")
 
-    def _push_landmarks(self, after: dict, text: str) -> bool:
+    def _push_references(self, landmarks: dict, chosen: dict, text: str) -> bool:
         from app.gui.reference import LandmarkEdit
 
-        before = {k: v.copy() for k, v in self.state.result.landmarks.items()}
-        self.editor.undo_stack.push(LandmarkEdit(self._apply_landmarks, before, after, text))
+        result = self.state.result
+        before = {"landmarks": {k: v.copy() for k, v in result.landmarks.items()},
+                  "reference_points": dict(result.reference_points)}
+        after = {"landmarks": {k: v.copy() for k, v in landmarks.items()},
+                 "reference_points": dict(chosen)}
+        self.editor.undo_stack.push(LandmarkEdit(self._apply_references, before, after, text))
         return True
 
-    def _apply_landmarks(self, landmarks: dict) -> None:
+    def _apply_references(self, snapshot: dict) -> None:
         from core.indices import summary_table
-        from core.reference import GRADED_ORGANS, pcl_grade
 
         result = self.state.result
-        result.set_landmarks({k: v.copy() for k, v in landmarks.items()})
+        result.set_landmarks({k: v.copy() for k, v in snapshot["landmarks"].items()})
+        result.set_reference_points(dict(snapshot["reference_points"]))
         self.state.refresh_result()
         self._autosave_timer.start()
         table = summary_table(result.frames, int(result.settings.get("rest_frame", 0)))
-        parts = [f"{theme.organ_label(o)} {v:+.1f} mm"
-                 + (f" ({pcl_grade(v)})" if o in GRADED_ORGANS else "")
-                 for o, v in zip(table["organ"], table["max_below_pcl_mm"], strict=True)
-                 if v == v]
-        self.status_label.setText("Lowest points below the PCL at most: " + ", ".join(parts)
-                                  if parts else "The pubococcygeal line was removed")
+        self.status_label.setText(pcl_report(table) or "Nothing is measured against a "
+                                  "pubococcygeal line")
 
     # -- the model ---------------------------------------------------------------
     def set_model(self, path: str | Path | None) -> None:
@@ -461,3 +492,20 @@ class AnalysisActions:
             return self.save()
         self.discard_recovery()
         return True
+
+
+def pcl_report(table: Any) -> str:
+    """One status line from a summary table: each organ's measure against the PCL
+    (the reference point where one is marked, else the lowest point) and its grade."""
+    parts = []
+    for _, row in table.iterrows():
+        ref, low = row["max_ref_below_pcl_mm"], row["max_below_pcl_mm"]
+        if ref == ref:
+            text = f"{REFERENCE_POINTS.get(row['organ'], row['organ'])} {ref:+.1f} mm"
+        elif low == low:
+            text = f"{theme.organ_label(row['organ'])} lowest point {low:+.1f} mm"
+        else:
+            continue
+        extra = [g for g in (row["pcl_grade"], row["hmo_grade"]) if g]
+        parts.append(text + (f" ({'; '.join(extra)})" if extra else ""))
+    return ("Below the PCL at most: " + ", ".join(parts)) if parts else ""

@@ -46,7 +46,7 @@ from app.gui.plots import CURSOR_PEN, Kymograph, _combo, _plot
 from app.gui.state import AppState
 from app.gui.theme import MUTED, organ_label, organ_qcolor
 from app.gui.transport import Playback, TransportBar
-from core.indices import SUMMARY_COLUMNS, SUMMARY_LABELS, summary_table
+from core.indices import SUMMARY_COLUMNS, SUMMARY_LABELS, SUMMARY_TEXT_LABELS, summary_table
 
 #: How the other series follows the slider: key -> label.
 SYNC_MODES = {"time": "same time since the start", "fraction": "same fraction of the series"}
@@ -382,9 +382,10 @@ class CompareWindow(QMainWindow):
                 va = _value(a, organ, col)
                 vb = _value(b, organ, col)
                 rows.append((f"  {label}", va, vb, vb - va, nd))
-            grades = (_grade(a, organ), _grade(b, organ))
-            if any(grades):
-                rows.append(("  PCL grade (rule of three)", *grades, "", None))
+            for col, label in SUMMARY_TEXT_LABELS:
+                texts = (_text(a, organ, col), _text(b, organ, col))
+                if any(texts):
+                    rows.append((f"  {label}", *texts, "", None))
         self.table.setRowCount(len(rows))
         for r, (label, va, vb, diff, nd) in enumerate(rows):
             head = QTableWidgetItem(label)
@@ -419,8 +420,8 @@ def _value(table, organ: str, col: str) -> float:  # noqa: ANN001 - DataFrame or
     return float(sub.iloc[0]) if len(sub) else float("nan")
 
 
-def _grade(table, organ: str) -> str:  # noqa: ANN001 - DataFrame or None
-    if table is None or "pcl_grade" not in table:
+def _text(table, organ: str, col: str) -> str:  # noqa: ANN001 - DataFrame or None
+    if table is None or col not in table:
         return ""
-    sub = table.loc[table["organ"] == organ, "pcl_grade"]
+    sub = table.loc[table["organ"] == organ, col]
     return str(sub.iloc[0]) if len(sub) else ""

@@ -4,7 +4,12 @@ Analysis ▸ Place the pubococcygeal line (L): the next left click in the player
 sets the inferior pubic point, the one after it the last coccygeal joint; the
 line then holds for every frame (:func:`core.reference.with_pcl`), the frame
 table's ``below_pcl_mm`` is measured against it, and the change is one undo
-step (Ctrl+Z).  Esc or L again stops placing.  Qt-free geometry is in
+step (Ctrl+Z).  Esc or L again stops placing.
+
+Analysis ▸ Mark a reference point (P): the next click on a tracked point makes
+it its organ's reference point (bladder base, cervix, anorectal junction): it
+moves with the organ, is measured against the line and graded (the anorectal
+junction also gives the H- and M-lines).  Qt-free geometry is in
 :mod:`core.reference`.
 """
 
@@ -27,6 +32,10 @@ PCL_COLOUR = QColor("#f5d90a")
 PROMPTS = ("Click the inferior border of the pubic symphysis (Esc stops)",
            "Click the last coccygeal joint (Esc stops)")
 
+#: ... and while marking a reference point.
+PICK_PROMPT = ("Click a tracked point: the bladder base, the cervix or vaginal vault, or the "
+               "anorectal junction (Esc stops)")
+
 
 class PclOverlay:
     """The line, its two ends and its name inside a view box (mm coordinates)."""
@@ -37,7 +46,9 @@ class PclOverlay:
         self.ends = pg.ScatterPlotItem(size=9, symbol="+", pen=pg.mkPen(PCL_COLOUR, width=2),
                                        brush=None, pxMode=True)
         self.text = pg.TextItem("PCL", color=PCL_COLOUR, anchor=(0.5, 1.2))
-        for z, item in enumerate((self.line, self.ends, self.text)):
+        self.refs = pg.ScatterPlotItem(size=15, symbol="star", pen=pg.mkPen("k", width=1),
+                                       brush=pg.mkBrush(PCL_COLOUR), pxMode=True)
+        for z, item in enumerate((self.line, self.ends, self.text, self.refs)):
             item.setZValue(30 + z)
             view.addItem(item, ignoreBounds=True)
         self.shown: np.ndarray | None = None
@@ -73,6 +84,7 @@ class PclPlacer(QObject):
     """
 
     placed = Signal(object, object)
+    picked = Signal(str, int)
     prompt = Signal(str)
 
     def __init__(self, state: AppState, player: Any, parent: QObject | None = None) -> None:
@@ -81,8 +93,10 @@ class PclPlacer(QObject):
         self.player = player
         self.overlay = PclOverlay(player.view)
         self.placing = False
+        self.picking = False
         self.first: np.ndarray | None = None
         self._lines: np.ndarray | None = None
+        self._refs: dict[str, np.ndarray] = {}
         player.scene().sigMouseClicked.connect(self._on_click)
         state.result_changed.connect(self._on_result)
         state.frame_changed.connect(self._draw)
@@ -96,6 +110,9 @@ class PclPlacer(QObject):
         data = self.state.data
         marks = getattr(self.state.result, "landmarks", None)
         self._lines = None if data is None else pcl_lines(marks, data.n_frames)
+        result = self.state.result
+        self._refs = (result.reference_tracks() if hasattr(result, "reference_tracks")
+                      else {})
         if data is None or data.labels is None:
             self.stop()
         self._draw()
@@ -104,6 +121,9 @@ class PclPlacer(QObject):
         lines = self._lines
         line = None if lines is None or self.placing else lines[self.state.frame]
         self.overlay.show(line, self.first if self.placing else None)
+        at = [p[self.state.frame] for p in self._refs.values()]
+        at = [p for p in at if np.isfinite(p).all()]
+        self.overlay.refs.setData([p[0] for p in at], [p[1] for p in at])
 
     def start(self) -> bool:
         """Take the next two clicks as the line's ends (False when nothing is loaded)."""
@@ -115,12 +135,35 @@ class PclPlacer(QObject):
         self._draw()
         return True
 
+    def start_picking(self) -> bool:
+        """Take the next click on a tracked point as its organ's reference point."""
+        if not self.state.has_result or self.state.busy:
+            return False
+        self.stop()
+        self.state.set_editing(False)
+        self.picking = True
+        self.prompt.emit(PICK_PROMPT)
+        return True
+
     def stop(self) -> None:
-        """Stop placing; the line stays as it was."""
-        if self.placing:
-            self.placing, self.first = False, None
+        """Stop placing or picking; the line and points stay as they were."""
+        if self.placing or self.picking:
+            self.placing, self.picking, self.first = False, False, None
             self.prompt.emit("")
             self._draw()
+
+    def pick(self, x_mm: float, y_mm: float) -> bool:
+        """One click of picking at (x, y) mm: True when it hit a tracked point."""
+        if not self.picking:
+            return False
+        hit = self.player.point_at(x_mm, y_mm)
+        if hit is None:
+            self.prompt.emit("No tracked point there. " + PICK_PROMPT)
+            return False
+        self.picking = False
+        self.prompt.emit("")
+        self.picked.emit(hit[0], int(hit[1]))
+        return True
 
     def click(self, x_mm: float, y_mm: float) -> None:
         """One click of placing, at (x, y) mm."""
@@ -139,20 +182,24 @@ class PclPlacer(QObject):
         self.placed.emit(tuple(first), tuple(point))
 
     def _on_click(self, ev) -> None:  # noqa: ANN001 - pyqtgraph MouseClickEvent
-        if not self.placing or ev.button() != Qt.MouseButton.LeftButton:
+        if not (self.placing or self.picking) or ev.button() != Qt.MouseButton.LeftButton:
             return
         pos = ev.scenePos()
         if not self.player.view.sceneBoundingRect().contains(pos):
             return
         p: QPointF = self.player.view.mapSceneToView(pos)
         ev.accept()
-        self.click(float(p.x()), float(p.y()))
+        if self.picking:
+            self.pick(float(p.x()), float(p.y()))
+        else:
+            self.click(float(p.x()), float(p.y()))
 
 
 class LandmarkEdit(QUndoCommand):
-    """One change of the landmarks (placing or removing the PCL), undoable.
+    """One change of the measuring references (the PCL, the reference points), undoable.
 
-    ``apply(landmarks)`` puts a landmark set on the result and refreshes the views.
+    ``apply(snapshot)`` puts a ``{"landmarks": …, "reference_points": …}`` snapshot on
+    the result and refreshes the views.
     """
 
     def __init__(self, apply: Any, before: dict, after: dict, text: str) -> None:

@@ -334,3 +334,24 @@ def test_a_bad_pcl_is_a_usage_error(input_file, tmp_path, capsys):
     assert main(["analyze", str(input_file), str(input_file), "--out", str(tmp_path / "o"),
                  "--pcl", "10,40,110,40"]) == 2
     assert "one input" in capsys.readouterr().err
+
+
+def test_a_projects_reference_points_are_kept(input_file, fake_segmenter, tmp_path, capsys):
+    from core.pipeline import AnalysisResult
+
+    out = tmp_path / "out"
+    assert main(["analyze", str(input_file), "--out", str(out), "--points", "16", "--no-video",
+                 "--pcl", "10,40,110,40"]) == 0
+    result = AnalysisResult.from_project(project.load_project(out / "analysis.pvt"))
+    k = int(np.argmax(result.tracks.points["bladder"][0][:, 1]))
+    result.set_reference_points({"bladder": k})
+    project.save_project(result.to_project(), tmp_path / "marked.pvt")
+    capsys.readouterr()
+    again = tmp_path / "again"
+    assert main(["analyze", str(tmp_path / "marked.pvt"), "--out", str(again), "--points", "16",
+                 "--no-video"]) == 0
+    assert "bladder base" in capsys.readouterr().out
+    frames = pd.read_csv(again / "frames.csv")
+    assert frames.loc[frames["organ"] == "bladder", "ref_below_pcl_mm"].notna().all()
+    assert project.load_project(again / "analysis.pvt").settings["reference_points"] == {
+        "bladder": k}

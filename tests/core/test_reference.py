@@ -134,3 +134,64 @@ def test_only_the_bladder_is_graded():
     summary = summary_table(res.frames)
     assert summary["max_below_pcl_mm"][0] == pytest.approx(11, abs=0.6)   # measured
     assert summary["pcl_grade"][0] == ""                                    # not graded
+
+
+def _lowest_point(res, organ="bladder", frame=0):
+    pts = res.tracks.points[organ][frame]
+    return int(np.argmax(pts[:, 1]))
+
+
+def test_a_reference_point_moves_with_its_organ_and_is_measured():
+    from core.reference import reference_tracks
+
+    series, labels = _falling_disc()
+    res = run_analyze(series, labels=labels, organs=("bladder",), n_points=32)
+    k = _lowest_point(res)
+    res.set_landmarks(with_pcl({}, 5, (10, 45), (75, 45)))
+    res.set_reference_points({"bladder": k})
+    assert res.settings["reference_points"] == {"bladder": k}
+    f = res.frames
+    # the disc's lowest point moves 4 mm down per frame: so does the tracked point there
+    np.testing.assert_allclose(f["ref_below_pcl_mm"], 40 + 4.0 * np.arange(5) - 45, atol=0.8)
+    ref = res.reference_tracks()["bladder"]
+    np.testing.assert_allclose(f["ref_to_pubis_mm"], np.hypot(ref[:, 0] - 10, ref[:, 1] - 45))
+    # invalid tracked points are not measured
+    valid = {"bladder": res.tracks.valid["bladder"].copy()}
+    valid["bladder"][2, k] = False
+    assert np.isnan(reference_tracks(res.tracks.points, valid, {"bladder": k})["bladder"][2]).all()
+    with pytest.raises(ValueError, match="not one of its 32 points"):
+        res.set_reference_points({"bladder": 32})
+    with pytest.raises(ValueError, match="no tracked points"):
+        res.set_reference_points({"rectum": 0})
+    # kept by projects and re-tracking; cleared by an empty choice
+    back = AnalysisResult.from_project(res.to_project())
+    assert back.reference_points == {"bladder": k}
+    np.testing.assert_allclose(back.frames["ref_below_pcl_mm"], f["ref_below_pcl_mm"])
+    from core.corrections import run_retrack
+
+    again = run_retrack(back, device="cpu")
+    assert again.reference_points == {"bladder": k}
+    np.testing.assert_allclose(again.frames["ref_below_pcl_mm"], f["ref_below_pcl_mm"])
+    res.set_reference_points({})
+    assert "reference_points" not in res.settings and res.frames["ref_below_pcl_mm"].isna().all()
+
+
+def test_the_reference_point_is_graded_and_the_anorectal_junction_gives_hmo():
+    from core.reference import hmo_grade
+
+    series, labels = _falling_disc()
+    res = run_analyze(series, labels=labels, organs=("rectum",), n_points=32,
+                      landmarks=with_pcl({}, 5, (10, 20), (75, 20)))
+    k = _lowest_point(res, "rectum")
+    assert summary_table(res.frames)["pcl_grade"][0] == ""     # the lowest point: not graded
+    res.set_reference_points({"rectum": k})
+    s = summary_table(res.frames).iloc[0]
+    assert s["max_ref_below_pcl_mm"] == pytest.approx(40 + 16 - 20, abs=0.8)   # 36 mm
+    assert s["rest_ref_below_pcl_mm"] == pytest.approx(20, abs=0.8)
+    assert s["pcl_grade"] == "moderate"
+    h = s["max_ref_to_pubis_mm"]
+    assert s["hmo_grade"] == f"H {hmo_grade(h, 'H')}, M mild"
+    assert [hmo_grade(v, "H") for v in (59.9, 60, 80, 100, np.nan)] == [
+        "normal", "mild", "moderate", "severe", ""]
+    assert [hmo_grade(v, "M") for v in (10, 20, 45, 61)] == ["normal", "mild", "moderate",
+                                                            "severe"]

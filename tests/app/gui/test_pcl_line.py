@@ -57,8 +57,9 @@ def test_two_clicks_place_the_line_and_every_frame_is_measured(shown):
     np.testing.assert_allclose(result.landmarks[COCCYX], [[37.0, LINE_Y]] * 6, atol=0.3)
     bladder = result.frames[result.frames["organ"] == "bladder"]
     np.testing.assert_allclose(bladder["below_pcl_mm"], _expected_below(np.arange(6)), atol=0.8)
-    assert "Bladder" in window.status_label.text() and "below the PCL" in \
-        window.status_label.text()
+    status = window.status_label.text()
+    assert status.startswith("Below the PCL at most: Bladder lowest point ")
+    assert status.endswith("mm (above the PCL)")    # 14 + 8 + 5 x 1.5 = 29.5 mm: just above
     assert window.state.dirty and window.remove_pcl_action.isEnabled()
     # drawn on the image, and offered as an index over time
     xs, ys = window.pcl.overlay.line.getData()
@@ -139,3 +140,35 @@ def test_the_pointer_position_reads_in_mm(shown):
     p = window.state.data.points["bladder"][0, 3]
     player._on_mouse_moved(player.view.mapViewToScene(QPointF(*p)))
     assert "point 3" in seen[-1]
+
+
+def test_a_tracked_point_becomes_the_organs_reference_point(shown):
+    window, result = shown
+    window.pcl.start()
+    window.pcl.click(3.0, LINE_Y)
+    window.pcl.click(37.0, LINE_Y)
+    pts = window.state.data.points["bladder"]
+    k = int(np.argmax(pts[0][:, 1]))                 # the bladder base at rest
+    window.pick_action.trigger()                     # P
+    assert window.pcl.picking and "anorectal junction" in window.status_label.text()
+    assert not window.pcl.pick(-50.0, -50.0)          # no point there: still picking
+    assert window.pcl.picking and "No tracked point" in window.status_label.text()
+    _click_mm(window, *pts[0][k])
+    assert not window.pcl.picking
+    assert result.reference_points == {"bladder": k}
+    bladder = result.frames[result.frames["organ"] == "bladder"]
+    np.testing.assert_allclose(bladder["ref_below_pcl_mm"], pts[:, k, 1] - LINE_Y, atol=0.3)
+    assert "bladder base" in window.status_label.text()
+    xs, ys = window.pcl.overlay.refs.getData()
+    np.testing.assert_allclose([xs[0], ys[0]], pts[window.state.frame][k])
+    window.state.set_frame(4)                        # the star moves with the organ
+    xs, ys = window.pcl.overlay.refs.getData()
+    np.testing.assert_allclose([xs[0], ys[0]], pts[4][k])
+    assert window.clear_refs_action.isEnabled()
+    window.undo()
+    assert result.reference_points == {} and len(window.pcl.overlay.refs.getData()[0]) == 0
+    window.redo()
+    assert result.reference_points == {"bladder": k}
+    window.clear_refs_action.trigger()
+    assert result.reference_points == {} and result.frames["ref_below_pcl_mm"].isna().all()
+    assert PUBIS in result.landmarks                 # the line stays
