@@ -40,6 +40,7 @@ OUTPUT_NAMES = {
     "frames": "frames",
     "project": "analysis.pvt",
     "overlay": "overlay.gif",
+    "report": "report.html",
 }
 
 
@@ -477,7 +478,8 @@ def write_outputs(
     """Write the files of one analysis into a folder.
 
     Files: ``labels.nii.gz``, ``points.<fmt>``, ``frames.<fmt>``,
-    ``analysis.pvt`` (project file) and ``overlay.gif`` (unless ``overlay`` is False).
+    ``analysis.pvt`` (project file), ``report.html`` (:mod:`core.export.report`) and
+    ``overlay.gif`` (unless ``overlay`` is False).
 
     Args:
         result: the analysis.
@@ -510,6 +512,10 @@ def write_outputs(
         project.series.meta = _pseudonymized_meta(pseudonymize(project.series.meta))
     save_project(project, out / OUTPUT_NAMES["project"])
     written["project"] = out / OUTPUT_NAMES["project"]
+    from core.export.report import write_report
+
+    written["report"] = write_report(result, out / OUTPUT_NAMES["report"],
+                                     keep_identity=keep_identity)
     if overlay:
         contours = {
             organ: [pts if ok.all() else None

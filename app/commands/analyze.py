@@ -26,7 +26,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="segment every frame, track organ boundaries and export tables and files",
         description=(
             "Segment every frame of a cine series, track the organ boundaries point by point "
-            "and write labels.nii.gz, points/frames tables, analysis.pvt and overlay.gif."
+            "and write labels.nii.gz, points/frames tables, analysis.pvt, report.html and "
+            "overlay.gif."
         ),
     )
     p.add_argument("inputs", nargs="+", metavar="INPUT",

@@ -136,7 +136,9 @@ class DisplayPanel(QWidget):
     READOUT = (("Area (mm²)", "area_mm2", 0), ("Descent (mm)", "descent_mm", 1),
                ("Mean displ. (mm)", "mean_displacement_mm", 1),
                ("Max displ. (mm)", "max_displacement_mm", 1),
-               ("Mean |κ| (1/mm)", "mean_abs_curvature_per_mm", 3))
+               ("Mean |κ| (1/mm)", "mean_abs_curvature_per_mm", 3),
+               ("Below PCL (mm)", "below_pcl_mm", 1),
+               ("Ref. pt below PCL", "ref_below_pcl_mm", 1))
 
     def _build_readout(self) -> None:
         """One plain label per (index, organ): cheap to update during playback."""

@@ -16,6 +16,7 @@ FILTERS = {
     "video": "Animated GIF (*.gif);;MP4 video (*.mp4)",
     "screenshot": "PNG image (*.png)",
     "project": "PelviTrack project (*.pvt)",
+    "report": "HTML report (*.html)",
 }
 
 _TABLE_SUFFIXES = {".csv": "csv", ".xlsx": "xlsx", ".parquet": "parquet"}
@@ -100,6 +101,18 @@ def export_video(result: Any, path: str | Path, fps: float = 4.0,
 
     return Path(write_overlay_video(s.frames, contours, s.spacing_mm, path, fps=fps,
                                     colours=organ_rgb, window=window, times_s=s.times_s))
+
+
+def export_report(result: Any, path: str | Path, keep_identity: bool = False) -> Path:
+    """Write the one-page HTML report (key frames, summaries, grades, curves)."""
+    from core.export.report import write_report
+
+    if getattr(result, "frames", None) is None or getattr(result, "tracks", None) is None:
+        raise ValueError("nothing to report: the series has not been analysed yet")
+    p = Path(path)
+    if p.suffix.lower() not in (".html", ".htm"):
+        p = p.with_name(p.name + ".html")
+    return write_report(result, p, keep_identity=keep_identity)
 
 
 def save_project_file(result: Any, path: str | Path) -> Path:

@@ -201,6 +201,13 @@ class FileActions:
         return bool(path) and self._run_export(
             lambda: ex.export_tables(self.state.result, path, filt), "Tables")
 
+    def export_report_dialog(self) -> bool:
+        """Export the one-page HTML report of the analysis."""
+        path, _ = self._ask_save("Export report", "report",
+                                 f"{self.state.data.series.subject}_report.html")
+        return bool(path) and self._run_export(
+            lambda: ex.export_report(self.state.result, path), "Report")
+
     def export_labels_dialog(self) -> bool:
         """Export the label maps as NIfTI."""
         path, _ = self._ask_save("Export labels", "labels",

@@ -182,6 +182,7 @@ class MainWindow(AnalysisActions, FileActions, QMainWindow):
             self._action(e, "&Tables (CSV / XLSX / Parquet)…", self.export_tables_dialog),
             self._action(e, "&Labels (NIfTI)…", self.export_labels_dialog),
             self._action(e, "Overlay &video (GIF / MP4)…", self.export_video_dialog),
+            self._action(e, "&Report (HTML)…", self.export_report_dialog),
         ]
         self._action(e, "&Screenshot (PNG)…", self.export_screenshot_dialog)
         self._build_edit_menu(mb.addMenu("&Edit"))

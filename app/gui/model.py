@@ -26,6 +26,8 @@ FRAME_INDICES: dict[str, str] = {
     "area_mm2": "Area (mm²)",
     "descent_mm": "Descent (mm)",
     "below_pcl_mm": "Lowest point below the PCL (mm)",
+    "ref_below_pcl_mm": "Reference point below the PCL (mm)",
+    "ref_to_pubis_mm": "Reference point to the pubis (mm)",
     "centroid_displacement_mm": "Centroid displacement (mm)",
     "max_displacement_mm": "Max displacement (mm)",
     "mean_displacement_mm": "Mean displacement (mm)",

@@ -7,7 +7,9 @@ Export menu.  One module per kind of output:
   (CSV / XLSX / Parquet);
 * :mod:`core.export.nifti` — :func:`write_labels_nifti`, :func:`read_labels_nifti`;
 * :mod:`core.export.overlay` — :func:`render_overlay_frame`,
-  :func:`write_overlay_video` (GIF / MP4).
+  :func:`write_overlay_video` (GIF / MP4);
+* :mod:`core.export.report` — ``write_report`` (one self-contained HTML page per
+  analysis: key frames, summaries, grades, curves).
 """
 
 from core.export.nifti import read_labels_nifti, write_labels_nifti, write_series_labels

@@ -65,7 +65,8 @@ def test_analyze_writes_all_files(input_file, fake_segmenter, tmp_path, capsys, 
     rc = main(["analyze", str(input_file), "--out", str(out), "--points", "32"])
     assert rc == 0
     names = sorted(p.name for p in out.iterdir())
-    assert names == ["analysis.pvt", "frames.csv", "labels.nii.gz", "overlay.gif", "points.csv"]
+    assert names == ["analysis.pvt", "frames.csv", "labels.nii.gz", "overlay.gif", "points.csv",
+                     "report.html"]
     printed = capsys.readouterr().out
     assert "bladder" in printed and "max descent" in printed
     pts = pd.read_csv(out / "points.csv")
@@ -178,7 +179,8 @@ def test_analyze_with_the_shipped_model(tmp_path, capsys):
     out = tmp_path / "out"
     assert main(["analyze", str(folder), "--out", str(out), "--points", "32"]) == 0
     assert sorted(p.name for p in out.iterdir()) == [
-        "analysis.pvt", "frames.csv", "labels.nii.gz", "overlay.gif", "points.csv"]
+        "analysis.pvt", "frames.csv", "labels.nii.gz", "overlay.gif", "points.csv",
+                     "report.html"]
     frames = pd.read_csv(out / "frames.csv")
     assert set(frames["organ"]) == set(case.organs) and len(frames) == 3 * 4
     assert frames["confidence"].between(0, 1).all()
@@ -248,7 +250,7 @@ def test_a_batch_analyses_each_input_into_its_own_folder(input_file, fake_segmen
     assert "2 of 3 series analysed" in captured.out
     for name in ("input", "second"):
         assert sorted(p.name for p in (out / name).iterdir()) == [
-            "analysis.pvt", "frames.csv", "labels.nii.gz", "points.csv"]
+            "analysis.pvt", "frames.csv", "labels.nii.gz", "points.csv", "report.html"]
     assert not (out / "bad").exists()
     log = pd.read_csv(out / "batch.csv", keep_default_na=False)
     assert list(log["name"]) == ["input", "bad", "second"]

@@ -113,8 +113,13 @@ def test_write_outputs(result, tmp_path):
 
     written = write_outputs(result, tmp_path, fmt="csv")
     names = sorted(p.name for p in tmp_path.iterdir())
-    assert names == ["analysis.pvt", "frames.csv", "labels.nii.gz", "overlay.gif", "points.csv"]
-    assert set(written) == {"labels", "points", "frames", "project", "overlay"}
+    assert names == ["analysis.pvt", "frames.csv", "labels.nii.gz", "overlay.gif", "points.csv",
+                     "report.html"]
+    assert set(written) == {"labels", "points", "frames", "project", "overlay", "report"}
+    import re
+
+    report = re.sub(r"base64,[A-Za-z0-9+/=]+", "", (tmp_path / "report.html").read_text())
+    assert "DOE" not in report and "PID-991" not in report and "alias-5" in report
     np.testing.assert_array_equal(read_labels_nifti(tmp_path / "labels.nii.gz"), result.labels)
     proj = load_project(tmp_path / "analysis.pvt")
     np.testing.assert_allclose(proj.tracks["bladder"]["points"],

@@ -49,6 +49,14 @@ def test_export_video_and_screenshot(loaded, monkeypatch, tmp_path):
     assert (tmp_path / "shot.png").read_bytes()[:4] == b"\x89PNG"
 
 
+def test_export_report(loaded, monkeypatch, tmp_path):
+    _patch_save(monkeypatch, tmp_path / "disc_report")
+    assert loaded.export_report_dialog()
+    text = (tmp_path / "disc_report.html").read_text()
+    assert text.startswith("<!DOCTYPE html>") and "PelviTrack report: disc" in text
+    assert "Report written" in loaded.status_label.text()
+
+
 def test_cancelled_dialog_writes_nothing(loaded, monkeypatch, tmp_path):
     _patch_save(monkeypatch, "")
     assert not loaded.export_tables_dialog()

@@ -1,0 +1,87 @@
+"""core.export.report: the one-page HTML report of an analysis."""
+
+from __future__ import annotations
+
+import base64
+import io
+import re
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from core.export.report import crop_box, key_frames, report_html, svg_chart, write_report
+from core.pipeline import run_analyze
+from core.reference import with_pcl
+from core.series import CineSeries
+
+
+@pytest.fixture(scope="module")
+def result():
+    """A disc (1 mm pixels) falling 4 mm per frame, the PCL at y = 45 mm, the bladder base
+    marked; a patient identity in the series."""
+    h, w, n = 96, 80, 5
+    rows, cols = np.mgrid[0:h, 0:w].astype(float)
+    frames = np.zeros((n, h, w), np.float32)
+    labels = np.zeros((n, h, w), np.uint8)
+    for t in range(n):
+        inside = (cols - 40) ** 2 + (rows - (30 + 4 * t)) ** 2 <= 100
+        frames[t] = 100.0 * inside + 10
+        labels[t] = inside
+    series = CineSeries(frames, (1.0, 1.0), np.arange(n) * 0.5,
+                        {"subject_id": "subj-1234", "patient_id": "PID-99",
+                         "patient_name": "DOE^JANE", "series_description": "falling disc"})
+    res = run_analyze(series, labels=labels, organs=("bladder",), n_points=32,
+                      landmarks=with_pcl({}, n, (10, 45), (75, 45)))
+    res.set_reference_points({"bladder": int(np.argmax(res.tracks.points["bladder"][0][:, 1]))})
+    res.settings["flagged_frames"] = {"bladder": [2]}
+    return res
+
+
+def _images(text):
+    return [Image.open(io.BytesIO(base64.b64decode(b)))
+            for b in re.findall(r"base64,([A-Za-z0-9+/=]+)", text)]
+
+
+def test_the_report_shows_key_frames_summary_grades_and_curves(result):
+    text = report_html(result)
+    words = re.sub(r"base64,[A-Za-z0-9+/=]+", "", text)   # the images' bytes are no words
+    assert "PelviTrack report: subj-1234" in words and "(pseudonym)" in words
+    assert "PID-99" not in words and "DOE" not in words
+    assert key_frames(result) == [(0, "rest"), (4, "largest descent (bladder, 16.0 mm)")]
+    images = _images(text)
+    assert len(images) == 2 and all(im.format == "PNG" for im in images)
+    # summary: the bladder base 5 mm above the line at rest, 11 mm below at most: mild
+    row = re.search(r"<tr><td>reference point below PCL, max \(mm\)</td><td>([-\d.]+)</td>",
+                    text)
+    assert float(row.group(1)) == pytest.approx(11, abs=0.8)
+    assert "<tr><td>PCL grade (rule of three)</td><td>mild</td></tr>" in text
+    assert "HMO grade" not in text                       # no anorectal junction marked
+    assert text.count("<svg") == 3                       # descent, reference point, lowest
+    assert "frames to check" in text and "bladder 3" in text   # frame numbers from 1
+    shown = report_html(result, keep_identity=True)
+    assert "PelviTrack report: PID-99" in shown and "(pseudonym)" not in shown
+
+
+def test_key_frames_are_cropped_around_what_was_measured(result):
+    r0, r1, c0, c1 = crop_box(result, margin_mm=5.0)
+    pts = np.vstack([result.tracks.points["bladder"].reshape(-1, 2), [[10, 45], [75, 45]]])
+    assert c0 <= pts[:, 0].min() - 5 + 1 and c1 >= pts[:, 0].max() + 5 - 1
+    assert r0 <= pts[:, 1].min() - 5 + 1 and r1 >= pts[:, 1].max() + 5 - 1
+    assert (r0, c0) >= (0, 0) and (r1, c1) <= (96, 80)
+    assert crop_box(result, margin_mm=500.0) == (0, 96, 0, 80)
+
+
+def test_svg_chart_breaks_lines_at_gaps_and_needs_data():
+    t = np.arange(6.0)
+    svg = svg_chart(t, {"bladder": np.array([0, 1, np.nan, 3, 4, 5.0])}, "descent (mm)",
+                    marks=[2.0], zero_line=True)
+    assert svg.startswith("<svg") and svg.count("<polyline") == 2
+    assert "stroke-dasharray=\"2 3\"" in svg             # the key frame mark
+    assert svg_chart(t, {"bladder": np.full(6, np.nan)}, "x") == ""
+
+
+def test_write_report_replaces_the_file_whole(result, tmp_path):
+    path = write_report(result, tmp_path / "r" / "report.html")
+    assert path.read_text().endswith("</html>")
+    assert [p.name for p in path.parent.iterdir()] == ["report.html"]
