@@ -6,9 +6,10 @@ is analysed into its own subfolder ``DIR/<name>/`` (the files of
 :func:`core.pipeline.write_outputs`), one input's failure is recorded and the
 run goes on, and at the end ``DIR/summary.<fmt>`` holds every analysed input's
 per-organ summary (:func:`core.indices.summary_table`, what ``pelvitrack
-compare`` prints) and ``DIR/batch.csv`` what became of each input, both
-rewritten after each input.  A run that stops (crash, Ctrl+C) keeps the inputs
-already written and their record; ``skip_existing`` then picks up where it stopped.
+compare`` prints), ``DIR/batch.csv`` what became of each input and
+``DIR/index.html`` a page linking each input's report, all rewritten after each
+input.  A run that stops (crash, Ctrl+C) keeps the inputs already written and
+their record; ``skip_existing`` then picks up where it stopped.
 """
 
 from __future__ import annotations
@@ -277,8 +278,58 @@ def _write_reports(out: Path, outcomes: list[Outcome], fmt: str) -> Path | None:
                          "slice": "" if o.item.slice_index is None else o.item.slice_index,
                          "status": o.status, "error": o.error} for o in outcomes])
     write_table(log, out / BATCH_LOG, "csv")
+    _write_index(out, outcomes)
     parts = [o.summary.assign(input=o.item.name) for o in outcomes if o.summary is not None]
     if not parts:
         return None
     table = pd.concat(parts, ignore_index=True)[["input", *SUMMARY_COLUMNS]]
     return Path(write_table(table, out / f"{SUMMARY_STEM}.{fmt}", fmt))
+
+
+#: The batch's overview page: one row per input, a link to its report.
+INDEX_NAME = "index.html"
+
+
+def _write_index(out: Path, outcomes: list[Outcome]) -> Path:
+    """``index.html``: each input's status, largest descents and grades, and its report."""
+    import html
+
+    from core.atomic import replaced_atomically
+    from core.pipeline import OUTPUT_NAMES
+
+    organs = list(dict.fromkeys(o for oc in outcomes if oc.summary is not None
+                                for o in oc.summary["organ"]))
+    head = "".join(f"<th>{html.escape(o.replace('_', ' '))}: max descent (mm)</th>"
+                   for o in organs)
+    rows = []
+    for oc in outcomes:
+        name = html.escape(oc.item.name)
+        report = out / oc.item.name / OUTPUT_NAMES["report"]
+        link = (f'<a href="{name}/{OUTPUT_NAMES["report"]}">{name}</a>' if report.is_file()
+                else name)
+        cells = []
+        sub = oc.summary.set_index("organ") if oc.summary is not None else None
+        for organ in organs:
+            if sub is None or organ not in sub.index:
+                cells.append("<td>–</td>")
+                continue
+            r = sub.loc[organ]
+            v = r["max_descent_mm"]
+            grades = "; ".join(g for g in (r["pcl_grade"], r["hmo_grade"]) if g)
+            cells.append(f"<td>{'–' if v != v else f'{v:.1f}'}"
+                         + (f" ({html.escape(grades)})" if grades else "") + "</td>")
+        status = html.escape(oc.status + (f": {oc.error}" if oc.error else ""))
+        rows.append(f"<tr><td>{link}</td><td>{status}</td>{''.join(cells)}</tr>")
+    text = ("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">"
+            "<title>PelviTrack batch</title><style>body{font-family:sans-serif;margin:24px}"
+            "table{border-collapse:collapse;font-size:13px}td,th{border:1px solid #c9ced6;"
+            "padding:3px 8px}</style></head><body><h1>PelviTrack batch</h1>"
+            f"<p>{sum(o.status != 'failed' for o in outcomes)} of {len(outcomes)} series "
+            "analysed; per-organ summaries in the summary table, grades where a "
+            "pubococcygeal line was placed.</p>"
+            f"<table><tr><th>series</th><th>status</th>{head}</tr>{''.join(rows)}</table>"
+            "</body></html>")
+    path = out / INDEX_NAME
+    with replaced_atomically(path) as tmp:
+        Path(tmp).write_text(text, encoding="utf-8")
+    return path
