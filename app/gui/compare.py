@@ -43,6 +43,7 @@ from PySide6.QtWidgets import (
 from app.gui.model import FRAME_INDICES, POINT_INDICES, SIGNED_INDICES, ViewData
 from app.gui.player import PlayerView
 from app.gui.plots import CURSOR_PEN, Kymograph, _combo, _plot
+from app.gui.reference import PclPlacer
 from app.gui.state import AppState
 from app.gui.theme import MUTED, organ_label, organ_qcolor
 from app.gui.transport import Playback, TransportBar
@@ -249,6 +250,9 @@ class CompareWindow(QMainWindow):
         players = QSplitter(Qt.Orientation.Horizontal, split)
         self.player_a = PlayerView(self.a, players)
         self.player_b = PlayerView(self.b, players)
+        # each side's pubococcygeal line and reference points, drawn (placed in the main window)
+        self.lines = (PclPlacer(self.a, self.player_a, self),
+                      PclPlacer(self.b, self.player_b, self))
         bottom = QSplitter(Qt.Orientation.Horizontal, split)
         self.tabs = QTabWidget(bottom)
         self.plot = ComparePlot(self.a, self.b, self.tabs)

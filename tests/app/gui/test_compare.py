@@ -177,3 +177,6 @@ def test_a_line_placed_in_the_main_window_shows_in_the_table(compared):
     assert cw.table.item(r, 2).text() == "–"
     g = rows["PCL grade (rule of three)"]
     assert [cw.table.item(g, c).text() for c in (1, 2)] == ["mild", "–"]
+    # the left player draws the line too; the right one (no line) does not
+    assert cw.lines[0].overlay.line.isVisible() and not cw.lines[1].overlay.line.isVisible()
+    np.testing.assert_allclose(cw.lines[0].overlay.line.getData()[1], [22.0, 22.0])
