@@ -132,7 +132,7 @@ def analysis_steps(source: str | os.PathLike, *, series_uid: str | None = None,
     """
     from core.corrections import resegment
     from core.pipeline import analyze
-    from core.reference import with_pcl
+    from core.reference import check_inside, with_pcl
 
     earlier = corrected_project(source)
     if earlier is not None:
@@ -140,6 +140,7 @@ def analysis_steps(source: str | os.PathLike, *, series_uid: str | None = None,
                                      f"frame(s) of {source}",
                        {"kept_frames": list(earlier.manual_frames)})
         if pcl is not None:
+            check_inside(pcl, earlier.series.shape, earlier.series.spacing_mm)
             options["landmarks"] = with_pcl(earlier.landmarks, earlier.series.n_frames, *pcl)
         yield from resegment(earlier, **options)
         return
@@ -150,7 +151,12 @@ def analysis_steps(source: str | os.PathLike, *, series_uid: str | None = None,
     if pcl is not None:
         from core.io import read_series
 
-        source = read_series(source, series_uid=series_uid, slice_index=slice_index)
+        series = read_series(source, series_uid=series_uid, slice_index=slice_index)
+        try:
+            check_inside(pcl, series.shape, series.spacing_mm)
+        except ValueError as exc:
+            raise ValueError(f"--pcl on {source}: {exc}") from None
+        source = series
         marks = with_pcl(marks, source.n_frames, *pcl)
     yield from analyze(source, series_uid=series_uid, slice_index=slice_index,
                        landmarks=marks, **options)

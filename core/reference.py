@@ -195,6 +195,25 @@ def with_pcl(landmarks: Mapping[str, np.ndarray] | None, n_frames: int,
     return out
 
 
+def check_inside(ends: Sequence[Sequence[float]], shape: tuple[int, int],
+                 spacing_mm: Sequence[float]) -> None:
+    """Both ends of the line must lie on the image (x in 0–W × column spacing, y in
+    0–H × row spacing, mm; half a pixel to spare): coordinates outside it are
+    usually pixels given as mm, or a click beside the image.
+
+    Raises:
+        ValueError: naming the end and the image's extent.
+    """
+    h, w = shape
+    sr, sc = float(spacing_mm[0]), float(spacing_mm[1])
+    x_max, y_max = (w - 0.5) * sc, (h - 0.5) * sr
+    for name, (x, y) in zip(("pubic point", "coccygeal point"), ends, strict=True):
+        if not (-0.5 * sc <= x <= x_max and -0.5 * sr <= y <= y_max):
+            raise ValueError(
+                f"the {name} ({x:.1f}, {y:.1f}) mm is off the image, which spans x 0–"
+                f"{x_max:.0f} mm and y 0–{y_max:.0f} mm (coordinates are mm, not pixels)")
+
+
 def without_pcl(landmarks: Mapping[str, np.ndarray] | None) -> dict[str, np.ndarray]:
     """A copy of ``landmarks`` without the PCL's two points."""
     return {k: np.array(v, copy=True) for k, v in (landmarks or {}).items()

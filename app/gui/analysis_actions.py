@@ -235,12 +235,13 @@ class AnalysisActions:
 
     def place_pcl(self, pubis: Any, coccyx: Any) -> bool:
         """Put the PCL on every frame (one undo step) and measure against it."""
-        from core.reference import with_pcl
+        from core.reference import check_inside, with_pcl
 
         result = self.state.result
         if result is None or not hasattr(result, "set_landmarks") or self.busy:
             return False
         try:
+            check_inside((pubis, coccyx), result.series.shape, result.series.spacing_mm)
             after = with_pcl(result.landmarks, result.series.n_frames, pubis, coccyx)
         except ValueError as exc:
             self.report_error(exc)

@@ -336,6 +336,11 @@ def test_a_bad_pcl_is_a_usage_error(input_file, tmp_path, capsys):
     assert main(["analyze", str(input_file), str(input_file), "--out", str(tmp_path / "o"),
                  "--pcl", "10,40,110,40"]) == 2
     assert "one input" in capsys.readouterr().err
+    # pixels given as mm: off this 64-pixel, 2 mm image (0-126 mm)
+    assert main(["analyze", str(input_file), "--out", str(tmp_path / "o"),
+                 "--pcl", "10,40,300,40"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "input.pvt" in err[0] and "off the image" in err[0]
 
 
 def test_a_projects_reference_points_are_kept(input_file, fake_segmenter, tmp_path, capsys):

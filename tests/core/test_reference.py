@@ -195,3 +195,16 @@ def test_the_reference_point_is_graded_and_the_anorectal_junction_gives_hmo():
         "normal", "mild", "moderate", "severe", ""]
     assert [hmo_grade(v, "M") for v in (10, 20, 45, 61)] == ["normal", "mild", "moderate",
                                                             "severe"]
+
+
+def test_the_line_must_lie_on_the_image():
+    from core.reference import check_inside
+
+    check_inside(((0, 0), (79, 95)), (96, 80), (1.0, 1.0))             # the pixel centres
+    check_inside(((-0.5, 10), (40, 95.5)), (96, 80), (1.0, 1.0))       # the image's edge
+    with pytest.raises(ValueError, match=r"coccygeal point \(120.0, 40.0\) mm is off the image, "
+                                         r"which spans x 0–80 mm and y 0–96 mm"):
+        check_inside(((10, 40), (120, 40)), (96, 80), (1.0, 1.0))
+    with pytest.raises(ValueError, match="pubic point"):
+        check_inside(((10, 200), (20, 40)), (96, 80), (2.0, 1.0))     # y up to 191 mm
+    check_inside(((10, 190), (20, 40)), (96, 80), (2.0, 1.0))

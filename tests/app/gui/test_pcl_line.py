@@ -105,6 +105,11 @@ def test_placing_stops_with_escape_and_two_close_points_are_refused(shown):
     window.pcl.click(6.0, LINE_Y)
     assert PUBIS not in result.landmarks
     assert any("apart" in text for text, _ in window.test_messages)
+    window.pcl.start()
+    window.pcl.click(3.0, LINE_Y)
+    window.pcl.click(60.0, LINE_Y)                  # beside the 40 mm wide image
+    assert PUBIS not in result.landmarks
+    assert any("off the image" in text for text, _ in window.test_messages)
 
 
 def test_the_line_is_saved_with_the_project_and_kept_for_recovery(shown, tmp_path, qtbot):
