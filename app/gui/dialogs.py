@@ -1,4 +1,5 @@
-"""Dialogs: error message with details, series chooser, and the global excepthook."""
+"""Dialogs: error message with details, series chooser, keyboard shortcuts, and the
+global excepthook."""
 
 from __future__ import annotations
 
@@ -6,8 +7,10 @@ import sys
 import traceback
 from collections.abc import Sequence
 from types import TracebackType
+from typing import Any
 
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QApplication,
@@ -134,3 +137,43 @@ def choose_slice(n_slices: int, path: str, parent: QWidget | None = None) -> int
         f"{path} holds {n_slices} slices over time. Slice to open (0-{n_slices - 1}):",
         n_slices // 2, 0, n_slices - 1)
     return int(value) if ok else None
+
+
+def shortcut_rows(menu_bar: Any) -> list[tuple[str, str, str]]:
+    """(menu, action, key) of every menu action that has a key, in menu order."""
+    rows = []
+
+    def walk(menu: Any, path: str) -> None:
+        for act in menu.actions():
+            sub = act.menu()
+            if sub is not None:
+                walk(sub, f"{path} ▸ {sub.title().replace('&', '')}" if path else
+                     sub.title().replace("&", ""))
+                continue
+            keys = act.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
+            if keys and act.isVisible():
+                rows.append((path, act.text().replace("&", "").rstrip("…"), keys))
+
+    for top in menu_bar.actions():
+        if top.menu() is not None:
+            walk(top.menu(), top.text().replace("&", ""))
+    return rows
+
+
+def show_shortcuts(parent: Any, rows: list[tuple[str, str, str]]) -> QDialog:
+    """A window listing the keyboard shortcuts (non-modal)."""
+    dlg = QDialog(parent)
+    dlg.setWindowTitle("Keyboard shortcuts · PelviTrack")
+    lay = QVBoxLayout(dlg)
+    table = QTableWidget(len(rows), 3, dlg)
+    table.setHorizontalHeaderLabels(["Key", "Action", "Menu"])
+    table.verticalHeader().setVisible(False)
+    table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+    for r, (menu, text, keys) in enumerate(rows):
+        for c, value in enumerate((keys, text, menu)):
+            table.setItem(r, c, QTableWidgetItem(value))
+    table.resizeColumnsToContents()
+    lay.addWidget(table)
+    dlg.resize(620, 560)
+    dlg.show()
+    return dlg

@@ -221,6 +221,8 @@ class MainWindow(AnalysisActions, FileActions, QMainWindow):
         self._action(a, "Choose the segmentation &model…", self.choose_model_dialog)
         self._action(a, "Use the &shipped model", lambda: self.set_model(None))
         h = mb.addMenu("&Help")
+        self._action(h, "&Keyboard shortcuts", self.show_shortcuts,
+                     QKeySequence.StandardKey.HelpContents)
         self._action(h, "&About PelviTrack", self._about)
         self._rebuild_recent()
 
@@ -397,6 +399,13 @@ class MainWindow(AnalysisActions, FileActions, QMainWindow):
             if k < n:
                 act.setText(f"Brush organ {k + 1}: {self.state.data.organs[k].replace('_', ' ')}")
         self._sync_edit_actions()
+
+    def show_shortcuts(self) -> Any:
+        """Help ▸ Keyboard shortcuts (F1): every menu action's key, from the menus."""
+        from app.gui.dialogs import shortcut_rows, show_shortcuts
+
+        self.shortcuts_dialog = show_shortcuts(self, shortcut_rows(self.menuBar()))
+        return self.shortcuts_dialog
 
     def _about(self) -> None:
         from core import __version__

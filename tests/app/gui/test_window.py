@@ -173,3 +173,18 @@ def test_repair_can_be_turned_off_for_the_next_analyses_and_is_remembered(
     assert "repair" not in again.analyze_options
     assert settings.value("analysis/repair", type=bool) is True
     again.shutdown()
+
+
+def test_the_shortcuts_window_lists_the_menus_keys(loaded):
+    from app.gui.dialogs import shortcut_rows
+
+    rows = shortcut_rows(loaded.menuBar())
+    by_action = {text: (menu, key) for menu, text, key in rows}
+    assert by_action["Place the pubococcygeal line"] == ("Analysis", "L")
+    assert by_action["Edit labels"] == ("Edit", "E")
+    assert by_action["Play / pause"] == ("View", "Space")
+    assert "Brush organ 4" not in " ".join(by_action)      # hidden actions are not listed
+    dlg = loaded.show_shortcuts()
+    table = dlg.layout().itemAt(0).widget()
+    assert table.rowCount() == len(rows) and table.item(0, 0).text() == rows[0][2]
+    dlg.close()
