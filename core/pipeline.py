@@ -140,11 +140,7 @@ class AnalysisResult:
         Raises:
             ValueError: an array is not (T, 2).
         """
-        from core.project import check_landmarks
-
-        checked = check_landmarks(dict(landmarks), self.series.n_frames)
-        self._update_pcl_columns(checked, self.reference_points)
-        self.landmarks = checked
+        self.set_references(landmarks, self.reference_points)
 
     def set_reference_points(self, chosen: Mapping[str, int]) -> None:
         """Choose each organ's reference point (organ -> tracked point index; the
@@ -153,8 +149,18 @@ class AnalysisResult:
         Raises:
             ValueError: an organ without tracks or a point it does not have.
         """
+        self.set_references(self.landmarks, chosen)
+
+    def set_references(self, landmarks: Mapping[str, np.ndarray],
+                       chosen: Mapping[str, int]) -> None:
+        """Both at once (one recomputation): see :meth:`set_landmarks` and
+        :meth:`set_reference_points`."""
+        from core.project import check_landmarks
+
+        checked = check_landmarks(dict(landmarks), self.series.n_frames)
         chosen = {str(o): int(i) for o, i in chosen.items()}
-        self._update_pcl_columns(self.landmarks, chosen)
+        self._update_pcl_columns(checked, chosen)
+        self.landmarks = checked
         self.settings = dict(self.settings or {})
         if chosen:
             self.settings["reference_points"] = chosen
@@ -167,6 +173,23 @@ class AnalysisResult:
         return reference_tracks(self.tracks.points, self.tracks.valid,
                                 self.reference_points if chosen is None else chosen)
 
+    def _current_contours(self) -> dict[str, list[np.ndarray | None]]:
+        """The label contours of every organ and frame: the tracker's (frames corrected
+        since traced again); traced once and kept in ``tracks.contours`` when it kept
+        none (a result loaded from a project)."""
+        from core.track.contours import mask_contour
+
+        sp = self.series.spacing_mm
+        stored = self.tracks.contours
+        for k, organ in enumerate(self.organs):
+            if len(stored.get(organ, ())) != self.series.n_frames:
+                stored[organ] = [mask_contour(lab == k + 1, sp) for lab in self.labels]
+        out = {o: list(stored[o]) for o in self.organs}
+        for t in self.manual_frames:
+            for k, organ in enumerate(self.organs):
+                out[organ][t] = mask_contour(self.labels[t] == k + 1, sp)
+        return out
+
     def _update_pcl_columns(self, landmarks: Mapping[str, np.ndarray],
                             chosen: Mapping[str, int]) -> None:
         frames = self.frames.copy()
@@ -174,6 +197,7 @@ class AnalysisResult:
             # only the columns that use them: the rest of the table stays as it was
             table = frame_table(self.points.iloc[:0], self.series, self.labels, self.organs,
                                 rest_frame=int((self.settings or {}).get("rest_frame", 0)),
+                                contours=self._current_contours(),
                                 pcl=pcl_lines(landmarks, self.series.n_frames),
                                 reference=self.reference_tracks(chosen))
             keyed = table.set_index(["organ", "frame"])

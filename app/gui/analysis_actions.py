@@ -274,8 +274,8 @@ class AnalysisActions:
         from core.indices import summary_table
 
         result = self.state.result
-        result.set_landmarks({k: v.copy() for k, v in snapshot["landmarks"].items()})
-        result.set_reference_points(dict(snapshot["reference_points"]))
+        result.set_references({k: v.copy() for k, v in snapshot["landmarks"].items()},
+                              dict(snapshot["reference_points"]))
         self.state.refresh_result()
         self._autosave_timer.start()
         table = summary_table(result.frames, int(result.settings.get("rest_frame", 0)))

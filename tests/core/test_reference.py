@@ -208,3 +208,22 @@ def test_the_line_must_lie_on_the_image():
     with pytest.raises(ValueError, match="pubic point"):
         check_inside(((10, 200), (20, 40)), (96, 80), (2.0, 1.0))     # y up to 191 mm
     check_inside(((10, 190), (20, 40)), (96, 80), (2.0, 1.0))
+
+
+def test_a_frame_corrected_by_hand_is_measured_from_its_new_labels():
+    series, labels = _falling_disc()
+    res = run_analyze(series, labels=labels, organs=("bladder",), n_points=32)
+    assert res.tracks.contours                       # the tracker's contours are used...
+    edited = res.labels[3].copy()
+    edited[36:, :] = 0                               # ...but frame 3's lower half is erased
+    res.set_manual_labels(3, edited)
+    res.set_landmarks(with_pcl({}, 5, (10, 45), (75, 45)))
+    below = res.frames["below_pcl_mm"].to_numpy()
+    assert below[3] == pytest.approx(35.5 - 45, abs=0.6)       # the cut edge, not the disc
+    np.testing.assert_allclose(below[[0, 1, 2, 4]], 40 + 4.0 * np.array([0, 1, 2, 4]) - 45,
+                               atol=0.6)
+    # a result without the tracker's contours (loaded from a project) traces its labels
+    back = AnalysisResult.from_project(res.to_project())
+    back.tracks.contours.clear()
+    back.set_landmarks(back.landmarks)
+    np.testing.assert_allclose(back.frames["below_pcl_mm"], below, atol=1e-9)
