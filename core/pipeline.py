@@ -201,9 +201,9 @@ class AnalysisResult:
                                 pcl=pcl_lines(landmarks, self.series.n_frames),
                                 reference=self.reference_tracks(chosen))
             keyed = table.set_index(["organ", "frame"])
-            keys = list(zip(frames["organ"], frames["frame"].astype(int), strict=True))
+            keys = pd.MultiIndex.from_arrays([frames["organ"], frames["frame"].astype(int)])
             for col in PCL_COLUMNS:
-                frames[col] = [keyed[col].get(k, np.nan) for k in keys]
+                frames[col] = keyed[col].reindex(keys).to_numpy(float)
         self.frames = frames
 
     def set_manual_labels(self, frame: int, labels_hw: np.ndarray) -> None:

@@ -97,6 +97,7 @@ class PclPlacer(QObject):
         self.first: np.ndarray | None = None
         self._lines: np.ndarray | None = None
         self._refs: dict[str, np.ndarray] = {}
+        self._blank = True  # the overlay shows nothing
         player.scene().sigMouseClicked.connect(self._on_click)
         state.result_changed.connect(self._on_result)
         state.frame_changed.connect(self._draw)
@@ -120,10 +121,14 @@ class PclPlacer(QObject):
     def _draw(self, *_args: object) -> None:
         lines = self._lines
         line = None if lines is None or self.placing else lines[self.state.frame]
-        self.overlay.show(line, self.first if self.placing else None)
+        pending = self.first if self.placing else None
         at = [p[self.state.frame] for p in self._refs.values()]
         at = [p for p in at if np.isfinite(p).all()]
+        if line is None and pending is None and not at and self._blank:
+            return  # nothing drawn, nothing to draw: no per-frame cost during playback
+        self.overlay.show(line, pending)
         self.overlay.refs.setData([p[0] for p in at], [p[1] for p in at])
+        self._blank = line is None and pending is None and not at
 
     def start(self) -> bool:
         """Take the next two clicks as the line's ends (False when nothing is loaded)."""
