@@ -115,6 +115,7 @@ def pcl_grade(distance_mm: float) -> str:
 #: user picks it among the organ's tracked points (it then moves with the organ).
 REFERENCE_POINTS = {"bladder": "bladder base", "uterus_vagina": "cervix or vaginal vault",
                     "rectum": "anorectal junction"}
+# (for the H-line, the junction's posterior wall, where the puborectalis sling lies)
 
 
 def reference_tracks(points: Mapping[str, np.ndarray], valid: Mapping[str, np.ndarray],
