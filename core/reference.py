@@ -112,10 +112,10 @@ def pcl_grade(distance_mm: float) -> str:
 
 
 #: The point of each organ that the rule of three grades, as the app names it; the
-#: user picks it among the organ's tracked points (it then moves with the organ).
+#: user picks it among the organ's tracked points (it then moves with the organ).  For
+#: the H-line, the anorectal junction's posterior wall (at the puborectalis sling).
 REFERENCE_POINTS = {"bladder": "bladder base", "uterus_vagina": "cervix or vaginal vault",
                     "rectum": "anorectal junction"}
-# (for the H-line, the junction's posterior wall, where the puborectalis sling lies)
 
 
 def reference_tracks(points: Mapping[str, np.ndarray], valid: Mapping[str, np.ndarray],
