@@ -10,7 +10,12 @@ the PCL (the frame table's ``below_pcl_mm``) and its largest value over the seri
   and used for every frame (what a user of the app does), instead of each frame's;
 - **click error**: the truth labels against that one line with each end moved by a
   random 2 mm (a careful click on a 1.1–1.5 mm pixel);
-- **all three**: the model's labels with the one line and the click error.
+- **all three**: the model's labels with the one line and the click error;
+- **reference point**: the bladder base as a reference point (the tracked point
+  of the model's analysis nearest the truth's lowest bladder material point at
+  rest, as a user's click picks it) against that material point's own path, both
+  measured against the truth's line (``ref_below_pcl_mm``): does the point follow
+  the tissue through the series?
 
 Per organ: mean |error| of ``below_pcl_mm`` over frames, mean |error| of the
 largest value per case, and how often the grade of the largest value agrees.
@@ -35,7 +40,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 CLICK_MM = 2.0
-CONDITIONS = ("segmentation", "one line", "click error", "all three")
+CONDITIONS = ("segmentation", "one line", "click error", "all three", "reference point")
 
 
 def one_line(landmarks: dict, rest: int, n_frames: int, shift: np.ndarray | None = None
@@ -107,7 +112,30 @@ def run_case(seed: int, rng: np.random.Generator, **overrides) -> pd.DataFrame:
     out = []
     for name, pred in parts.items():
         out.append(compare(pred, truth).assign(condition=name, seed=seed))
+    out.append(reference_point(case, model, truth_marks).assign(condition="reference point",
+                                                                seed=seed))
     return pd.concat(out, ignore_index=True)
+
+
+def reference_point(case, model, truth_marks: dict, organ: str = "bladder") -> pd.DataFrame:
+    """The model's tracked point picked at the truth's lowest material point at rest,
+    against that material point's path, below the truth's line."""
+    from core.reference import below_pcl, pcl_lines
+
+    lines = pcl_lines(truth_marks, case.series.n_frames)
+    truth_path = np.asarray(case.trajectories[organ], float)          # (T, N, 2)
+    base = int(np.argmax(below_pcl(truth_path[0], lines[0])))
+    at = truth_path[0, base]
+    pts = model.tracks.points[organ][0]
+    k = int(np.nanargmin(np.hypot(pts[:, 0] - at[0], pts[:, 1] - at[1])))
+    model.set_references(truth_marks, {organ: k})
+    pred = model.frames.loc[model.frames["organ"] == organ, ["organ", "frame",
+                                                             "ref_below_pcl_mm"]]
+    pred = pred.rename(columns={"ref_below_pcl_mm": "below_pcl_mm"})
+    truth = pd.DataFrame({"organ": organ, "frame": np.arange(case.series.n_frames),
+                          "below_pcl_mm": [float(below_pcl(truth_path[t, base], lines[t]))
+                                           for t in range(case.series.n_frames)]})
+    return compare(pred, truth)
 
 
 def report(rows: pd.DataFrame, seeds: str, seconds: float) -> str:
@@ -128,7 +156,10 @@ def report(rows: pd.DataFrame, seeds: str, seconds: float) -> str:
         "Conditions: **segmentation** = the model's labels, the truth's line of each frame; "
         "**one line** = the truth labels, the rest frame's line on every frame (as the app "
         f"places it); **click error** = that line with each end {CLICK_MM:g} mm off in a "
-        "random direction; **all three** = the model's labels with that line.",
+        "random direction; **all three** = the model's labels with that line; **reference "
+        "point** = the bladder base marked as a reference point (the model's tracked point "
+        "nearest the truth's lowest bladder material point at rest) against that material "
+        "point's own path, both below the truth's line (`ref_below_pcl_mm`).",
         "",
         "| condition | organ | mean \\|error\\| per frame (mm) | mean \\|error\\| of the max (mm) "
         "| max error, worst case (mm) | grade agrees | cases |",

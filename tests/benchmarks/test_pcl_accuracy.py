@@ -42,4 +42,5 @@ def test_a_small_run_writes_the_page(script, tmp_path):
     text = out.read_text()
     for cond in script.CONDITIONS:
         assert f"| {cond} | bladder |" in text
+    assert "| reference point | rectum |" not in text     # the bladder base only
     assert "(not graded)" in text
