@@ -20,6 +20,7 @@ one), so closing it leaves nothing connected to the main window's views.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -75,20 +76,28 @@ def _subject(data: ViewData) -> str:
     return str(getattr(data.series, "subject", "") or "series")
 
 
+def _index_row(widget: QWidget, indices: dict[str, str], current: str,
+               on_change: Any) -> tuple[QVBoxLayout, QHBoxLayout, QComboBox]:
+    """The widget's layout and its header row "Index [combo]" (the combo on ``current``)."""
+    lay = QVBoxLayout(widget)
+    lay.setContentsMargins(4, 2, 4, 2)
+    head = QHBoxLayout()
+    head.addWidget(QLabel("Index", widget))
+    combo = _combo(indices, widget)
+    combo.setCurrentIndex(list(indices).index(current))
+    combo.currentIndexChanged.connect(on_change)
+    head.addWidget(combo, 1)
+    return lay, head, combo
+
+
 class ComparePlot(QWidget):
     """The chosen per-frame index of both analyses against time, with both cursors."""
 
     def __init__(self, a: AppState, b: AppState, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.a, self.b = a, b
-        lay = QVBoxLayout(self)
-        lay.setContentsMargins(4, 2, 4, 2)
-        head = QHBoxLayout()
-        head.addWidget(QLabel("Index", self))
-        self.combo = _combo(FRAME_INDICES, self)
-        self.combo.setCurrentIndex(list(FRAME_INDICES).index(a.frame_index))
-        self.combo.currentIndexChanged.connect(lambda _i: self.rebuild())
-        head.addWidget(self.combo, 1)
+        lay, head, self.combo = _index_row(self, FRAME_INDICES, a.frame_index,
+                                           lambda _i: self.rebuild())
         self.legend = QLabel("", self)
         head.addWidget(self.legend)
         lay.addLayout(head)
@@ -151,14 +160,8 @@ class CompareKymographs(QWidget):
     def __init__(self, a: AppState, b: AppState, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.a, self.b = a, b
-        lay = QVBoxLayout(self)
-        lay.setContentsMargins(4, 2, 4, 2)
-        head = QHBoxLayout()
-        head.addWidget(QLabel("Index", self))
-        self.index_combo = _combo(POINT_INDICES, self)
-        self.index_combo.setCurrentIndex(list(POINT_INDICES).index(a.point_index))
-        self.index_combo.currentIndexChanged.connect(self._on_index)
-        head.addWidget(self.index_combo, 1)
+        lay, head, self.index_combo = _index_row(self, POINT_INDICES, a.point_index,
+                                                 self._on_index)
         head.addWidget(QLabel("Organ", self))
         self.organ_combo = _combo({}, self)
         self.organ_combo.currentIndexChanged.connect(self._on_organ)
