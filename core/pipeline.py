@@ -11,7 +11,6 @@ import datetime as _dt
 import os
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -19,10 +18,10 @@ import pandas as pd
 
 from core import __version__
 from core.errors import TrackingError
-from core.indices import DEFAULT_SCALE_MM, PCL_COLUMNS, frame_table, point_table
+from core.indices import DEFAULT_SCALE_MM, frame_table, point_table
 from core.organs import ORGANS
 from core.progress import Progress
-from core.reference import pcl_lines, reference_tracks
+from core.reference import MeasuredAgainstPcl, pcl_lines, reference_tracks
 from core.series import CineSeries
 from core.track import Tracks, track_organs
 from core.track.repair import repair_labels
@@ -33,19 +32,10 @@ if TYPE_CHECKING:
 
 STAGES = ("read", "segment", "track", "indices")
 
-#: Files written by :func:`write_outputs` (tables get the format's suffix).
-OUTPUT_NAMES = {
-    "labels": "labels.nii.gz",
-    "points": "points",
-    "frames": "frames",
-    "project": "analysis.pvt",
-    "overlay": "overlay.gif",
-    "report": "report.html",
-}
 
 
 @dataclass
-class AnalysisResult:
+class AnalysisResult(MeasuredAgainstPcl):
     """Everything one analysis produced.
 
     Attributes:
@@ -126,85 +116,6 @@ class AnalysisResult:
                    points, frames, settings,
                    provenance=[dict(p) for p in project.provenance],
                    landmarks={k: np.array(v, np.float64) for k, v in project.landmarks.items()})
-
-    @property
-    def reference_points(self) -> dict[str, int]:
-        """Organ -> index of the tracked point the user chose as its reference point."""
-        return {str(o): int(i)
-                for o, i in ((self.settings or {}).get("reference_points") or {}).items()}
-
-    def set_landmarks(self, landmarks: Mapping[str, np.ndarray]) -> None:
-        """Replace the landmarks (e.g. the PCL placed by the user) and recompute the
-        frame table's columns that use them (in place; tracks and labels unchanged).
-
-        Raises:
-            ValueError: an array is not (T, 2).
-        """
-        self.set_references(landmarks, self.reference_points)
-
-    def set_reference_points(self, chosen: Mapping[str, int]) -> None:
-        """Choose each organ's reference point (organ -> tracked point index; the
-        bladder base, cervix, anorectal junction) and recompute the columns that use it.
-
-        Raises:
-            ValueError: an organ without tracks or a point it does not have.
-        """
-        self.set_references(self.landmarks, chosen)
-
-    def set_references(self, landmarks: Mapping[str, np.ndarray],
-                       chosen: Mapping[str, int]) -> None:
-        """Both at once (one recomputation): see :meth:`set_landmarks` and
-        :meth:`set_reference_points`."""
-        from core.project import check_landmarks
-
-        checked = check_landmarks(dict(landmarks), self.series.n_frames)
-        chosen = {str(o): int(i) for o, i in chosen.items()}
-        self._update_pcl_columns(checked, chosen)
-        self.landmarks = checked
-        self.settings = dict(self.settings or {})
-        if chosen:
-            self.settings["reference_points"] = chosen
-        else:
-            self.settings.pop("reference_points", None)
-
-    def reference_tracks(self, chosen: Mapping[str, int] | None = None
-                         ) -> dict[str, np.ndarray]:
-        """Each reference point's path, organ -> (T, 2) xy mm (NaN where not tracked)."""
-        return reference_tracks(self.tracks.points, self.tracks.valid,
-                                self.reference_points if chosen is None else chosen)
-
-    def _current_contours(self) -> dict[str, list[np.ndarray | None]]:
-        """The label contours of every organ and frame: the tracker's (frames corrected
-        since traced again); traced once and kept in ``tracks.contours`` when it kept
-        none (a result loaded from a project)."""
-        from core.track.contours import mask_contour
-
-        sp = self.series.spacing_mm
-        stored = self.tracks.contours
-        for k, organ in enumerate(self.organs):
-            if len(stored.get(organ, ())) != self.series.n_frames:
-                stored[organ] = [mask_contour(lab == k + 1, sp) for lab in self.labels]
-        out = {o: list(stored[o]) for o in self.organs}
-        for t in self.manual_frames:
-            for k, organ in enumerate(self.organs):
-                out[organ][t] = mask_contour(self.labels[t] == k + 1, sp)
-        return out
-
-    def _update_pcl_columns(self, landmarks: Mapping[str, np.ndarray],
-                            chosen: Mapping[str, int]) -> None:
-        frames = self.frames.copy()
-        if len(frames):
-            # only the columns that use them: the rest of the table stays as it was
-            table = frame_table(self.points.iloc[:0], self.series, self.labels, self.organs,
-                                rest_frame=int((self.settings or {}).get("rest_frame", 0)),
-                                contours=self._current_contours(),
-                                pcl=pcl_lines(landmarks, self.series.n_frames),
-                                reference=self.reference_tracks(chosen))
-            keyed = table.set_index(["organ", "frame"])
-            keys = pd.MultiIndex.from_arrays([frames["organ"], frames["frame"].astype(int)])
-            for col in PCL_COLUMNS:
-                frames[col] = keyed[col].reindex(keys).to_numpy(float)
-        self.frames = frames
 
     def set_manual_labels(self, frame: int, labels_hw: np.ndarray) -> None:
         """Replace one frame's labels with a hand correction (in place).
@@ -473,89 +384,8 @@ def run_analyze(source: CineSeries | str | os.PathLike, **kwargs: Any) -> Analys
     return run_to_end(analyze(source, **kwargs))
 
 
-def identity_tables(result: AnalysisResult, keep_identity: bool) -> tuple[pd.DataFrame,
-                                                                            pd.DataFrame]:
-    """The points and frames tables with the subject column set for export.
+# The files of an analysis live in core.outputs; they are imported from here too.
+from core.outputs import OUTPUT_NAMES, identity_tables, write_outputs  # noqa: E402
 
-    Subject is the pseudonymous alias (``series.meta["subject_id"]``) unless
-    ``keep_identity``, then the patient id (alias when there is none).  No
-    table ever carries the patient name.
-    """
-    meta = result.series.meta
-    subject = result.series.subject
-    if keep_identity and meta.get("patient_id"):
-        subject = str(meta["patient_id"])
-    pts = result.points.copy()
-    frs = result.frames.copy()
-    pts["subject"] = subject
-    frs["subject"] = subject
-    return pts, frs
-
-
-def write_outputs(
-    result: AnalysisResult,
-    out_dir: str | os.PathLike,
-    fmt: str = "csv",
-    keep_identity: bool = False,
-    overlay: bool = True,
-) -> dict[str, Path]:
-    """Write the files of one analysis into a folder.
-
-    Files: ``labels.nii.gz``, ``points.<fmt>``, ``frames.<fmt>``,
-    ``analysis.pvt`` (project file), ``report.html`` (:mod:`core.export.report`) and
-    ``overlay.gif`` (unless ``overlay`` is False).
-
-    Args:
-        result: the analysis.
-        out_dir: target folder (created if needed).
-        fmt: table format "csv", "xlsx" or "parquet".
-        keep_identity: keep the patient id as subject in tables and the
-            patient identity in the project file.
-        overlay: write the overlay video.
-
-    Returns:
-        name -> path written (keys of :data:`OUTPUT_NAMES`).
-    """
-    from core.export import write_overlay_video, write_series_labels, write_table
-    from core.project import save_project
-
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    pts, frs = identity_tables(result, keep_identity)
-    written: dict[str, Path] = {}
-    series = result.series
-    written["labels"] = Path(write_series_labels(result.labels, series,
-                                                 out / OUTPUT_NAMES["labels"]))
-    written["points"] = Path(write_table(pts, out / OUTPUT_NAMES["points"], fmt))
-    written["frames"] = Path(write_table(frs, out / OUTPUT_NAMES["frames"], fmt))
-    project = result.to_project()
-    if not keep_identity:
-        from core.export import pseudonymize
-
-        project.series = project.series.with_frames(project.series.frames)
-        project.series.meta = _pseudonymized_meta(pseudonymize(project.series.meta))
-    save_project(project, out / OUTPUT_NAMES["project"])
-    written["project"] = out / OUTPUT_NAMES["project"]
-    from core.export.report import write_report
-
-    written["report"] = write_report(result, out / OUTPUT_NAMES["report"],
-                                     keep_identity=keep_identity)
-    if overlay:
-        contours = {
-            organ: [pts if ok.all() else None
-                    for pts, ok in zip(result.tracks.points[organ], result.tracks.valid[organ],
-                                       strict=True)]
-            for organ in result.organs
-        }
-        written["overlay"] = Path(write_overlay_video(
-            series.frames, contours, series.spacing_mm, out / OUTPUT_NAMES["overlay"],
-            times_s=series.times_s))
-    return written
-
-
-def _pseudonymized_meta(meta: dict[str, Any]) -> dict[str, Any]:
-    from core.series import default_meta
-
-    out = default_meta()
-    out.update(meta)
-    return out
+__all__ = ["OUTPUT_NAMES", "STAGES", "AnalysisResult", "analyze", "identity_tables",
+           "run_analyze", "run_to_end", "write_outputs"]

@@ -23,6 +23,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 import numpy as np
+import pandas as pd
 
 #: Landmark names of the PCL's two ends (as :data:`core.phantom.case.LANDMARKS`).
 PUBIS = "inferior_pubic_point"
@@ -234,3 +235,91 @@ def parse_pcl(text: str) -> tuple[tuple[float, float], tuple[float, float]]:
     ends = ((v[0], v[1]), (v[2], v[3]))
     _unit_normal(np.array(ends))
     return ends
+
+
+class MeasuredAgainstPcl:
+    """What :class:`core.pipeline.AnalysisResult` does with its landmarks and reference
+    points (a mixin: it uses the result's ``series``, ``labels``, ``organs``, ``tracks``,
+    ``points``, ``frames``, ``settings``, ``landmarks`` and ``manual_frames``)."""
+
+    @property
+    def reference_points(self) -> dict[str, int]:
+        """Organ -> index of the tracked point the user chose as its reference point."""
+        return {str(o): int(i)
+                for o, i in ((self.settings or {}).get("reference_points") or {}).items()}
+
+    def set_landmarks(self, landmarks: Mapping[str, np.ndarray]) -> None:
+        """Replace the landmarks (e.g. the PCL placed by the user) and recompute the
+        frame table's columns that use them (in place; tracks and labels unchanged).
+
+        Raises:
+            ValueError: an array is not (T, 2).
+        """
+        self.set_references(landmarks, self.reference_points)
+
+    def set_reference_points(self, chosen: Mapping[str, int]) -> None:
+        """Choose each organ's reference point (organ -> tracked point index; the
+        bladder base, cervix, anorectal junction) and recompute the columns that use it.
+
+        Raises:
+            ValueError: an organ without tracks or a point it does not have.
+        """
+        self.set_references(self.landmarks, chosen)
+
+    def set_references(self, landmarks: Mapping[str, np.ndarray],
+                       chosen: Mapping[str, int]) -> None:
+        """Both at once (one recomputation): see :meth:`set_landmarks` and
+        :meth:`set_reference_points`."""
+        from core.project import check_landmarks
+
+        checked = check_landmarks(dict(landmarks), self.series.n_frames)
+        chosen = {str(o): int(i) for o, i in chosen.items()}
+        self._update_pcl_columns(checked, chosen)
+        self.landmarks = checked
+        self.settings = dict(self.settings or {})
+        if chosen:
+            self.settings["reference_points"] = chosen
+        else:
+            self.settings.pop("reference_points", None)
+
+    def reference_tracks(self, chosen: Mapping[str, int] | None = None
+                         ) -> dict[str, np.ndarray]:
+        """Each reference point's path, organ -> (T, 2) xy mm (NaN where not tracked)."""
+        return reference_tracks(self.tracks.points, self.tracks.valid,
+                                self.reference_points if chosen is None else chosen)
+
+    def _current_contours(self) -> dict[str, list[np.ndarray | None]]:
+        """The label contours of every organ and frame: the tracker's (frames corrected
+        since traced again); traced once and kept in ``tracks.contours`` when it kept
+        none (a result loaded from a project)."""
+        from core.track.contours import mask_contour
+
+        sp = self.series.spacing_mm
+        stored = self.tracks.contours
+        for k, organ in enumerate(self.organs):
+            if len(stored.get(organ, ())) != self.series.n_frames:
+                stored[organ] = [mask_contour(lab == k + 1, sp) for lab in self.labels]
+        out = {o: list(stored[o]) for o in self.organs}
+        for t in self.manual_frames:
+            for k, organ in enumerate(self.organs):
+                out[organ][t] = mask_contour(self.labels[t] == k + 1, sp)
+        return out
+
+    def _update_pcl_columns(self, landmarks: Mapping[str, np.ndarray],
+                            chosen: Mapping[str, int]) -> None:
+        from core.indices import PCL_COLUMNS, frame_table  # core.indices imports this module
+
+        frames = self.frames.copy()
+        if len(frames):
+            # only the columns that use them: the rest of the table stays as it was
+            table = frame_table(self.points.iloc[:0], self.series, self.labels, self.organs,
+                                rest_frame=int((self.settings or {}).get("rest_frame", 0)),
+                                contours=self._current_contours(),
+                                pcl=pcl_lines(landmarks, self.series.n_frames),
+                                reference=self.reference_tracks(chosen))
+            keyed = table.set_index(["organ", "frame"])
+            keys = pd.MultiIndex.from_arrays([frames["organ"], frames["frame"].astype(int)])
+            for col in PCL_COLUMNS:
+                frames[col] = keyed[col].reindex(keys).to_numpy(float)
+        self.frames = frames
+
