@@ -41,6 +41,7 @@ from app.gui.file_actions import FileActions
 from app.gui.model import ViewData, view_data_from_result
 from app.gui.player import PlayerView
 from app.gui.plots import Kymograph, ProfilePlot, TimePlot
+from app.gui.reference import ReferenceActions
 from app.gui.resources import icon
 from app.gui.state import AppState
 from app.gui.transport import Playback, TransportBar
@@ -51,7 +52,7 @@ from core.progress import Progress
 AUTOSAVE_MS = 1500
 
 
-class MainWindow(AnalysisActions, FileActions, QMainWindow):
+class MainWindow(AnalysisActions, ReferenceActions, FileActions, QMainWindow):
     """PelviTrack main window.
 
     Args:

@@ -20,10 +20,12 @@ from typing import Any
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QObject, QPointF, Qt, Signal
-from PySide6.QtGui import QColor, QUndoCommand
+from PySide6.QtGui import QAction, QColor, QKeySequence, QUndoCommand
+from PySide6.QtWidgets import QMenu
 
+from app.gui import theme
 from app.gui.state import AppState
-from core.reference import PCL_LANDMARKS, pcl_lines
+from core.reference import PCL_LANDMARKS, REFERENCE_POINTS, pcl_lines
 
 #: Colour of the line and its ends.
 PCL_COLOUR = QColor("#f5d90a")
@@ -224,3 +226,147 @@ def has_pcl(result: Any) -> bool:
     data = getattr(result, "series", None)
     return data is not None and all(n in marks for n in PCL_LANDMARKS) and \
         pcl_lines(marks, data.n_frames) is not None
+
+
+class ReferenceActions:
+    """Analysis ▸ Place / Remove the pubococcygeal line, Mark / Clear reference points
+    (a mixin of :class:`app.gui.main_window.MainWindow`: it uses the window's ``state``,
+    ``player``, ``editor``, ``status_label``, ``busy``, ``report_error``, ``_action``
+    and ``_autosave_timer``)."""
+
+    def _build_pcl_actions(self, menu: QMenu) -> None:
+        """Place / remove the PCL (L, Esc stops placing)."""
+        self.pcl = PclPlacer(self.state, self.player, self)
+        self.pcl_action = QAction("Place the &pubococcygeal line", self)
+        self.pcl_action.setCheckable(True)
+        self.pcl_action.setShortcut(QKeySequence(Qt.Key.Key_L))
+        self.pcl_action.setStatusTip("Click the inferior pubic point, then the last coccygeal "
+                                     "joint: each organ's lowest point is measured against "
+                                     "the line (rule of three)")
+        self.pcl_action.toggled.connect(self._toggle_pcl)
+        menu.addAction(self.pcl_action)
+        self.remove_pcl_action = self._action(menu, "Remove the pubococcygeal line",
+                                              self.remove_pcl)
+        self.pick_action = self._action(menu, "Mark an organ's reference &point",
+                                        self._start_picking, Qt.Key.Key_P)
+        self.pick_action.setStatusTip("Click a tracked point: the bladder base, the cervix or "
+                                      "the anorectal junction; it moves with the organ and is "
+                                      "measured against the line")
+        self.clear_refs_action = self._action(menu, "Clear the reference points",
+                                              lambda: self.set_reference_point(None, None))
+        self.stop_pcl_action = QAction("Stop placing the line", self)
+        self.stop_pcl_action.setShortcut(QKeySequence(Qt.Key.Key_Escape))
+        self.stop_pcl_action.triggered.connect(self.pcl.stop)
+        self.addAction(self.stop_pcl_action)
+        self.pcl.placed.connect(self.place_pcl)
+        self.pcl.picked.connect(self.set_reference_point)
+        self.pcl.prompt.connect(self._pcl_prompt)
+        self.state.result_changed.connect(self._sync_pcl_actions)
+        self._sync_pcl_actions()
+
+    def _toggle_pcl(self, on: bool) -> None:
+        if on and not self.pcl.placing:
+            if not self.pcl.start():
+                self.pcl_action.setChecked(False)
+        elif not on:
+            self.pcl.stop()
+
+    def _pcl_prompt(self, text: str) -> None:
+        if text:
+            self.status_label.setText(text)
+        self.pcl_action.blockSignals(True)
+        self.pcl_action.setChecked(self.pcl.placing)
+        self.pcl_action.blockSignals(False)
+        self.stop_pcl_action.setEnabled(self.pcl.placing)
+
+    def _sync_pcl_actions(self) -> None:
+        result = self.state.result
+        can = result is not None and hasattr(result, "set_landmarks")
+        self.pcl_action.setEnabled(can)
+        self.remove_pcl_action.setEnabled(can and has_pcl(result))
+        self.pick_action.setEnabled(can and self.state.has_result)
+        self.clear_refs_action.setEnabled(can and bool(getattr(result, "reference_points", {})))
+        self.stop_pcl_action.setEnabled(self.pcl.placing or self.pcl.picking)
+
+    def _start_picking(self) -> None:
+        self.pcl.start_picking()
+        self.stop_pcl_action.setEnabled(self.pcl.picking)
+
+    def set_reference_point(self, organ: str | None, index: int | None) -> bool:
+        """Make tracked point ``index`` the reference point of ``organ`` (one undo
+        step); ``organ`` None clears them all."""
+        result = self.state.result
+        if result is None or not hasattr(result, "set_reference_points") or self.busy:
+            return False
+        chosen = dict(result.reference_points)
+        if organ is None:
+            chosen = {}
+        else:
+            chosen[organ] = int(index)
+        text = ("Clear the reference points" if organ is None
+                else f"Mark the {REFERENCE_POINTS.get(organ, organ)}")
+        return self._push_references(result.landmarks, chosen, text)
+
+    def place_pcl(self, pubis: Any, coccyx: Any) -> bool:
+        """Put the PCL on every frame (one undo step) and measure against it."""
+        from core.reference import check_inside, with_pcl
+
+        result = self.state.result
+        if result is None or not hasattr(result, "set_landmarks") or self.busy:
+            return False
+        try:
+            check_inside((pubis, coccyx), result.series.shape, result.series.spacing_mm)
+            after = with_pcl(result.landmarks, result.series.n_frames, pubis, coccyx)
+        except ValueError as exc:
+            self.report_error(exc)
+            return False
+        return self._push_references(after, result.reference_points,
+                                     "Place the pubococcygeal line")
+
+    def remove_pcl(self) -> bool:
+        """Take the PCL off (one undo step)."""
+        from core.reference import without_pcl
+
+        result = self.state.result
+        if result is None or not hasattr(result, "set_landmarks") or self.busy:
+            return False
+        return self._push_references(without_pcl(result.landmarks), result.reference_points,
+                                     "Remove the pubococcygeal line")
+
+    def _push_references(self, landmarks: dict, chosen: dict, text: str) -> bool:
+        result = self.state.result
+        before = {"landmarks": {k: v.copy() for k, v in result.landmarks.items()},
+                  "reference_points": dict(result.reference_points)}
+        after = {"landmarks": {k: v.copy() for k, v in landmarks.items()},
+                 "reference_points": dict(chosen)}
+        self.editor.undo_stack.push(LandmarkEdit(self._apply_references, before, after, text))
+        return True
+
+    def _apply_references(self, snapshot: dict) -> None:
+        from core.indices import summary_table
+
+        result = self.state.result
+        result.set_references({k: v.copy() for k, v in snapshot["landmarks"].items()},
+                              dict(snapshot["reference_points"]))
+        self.state.refresh_result()
+        self._autosave_timer.start()
+        table = summary_table(result.frames, int(result.settings.get("rest_frame", 0)))
+        self.status_label.setText(pcl_report(table) or "Nothing is measured against a "
+                                  "pubococcygeal line")
+
+
+def pcl_report(table: Any) -> str:
+    """One status line from a summary table: each organ's measure against the PCL
+    (the reference point where one is marked, else the lowest point) and its grade."""
+    parts = []
+    for _, row in table.iterrows():
+        ref, low = row["max_ref_below_pcl_mm"], row["max_below_pcl_mm"]
+        if ref == ref:
+            text = f"{REFERENCE_POINTS.get(row['organ'], row['organ'])} {ref:+.1f} mm"
+        elif low == low:
+            text = f"{theme.organ_label(row['organ'])} lowest point {low:+.1f} mm"
+        else:
+            continue
+        extra = [g for g in (row["pcl_grade"], row["hmo_grade"]) if g]
+        parts.append(text + (f" ({'; '.join(extra)})" if extra else ""))
+    return ("Below the PCL at most: " + ", ".join(parts)) if parts else ""
