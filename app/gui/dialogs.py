@@ -177,3 +177,12 @@ def show_shortcuts(parent: Any, rows: list[tuple[str, str, str]]) -> QDialog:
     dlg.resize(620, 560)
     dlg.show()
     return dlg
+
+
+def show_about(parent: Any) -> None:
+    """Help ▸ About PelviTrack."""
+    from core import __version__
+
+    QMessageBox.about(parent, "About PelviTrack",
+                      f"<b>PelviTrack {__version__}</b><br>Segment, track and measure pelvic "
+                      "organs on dynamic (cine) pelvic MRI.")

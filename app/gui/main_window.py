@@ -33,7 +33,10 @@ from app.gui.analysis_actions import AnalysisActions
 from app.gui.dialogs import (  # noqa: F401 - patched in tests
     choose_series,
     choose_slice,
+    shortcut_rows,
+    show_about,
     show_error,
+    show_shortcuts,
 )
 from app.gui.display_panel import DisplayPanel
 from app.gui.editor import EditPanel, LabelEditor
@@ -224,7 +227,7 @@ class MainWindow(AnalysisActions, ReferenceActions, FileActions, QMainWindow):
         h = mb.addMenu("&Help")
         self._action(h, "&Keyboard shortcuts", self.show_shortcuts,
                      QKeySequence.StandardKey.HelpContents)
-        self._action(h, "&About PelviTrack", self._about)
+        self._action(h, "&About PelviTrack", lambda: show_about(self))
         self._rebuild_recent()
 
     # -- settings --------------------------------------------------------------
@@ -403,17 +406,8 @@ class MainWindow(AnalysisActions, ReferenceActions, FileActions, QMainWindow):
 
     def show_shortcuts(self) -> Any:
         """Help ▸ Keyboard shortcuts (F1): every menu action's key, from the menus."""
-        from app.gui.dialogs import shortcut_rows, show_shortcuts
-
         self.shortcuts_dialog = show_shortcuts(self, shortcut_rows(self.menuBar()))
         return self.shortcuts_dialog
-
-    def _about(self) -> None:
-        from core import __version__
-
-        QMessageBox.about(self, "About PelviTrack",
-                          f"<b>PelviTrack {__version__}</b><br>Segment, track and measure pelvic "
-                          "organs on dynamic (cine) pelvic MRI.")
 
     def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802
         """A menu action's key when Qt did not take it as a shortcut (the window not
