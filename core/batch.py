@@ -131,60 +131,52 @@ def analysis_steps(source: str | os.PathLike, *, series_uid: str | None = None,
     places the line on every frame instead.  ``options`` go to either.
     """
     from core.corrections import resegment
-    from core.pipeline import analyze
-    from core.reference import check_inside, with_pcl
+    from core.pipeline import AnalysisResult, analyze
+    from core.project import manual_frames
 
-    earlier = corrected_project(source)
-    if earlier is not None:
+    project = _project_of(source)
+    if project is not None and manual_frames(project):
+        earlier = AnalysisResult.from_project(project)
         yield Progress("read", 0, 1, f"keeping {len(earlier.manual_frames)} hand-corrected "
                                      f"frame(s) of {source}",
                        {"kept_frames": list(earlier.manual_frames)})
         if pcl is not None:
-            check_inside(pcl, earlier.series.shape, earlier.series.spacing_mm)
-            options["landmarks"] = with_pcl(earlier.landmarks, earlier.series.n_frames, *pcl)
+            options["landmarks"] = _placed(pcl, earlier.series, earlier.landmarks, source)
         yield from resegment(earlier, **options)
         return
     marks = options.pop("landmarks", None)
-    if marks is None:
-        marks, chosen = project_references(source)
-        options.setdefault("reference_points", chosen)
+    if project is not None:
+        marks = dict(project.landmarks) if marks is None else marks
+        chosen = (project.settings or {}).get("reference_points") or {}
+        options.setdefault("reference_points", {str(o): int(i) for o, i in chosen.items()})
     if pcl is not None:
         from core.io import read_series
 
-        series = read_series(source, series_uid=series_uid, slice_index=slice_index)
-        try:
-            check_inside(pcl, series.shape, series.spacing_mm)
-        except ValueError as exc:
-            raise ValueError(f"--pcl on {source}: {exc}") from None
-        source = series
-        marks = with_pcl(marks, source.n_frames, *pcl)
+        source = read_series(source, series_uid=series_uid, slice_index=slice_index)
+        marks = _placed(pcl, source, marks, source.meta.get("source_path", ""))
     yield from analyze(source, series_uid=series_uid, slice_index=slice_index,
                        landmarks=marks, **options)
 
 
-def project_references(path: str | os.PathLike) -> tuple[dict[str, Any], dict[str, int]]:
-    """The landmarks and reference points stored in a project file (empty for
-    anything else)."""
-    p = Path(path)
-    if p.suffix.lower() != ".pvt" or not p.is_file():
-        return {}, {}
-    from core.project import load_project
+def _placed(pcl: Any, series: Any, landmarks: Any, source: Any) -> dict[str, Any]:
+    """``landmarks`` with the line ``pcl`` on every frame; its ends must lie on the image."""
+    from core.reference import check_inside, with_pcl
 
-    project = load_project(p)
-    chosen = (project.settings or {}).get("reference_points") or {}
-    return dict(project.landmarks), {str(o): int(i) for o, i in chosen.items()}
+    try:
+        check_inside(pcl, series.shape, series.spacing_mm)
+    except ValueError as exc:
+        raise ValueError(f"--pcl on {source}: {exc}") from None
+    return with_pcl(landmarks, series.n_frames, *pcl)
 
 
-def corrected_project(path: str | os.PathLike) -> Any:
-    """The analysis in a project file that has frames corrected by hand, else None."""
+def _project_of(path: str | os.PathLike) -> Any:
+    """The project a ``.pvt`` input holds (loaded once), else None."""
     p = Path(path)
     if p.suffix.lower() != ".pvt" or not p.is_file():
         return None
-    from core.pipeline import AnalysisResult
     from core.project import load_project
 
-    result = AnalysisResult.from_project(load_project(p))
-    return result if result.manual_frames else None
+    return load_project(p)
 
 
 @dataclass
