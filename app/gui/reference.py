@@ -25,7 +25,7 @@ from PySide6.QtWidgets import QMenu
 
 from app.gui import theme
 from app.gui.state import AppState
-from core.reference import PCL_LANDMARKS, REFERENCE_POINTS, pcl_lines
+from core.reference import REFERENCE_POINTS, pcl_lines
 
 #: Colour of the line and its ends.
 PCL_COLOUR = QColor("#f5d90a")
@@ -222,10 +222,9 @@ class LandmarkEdit(QUndoCommand):
 
 def has_pcl(result: Any) -> bool:
     """Whether a result carries a placed PCL."""
-    marks = getattr(result, "landmarks", None) or {}
-    data = getattr(result, "series", None)
-    return data is not None and all(n in marks for n in PCL_LANDMARKS) and \
-        pcl_lines(marks, data.n_frames) is not None
+    series = getattr(result, "series", None)
+    return series is not None and pcl_lines(getattr(result, "landmarks", None),
+                                            series.n_frames) is not None
 
 
 class ReferenceActions:
@@ -254,7 +253,7 @@ class ReferenceActions:
                                       "measured against the line")
         self.clear_refs_action = self._action(menu, "Clear the reference points",
                                               lambda: self.set_reference_point(None, None))
-        self.stop_pcl_action = QAction("Stop placing the line", self)
+        self.stop_pcl_action = QAction("Stop placing the line or marking a point", self)
         self.stop_pcl_action.setShortcut(QKeySequence(Qt.Key.Key_Escape))
         self.stop_pcl_action.triggered.connect(self.pcl.stop)
         self.addAction(self.stop_pcl_action)
@@ -277,7 +276,7 @@ class ReferenceActions:
         self.pcl_action.blockSignals(True)
         self.pcl_action.setChecked(self.pcl.placing)
         self.pcl_action.blockSignals(False)
-        self.stop_pcl_action.setEnabled(self.pcl.placing)
+        self.stop_pcl_action.setEnabled(self.pcl.placing or self.pcl.picking)
 
     def _sync_pcl_actions(self) -> None:
         result = self.state.result
@@ -290,7 +289,6 @@ class ReferenceActions:
 
     def _start_picking(self) -> None:
         self.pcl.start_picking()
-        self.stop_pcl_action.setEnabled(self.pcl.picking)
 
     def set_reference_point(self, organ: str | None, index: int | None) -> bool:
         """Make tracked point ``index`` the reference point of ``organ`` (one undo

@@ -158,6 +158,7 @@ def test_a_tracked_point_becomes_the_organs_reference_point(shown):
     assert window.pcl.picking and "anorectal junction" in window.status_label.text()
     assert not window.pcl.pick(-50.0, -50.0)          # no point there: still picking
     assert window.pcl.picking and "No tracked point" in window.status_label.text()
+    assert window.stop_pcl_action.isEnabled()         # Esc still stops it
     _click_mm(window, *pts[0][k])
     assert not window.pcl.picking
     assert result.reference_points == {"bladder": k}
@@ -177,3 +178,6 @@ def test_a_tracked_point_becomes_the_organs_reference_point(shown):
     window.clear_refs_action.trigger()
     assert result.reference_points == {} and result.frames["ref_below_pcl_mm"].isna().all()
     assert PUBIS in result.landmarks                 # the line stays
+    window.pick_action.trigger()
+    window.stop_pcl_action.trigger()                 # Esc
+    assert not window.pcl.picking and not window.stop_pcl_action.isEnabled()
