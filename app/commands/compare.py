@@ -17,7 +17,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "compare", help="compare the deformation summaries of analysed series (projects)")
     p.add_argument("inputs", nargs="+", metavar="PROJECT",
                    help="a .pvt project, or a folder `pelvitrack analyze` wrote (its "
-                        "analysis.pvt); two or more")
+                        "analysis.pvt, or every input of a batch); two or more")
     p.add_argument("--out", metavar="FILE",
                    help="also write the summary table (.csv, .xlsx or .parquet; one row per "
                         "input and organ)")
@@ -45,6 +45,20 @@ def project_path(path: str | Path) -> Path:
         raise ProjectError(p, "not a PelviTrack project (.pvt); run `pelvitrack analyze` "
                               "on the series first")
     return p
+
+
+def expand_batches(inputs: list[str]) -> list[str]:
+    """Each input as given, except a folder a batch wrote (``pelvitrack analyze A B …
+    --out DIR``: no project of its own, projects in its subfolders) gives its subfolders."""
+    from core.pipeline import OUTPUT_NAMES
+
+    out = []
+    for item in inputs:
+        p = Path(item)
+        subs = (sorted(d for d in p.iterdir() if (d / OUTPUT_NAMES["project"]).is_file())
+                if p.is_dir() and not (p / OUTPUT_NAMES["project"]).exists() else [])
+        out += [str(d) for d in subs] or [item]
+    return out
 
 
 def summaries(inputs: list[str]) -> pd.DataFrame:
@@ -91,9 +105,10 @@ def format_table(table: pd.DataFrame) -> str:
 
 def run(args: argparse.Namespace) -> int:
     """Print the side-by-side summary; ``--out`` also writes it."""
-    if len(args.inputs) < 2:
+    inputs = expand_batches(args.inputs)
+    if len(inputs) < 2:
         raise ValueError("compare needs two or more projects")
-    table = summaries(args.inputs)
+    table = summaries(inputs)
     print(format_table(table))
     if args.out:
         from core.export import write_table

@@ -46,11 +46,12 @@ def test_two_projects_side_by_side(projects, tmp_path, capsys):
 @pytest.mark.parametrize("make, word", [
     (lambda tmp: [str(tmp / "short.pvt")], "two or more"),
     (lambda tmp: [str(tmp / "short.pvt"), str(tmp / "nope.pvt")], "no such file"),
-    (lambda tmp: [str(tmp / "short.pvt"), str(tmp)], "no analysis.pvt"),
+    (lambda tmp: [str(tmp / "short.pvt"), str(tmp / "empty")], "no analysis.pvt"),
     (lambda tmp: [str(tmp / "short.pvt"), str(tmp / "series.nii")], "not a PelviTrack project"),
     (lambda tmp: [str(tmp / "short.pvt"), str(tmp / "broken.pvt")], "broken.pvt"),
 ])
 def test_bad_inputs_give_one_line_and_exit_2(projects, tmp_path, capsys, make, word):
+    (tmp_path / "empty").mkdir()                    # neither a project nor a batch's folder
     (tmp_path / "series.nii").write_bytes(b"\0" * 400)
     (tmp_path / "broken.pvt").write_bytes(b"not hdf5")
     assert main(["compare", *make(tmp_path)]) == 2
@@ -74,3 +75,16 @@ def test_the_pcl_rows_show_where_a_line_was_placed(tmp_path, capsys):
     assert worst[-1] == "–"                          # no line placed on the second
     grade = next(line for line in lines if "PCL grade" in line).split()
     assert grade[-2:] == ["mild", "–"]
+
+
+def test_a_batch_folder_gives_each_of_its_inputs(tmp_path, capsys):
+    cohort = tmp_path / "cohort"
+    for name, n in (("p1", 4), ("p2", 7)):
+        (cohort / name).mkdir(parents=True)
+        save_project(disc_case(n_frames=n).to_project(), cohort / name / "analysis.pvt")
+    (cohort / "bad").mkdir()                                  # a failed input: no project
+    assert main(["compare", str(cohort)]) == 0
+    head = capsys.readouterr().out.splitlines()[0]
+    assert "1:p1 (disc)" in head and "2:p2 (disc)" in head
+    # one batch of one input is not enough to compare
+    assert main(["compare", str(tmp_path / "cohort" / "p1")]) == 2
