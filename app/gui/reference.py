@@ -96,6 +96,8 @@ class PclPlacer(QObject):
         self.overlay = PclOverlay(player.view)
         self.placing = False
         self.picking = False
+        #: The frame being placed on, or None for every frame.
+        self.target_frame: int | None = None
         self.first: np.ndarray | None = None
         self._lines: np.ndarray | None = None
         self._refs: dict[str, np.ndarray] = {}
@@ -132,12 +134,14 @@ class PclPlacer(QObject):
         self.overlay.refs.setData([p[0] for p in at], [p[1] for p in at])
         self._blank = line is None and pending is None and not at
 
-    def start(self) -> bool:
-        """Take the next two clicks as the line's ends (False when nothing is loaded)."""
+    def start(self, this_frame_only: bool = False) -> bool:
+        """Take the next two clicks as the line's ends (False when nothing is loaded);
+        ``this_frame_only``: for the current frame (a patient who moved), else all."""
         if self.state.data is None or self.state.busy:
             return False
         self.state.set_editing(False)  # a click must not paint
         self.placing, self.first = True, None
+        self.target_frame = self.state.frame if this_frame_only else None
         self.prompt.emit(PROMPTS[0])
         self._draw()
         return True
@@ -244,6 +248,10 @@ class ReferenceActions:
                                      "the line (rule of three)")
         self.pcl_action.toggled.connect(self._toggle_pcl)
         menu.addAction(self.pcl_action)
+        self.pcl_frame_action = self._action(
+            menu, "Place the line on this frame only", lambda: self.pcl.start(True), "Shift+L")
+        self.pcl_frame_action.setStatusTip("Where the patient moved: this frame gets its own "
+                                           "line; frames without one use the nearest that has")
         self.remove_pcl_action = self._action(menu, "Remove the pubococcygeal line",
                                               self.remove_pcl)
         self.pick_action = self._action(menu, "Mark an organ's reference &point",
@@ -257,7 +265,7 @@ class ReferenceActions:
         self.stop_pcl_action.setShortcut(QKeySequence(Qt.Key.Key_Escape))
         self.stop_pcl_action.triggered.connect(self.pcl.stop)
         self.addAction(self.stop_pcl_action)
-        self.pcl.placed.connect(self.place_pcl)
+        self.pcl.placed.connect(lambda a, b: self.place_pcl(a, b, self.pcl.target_frame))
         self.pcl.picked.connect(self.set_reference_point)
         self.pcl.prompt.connect(self._pcl_prompt)
         self.state.result_changed.connect(self._sync_pcl_actions)
@@ -282,6 +290,7 @@ class ReferenceActions:
         result = self.state.result
         can = result is not None and hasattr(result, "set_landmarks")
         self.pcl_action.setEnabled(can)
+        self.pcl_frame_action.setEnabled(can)
         self.remove_pcl_action.setEnabled(can and has_pcl(result))
         self.pick_action.setEnabled(can and self.state.has_result)
         self.clear_refs_action.setEnabled(can and bool(getattr(result, "reference_points", {})))
@@ -305,8 +314,9 @@ class ReferenceActions:
                 else f"Mark the {REFERENCE_POINTS.get(organ, organ)}")
         return self._push_references(result.landmarks, chosen, text)
 
-    def place_pcl(self, pubis: Any, coccyx: Any) -> bool:
-        """Put the PCL on every frame (one undo step) and measure against it."""
+    def place_pcl(self, pubis: Any, coccyx: Any, frame: int | None = None) -> bool:
+        """Put the PCL on every frame, or on ``frame`` only (one undo step), and measure
+        against it.  Placed by clicks, the frame is the one the placing started on."""
         from core.reference import check_inside, with_pcl
 
         result = self.state.result
@@ -314,12 +324,14 @@ class ReferenceActions:
             return False
         try:
             check_inside((pubis, coccyx), result.series.shape, result.series.spacing_mm)
-            after = with_pcl(result.landmarks, result.series.n_frames, pubis, coccyx)
+            after = with_pcl(result.landmarks, result.series.n_frames, pubis, coccyx,
+                             frame=frame)
         except ValueError as exc:
             self.report_error(exc)
             return False
+        where = "" if frame is None else f" on frame {frame + 1}"
         return self._push_references(after, result.reference_points,
-                                     "Place the pubococcygeal line")
+                                     f"Place the pubococcygeal line{where}")
 
     def remove_pcl(self) -> bool:
         """Take the PCL off (one undo step)."""

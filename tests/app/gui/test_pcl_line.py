@@ -181,3 +181,23 @@ def test_a_tracked_point_becomes_the_organs_reference_point(shown):
     window.pick_action.trigger()
     window.stop_pcl_action.trigger()                 # Esc
     assert not window.pcl.picking and not window.stop_pcl_action.isEnabled()
+
+
+def test_a_frame_where_the_patient_moved_gets_its_own_line(shown):
+    window, result = shown
+    window.pcl.start()
+    window.pcl.click(3.0, LINE_Y)
+    window.pcl.click(37.0, LINE_Y)
+    window.state.set_frame(4)
+    window.pcl_frame_action.trigger()               # Shift+L
+    assert window.pcl.placing and window.pcl.target_frame == 4
+    window.pcl.click(3.0, LINE_Y + 5)
+    window.pcl.click(37.0, LINE_Y + 5)
+    np.testing.assert_allclose(result.landmarks[PUBIS][:, 1], [30, 30, 30, 30, 35, 30])
+    below = result.frames.loc[result.frames["organ"] == "bladder", "below_pcl_mm"].to_numpy()
+    np.testing.assert_allclose(below[4], _expected_below(4) - 5, atol=0.8)
+    np.testing.assert_allclose(below[3], _expected_below(3), atol=0.8)
+    assert window.pcl.overlay.line.getData()[1][0] == pytest.approx(LINE_Y + 5, abs=0.3)
+    assert window.editor.undo_stack.undoText() == "Place the pubococcygeal line on frame 5"
+    window.undo()
+    np.testing.assert_allclose(result.landmarks[PUBIS][:, 1], 30.0)
