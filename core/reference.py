@@ -120,25 +120,33 @@ REFERENCE_POINTS = {"bladder": "bladder base", "uterus_vagina": "cervix or vagin
 
 
 def reference_tracks(points: Mapping[str, np.ndarray], valid: Mapping[str, np.ndarray],
-                     chosen: Mapping[str, int] | None) -> dict[str, np.ndarray]:
+                     chosen: Mapping[str, int] | None, strict: bool = False
+                     ) -> dict[str, np.ndarray]:
     """Each chosen reference point's path: organ -> (T, 2) xy mm (NaN where the
     tracked point is not valid).
 
     Args:
         points, valid: tracked points per organ, (T, N, 2) and (T, N).
         chosen: organ -> point index (``settings["reference_points"]``).
+        strict: raise on a choice the tracks do not have (a user choosing); else
+            leave it out (a stored choice after the organ was tracked again without
+            it, or with fewer points: the project must still open).
 
     Raises:
-        ValueError: an organ without tracks or an index outside its points.
+        ValueError: with ``strict``, an organ without tracks or an index outside its
+            points.
     """
     out = {}
     for organ, index in (chosen or {}).items():
-        if organ not in points:
-            raise ValueError(f"no tracked points for {organ!r} (reference point)")
-        pts = np.asarray(points[organ], np.float64)
         i = int(index)
-        if not 0 <= i < pts.shape[1]:
-            raise ValueError(f"{organ}: point {i} is not one of its {pts.shape[1]} points")
+        n = np.shape(points[organ])[1] if organ in points else 0
+        if organ not in points or not 0 <= i < n:
+            if not strict:
+                continue
+            if organ not in points:
+                raise ValueError(f"no tracked points for {organ!r} (reference point)")
+            raise ValueError(f"{organ}: point {i} is not one of its {n} points")
+        pts = np.asarray(points[organ], np.float64)
         path = pts[:, i, :].copy()
         ok = np.asarray(valid[organ], bool)[:, i] if organ in valid else np.ones(len(path), bool)
         path[~ok] = np.nan
@@ -274,6 +282,7 @@ class MeasuredAgainstPcl:
 
         checked = check_landmarks(dict(landmarks), self.series.n_frames)
         chosen = {str(o): int(i) for o, i in chosen.items()}
+        reference_tracks(self.tracks.points, self.tracks.valid, chosen, strict=True)
         self._update_pcl_columns(checked, chosen)
         self.landmarks = checked
         self.settings = dict(self.settings or {})

@@ -227,3 +227,17 @@ def test_a_frame_corrected_by_hand_is_measured_from_its_new_labels():
     back.tracks.contours.clear()
     back.set_landmarks(back.landmarks)
     np.testing.assert_allclose(back.frames["below_pcl_mm"], below, atol=1e-9)
+
+
+def test_a_stored_reference_point_the_tracks_no_longer_have_does_not_block_opening():
+    from core.reference import reference_tracks
+
+    series, labels = _falling_disc()
+    res = run_analyze(series, labels=labels, organs=("bladder",), n_points=32)
+    project = res.to_project()
+    project.settings["reference_points"] = {"rectum": 3, "bladder": 40}   # stale choices
+    back = AnalysisResult.from_project(project)                          # still opens
+    assert back.frames["ref_below_pcl_mm"].isna().all()
+    assert reference_tracks(back.tracks.points, back.tracks.valid, {"rectum": 3}) == {}
+    with pytest.raises(ValueError, match="no tracked points"):
+        reference_tracks(back.tracks.points, back.tracks.valid, {"rectum": 3}, strict=True)
