@@ -50,7 +50,8 @@ def summary_table(frames: pd.DataFrame, rest_frame: int = 0) -> pd.DataFrame:
     """Per-organ summary of a series' deformation: what one compares between patients.
 
     Args:
-        frames: a per-frame table (:func:`frame_table`, one subject or several).
+        frames: a per-frame table (:func:`core.indices.frame_table`, one subject or
+            several).
         rest_frame: the frame of reference of that table.
 
     Returns:
@@ -58,11 +59,14 @@ def summary_table(frames: pd.DataFrame, rest_frame: int = 0) -> pd.DataFrame:
         table's order: the rest frame's area; the largest descent and when it
         happens; the largest centroid and point displacements; the area change at
         the frame of largest descent, in % of the rest area; the largest mean
-        |curvature|; how far the organ's lowest point lies below the pubococcygeal
-        line at rest and at most, and the grade of that most (:func:`core.reference.pcl_grade`,
-        for :data:`core.reference.GRADED_ORGANS` only; NaN and "" without a PCL); the
-        number of frames the tracker flagged.  NaN
-        where the organ is missing in the frames needed.
+        |curvature|; how far the organ's lowest point and its reference point lie
+        below the pubococcygeal line at rest and at most, and the reference point's
+        largest distance from the pubis; ``pcl_grade``, the rule of three
+        (:func:`core.reference.pcl_grade`) of the reference point's largest
+        distance, else of the lowest point's for :data:`core.reference.GRADED_ORGANS`;
+        ``hmo_grade`` of the rectum's reference point (the anorectal junction: H- and
+        M-line); the number of frames the tracker flagged.  NaN (and "") where the
+        organ, the line or the point is missing in the frames needed.
 
     Raises:
         ValueError: columns of :data:`FRAME_COLUMNS` are missing.
@@ -91,6 +95,7 @@ def summary_table(frames: pd.DataFrame, rest_frame: int = 0) -> pd.DataFrame:
             return float(np.nanmax(v)) if np.isfinite(v).any() else np.nan
 
         flagged = int(g["flagged"].sum()) if "flagged" in g else 0
+
         def at_rest(col: str, g: pd.DataFrame = g) -> float:
             if col not in g:  # tables written before the PCL have no such column
                 return np.nan
