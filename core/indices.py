@@ -18,7 +18,11 @@ import pandas as pd
 from scipy.interpolate import CubicSpline
 
 from core.reference import (
+    GRADED_ORGANS,
+    HIATUS_ORGAN,
+    below_h_line,
     below_pcl,
+    h_lines,
     lowest_below_pcl,
     pubis_distance,
 )
@@ -40,11 +44,12 @@ FRAME_COLUMNS = (
     "subject", "organ", "frame", "time_s", "area_mm2", "perimeter_mm", "centroid_x_mm",
     "centroid_y_mm", "centroid_displacement_mm", "mean_displacement_mm",
     "max_displacement_mm", "mean_abs_curvature_per_mm", "lowest_y_mm", "descent_mm",
-    "below_pcl_mm", "ref_below_pcl_mm", "ref_to_pubis_mm", "confidence", "flagged", "repaired",
+    "below_pcl_mm", "ref_below_pcl_mm", "ref_to_pubis_mm", "below_h_line_mm", "confidence",
+    "flagged", "repaired",
 )
 
 #: The frame table's columns measured against the pubococcygeal line.
-PCL_COLUMNS = ("below_pcl_mm", "ref_below_pcl_mm", "ref_to_pubis_mm")
+PCL_COLUMNS = ("below_pcl_mm", "ref_below_pcl_mm", "ref_to_pubis_mm", "below_h_line_mm")
 
 
 def _check_points(points: np.ndarray, name: str = "points") -> np.ndarray:
@@ -279,6 +284,9 @@ def frame_table(
             ``ref_below_pcl_mm`` is how far it lies below the PCL and
             ``ref_to_pubis_mm`` its distance from the inferior pubic point (for the
             anorectal junction the H-line; its ``ref_below_pcl_mm`` is the M-line).
+            With the junction, ``below_h_line_mm`` is how far each other organ's
+            graded point (its reference point, else the bladder's lowest point) lies
+            below the H-line (:func:`core.reference.below_h_line`).
 
     Returns:
         DataFrame with :data:`FRAME_COLUMNS` (NaN where the organ is missing; the
@@ -298,6 +306,7 @@ def frame_table(
         pcl = np.asarray(pcl, dtype=np.float64)
         if pcl.shape != (t_n, 2, 2):
             raise ValueError(f"expected pcl ({t_n},2,2), got {pcl.shape}")
+    hl = h_lines(pcl, reference)
     subject = _subject(series, keep_identity)
     flag_sets = {o: {int(t) for t in ts} for o, ts in (flagged or {}).items()}
     repair_sets = {o: {int(t) for t in ts} for o, ts in (repaired or {}).items()}
@@ -313,6 +322,8 @@ def frame_table(
             sh = shape_summary(c) if c is not None else None
             if sh is not None:
                 sh["below_pcl_mm"] = lowest_below_pcl(c, None if pcl is None else pcl[t])
+                sh["below_h_line_mm"] = (below_h_line(c, hl[t]) if hl is not None
+                                         and organ in GRADED_ORGANS else np.nan)
             shapes.append(sh)
         rest = shapes[rest_frame]
         for t in range(t_n):
@@ -347,6 +358,11 @@ def frame_table(
                 row["ref_to_pubis_mm"] = float(pubis_distance(ref[t], pcl[t]))
             else:
                 row["ref_below_pcl_mm"] = row["ref_to_pubis_mm"] = np.nan
+            # the O of the HMO system: the reference point, else the lowest point
+            row["below_h_line_mm"] = (
+                np.nan if hl is None or organ == HIATUS_ORGAN
+                else below_h_line(ref[t], hl[t]) if ref is not None
+                else sh["below_h_line_mm"] if sh is not None else np.nan)
             row["confidence"] = float(confidence[t, oi]) if confidence is not None else np.nan
             row["flagged"] = t in flag_sets.get(organ, ())
             row["repaired"] = t in repair_sets.get(organ, ())

@@ -9,6 +9,10 @@ is mild, 3–6 cm moderate, beyond 6 cm severe).  Descent against the image axis
 tilt; against the PCL it does not.  Each organ's *lowest point* is measured; it
 is the graded point for the bladder only (:data:`GRADED_ORGANS`).
 
+With the anorectal junction marked, the HMO system: the H-line (pubis to junction,
+the levator hiatus), the M-line (the junction below the PCL) and the O (each other
+organ's graded point below the H-line: beyond the hiatus).
+
 The two points are landmarks of a project (:attr:`core.project.Project.landmarks`,
 name -> (T, 2) xy mm, NaN where not placed) under the names the phantom uses for
 its truth.  A user places them once (the bones hardly move in a cine); a frame
@@ -71,10 +75,15 @@ def _unit_normal(line: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     if length < MIN_PCL_MM:
         raise ValueError(f"the PCL's ends are {length:.1f} mm apart; they must be at least "
                          f"{MIN_PCL_MM:g} mm apart")
-    n = np.array([-d[1], d[0]]) / length
+    return p, _caudal_normal(d)
+
+
+def _caudal_normal(d: np.ndarray) -> np.ndarray:
+    """The unit normal of direction ``d`` (2,) that points caudally (+y)."""
+    n = np.array([-d[1], d[0]]) / float(np.hypot(*d))
     if n[1] < 0 or (n[1] == 0 and n[0] < 0):
         n = -n
-    return p, n
+    return n
 
 
 def below_pcl(points_xy: np.ndarray, line: np.ndarray) -> np.ndarray:
@@ -174,6 +183,57 @@ def hmo_grade(distance_mm: float, line: str) -> str:
         if distance_mm < limit:
             return name
     return "severe"
+
+
+#: The organ whose reference point (the anorectal junction) ends the H-line.
+HIATUS_ORGAN = "rectum"
+
+#: An H-line shorter than this (mm) is not measured against (a misplaced point).
+MIN_H_LINE_MM = 10.0
+
+
+def h_lines(pcl: np.ndarray | None, reference: Mapping[str, np.ndarray] | None
+            ) -> np.ndarray | None:
+    """Each frame's H-line: (T, 2, 2), from the inferior pubic point (the PCL's
+    first end) to the anorectal junction (:data:`HIATUS_ORGAN`'s reference point);
+    NaN in frames where the junction's tracked point is not valid.  None without a
+    PCL or without the junction."""
+    arj = (reference or {}).get(HIATUS_ORGAN)
+    if pcl is None or arj is None:
+        return None
+    pcl = np.asarray(pcl, np.float64)
+    return np.stack([pcl[:, 0, :], np.asarray(arj, np.float64)], axis=1)
+
+
+def below_h_line(points_xy: np.ndarray | None, line: np.ndarray | None) -> float:
+    """How far the lowest of ``points_xy`` ((N, 2) or (2,) xy mm) lies below the
+    H-line, perpendicular to it, positive caudal ("O" of the HMO system: an organ
+    beyond the levator hiatus).  NaN without points or line, or where the line is
+    shorter than :data:`MIN_H_LINE_MM`."""
+    if points_xy is None or line is None or not np.isfinite(line).all():
+        return float("nan")
+    pts = np.asarray(points_xy, np.float64).reshape(-1, 2)
+    if len(pts) == 0 or float(np.hypot(*(line[1] - line[0]))) < MIN_H_LINE_MM:
+        return float("nan")
+    return float(np.max((pts - line[0]) @ _caudal_normal(line[1] - line[0])))
+
+
+def m_line(pcl_line: np.ndarray, point_xy: np.ndarray) -> np.ndarray:
+    """The M-line of a frame: (2, 2) from ``point_xy`` (the anorectal junction, xy
+    mm) to its foot on the PCL ((2, 2) ends), perpendicular to the line; its
+    length is the junction's distance from the line (``ref_below_pcl_mm``)."""
+    p, n = _unit_normal(pcl_line)
+    a = np.asarray(point_xy, np.float64)
+    return np.stack([a, a - float((a - p) @ n) * n])
+
+
+def o_grade(distance_mm: float) -> str:
+    """The "O" of the HMO system for one organ: "above the H-line" (≤ 0),
+    "beyond the H-line"; "" for NaN.  The distance is the organ's; the grade names
+    only which side of the hiatus it reached."""
+    if not np.isfinite(distance_mm):
+        return ""
+    return "above the H-line" if distance_mm <= 0 else "beyond the H-line"
 
 
 def with_pcl(landmarks: Mapping[str, np.ndarray] | None, n_frames: int,

@@ -9,15 +9,15 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from core.reference import GRADED_ORGANS, hmo_grade, pcl_grade
+from core.reference import GRADED_ORGANS, HIATUS_ORGAN, hmo_grade, o_grade, pcl_grade
 
 #: Columns of :func:`summary_table`: one row per subject and organ.
 SUMMARY_COLUMNS = (
     "subject", "organ", "frames", "rest_area_mm2", "max_descent_mm", "time_of_max_descent_s",
     "max_centroid_displacement_mm", "max_displacement_mm", "area_change_at_max_descent_pct",
     "max_mean_abs_curvature_per_mm", "rest_below_pcl_mm", "max_below_pcl_mm",
-    "rest_ref_below_pcl_mm", "max_ref_below_pcl_mm", "max_ref_to_pubis_mm", "pcl_grade",
-    "hmo_grade", "flagged_frames",
+    "rest_ref_below_pcl_mm", "max_ref_below_pcl_mm", "max_ref_to_pubis_mm",
+    "max_below_h_line_mm", "pcl_grade", "hmo_grade", "flagged_frames",
 )
 
 
@@ -36,13 +36,14 @@ SUMMARY_LABELS = (
     ("rest_ref_below_pcl_mm", "reference point below PCL, rest (mm)", 1),
     ("max_ref_below_pcl_mm", "reference point below PCL, max (mm)", 1),
     ("max_ref_to_pubis_mm", "reference point to pubis, max (mm)", 1),
+    ("max_below_h_line_mm", "below the H-line, max (mm)", 1),
     ("flagged_frames", "frames flagged", 0),
 )
 
 #: ... and its text measures: column, label (shown only where some input has one).
 SUMMARY_TEXT_LABELS = (
     ("pcl_grade", "PCL grade (rule of three)"),
-    ("hmo_grade", "HMO grade (H-line, M-line)"),
+    ("hmo_grade", "HMO grade (H-line, M-line; O)"),
 )
 
 
@@ -65,7 +66,9 @@ def summary_table(frames: pd.DataFrame, rest_frame: int = 0) -> pd.DataFrame:
         (:func:`core.reference.pcl_grade`) of the reference point's largest
         distance, else of the lowest point's for :data:`core.reference.GRADED_ORGANS`;
         ``hmo_grade`` of the rectum's reference point (the anorectal junction: H- and
-        M-line); the number of frames the tracker flagged.  NaN (and "") where the
+        M-line) and, for the other organs, their O (:func:`core.reference.o_grade`
+        of ``max_below_h_line_mm``, how far the organ's graded point went below the
+        H-line); the number of frames the tracker flagged.  NaN (and "") where the
         organ, the line or the point is missing in the frames needed.
 
     Raises:
@@ -103,18 +106,22 @@ def summary_table(frames: pd.DataFrame, rest_frame: int = 0) -> pd.DataFrame:
             return float(v.iloc[0]) if len(v) else np.nan
 
         pcl = {c: peak(c) if c in g else np.nan
-               for c in ("below_pcl_mm", "ref_below_pcl_mm", "ref_to_pubis_mm")}
+               for c in ("below_pcl_mm", "ref_below_pcl_mm", "ref_to_pubis_mm",
+                         "below_h_line_mm")}
         # the point the rule of three grades: the reference point the user chose, else
         # the lowest point where that is the graded point (the bladder base)
         graded = (pcl["ref_below_pcl_mm"] if np.isfinite(pcl["ref_below_pcl_mm"])
                   else pcl["below_pcl_mm"] if organ in GRADED_ORGANS else np.nan)
         hmo = ""
-        if organ == "rectum" and np.isfinite(pcl["ref_below_pcl_mm"]):
+        if organ == HIATUS_ORGAN and np.isfinite(pcl["ref_below_pcl_mm"]):
             hmo = (f"H {hmo_grade(pcl['ref_to_pubis_mm'], 'H')}, "
                    f"M {hmo_grade(pcl['ref_below_pcl_mm'], 'M')}")
+        elif np.isfinite(pcl["below_h_line_mm"]):
+            hmo = f"O {o_grade(pcl['below_h_line_mm'])}"
         rows.append((subject, organ, len(g), rest_area, max_descent, t_max,
                      peak("centroid_displacement_mm"), peak("max_displacement_mm"), change,
                      peak("mean_abs_curvature_per_mm"), at_rest("below_pcl_mm"),
                      pcl["below_pcl_mm"], at_rest("ref_below_pcl_mm"), pcl["ref_below_pcl_mm"],
-                     pcl["ref_to_pubis_mm"], pcl_grade(graded), hmo, flagged))
+                     pcl["ref_to_pubis_mm"], pcl["below_h_line_mm"], pcl_grade(graded), hmo,
+                     flagged))
     return pd.DataFrame(rows, columns=list(SUMMARY_COLUMNS))

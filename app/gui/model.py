@@ -28,6 +28,7 @@ FRAME_INDICES: dict[str, str] = {
     "below_pcl_mm": "Lowest point below the PCL (mm)",
     "ref_below_pcl_mm": "Reference point below the PCL (mm)",
     "ref_to_pubis_mm": "Reference point to the pubis (mm)",
+    "below_h_line_mm": "Below the H-line (mm)",
     "centroid_displacement_mm": "Centroid displacement (mm)",
     "max_displacement_mm": "Max displacement (mm)",
     "mean_displacement_mm": "Mean displacement (mm)",

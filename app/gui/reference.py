@@ -9,8 +9,8 @@ step (Ctrl+Z).  Esc or L again stops placing.
 Analysis ▸ Mark a reference point (P): the next click on a tracked point makes
 it its organ's reference point (bladder base, cervix, anorectal junction): it
 moves with the organ, is measured against the line and graded (the anorectal
-junction also gives the H- and M-lines).  Qt-free geometry is in
-:mod:`core.reference`.
+junction also gives the H- and M-lines, drawn dotted, and the other organs' O).
+Qt-free geometry is in :mod:`core.reference`.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from PySide6.QtWidgets import QMenu
 
 from app.gui import theme
 from app.gui.state import AppState
-from core.reference import REFERENCE_POINTS, pcl_lines
+from core.reference import HIATUS_ORGAN, REFERENCE_POINTS, m_line, pcl_lines
 
 #: Colour of the line and its ends.
 PCL_COLOUR = QColor("#f5d90a")
@@ -50,11 +50,33 @@ class PclOverlay:
         self.text = pg.TextItem("PCL", color=PCL_COLOUR, anchor=(0.5, 1.2))
         self.refs = pg.ScatterPlotItem(size=15, symbol="star", pen=pg.mkPen("k", width=1),
                                        brush=pg.mkBrush(PCL_COLOUR), pxMode=True)
-        for z, item in enumerate((self.line, self.ends, self.text, self.refs)):
+        # the H-line (pubis to anorectal junction) and M-line (junction to the PCL)
+        self.hmo = pg.PlotCurveItem(pen=pg.mkPen(PCL_COLOUR, width=1,
+                                                 style=Qt.PenStyle.DotLine), connect="pairs")
+        self.hmo_text = [pg.TextItem(name, color=PCL_COLOUR, anchor=(0.5, 0.5))
+                         for name in ("H", "M")]
+        for z, item in enumerate((self.line, self.ends, self.text, self.refs, self.hmo,
+                                  *self.hmo_text)):
             item.setZValue(30 + z)
             view.addItem(item, ignoreBounds=True)
         self.shown: np.ndarray | None = None
         self.show(None)
+        self.show_hmo(None)
+
+    def show_hmo(self, segments: np.ndarray | None) -> None:
+        """Draw the H- and M-lines ((2, 2, 2): two segments of two xy mm ends) or
+        nothing."""
+        self.hmo.setVisible(segments is not None)
+        for text in self.hmo_text:
+            text.setVisible(segments is not None)
+        if segments is None:
+            self.hmo.setData([], [])
+            return
+        flat = np.asarray(segments, float).reshape(-1, 2)
+        self.hmo.setData(flat[:, 0], flat[:, 1])
+        for text, seg in zip(self.hmo_text, segments, strict=True):
+            mid = np.mean(seg, axis=0)
+            text.setPos(float(mid[0]), float(mid[1]))
 
     def show(self, line: np.ndarray | None, pending: np.ndarray | None = None) -> None:
         """Draw ``line`` ((2, 2) ends, xy mm) or nothing; ``pending``: the first end
@@ -132,6 +154,10 @@ class PclPlacer(QObject):
             return  # nothing drawn, nothing to draw: no per-frame cost during playback
         self.overlay.show(line, pending)
         self.overlay.refs.setData([p[0] for p in at], [p[1] for p in at])
+        arj = self._refs.get(HIATUS_ORGAN)
+        arj = None if arj is None or line is None else arj[self.state.frame]
+        self.overlay.show_hmo(None if arj is None or not np.isfinite(arj).all() else
+                              np.stack([np.stack([line[0], arj]), m_line(line, arj)]))
         self._blank = line is None and pending is None and not at
 
     def start(self, this_frame_only: bool = False) -> bool:

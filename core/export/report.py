@@ -105,7 +105,7 @@ def render_key_frame(result: Any, frame: int, window: tuple[float, float],
                      box: tuple[int, int, int, int] | None = None) -> np.ndarray:
     """One frame (within ``box``, see :func:`crop_box`) with its contours, the PCL
     and the reference points drawn (RGB)."""
-    from core.reference import pcl_lines
+    from core.reference import HIATUS_ORGAN, m_line, pcl_lines
 
     series = result.series
     tracks = result.tracks
@@ -129,6 +129,11 @@ def render_key_frame(result: Any, frame: int, window: tuple[float, float],
         if np.isfinite(path[frame]).all():
             contours[f"ref:{organ}"] = _disc(path[frame], MARK_MM)
             colours[f"ref:{organ}"] = PCL_RGB
+    arj = refs.get(HIATUS_ORGAN)
+    if lines is not None and arj is not None and np.isfinite(arj[frame]).all():
+        contours["H"] = np.stack([lines[frame][0], arj[frame]])
+        contours["M"] = m_line(lines[frame], arj[frame])
+        colours["H"] = colours["M"] = PCL_RGB
     contours = {k: None if v is None else np.asarray(v, float) - shift
                 for k, v in contours.items()}
     return render_overlay_frame(series.frames[frame][r0:r1, c0:c1], contours,
@@ -269,13 +274,15 @@ def report_html(result: Any, *, keep_identity: bool = False) -> str:
                    "pubococcygeal line, positive below it; the rule of three grades the "
                    "reference point (the bladder base, cervix or anorectal junction marked "
                    "in the app), else the bladder's lowest point; HMO: H-line (pubis to "
-                   "anorectal junction) and M-line (the junction below the line).</p>")
+                   "anorectal junction) and M-line (the junction below the line); O: how "
+                   "far each other organ's graded point went below the H-line.</p>")
 
         times = series.times_s - series.times_s[0]
         marks = [float(times[t]) for t, _ in keys]
         charts = [("descent_mm", "descent (mm)", False)]
         for col, label in (("ref_below_pcl_mm", "reference point below the PCL (mm)"),
-                           ("below_pcl_mm", "lowest point below the PCL (mm)")):
+                           ("below_pcl_mm", "lowest point below the PCL (mm)"),
+                           ("below_h_line_mm", "below the H-line (mm)")):
             if col in frames and frames[col].notna().any():
                 charts.append((col, label, True))
         out.append("<h2>Over time</h2>")

@@ -241,3 +241,73 @@ def test_a_stored_reference_point_the_tracks_no_longer_have_does_not_block_openi
     assert reference_tracks(back.tracks.points, back.tracks.valid, {"rectum": 3}) == {}
     with pytest.raises(ValueError, match="no tracked points"):
         reference_tracks(back.tracks.points, back.tracks.valid, {"rectum": 3}, strict=True)
+
+
+def test_m_line_and_the_h_line_measure():
+    from core.reference import below_h_line, h_lines, m_line, o_grade
+
+    seg = m_line(LINE, np.array([70.0, 80.0]))                 # 30 mm below y = 50
+    np.testing.assert_allclose(seg, [[70.0, 80.0], [70.0, 50.0]])
+    tilted = np.array([[0.0, 0.0], [60.0, 80.0]])              # the H-line, 100 mm long
+    # the perpendicular distance of the lowest point, positive caudal (+y)
+    assert below_h_line(np.array([[0.0, 50.0], [60.0, 0.0]]), tilted) == pytest.approx(30.0)
+    assert below_h_line(np.array([60.0, 0.0]), tilted) == pytest.approx(-48.0)
+    for pts, line in ((None, tilted), (np.zeros((1, 2)), None),
+                      (np.zeros((1, 2)), np.array([[0.0, 0.0], [5.0, 5.0]])),   # too short
+                      (np.zeros((1, 2)), np.array([[0.0, 0.0], [np.nan, 5.0]]))):
+        assert np.isnan(below_h_line(pts, line))
+    assert [o_grade(v) for v in (-1.0, 0.0, 0.5, np.nan)] == [
+        "above the H-line", "above the H-line", "beyond the H-line", ""]
+    pcl = np.repeat(LINE[None], 3, axis=0)
+    assert h_lines(pcl, {}) is None and h_lines(None, {"rectum": np.zeros((3, 2))}) is None
+    arj = np.array([[60.0, 70.0], [np.nan, np.nan], [62.0, 71.0]])
+    h = h_lines(pcl, {"rectum": arj, "bladder": np.zeros((3, 2))})
+    np.testing.assert_allclose(h[:, 0], LINE[[0, 0, 0]])
+    np.testing.assert_allclose(h[:, 1], arj)
+
+
+def _bladder_and_rectum(n_frames=5):
+    """A bladder disc (r 8 mm, centre (25, 12 + 4t) mm) falling beside a still rectum
+    disc (r 8 mm, centre (60, 55) mm); 1 mm pixels."""
+    h, w = 80, 80
+    rows, cols = np.mgrid[0:h, 0:w].astype(float)
+    frames = np.zeros((n_frames, h, w), np.float32)
+    labels = np.zeros((n_frames, h, w), np.uint8)
+    for t in range(n_frames):
+        bladder = (cols - 25) ** 2 + (rows - (12 + 4 * t)) ** 2 <= 64
+        rectum = (cols - 60) ** 2 + (rows - 55) ** 2 <= 64
+        labels[t][bladder], labels[t][rectum] = 1, 2
+        frames[t] = 10 + 100.0 * bladder + 60.0 * rectum
+    series = CineSeries(frames, (1.0, 1.0), np.arange(n_frames) * 0.5, {"subject_id": "two"})
+    return series, labels
+
+
+def test_the_anorectal_junction_gives_the_other_organs_their_o():
+    series, labels = _bladder_and_rectum()
+    res = run_analyze(series, labels=labels, organs=("bladder", "rectum"), n_points=48,
+                      landmarks=with_pcl({}, 5, (5, 20), (75, 20)))
+    assert res.frames["below_h_line_mm"].isna().all()          # no junction marked yet
+    k = _lowest_point(res, "rectum")
+    res.set_reference_points({"rectum": k})
+    f = res.frames.set_index(["organ", "frame"])
+    arj = res.reference_tracks()["rectum"]
+    # expected: the bladder disc's extreme point along each frame's H-line normal
+    d = arj - np.array([5.0, 20.0])
+    n = np.stack([-d[:, 1], d[:, 0]], axis=1) / np.hypot(d[:, 0], d[:, 1])[:, None]
+    centre = np.stack([np.full(5, 25.0), 12 + 4.0 * np.arange(5)], axis=1)
+    expected = np.einsum("ij,ij->i", centre - np.array([5.0, 20.0]), n) + 8
+    assert expected[0] < -5 and expected[-1] > 1                # it crosses the hiatus
+    np.testing.assert_allclose(f.loc["bladder", "below_h_line_mm"], expected, atol=0.8)
+    assert f.loc["rectum", "below_h_line_mm"].isna().all()     # the junction ends the line
+    s = summary_table(res.frames).set_index("organ")
+    assert s.loc["bladder", "max_below_h_line_mm"] == pytest.approx(expected[-1], abs=0.8)
+    assert s.loc["bladder", "hmo_grade"] == "O beyond the H-line"
+    assert s.loc["rectum", "hmo_grade"].startswith("H ")
+    # the bladder's own reference point replaces its lowest point
+    top = int(np.argmin(res.tracks.points["bladder"][0][:, 1]))
+    res.set_reference_points({"rectum": k, "bladder": top})
+    s = summary_table(res.frames).set_index("organ")
+    assert s.loc["bladder", "hmo_grade"] == "O above the H-line"
+    # kept by projects
+    back = AnalysisResult.from_project(res.to_project())
+    np.testing.assert_allclose(back.frames["below_h_line_mm"], res.frames["below_h_line_mm"])

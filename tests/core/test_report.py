@@ -85,3 +85,35 @@ def test_write_report_replaces_the_file_whole(result, tmp_path):
     path = write_report(result, tmp_path / "r" / "report.html")
     assert path.read_text().endswith("</html>")
     assert [p.name for p in path.parent.iterdir()] == ["report.html"]
+
+
+def test_the_anorectal_junction_adds_the_hmo_lines_and_the_o(monkeypatch):
+    """A still rectum disc (its lowest point marked: the anorectal junction) beside a
+    bladder disc falling through the H-line."""
+    h, w, n = 80, 80, 5
+    rows, cols = np.mgrid[0:h, 0:w].astype(float)
+    labels = np.zeros((n, h, w), np.uint8)
+    for t in range(n):
+        labels[t][(cols - 25) ** 2 + (rows - (12 + 4 * t)) ** 2 <= 64] = 1
+        labels[t][(cols - 60) ** 2 + (rows - 55) ** 2 <= 64] = 2
+    series = CineSeries(10 + 50.0 * labels.astype(np.float32), (1.0, 1.0), np.arange(n) * 0.5,
+                        {"subject_id": "two"})
+    res = run_analyze(series, labels=labels, organs=("bladder", "rectum"), n_points=48,
+                      landmarks=with_pcl({}, n, (5, 20), (75, 20)))
+    bare = report_html(res)
+    res.set_reference_points({"rectum": int(np.argmax(res.tracks.points["rectum"][0][:, 1]))})
+    text = report_html(res)
+    assert "HMO grade (H-line, M-line; O)" in text and "O beyond the H-line" in text
+    assert "below the H-line (mm)</figcaption>" in text
+    assert text.count("<svg") == bare.count("<svg") + 2     # reference point, H-line
+    # the key frames gain the two lines in the PCL's colour: more of it than the
+    # junction's mark alone (drawn when no organ ends the H-line)
+    def yellow(page):
+        return [int((np.abs(np.asarray(im.convert("RGB"), int) - (245, 217, 10)).sum(-1)
+                     < 60).sum()) for im in _images(page)]
+
+    import core.reference
+
+    monkeypatch.setattr(core.reference, "HIATUS_ORGAN", "no organ")
+    star_only = yellow(report_html(res))
+    assert all(a > b + 40 for a, b in zip(yellow(text), star_only, strict=True))

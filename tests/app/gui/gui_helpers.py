@@ -17,7 +17,8 @@ N_POINTS = 32
 
 
 def disc_case(n_frames: int = 6, shape: tuple[int, int] = (48, 40),
-              spacing_mm: tuple[float, float] = (1.0, 1.0)) -> AnalysisResult:
+              spacing_mm: tuple[float, float] = (1.0, 1.0), organ: str = "bladder"
+              ) -> AnalysisResult:
     """A bright disc of radius RADIUS_MM moving down STEP_MM per frame, tracked exactly.
 
     Tables come from core.indices, so a circle has curvature 1/r and point i
@@ -41,7 +42,7 @@ def disc_case(n_frames: int = 6, shape: tuple[int, int] = (48, 40),
         pts[t, :, 1] = cy + RADIUS_MM * np.sin(theta)
     series = CineSeries(frames, spacing_mm, np.arange(n_frames) * 0.5,
                         {"subject_id": "disc", "series_description": "moving disc"})
-    return result_from_tracks(series, labels, ("bladder",), {"bladder": pts},
+    return result_from_tracks(series, labels, (organ,), {organ: pts},
                               model_id="analytic-disc")
 
 

@@ -201,3 +201,31 @@ def test_a_frame_where_the_patient_moved_gets_its_own_line(shown):
     assert window.editor.undo_stack.undoText() == "Place the pubococcygeal line on frame 5"
     window.undo()
     np.testing.assert_allclose(result.landmarks[PUBIS][:, 1], 30.0)
+
+
+def test_the_anorectal_junction_draws_the_h_and_m_lines(window, qtbot):
+    from gui_helpers import disc_case
+
+    result = disc_case(organ="rectum")
+    window.state.set_result(result, dirty=False)
+    window.show()
+    qtbot.waitExposed(window)
+    window.pcl.start()
+    window.pcl.click(3.0, LINE_Y)
+    window.pcl.click(37.0, LINE_Y)
+    assert not window.pcl.overlay.hmo.isVisible()            # no junction yet
+    pts = window.state.data.points["rectum"]
+    k = int(np.argmax(pts[0][:, 1]))
+    window.pick_action.trigger()
+    _click_mm(window, *pts[0][k])
+    assert result.reference_points == {"rectum": k}
+    window.state.set_frame(2)
+    overlay = window.pcl.overlay
+    assert overlay.hmo.isVisible() and all(t.isVisible() for t in overlay.hmo_text)
+    xs, ys = overlay.hmo.getData()
+    arj = pts[2][k]
+    # H: the pubic end to the junction; M: the junction straight up to the level line
+    np.testing.assert_allclose(np.c_[xs, ys], [[3.0, LINE_Y], arj, arj, [arj[0], LINE_Y]],
+                               atol=1e-9)
+    window.undo()
+    assert not overlay.hmo.isVisible()
