@@ -13,10 +13,9 @@ from typing import Any
 import numpy as np
 
 from core import __version__
-from core.indices import DEFAULT_SCALE_MM, frame_table
+from core.indices import DEFAULT_SCALE_MM
 from core.pipeline import AnalysisResult, analyze, run_to_end
 from core.progress import Progress
-from core.reference import pcl_lines
 
 
 def retrack(result: AnalysisResult, *, device: str = "auto") -> Iterator[Progress]:
@@ -49,12 +48,17 @@ def retrack(result: AnalysisResult, *, device: str = "auto") -> Iterator[Progres
     settings.update(warnings=new.settings["warnings"],
                     flagged_frames=new.settings["flagged_frames"],
                     manual_frames=manual, pelvitrack_version=__version__)
-    frames = frame_table(new.points, result.series, new.labels, result.organs,
-                         confidence=confidence, rest_frame=new.tracks.rest_frame,
-                         contours=new.tracks.contours, flagged=settings["flagged_frames"],
-                         repaired=settings.get("repaired_frames"),
-                         pcl=pcl_lines(new.landmarks, result.series.n_frames),
-                         reference=new.reference_tracks())
+    # analyze measured everything; only the columns it could not know are replaced
+    frames = new.frames.copy()
+    organ_index = {o: i for i, o in enumerate(result.organs)}
+    oi = frames["organ"].map(organ_index).to_numpy(int)
+    ti = frames["frame"].to_numpy(int)
+    frames["confidence"] = (confidence[ti, oi].astype(np.float64) if confidence is not None
+                            else np.nan)
+    repaired = {o: {int(t) for t in ts}
+                for o, ts in (settings.get("repaired_frames") or {}).items()}
+    frames["repaired"] = [int(t) in repaired.get(o, ()) for o, t in zip(frames["organ"], ti,
+                                                                          strict=True)]
     provenance = None if result.provenance is None else [dict(p) for p in result.provenance]
     out = AnalysisResult(result.series, new.labels, confidence, result.model_id,
                          tuple(result.organs), new.tracks, new.points, frames, settings,

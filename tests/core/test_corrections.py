@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 from track.synthetic import ORGANS3, make_case
 
@@ -113,6 +114,7 @@ def test_retrack_follows_the_corrected_labels_and_keeps_the_rest(case):
     res = _model_result(case)
     area_before = res.frames.query("organ == 'bladder' and frame == 3")["area_mm2"].item()
     res.set_manual_labels(3, _erase_bladder(res, 3))
+    res.settings["repaired_frames"] = {"rectum": [2]}     # an earlier analysis redrew it
     stages, out = [], None
     for p in retrack(res, device="cpu"):
         stages.append(p.stage)
@@ -131,6 +133,16 @@ def test_retrack_follows_the_corrected_labels_and_keeps_the_rest(case):
     assert out.settings["segmentation_piece_weight"] == res.settings["segmentation_piece_weight"]
     assert out.settings["rest_frame"] == res.settings["rest_frame"]
     np.testing.assert_array_equal(out.labels, res.labels)
+    # the table is the one frame_table makes of the new tracks (not computed twice)
+    from core.indices import frame_table
+
+    conf = res.confidence.astype(np.float32).copy()
+    conf[3] = np.nan
+    pd.testing.assert_frame_equal(out.frames, frame_table(
+        out.points, case.series, out.labels, out.organs, confidence=conf,
+        rest_frame=out.tracks.rest_frame, flagged=out.settings["flagged_frames"],
+        repaired={"rectum": [2]}))
+    assert out.frames.query("repaired")[["organ", "frame"]].values.tolist() == [["rectum", 2]]
     # the other frames' tracks are those of the same labels
     other = out.frames.query("organ == 'bladder' and frame == 1")["area_mm2"].item()
     assert other == pytest.approx(
