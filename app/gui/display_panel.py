@@ -92,6 +92,7 @@ class DisplayPanel(QWidget):
     def _on_result(self) -> None:
         for box in self.organ_boxes.values():
             self.organ_layout.removeWidget(box)
+            box.hide()  # deleted when the event loop next runs: not painted till then
             box.deleteLater()
         self.organ_boxes = {}
         data = self.state.data
@@ -146,6 +147,7 @@ class DisplayPanel(QWidget):
         while self.frame_grid.count():
             item = self.frame_grid.takeAt(0)
             if item.widget() is not None:
+                item.widget().hide()
                 item.widget().deleteLater()
         self.cells: dict[tuple[str, str], QLabel] = {}
         data = self.state.data

@@ -188,3 +188,30 @@ def test_the_shortcuts_window_lists_the_menus_keys(loaded):
     table = dlg.layout().itemAt(0).widget()
     assert table.rowCount() == len(rows) and table.item(0, 0).text() == rows[0][2]
     dlg.close()
+
+
+def test_a_new_result_leaves_no_old_rows_painted(window, qtbot):
+    """The organ and read-out rows of the previous result are hidden at once, not only
+    when their deferred deletion runs (a screenshot taken before it showed them)."""
+    from gui_helpers import disc_case
+    from PySide6.QtCore import QEvent
+    from PySide6.QtWidgets import QApplication, QCheckBox, QLabel
+
+    panel = window.panel
+
+    def visible(kind, parent):
+        return [w for w in parent.findChildren(kind) if w.isVisible()]
+
+    window.show()
+    qtbot.waitExposed(window)
+    window.state.set_result(disc_case(organ="bladder"), dirty=False)
+    QApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete.value)
+    QApplication.processEvents()
+    n_labels = len(visible(QLabel, panel.frame_box))
+    assert n_labels > len(panel.READOUT)
+    for organ in ("rectum", "uterus_vagina"):                  # no event loop in between
+        window.state.set_result(disc_case(organ=organ), dirty=False)
+    QApplication.processEvents()      # lays out the new rows; deferred deletes wait
+    assert [b.text() for b in visible(QCheckBox, panel.organ_group)] == [
+        b.text() for b in panel.organ_boxes.values()]
+    assert len(visible(QLabel, panel.frame_box)) == n_labels
