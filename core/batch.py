@@ -25,6 +25,7 @@ import pandas as pd
 
 from core.errors import Cancelled, PelviTrackError, ReaderError
 from core.progress import Progress
+from core.summary import grades_of
 
 #: Files of a batch run, in its output folder (the table suffix follows ``fmt``).
 BATCH_LOG = "batch.csv"
@@ -122,13 +123,15 @@ def expand_inputs(inputs: Sequence[str | os.PathLike], each_series: bool = False
 def analysis_steps(source: str | os.PathLike, *, series_uid: str | None = None,
                    slice_index: int | None = None,
                    pcl: tuple[Sequence[float], Sequence[float]] | None = None,
+                   anal_canal: tuple[Sequence[float], Sequence[float]] | None = None,
                    **options: Any) -> Iterator[Progress]:
     """Analyse one input as ``pelvitrack analyze`` does: a project with frames
     corrected by hand is segmented again keeping them (:func:`core.corrections.resegment`;
     the first record says so, ``data["kept_frames"]``), anything else goes to
     :func:`core.pipeline.analyze`.  A project's landmarks (the pubococcygeal line)
     and reference points are kept; ``pcl`` = ((pubis x, y), (coccyx x, y)) in mm
-    places the line on every frame instead.  ``options`` go to either.
+    places the line on every frame instead, and ``anal_canal`` = ((lower x, y), (upper
+    x, y)) the anal canal's line (:mod:`core.rectocele`).  ``options`` go to either.
     """
     from core.corrections import resegment
     from core.pipeline import AnalysisResult, analyze
@@ -140,8 +143,9 @@ def analysis_steps(source: str | os.PathLike, *, series_uid: str | None = None,
         yield Progress("read", 0, 1, f"keeping {len(earlier.manual_frames)} hand-corrected "
                                      f"frame(s) of {source}",
                        {"kept_frames": list(earlier.manual_frames)})
-        if pcl is not None:
-            options["landmarks"] = _placed(pcl, earlier.series, earlier.landmarks, source)
+        lines = {"pcl": pcl, "anal-canal": anal_canal}
+        if pcl is not None or anal_canal is not None:
+            options["landmarks"] = _placed(lines, earlier.series, earlier.landmarks, source)
         yield from resegment(earlier, **options)
         return
     marks = options.pop("landmarks", None)
@@ -149,24 +153,35 @@ def analysis_steps(source: str | os.PathLike, *, series_uid: str | None = None,
         marks = dict(project.landmarks) if marks is None else marks
         chosen = (project.settings or {}).get("reference_points") or {}
         options.setdefault("reference_points", {str(o): int(i) for o, i in chosen.items()})
-    if pcl is not None:
+    if pcl is not None or anal_canal is not None:
         from core.io import read_series
 
         source = read_series(source, series_uid=series_uid, slice_index=slice_index)
-        marks = _placed(pcl, source, marks, source.meta.get("source_path", ""))
+        marks = _placed({"pcl": pcl, "anal-canal": anal_canal}, source, marks,
+                        source.meta.get("source_path", ""))
     yield from analyze(source, series_uid=series_uid, slice_index=slice_index,
                        landmarks=marks, **options)
 
 
-def _placed(pcl: Any, series: Any, landmarks: Any, source: Any) -> dict[str, Any]:
-    """``landmarks`` with the line ``pcl`` on every frame; its ends must lie on the image."""
+def _placed(lines: dict[str, Any], series: Any, landmarks: Any, source: Any
+            ) -> dict[str, Any]:
+    """``landmarks`` with each given line (option name -> its two ends, or None) on
+    every frame; the ends must lie on the image."""
+    from core.rectocele import check_anal_inside, with_anal_line
     from core.reference import check_inside, with_pcl
 
-    try:
-        check_inside(pcl, series.shape, series.spacing_mm)
-    except ValueError as exc:
-        raise ValueError(f"--pcl on {source}: {exc}") from None
-    return with_pcl(landmarks, series.n_frames, *pcl)
+    out = dict(landmarks or {})
+    for flag, ends in lines.items():
+        if ends is None:
+            continue
+        check, place = ((check_inside, with_pcl) if flag == "pcl"
+                        else (check_anal_inside, with_anal_line))
+        try:
+            check(ends, series.shape, series.spacing_mm)
+        except ValueError as exc:
+            raise ValueError(f"--{flag} on {source}: {exc}") from None
+        out = place(out, series.n_frames, *ends)
+    return out
 
 
 def _project_of(path: str | os.PathLike) -> Any:
@@ -313,7 +328,7 @@ def _write_index(out: Path, outcomes: list[Outcome]) -> Path:
                 continue
             r = sub.loc[organ]
             v = r["max_descent_mm"]
-            grades = "; ".join(g for g in (r["pcl_grade"], r["hmo_grade"]) if g)
+            grades = "; ".join(grades_of(r))
             cells.append(f"<td>{'–' if v != v else f'{v:.1f}'}"
                          + (f" ({html.escape(grades)})" if grades else "") + "</td>")
         status = html.escape(oc.status + (f": {oc.error}" if oc.error else ""))

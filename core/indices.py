@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 from scipy.interpolate import CubicSpline
 
+from core.rectocele import RECTOCELE_ORGAN, rectocele_depth
 from core.reference import (
     GRADED_ORGANS,
     HIATUS_ORGAN,
@@ -44,12 +45,14 @@ FRAME_COLUMNS = (
     "subject", "organ", "frame", "time_s", "area_mm2", "perimeter_mm", "centroid_x_mm",
     "centroid_y_mm", "centroid_displacement_mm", "mean_displacement_mm",
     "max_displacement_mm", "mean_abs_curvature_per_mm", "lowest_y_mm", "descent_mm",
-    "below_pcl_mm", "ref_below_pcl_mm", "ref_to_pubis_mm", "below_h_line_mm", "confidence",
-    "flagged", "repaired",
+    "below_pcl_mm", "ref_below_pcl_mm", "ref_to_pubis_mm", "below_h_line_mm",
+    "rectocele_depth_mm", "confidence", "flagged", "repaired",
 )
 
-#: The frame table's columns measured against the pubococcygeal line.
-PCL_COLUMNS = ("below_pcl_mm", "ref_below_pcl_mm", "ref_to_pubis_mm", "below_h_line_mm")
+#: The frame table's columns measured against the lines the user placed (the
+#: pubococcygeal line, the anal canal's) and the reference points.
+PCL_COLUMNS = ("below_pcl_mm", "ref_below_pcl_mm", "ref_to_pubis_mm", "below_h_line_mm",
+               "rectocele_depth_mm")
 
 
 def _check_points(points: np.ndarray, name: str = "points") -> np.ndarray:
@@ -256,6 +259,7 @@ def frame_table(
     repaired: Mapping[str, Sequence[int]] | None = None,
     pcl: np.ndarray | None = None,
     reference: Mapping[str, np.ndarray] | None = None,
+    anal: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """One row per organ and frame: shape, displacement and descent summaries.
 
@@ -287,6 +291,9 @@ def frame_table(
             With the junction, ``below_h_line_mm`` is how far each other organ's
             graded point (its reference point, else the bladder's lowest point) lies
             below the H-line (:func:`core.reference.below_h_line`).
+        anal: (T, 2, 2) the anal canal's anterior wall line per frame
+            (:func:`core.rectocele.anal_lines`); the rectum's ``rectocele_depth_mm``
+            is how far its wall bulges in front of it (NaN without one).
 
     Returns:
         DataFrame with :data:`FRAME_COLUMNS` (NaN where the organ is missing; the
@@ -306,6 +313,10 @@ def frame_table(
         pcl = np.asarray(pcl, dtype=np.float64)
         if pcl.shape != (t_n, 2, 2):
             raise ValueError(f"expected pcl ({t_n},2,2), got {pcl.shape}")
+    if anal is not None:
+        anal = np.asarray(anal, dtype=np.float64)
+        if anal.shape != (t_n, 2, 2):
+            raise ValueError(f"expected anal ({t_n},2,2), got {anal.shape}")
     hl = h_lines(pcl, reference)
     subject = _subject(series, keep_identity)
     flag_sets = {o: {int(t) for t in ts} for o, ts in (flagged or {}).items()}
@@ -324,6 +335,8 @@ def frame_table(
                 sh["below_pcl_mm"] = lowest_below_pcl(c, None if pcl is None else pcl[t])
                 sh["below_h_line_mm"] = (below_h_line(c, hl[t]) if hl is not None
                                          and organ in GRADED_ORGANS else np.nan)
+                sh["rectocele_depth_mm"] = (rectocele_depth(c, anal[t]) if anal is not None
+                                            and organ == RECTOCELE_ORGAN else np.nan)
             shapes.append(sh)
         rest = shapes[rest_frame]
         for t in range(t_n):
@@ -332,7 +345,7 @@ def frame_table(
             row = {"subject": subject, "organ": organ, "frame": t,
                    "time_s": float(series.times_s[t])}
             for k in ("area_mm2", "perimeter_mm", "centroid_x_mm", "centroid_y_mm",
-                      "lowest_y_mm", "below_pcl_mm"):
+                      "lowest_y_mm", "below_pcl_mm", "rectocele_depth_mm"):
                 row[k] = sh[k] if sh is not None else np.nan
             if sh is not None and rest is not None:
                 row["centroid_displacement_mm"] = float(np.hypot(

@@ -21,6 +21,7 @@ from core.errors import TrackingError
 from core.indices import DEFAULT_SCALE_MM, frame_table, point_table
 from core.organs import ORGANS
 from core.progress import Progress
+from core.rectocele import anal_lines
 from core.reference import MeasuredAgainstPcl, pcl_lines, reference_tracks
 from core.series import CineSeries
 from core.track import Tracks, track_organs
@@ -100,6 +101,7 @@ class AnalysisResult(MeasuredAgainstPcl):
                                  flagged=settings.get("flagged_frames"),
                                  repaired=settings.get("repaired_frames"),
                                  pcl=pcl_lines(project.landmarks, project.n_frames),
+                                 anal=anal_lines(project.landmarks, project.n_frames),
                                  reference=reference_tracks(
                                      tracks.points, tracks.valid,
                                      settings.get("reference_points")))
@@ -338,7 +340,7 @@ def analyze(
                for organ, f in tracks.flagged.items() if np.any(f)}
     frames = frame_table(points, series, lab, organ_names, confidence=confidence,
                          rest_frame=rest_frame, contours=tracks.contours, flagged=flagged,
-                         repaired=repaired, pcl=pcl,
+                         repaired=repaired, pcl=pcl, anal=anal_lines(marks, t_n),
                          reference=reference_tracks(tracks.points, tracks.valid, chosen))
     yield Progress("indices", 2, 2, "indices done")
     settings = {

@@ -48,18 +48,20 @@ GRADES = ((30.0, "mild"), (60.0, "moderate"))
 GRADED_ORGANS = ("bladder",)
 
 
-def pcl_lines(landmarks: Mapping[str, np.ndarray] | None, n_frames: int) -> np.ndarray | None:
-    """Per frame, the PCL's ends ``[[pubis x, y], [coccyx x, y]]`` (mm), shape (T, 2, 2).
+def pcl_lines(landmarks: Mapping[str, np.ndarray] | None, n_frames: int,
+              names: Sequence[str] = PCL_LANDMARKS) -> np.ndarray | None:
+    """Per frame, the PCL's ends ``[[pubis x, y], [coccyx x, y]]`` (mm), shape (T, 2, 2)
+    (or another line's: the landmarks ``names`` of its two ends).
 
     A frame where either end is not placed takes both from the nearest frame
     where both are (the earlier one on a tie).  None when no frame has both.
     """
-    if not landmarks or any(name not in landmarks for name in PCL_LANDMARKS):
+    if not landmarks or any(name not in landmarks for name in names):
         return None
-    both = np.stack([np.asarray(landmarks[n], np.float64) for n in PCL_LANDMARKS], axis=1)
+    both = np.stack([np.asarray(landmarks[n], np.float64) for n in names], axis=1)
     if both.shape != (n_frames, 2, 2):
-        raise ValueError(f"PCL landmarks must be ({n_frames}, 2) each, got {both.shape[0]} "
-                         "frames")
+        raise ValueError(f"landmarks {', '.join(names)} must be ({n_frames}, 2) each, got "
+                         f"{both.shape[0]} frames")
     placed = np.flatnonzero(np.isfinite(both).all(axis=(1, 2)))
     if placed.size == 0:
         return None
@@ -238,20 +240,26 @@ def o_grade(distance_mm: float) -> str:
 
 def with_pcl(landmarks: Mapping[str, np.ndarray] | None, n_frames: int,
              pubis_xy: Sequence[float], coccyx_xy: Sequence[float],
-             frame: int | None = None) -> dict[str, np.ndarray]:
+             frame: int | None = None, names: Sequence[str] = PCL_LANDMARKS,
+             min_mm: float = MIN_PCL_MM, what: str = "the PCL") -> dict[str, np.ndarray]:
     """A copy of ``landmarks`` with the PCL placed on every frame (``frame`` None)
     or on one frame (the others keep theirs or follow the nearest placed one).
+    Another line: ``names`` of its ends, their least distance ``min_mm``, ``what``
+    it is called in errors.
 
     Raises:
-        ValueError: a coordinate is not finite, the ends are less than
-            :data:`MIN_PCL_MM` apart, or ``frame`` is not a frame.
+        ValueError: a coordinate is not finite, the ends are less than ``min_mm``
+            apart, or ``frame`` is not a frame.
     """
     ends = np.array([pubis_xy, coccyx_xy], dtype=np.float64)
     if ends.shape != (2, 2) or not np.isfinite(ends).all():
-        raise ValueError(f"the PCL needs two finite (x, y) points in mm, got {ends.tolist()}")
-    _unit_normal(ends)
+        raise ValueError(f"{what} needs two finite (x, y) points in mm, got {ends.tolist()}")
+    length = float(np.hypot(*(ends[1] - ends[0])))
+    if length < min_mm:
+        raise ValueError(f"{what}'s ends are {length:.1f} mm apart; they must be at least "
+                         f"{min_mm:g} mm apart")
     out = {k: np.array(v, np.float64, copy=True) for k, v in (landmarks or {}).items()}
-    for i, name in enumerate(PCL_LANDMARKS):
+    for i, name in enumerate(names):
         arr = out.get(name)
         if arr is None or arr.shape != (n_frames, 2):
             arr = np.full((n_frames, 2), np.nan)
@@ -266,7 +274,8 @@ def with_pcl(landmarks: Mapping[str, np.ndarray] | None, n_frames: int,
 
 
 def check_inside(ends: Sequence[Sequence[float]], shape: tuple[int, int],
-                 spacing_mm: Sequence[float]) -> None:
+                 spacing_mm: Sequence[float],
+                 names: Sequence[str] = ("pubic point", "coccygeal point")) -> None:
     """Both ends of the line must lie on the image (x in 0–W × column spacing, y in
     0–H × row spacing, mm; half a pixel to spare): coordinates outside it are
     usually pixels given as mm, or a click beside the image.
@@ -277,31 +286,33 @@ def check_inside(ends: Sequence[Sequence[float]], shape: tuple[int, int],
     h, w = shape
     sr, sc = float(spacing_mm[0]), float(spacing_mm[1])
     x_max, y_max = (w - 0.5) * sc, (h - 0.5) * sr
-    for name, (x, y) in zip(("pubic point", "coccygeal point"), ends, strict=True):
+    for name, (x, y) in zip(names, ends, strict=True):
         if not (-0.5 * sc <= x <= x_max and -0.5 * sr <= y <= y_max):
             raise ValueError(
                 f"the {name} ({x:.1f}, {y:.1f}) mm is off the image, which spans x 0–"
                 f"{x_max:.0f} mm and y 0–{y_max:.0f} mm (coordinates are mm, not pixels)")
 
 
-def without_pcl(landmarks: Mapping[str, np.ndarray] | None) -> dict[str, np.ndarray]:
-    """A copy of ``landmarks`` without the PCL's two points."""
+def without_pcl(landmarks: Mapping[str, np.ndarray] | None,
+                names: Sequence[str] = PCL_LANDMARKS) -> dict[str, np.ndarray]:
+    """A copy of ``landmarks`` without the PCL's two points (or those ``names``)."""
     return {k: np.array(v, copy=True) for k, v in (landmarks or {}).items()
-            if k not in PCL_LANDMARKS}
+            if k not in names}
 
 
-def parse_pcl(text: str) -> tuple[tuple[float, float], tuple[float, float]]:
-    """``"PX,PY,CX,CY"`` (mm) -> ((PX, PY), (CX, CY)); ValueError naming the problem."""
+def parse_pcl(text: str, fields: str = "PUBIS_X,PUBIS_Y,COCCYX_X,COCCYX_Y",
+              min_mm: float = MIN_PCL_MM, what: str = "the PCL"
+              ) -> tuple[tuple[float, float], tuple[float, float]]:
+    """``"PX,PY,CX,CY"`` (mm) -> ((PX, PY), (CX, CY)); ValueError naming the problem
+    (another line: its ``fields``, least length ``min_mm`` and name ``what``)."""
     try:
         v = [float(x) for x in text.replace(";", ",").split(",") if x.strip()]
     except ValueError:
-        raise ValueError(f"expected four numbers PUBIS_X,PUBIS_Y,COCCYX_X,COCCYX_Y in mm, "
-                         f"got {text!r}") from None
+        raise ValueError(f"expected four numbers {fields} in mm, got {text!r}") from None
     if len(v) != 4 or not np.isfinite(v).all():
-        raise ValueError(f"expected four numbers PUBIS_X,PUBIS_Y,COCCYX_X,COCCYX_Y in mm, "
-                         f"got {text!r}")
+        raise ValueError(f"expected four numbers {fields} in mm, got {text!r}")
     ends = ((v[0], v[1]), (v[2], v[3]))
-    _unit_normal(np.array(ends))
+    with_pcl({}, 1, *ends, min_mm=min_mm, what=what)   # checks the length
     return ends
 
 
@@ -377,6 +388,7 @@ class MeasuredAgainstPcl:
     def _update_pcl_columns(self, landmarks: Mapping[str, np.ndarray],
                             chosen: Mapping[str, int]) -> None:
         from core.indices import PCL_COLUMNS, frame_table  # core.indices imports this module
+        from core.rectocele import anal_lines
 
         frames = self.frames.copy()
         if len(frames):
@@ -385,6 +397,7 @@ class MeasuredAgainstPcl:
                                 rest_frame=int((self.settings or {}).get("rest_frame", 0)),
                                 contours=self._current_contours(),
                                 pcl=pcl_lines(landmarks, self.series.n_frames),
+                                anal=anal_lines(landmarks, self.series.n_frames),
                                 reference=self.reference_tracks(chosen))
             keyed = table.set_index(["organ", "frame"])
             keys = pd.MultiIndex.from_arrays([frames["organ"], frames["frame"].astype(int)])

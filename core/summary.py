@@ -6,9 +6,12 @@ show these; :mod:`core.indices` imports them too.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 import pandas as pd
 
+from core.rectocele import rectocele_grade
 from core.reference import GRADED_ORGANS, HIATUS_ORGAN, hmo_grade, o_grade, pcl_grade
 
 #: Columns of :func:`summary_table`: one row per subject and organ.
@@ -17,7 +20,8 @@ SUMMARY_COLUMNS = (
     "max_centroid_displacement_mm", "max_displacement_mm", "area_change_at_max_descent_pct",
     "max_mean_abs_curvature_per_mm", "rest_below_pcl_mm", "max_below_pcl_mm",
     "rest_ref_below_pcl_mm", "max_ref_below_pcl_mm", "max_ref_to_pubis_mm",
-    "max_below_h_line_mm", "pcl_grade", "hmo_grade", "flagged_frames",
+    "max_below_h_line_mm", "max_rectocele_depth_mm", "pcl_grade", "hmo_grade",
+    "rectocele_grade", "flagged_frames",
 )
 
 
@@ -37,6 +41,7 @@ SUMMARY_LABELS = (
     ("max_ref_below_pcl_mm", "reference point below PCL, max (mm)", 1),
     ("max_ref_to_pubis_mm", "reference point to pubis, max (mm)", 1),
     ("max_below_h_line_mm", "below the H-line, max (mm)", 1),
+    ("max_rectocele_depth_mm", "rectocele depth, max (mm)", 1),
     ("flagged_frames", "frames flagged", 0),
 )
 
@@ -44,7 +49,19 @@ SUMMARY_LABELS = (
 SUMMARY_TEXT_LABELS = (
     ("pcl_grade", "PCL grade (rule of three)"),
     ("hmo_grade", "HMO grade (H-line, M-line; O)"),
+    ("rectocele_grade", "rectocele"),
 )
+
+
+#: The summary's grade columns, in the order they are quoted.
+GRADE_COLUMNS = ("pcl_grade", "hmo_grade", "rectocele_grade")
+
+
+def grades_of(row: Mapping[str, object]) -> list[str]:
+    """A summary row's grades that are given (a table written before a column
+    existed simply lacks it)."""
+    return [str(row[c]) for c in GRADE_COLUMNS
+            if c in row and isinstance(row[c], str) and row[c]]
 
 
 def summary_table(frames: pd.DataFrame, rest_frame: int = 0) -> pd.DataFrame:
@@ -68,7 +85,9 @@ def summary_table(frames: pd.DataFrame, rest_frame: int = 0) -> pd.DataFrame:
         ``hmo_grade`` of the rectum's reference point (the anorectal junction: H- and
         M-line) and, for the other organs, their O (:func:`core.reference.o_grade`
         of ``max_below_h_line_mm``, how far the organ's graded point went below the
-        H-line); the number of frames the tracker flagged.  NaN (and "") where the
+        H-line); the rectum's largest ``rectocele_depth_mm`` and its grade
+        (:func:`core.rectocele.rectocele_grade`); the number of frames the tracker
+        flagged.  NaN (and "") where the
         organ, the line or the point is missing in the frames needed.
 
     Raises:
@@ -107,7 +126,7 @@ def summary_table(frames: pd.DataFrame, rest_frame: int = 0) -> pd.DataFrame:
 
         pcl = {c: peak(c) if c in g else np.nan
                for c in ("below_pcl_mm", "ref_below_pcl_mm", "ref_to_pubis_mm",
-                         "below_h_line_mm")}
+                         "below_h_line_mm", "rectocele_depth_mm")}
         # the point the rule of three grades: the reference point the user chose, else
         # the lowest point where that is the graded point (the bladder base)
         graded = (pcl["ref_below_pcl_mm"] if np.isfinite(pcl["ref_below_pcl_mm"])
@@ -122,6 +141,7 @@ def summary_table(frames: pd.DataFrame, rest_frame: int = 0) -> pd.DataFrame:
                      peak("centroid_displacement_mm"), peak("max_displacement_mm"), change,
                      peak("mean_abs_curvature_per_mm"), at_rest("below_pcl_mm"),
                      pcl["below_pcl_mm"], at_rest("ref_below_pcl_mm"), pcl["ref_below_pcl_mm"],
-                     pcl["ref_to_pubis_mm"], pcl["below_h_line_mm"], pcl_grade(graded), hmo,
+                     pcl["ref_to_pubis_mm"], pcl["below_h_line_mm"], pcl["rectocele_depth_mm"],
+                     pcl_grade(graded), hmo, rectocele_grade(pcl["rectocele_depth_mm"]),
                      flagged))
     return pd.DataFrame(rows, columns=list(SUMMARY_COLUMNS))

@@ -18,6 +18,7 @@ from app.commands import add_inference_options, add_slice_option, inference_kwar
 from core.batch import analysis_steps
 from core.pipeline import AnalysisResult, write_outputs
 from core.reference import REFERENCE_POINTS
+from core.summary import grades_of
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -57,6 +58,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                         "joint, x,y in mm of the image (x = column x spacing, y = row x "
                         "spacing, as the app shows under the pointer); each organ's lowest "
                         "point is then measured against it (a project's line is kept)")
+    p.add_argument("--anal-canal", type=_anal_canal, metavar="LX,LY,HX,HY",
+                   help="the anal canal's anterior wall: a lower and an upper point on it, "
+                        "x,y in mm as for --pcl; the rectum's wall is then measured for a "
+                        "rectocele in front of that line extended upwards")
     p.add_argument("--no-video", action="store_true", help="skip the overlay video")
     p.add_argument("--no-repair", action="store_true",
                    help="keep the model's labels in frames whose mask disagrees with the "
@@ -70,6 +75,15 @@ def _pcl(text: str):  # noqa: ANN202 - argparse type
 
     try:
         return parse_pcl(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _anal_canal(text: str):  # noqa: ANN202 - argparse type
+    from core.rectocele import parse_anal_line
+
+    try:
+        return parse_anal_line(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
@@ -99,8 +113,9 @@ def summary_lines(result: AnalysisResult) -> list[str]:
                      f"{row['max_ref_below_pcl_mm']:+6.1f} mm below the PCL")
         elif row is not None and np.isfinite(row["max_below_pcl_mm"]):
             line += f"   lowest point {row['max_below_pcl_mm']:+6.1f} mm below the PCL"
-        grades = [g for g in ((row["pcl_grade"], row["hmo_grade"]) if row is not None else ())
-                  if g]
+        if row is not None and np.isfinite(row["max_rectocele_depth_mm"]):
+            line += f"   rectocele {row['max_rectocele_depth_mm']:+.1f} mm"
+        grades = grades_of(row) if row is not None else []
         if grades:
             line += f" ({'; '.join(grades)})"
         lines.append(line)
@@ -118,7 +133,7 @@ def run(args: argparse.Namespace) -> int:
     if len(args.inputs) > 1 or args.each_series:
         return run_batch(args)
     gen = analysis_steps(args.inputs[0], series_uid=args.series_uid, slice_index=args.slice,
-                         pcl=args.pcl, **_options(args))
+                         pcl=args.pcl, anal_canal=args.anal_canal, **_options(args))
     result = None
     bar = None
     stage = None
@@ -157,9 +172,10 @@ def run_batch(args: argparse.Namespace) -> int:
     if args.series_uid is not None or args.slice is not None:
         raise ValueError("--series-uid and --slice pick from one input; a batch takes every "
                          "series with --each-series")
-    if args.pcl is not None:
-        raise ValueError("--pcl is one patient's line: give it with one input (a batch "
-                         "keeps each project's own)")
+    for flag, value in (("--pcl", args.pcl), ("--anal-canal", args.anal_canal)):
+        if value is not None:
+            raise ValueError(f"{flag} is one patient's line: give it with one input (a batch "
+                             "keeps each project's own)")
     items = expand_inputs(args.inputs, each_series=args.each_series)
     print(f"{len(items)} series to analyse into {args.out}", file=sys.stderr)
     gen = analyze_many(items, args.out, fmt=args.format, keep_identity=args.keep_identity,

@@ -306,11 +306,12 @@ class AnalysisActions:
         return path
 
     def _unsaved_user_work(self) -> bool:
-        """Unsaved work of the user's own hand: corrected frames or a placed PCL."""
-        from app.gui.reference import has_pcl
+        """Unsaved work of the user's own hand: corrected frames, a placed line (the
+        PCL, the anal canal's) or a marked reference point."""
+        from app.gui.reference import has_user_marks
 
         return bool(self.state.dirty and self.state.can_edit
-                    and (self.state.manual_frames or has_pcl(self.state.result)))
+                    and (self.state.manual_frames or has_user_marks(self.state.result)))
 
     def discard_recovery(self) -> None:
         """Delete this analysis' recovery copy (saved, or its changes discarded)."""

@@ -41,10 +41,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.gui.line_placer import PclPlacer
 from app.gui.model import FRAME_INDICES, POINT_INDICES, SIGNED_INDICES, ViewData
 from app.gui.player import PlayerView
 from app.gui.plots import CURSOR_PEN, Kymograph, _combo, _plot
-from app.gui.reference import PclPlacer
 from app.gui.state import AppState
 from app.gui.theme import MUTED, organ_label, organ_qcolor
 from app.gui.transport import Playback, TransportBar

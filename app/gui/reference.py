@@ -17,219 +17,15 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-import pyqtgraph as pg
-from PySide6.QtCore import QObject, QPointF, Qt, Signal
-from PySide6.QtGui import QAction, QColor, QKeySequence, QUndoCommand
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction, QKeySequence, QUndoCommand
 from PySide6.QtWidgets import QMenu
 
 from app.gui import theme
-from app.gui.state import AppState
-from core.reference import HIATUS_ORGAN, REFERENCE_POINTS, m_line, pcl_lines
-
-#: Colour of the line and its ends.
-PCL_COLOUR = QColor("#f5d90a")
-
-#: What the status line asks for while placing: (first click, second click).
-PROMPTS = ("Click the inferior border of the pubic symphysis (Esc stops)",
-           "Click the last coccygeal joint (Esc stops)")
-
-#: ... and while marking a reference point.
-PICK_PROMPT = ("Click a tracked point: the bladder base, the cervix or vaginal vault, or the "
-               "anorectal junction (Esc stops)")
-
-
-class PclOverlay:
-    """The line, its two ends and its name inside a view box (mm coordinates)."""
-
-    def __init__(self, view: pg.ViewBox) -> None:
-        self.line = pg.PlotCurveItem(pen=pg.mkPen(PCL_COLOUR, width=2,
-                                                  style=Qt.PenStyle.DashLine))
-        self.ends = pg.ScatterPlotItem(size=9, symbol="+", pen=pg.mkPen(PCL_COLOUR, width=2),
-                                       brush=None, pxMode=True)
-        self.text = pg.TextItem("PCL", color=PCL_COLOUR, anchor=(0.5, 1.2))
-        self.refs = pg.ScatterPlotItem(size=15, symbol="star", pen=pg.mkPen("k", width=1),
-                                       brush=pg.mkBrush(PCL_COLOUR), pxMode=True)
-        # the H-line (pubis to anorectal junction) and M-line (junction to the PCL)
-        self.hmo = pg.PlotCurveItem(pen=pg.mkPen(PCL_COLOUR, width=1,
-                                                 style=Qt.PenStyle.DotLine), connect="pairs")
-        self.hmo_text = [pg.TextItem(name, color=PCL_COLOUR, anchor=(0.5, 0.5))
-                         for name in ("H", "M")]
-        for z, item in enumerate((self.line, self.ends, self.text, self.refs, self.hmo,
-                                  *self.hmo_text)):
-            item.setZValue(30 + z)
-            view.addItem(item, ignoreBounds=True)
-        self.shown: np.ndarray | None = None
-        self.show(None)
-        self.show_hmo(None)
-
-    def show_hmo(self, segments: np.ndarray | None) -> None:
-        """Draw the H- and M-lines ((2, 2, 2): two segments of two xy mm ends) or
-        nothing."""
-        self.hmo.setVisible(segments is not None)
-        for text in self.hmo_text:
-            text.setVisible(segments is not None)
-        if segments is None:
-            self.hmo.setData([], [])
-            return
-        flat = np.asarray(segments, float).reshape(-1, 2)
-        self.hmo.setData(flat[:, 0], flat[:, 1])
-        for text, seg in zip(self.hmo_text, segments, strict=True):
-            mid = np.mean(seg, axis=0)
-            text.setPos(float(mid[0]), float(mid[1]))
-
-    def show(self, line: np.ndarray | None, pending: np.ndarray | None = None) -> None:
-        """Draw ``line`` ((2, 2) ends, xy mm) or nothing; ``pending``: the first end
-        clicked while placing (drawn alone)."""
-        self.shown = None if line is None else np.asarray(line, float)
-        if line is not None:
-            self.line.setData(self.shown[:, 0], self.shown[:, 1])
-            self.ends.setData(self.shown[:, 0], self.shown[:, 1])
-            mid = self.shown.mean(axis=0)
-            self.text.setPos(float(mid[0]), float(mid[1]))
-        elif pending is not None:
-            self.line.setData([], [])
-            self.ends.setData([float(pending[0])], [float(pending[1])])
-        else:
-            self.line.setData([], [])
-            self.ends.setData([], [])
-        self.line.setVisible(line is not None)
-        self.text.setVisible(line is not None)
-        self.ends.setVisible(line is not None or pending is not None)
-
-
-class PclPlacer(QObject):
-    """Draws the loaded result's PCL on the current frame and takes the two clicks
-    that place a new one.
-
-    Signals:
-        placed(object, object): (pubis xy, coccyx xy) in mm, once both are clicked.
-        prompt(str): what to click next ("" when placing ends).
-    """
-
-    placed = Signal(object, object)
-    picked = Signal(str, int)
-    prompt = Signal(str)
-
-    def __init__(self, state: AppState, player: Any, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self.state = state
-        self.player = player
-        self.overlay = PclOverlay(player.view)
-        self.placing = False
-        self.picking = False
-        #: The frame being placed on, or None for every frame.
-        self.target_frame: int | None = None
-        self.first: np.ndarray | None = None
-        self._lines: np.ndarray | None = None
-        self._refs: dict[str, np.ndarray] = {}
-        self._blank = True  # the overlay shows nothing
-        player.scene().sigMouseClicked.connect(self._on_click)
-        state.result_changed.connect(self._on_result)
-        state.frame_changed.connect(self._draw)
-
-    @property
-    def lines(self) -> np.ndarray | None:
-        """The loaded result's PCL per frame, (T, 2, 2), or None."""
-        return self._lines
-
-    def _on_result(self) -> None:
-        data = self.state.data
-        marks = getattr(self.state.result, "landmarks", None)
-        self._lines = None if data is None else pcl_lines(marks, data.n_frames)
-        result = self.state.result
-        self._refs = (result.reference_tracks() if hasattr(result, "reference_tracks")
-                      else {})
-        if data is None or data.labels is None:
-            self.stop()
-        self._draw()
-
-    def _draw(self, *_args: object) -> None:
-        lines = self._lines
-        line = None if lines is None or self.placing else lines[self.state.frame]
-        pending = self.first if self.placing else None
-        at = [p[self.state.frame] for p in self._refs.values()]
-        at = [p for p in at if np.isfinite(p).all()]
-        if line is None and pending is None and not at and self._blank:
-            return  # nothing drawn, nothing to draw: no per-frame cost during playback
-        self.overlay.show(line, pending)
-        self.overlay.refs.setData([p[0] for p in at], [p[1] for p in at])
-        arj = self._refs.get(HIATUS_ORGAN)
-        arj = None if arj is None or line is None else arj[self.state.frame]
-        self.overlay.show_hmo(None if arj is None or not np.isfinite(arj).all() else
-                              np.stack([np.stack([line[0], arj]), m_line(line, arj)]))
-        self._blank = line is None and pending is None and not at
-
-    def start(self, this_frame_only: bool = False) -> bool:
-        """Take the next two clicks as the line's ends (False when nothing is loaded);
-        ``this_frame_only``: for the current frame (a patient who moved), else all."""
-        if self.state.data is None or self.state.busy:
-            return False
-        self.state.set_editing(False)  # a click must not paint
-        self.placing, self.first = True, None
-        self.target_frame = self.state.frame if this_frame_only else None
-        self.prompt.emit(PROMPTS[0])
-        self._draw()
-        return True
-
-    def start_picking(self) -> bool:
-        """Take the next click on a tracked point as its organ's reference point."""
-        if not self.state.has_result or self.state.busy:
-            return False
-        self.stop()
-        self.state.set_editing(False)
-        self.picking = True
-        self.prompt.emit(PICK_PROMPT)
-        return True
-
-    def stop(self) -> None:
-        """Stop placing or picking; the line and points stay as they were."""
-        if self.placing or self.picking:
-            self.placing, self.picking, self.first = False, False, None
-            self.prompt.emit("")
-            self._draw()
-
-    def pick(self, x_mm: float, y_mm: float) -> bool:
-        """One click of picking at (x, y) mm: True when it hit a tracked point."""
-        if not self.picking:
-            return False
-        hit = self.player.point_at(x_mm, y_mm)
-        if hit is None:
-            self.prompt.emit("No tracked point there. " + PICK_PROMPT)
-            return False
-        self.picking = False
-        self.prompt.emit("")
-        self.picked.emit(hit[0], int(hit[1]))
-        return True
-
-    def click(self, x_mm: float, y_mm: float) -> None:
-        """One click of placing, at (x, y) mm."""
-        if not self.placing:
-            return
-        point = np.array([x_mm, y_mm], float)
-        if self.first is None:
-            self.first = point
-            self.prompt.emit(PROMPTS[1])
-            self._draw()
-            return
-        first = self.first
-        self.placing, self.first = False, None
-        self.prompt.emit("")
-        self._draw()
-        self.placed.emit(tuple(first), tuple(point))
-
-    def _on_click(self, ev) -> None:  # noqa: ANN001 - pyqtgraph MouseClickEvent
-        if not (self.placing or self.picking) or ev.button() != Qt.MouseButton.LeftButton:
-            return
-        pos = ev.scenePos()
-        if not self.player.view.sceneBoundingRect().contains(pos):
-            return
-        p: QPointF = self.player.view.mapSceneToView(pos)
-        ev.accept()
-        if self.picking:
-            self.pick(float(p.x()), float(p.y()))
-        else:
-            self.click(float(p.x()), float(p.y()))
+from app.gui.line_placer import PclPlacer
+from core.rectocele import anal_lines, check_anal_inside, with_anal_line, without_anal_line
+from core.reference import REFERENCE_POINTS, check_inside, pcl_lines, with_pcl, without_pcl
+from core.summary import grades_of
 
 
 class LandmarkEdit(QUndoCommand):
@@ -257,6 +53,24 @@ def has_pcl(result: Any) -> bool:
                                             series.n_frames) is not None
 
 
+#: The lines a user places: kind -> (check the ends are on the image, place, name,
+#: remove) (:mod:`core.reference`, :mod:`core.rectocele`).
+LINES = {
+    "pcl": (check_inside, with_pcl, "the pubococcygeal line", without_pcl),
+    "anal": (check_anal_inside, with_anal_line, "the anal canal line", without_anal_line),
+}
+
+
+def has_user_marks(result: Any) -> bool:
+    """Whether a result carries a placed line or a marked reference point."""
+    series = getattr(result, "series", None)
+    if series is None:
+        return False
+    marks = getattr(result, "landmarks", None)
+    return bool(has_pcl(result) or anal_lines(marks, series.n_frames) is not None
+                or getattr(result, "reference_points", None))
+
+
 class ReferenceActions:
     """Analysis ▸ Place / Remove the pubococcygeal line, Mark / Clear reference points
     (a mixin of :class:`app.gui.main_window.MainWindow`: it uses the window's ``state``,
@@ -280,6 +94,13 @@ class ReferenceActions:
                                            "line; frames without one use the nearest that has")
         self.remove_pcl_action = self._action(menu, "Remove the pubococcygeal line",
                                               self.remove_pcl)
+        self.anal_action = self._action(menu, "Place the &anal canal line",
+                                        lambda: self.pcl.start(kind="anal"), Qt.Key.Key_A)
+        self.anal_action.setStatusTip("Click the anterior wall of the anal canal low, then "
+                                      "higher up: the rectal wall is measured for a "
+                                      "rectocele in front of the line extended upwards")
+        self.remove_anal_action = self._action(menu, "Remove the anal canal line",
+                                               self.remove_anal_line)
         self.pick_action = self._action(menu, "Mark an organ's reference &point",
                                         self._start_picking, Qt.Key.Key_P)
         self.pick_action.setStatusTip("Click a tracked point: the bladder base, the cervix or "
@@ -291,14 +112,14 @@ class ReferenceActions:
         self.stop_pcl_action.setShortcut(QKeySequence(Qt.Key.Key_Escape))
         self.stop_pcl_action.triggered.connect(self.pcl.stop)
         self.addAction(self.stop_pcl_action)
-        self.pcl.placed.connect(lambda a, b: self.place_pcl(a, b, self.pcl.target_frame))
+        self.pcl.placed.connect(self._on_placed)
         self.pcl.picked.connect(self.set_reference_point)
         self.pcl.prompt.connect(self._pcl_prompt)
         self.state.result_changed.connect(self._sync_pcl_actions)
         self._sync_pcl_actions()
 
     def _toggle_pcl(self, on: bool) -> None:
-        if on and not self.pcl.placing:
+        if on and not (self.pcl.placing and self.pcl.kind == "pcl"):
             if not self.pcl.start():
                 self.pcl_action.setChecked(False)
         elif not on:
@@ -308,7 +129,7 @@ class ReferenceActions:
         if text:
             self.status_label.setText(text)
         self.pcl_action.blockSignals(True)
-        self.pcl_action.setChecked(self.pcl.placing)
+        self.pcl_action.setChecked(self.pcl.placing and self.pcl.kind == "pcl")
         self.pcl_action.blockSignals(False)
         self.stop_pcl_action.setEnabled(self.pcl.placing or self.pcl.picking)
 
@@ -318,6 +139,9 @@ class ReferenceActions:
         self.pcl_action.setEnabled(can)
         self.pcl_frame_action.setEnabled(can)
         self.remove_pcl_action.setEnabled(can and has_pcl(result))
+        self.anal_action.setEnabled(can)
+        self.remove_anal_action.setEnabled(can and anal_lines(
+            result.landmarks, result.series.n_frames) is not None)
         self.pick_action.setEnabled(can and self.state.has_result)
         self.clear_refs_action.setEnabled(can and bool(getattr(result, "reference_points", {})))
         self.stop_pcl_action.setEnabled(self.pcl.placing or self.pcl.picking)
@@ -343,31 +167,45 @@ class ReferenceActions:
     def place_pcl(self, pubis: Any, coccyx: Any, frame: int | None = None) -> bool:
         """Put the PCL on every frame, or on ``frame`` only (one undo step), and measure
         against it.  Placed by clicks, the frame is the one the placing started on."""
-        from core.reference import check_inside, with_pcl
+        return self._place_line("pcl", pubis, coccyx, frame)
 
+    def place_anal_line(self, low: Any, high: Any, frame: int | None = None) -> bool:
+        """Put the anal canal's line (lower end first) on every frame or on ``frame``
+        (one undo step): the rectum is measured for a rectocele in front of it."""
+        return self._place_line("anal", low, high, frame)
+
+    def _on_placed(self, first: Any, second: Any) -> None:
+        self._place_line(self.pcl.kind, first, second, self.pcl.target_frame)
+
+    def _place_line(self, kind: str, first: Any, second: Any, frame: int | None) -> bool:
         result = self.state.result
         if result is None or not hasattr(result, "set_landmarks") or self.busy:
             return False
+        check, place, name = LINES[kind][:3]
         try:
-            check_inside((pubis, coccyx), result.series.shape, result.series.spacing_mm)
-            after = with_pcl(result.landmarks, result.series.n_frames, pubis, coccyx,
-                             frame=frame)
+            check((first, second), result.series.shape, result.series.spacing_mm)
+            after = place(result.landmarks, result.series.n_frames, first, second, frame=frame)
         except ValueError as exc:
             self.report_error(exc)
             return False
         where = "" if frame is None else f" on frame {frame + 1}"
-        return self._push_references(after, result.reference_points,
-                                     f"Place the pubococcygeal line{where}")
+        return self._push_references(after, result.reference_points, f"Place {name}{where}")
 
     def remove_pcl(self) -> bool:
         """Take the PCL off (one undo step)."""
-        from core.reference import without_pcl
+        return self._remove_line("pcl")
 
+    def remove_anal_line(self) -> bool:
+        """Take the anal canal's line off (one undo step)."""
+        return self._remove_line("anal")
+
+    def _remove_line(self, kind: str) -> bool:
         result = self.state.result
         if result is None or not hasattr(result, "set_landmarks") or self.busy:
             return False
-        return self._push_references(without_pcl(result.landmarks), result.reference_points,
-                                     "Remove the pubococcygeal line")
+        _check, _place, name, remove = LINES[kind]
+        return self._push_references(remove(result.landmarks), result.reference_points,
+                                     f"Remove {name}")
 
     def _push_references(self, landmarks: dict, chosen: dict, text: str) -> bool:
         result = self.state.result
@@ -388,7 +226,7 @@ class ReferenceActions:
         self._autosave_timer.start()
         table = summary_table(result.frames, int(result.settings.get("rest_frame", 0)))
         self.status_label.setText(pcl_report(table) or "Nothing is measured against a "
-                                  "pubococcygeal line")
+                                  "placed line")
 
 
 def pcl_report(table: Any) -> str:
@@ -403,6 +241,12 @@ def pcl_report(table: Any) -> str:
             text = f"{theme.organ_label(row['organ'])} lowest point {low:+.1f} mm"
         else:
             continue
-        extra = [g for g in (row["pcl_grade"], row["hmo_grade"]) if g]
+        extra = [g for g in grades_of(row) if g != row.get("rectocele_grade")]
         parts.append(text + (f" ({'; '.join(extra)})" if extra else ""))
-    return ("Below the PCL at most: " + ", ".join(parts)) if parts else ""
+    out = ("Below the PCL at most: " + ", ".join(parts)) if parts else ""
+    for _, row in table.iterrows():
+        depth = row.get("max_rectocele_depth_mm", float("nan"))
+        if depth == depth:
+            out += (("; " if out else "") + f"rectocele at most {depth:+.1f} mm "
+                    f"({row['rectocele_grade']})")
+    return out

@@ -81,16 +81,13 @@ def key_frames(result: Any) -> list[tuple[int, str]]:
 def crop_box(result: Any, margin_mm: float = CROP_MARGIN_MM) -> tuple[int, int, int, int]:
     """(row0, row1, col0, col1): the pixels around every tracked point and landmark of
     the series (all frames) with ``margin_mm`` to spare; the whole frame without any."""
-    from core.reference import pcl_lines
-
     series = result.series
     h, w = series.shape
     sr, sc = series.spacing_mm
     pts = [np.asarray(p, float).reshape(-1, 2) for p in
            (getattr(result.tracks, "points", None) or {}).values()]
-    lines = pcl_lines(getattr(result, "landmarks", None), series.n_frames)
-    if lines is not None:
-        pts.append(lines.reshape(-1, 2))
+    for line in _user_lines(result).values():
+        pts.append(line.reshape(-1, 2))
     pts = [p[np.isfinite(p).all(axis=1)] for p in pts]
     pts = [p for p in pts if len(p)]
     if not pts:
@@ -101,11 +98,21 @@ def crop_box(result: Any, margin_mm: float = CROP_MARGIN_MM) -> tuple[int, int, 
             max(0, int(np.floor(x0 / sc))), min(w, int(np.ceil(x1 / sc)) + 1))
 
 
+def _user_lines(result: Any) -> dict[str, np.ndarray]:
+    """The lines the user placed, per frame: name -> (T, 2, 2) xy mm."""
+    from core.rectocele import anal_lines
+    from core.reference import pcl_lines
+
+    marks, n = getattr(result, "landmarks", None), result.series.n_frames
+    found = {"PCL": pcl_lines(marks, n), "anal canal": anal_lines(marks, n)}
+    return {k: v for k, v in found.items() if v is not None}
+
+
 def render_key_frame(result: Any, frame: int, window: tuple[float, float],
                      box: tuple[int, int, int, int] | None = None) -> np.ndarray:
     """One frame (within ``box``, see :func:`crop_box`) with its contours, the PCL
     and the reference points drawn (RGB)."""
-    from core.reference import HIATUS_ORGAN, m_line, pcl_lines
+    from core.reference import HIATUS_ORGAN, m_line
 
     series = result.series
     tracks = result.tracks
@@ -120,10 +127,11 @@ def render_key_frame(result: Any, frame: int, window: tuple[float, float],
         contours[organ] = pts[frame] if ok.all() else None
     colours: dict[str, tuple[int, int, int]] = {
         o: organ_colour(o, i) for i, o in enumerate(result.organs)}
-    lines = pcl_lines(getattr(result, "landmarks", None), series.n_frames)
-    if lines is not None:
-        contours["PCL"] = lines[frame]
-        colours["PCL"] = PCL_RGB
+    placed = _user_lines(result)
+    for name, line in placed.items():
+        contours[name] = line[frame]
+        colours[name] = PCL_RGB
+    lines = placed.get("PCL")
     refs = result.reference_tracks() if hasattr(result, "reference_tracks") else {}
     for organ, path in refs.items():
         if np.isfinite(path[frame]).all():
@@ -275,14 +283,17 @@ def report_html(result: Any, *, keep_identity: bool = False) -> str:
                    "reference point (the bladder base, cervix or anorectal junction marked "
                    "in the app), else the bladder's lowest point; HMO: H-line (pubis to "
                    "anorectal junction) and M-line (the junction below the line); O: how "
-                   "far each other organ's graded point went below the H-line.</p>")
+                   "far each other organ's graded point went below the H-line; rectocele: the "
+                   "rectal wall in front of the anal canal's line (small < 2 cm, moderate "
+                   "2–4, large).</p>")
 
         times = series.times_s - series.times_s[0]
         marks = [float(times[t]) for t, _ in keys]
         charts = [("descent_mm", "descent (mm)", False)]
         for col, label in (("ref_below_pcl_mm", "reference point below the PCL (mm)"),
                            ("below_pcl_mm", "lowest point below the PCL (mm)"),
-                           ("below_h_line_mm", "below the H-line (mm)")):
+                           ("below_h_line_mm", "below the H-line (mm)"),
+                           ("rectocele_depth_mm", "rectocele depth (mm)")):
             if col in frames and frames[col].notna().any():
                 charts.append((col, label, True))
         out.append("<h2>Over time</h2>")

@@ -362,3 +362,39 @@ def test_a_projects_reference_points_are_kept(input_file, fake_segmenter, tmp_pa
     assert frames.loc[frames["organ"] == "bladder", "ref_below_pcl_mm"].notna().all()
     assert project.load_project(again / "analysis.pvt").settings["reference_points"] == {
         "bladder": k}
+
+
+def test_the_anal_canal_line_measures_a_rectocele(case, input_file, fake_segmenter, tmp_path,
+                                                  capsys):
+    from core.rectocele import ANAL_LOW, rectocele_depth
+    from core.track.contours import mask_contour
+
+    sp = case.series.spacing_mm
+    rows, cols = np.nonzero(case.labels[0] == 3)
+    cx, low_y = cols.mean() * sp[1], rows.max() * sp[0]
+    line = np.array([[cx, low_y + 6], [cx, low_y - 10]])     # upwards through the rectum
+    out = tmp_path / "out"
+    assert main(["analyze", str(input_file), "--out", str(out), "--points", "16", "--no-video",
+                 "--anal-canal", ",".join(f"{v:g}" for v in line.ravel())]) == 0
+    printed = capsys.readouterr().out
+    rectum_line = next(x for x in printed.splitlines() if x.strip().startswith("rectum"))
+    assert "rectocele" in rectum_line
+    frames = pd.read_csv(out / "frames.csv")
+    rectum = frames[frames["organ"] == "rectum"].sort_values("frame")
+    expected = [rectocele_depth(mask_contour(lab == 3, sp), line) for lab in case.labels]
+    assert np.isfinite(expected).all()
+    np.testing.assert_allclose(rectum["rectocele_depth_mm"], expected, atol=0.5)
+    assert frames.loc[frames["organ"] != "rectum", "rectocele_depth_mm"].isna().all()
+    from core.rectocele import rectocele_grade
+
+    assert f"({rectocele_grade(max(expected))})" in rectum_line
+    saved = project.load_project(out / "analysis.pvt")
+    np.testing.assert_allclose(saved.landmarks[ANAL_LOW][0], line[0])
+    # bad lines: a usage error, or one line naming the file and the point off the image
+    with pytest.raises(SystemExit):
+        main(["analyze", str(input_file), "--out", str(tmp_path / "o"), "--anal-canal", "1,2"])
+    assert "LOW_X,LOW_Y,HIGH_X,HIGH_Y" in capsys.readouterr().err
+    assert main(["analyze", str(input_file), "--out", str(tmp_path / "o"),
+                 "--anal-canal", "10,40,10,300"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--anal-canal" in err[0] and "upper anal canal point" in err[0]

@@ -117,3 +117,24 @@ def test_the_anorectal_junction_adds_the_hmo_lines_and_the_o(monkeypatch):
     monkeypatch.setattr(core.reference, "HIATUS_ORGAN", "no organ")
     star_only = yellow(report_html(res))
     assert all(a > b + 40 for a, b in zip(yellow(text), star_only, strict=True))
+
+
+def test_the_anal_canal_line_adds_the_rectocele():
+    from core.rectocele import with_anal_line
+
+    h, w, n = 96, 96, 4
+    rows, cols = np.mgrid[0:h, 0:w].astype(float)
+    labels = np.zeros((n, h, w), np.uint8)
+    for t in range(n):
+        canal = (cols >= 40) & (cols <= 49) & (rows >= 55) & (rows <= 85)
+        labels[t][canal | ((cols - (45 - 4 * t)) ** 2 + (rows - 48) ** 2 <= 144)] = 1
+    series = CineSeries(10 + 50.0 * labels.astype(np.float32), (1.0, 1.0), np.arange(n) * 0.5,
+                        {"subject_id": "rc"})
+    res = run_analyze(series, labels=labels, organs=("rectum",), n_points=64,
+                      landmarks=with_anal_line({}, n, (40, 85), (40, 62)))
+    text = report_html(res)
+    # the ampulla's front reaches 7 + 4 × 3 = 19 mm in front of the line: small
+    row = re.search(r"<tr><td>rectocele depth, max \(mm\)</td><td>([-\d.]+)</td>", text)
+    assert float(row.group(1)) == pytest.approx(19, abs=0.8)
+    assert "<tr><td>rectocele</td><td>small</td></tr>" in text
+    assert "rectocele depth (mm)</figcaption>" in text

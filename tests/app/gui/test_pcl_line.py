@@ -175,6 +175,12 @@ def test_a_tracked_point_becomes_the_organs_reference_point(shown):
     assert result.reference_points == {} and len(window.pcl.overlay.refs.getData()[0]) == 0
     window.redo()
     assert result.reference_points == {"bladder": k}
+    from app.gui.reference import has_user_marks
+
+    assert has_user_marks(result)
+    window.remove_pcl()
+    assert has_user_marks(result)                    # a marked point alone is work too
+    window.undo()
     window.clear_refs_action.trigger()
     assert result.reference_points == {} and result.frames["ref_below_pcl_mm"].isna().all()
     assert PUBIS in result.landmarks                 # the line stays
@@ -229,3 +235,36 @@ def test_the_anorectal_junction_draws_the_h_and_m_lines(window, qtbot):
                                atol=1e-9)
     window.undo()
     assert not overlay.hmo.isVisible()
+
+
+def test_the_anal_canal_line_measures_a_rectocele(window, qtbot):
+    from gui_helpers import disc_case
+
+    from core.rectocele import ANAL_HIGH, rectocele_depth
+
+    result = disc_case(organ="rectum")
+    window.state.set_result(result, dirty=False)
+    window.show()
+    qtbot.waitExposed(window)
+    front = 19.5 - RADIUS_MM                       # the disc's anterior edge (x, mm)
+    window.anal_action.trigger()                   # A
+    assert window.pcl.placing and window.pcl.kind == "anal"
+    assert "anal canal" in window.status_label.text() and not window.pcl_action.isChecked()
+    _click_mm(window, front + 4, 45.0)             # low on the canal's anterior wall
+    _click_mm(window, front + 4, 20.0)             # higher up
+    assert not window.pcl.placing and ANAL_HIGH in result.landmarks
+    line = np.array([[front + 4, 45.0], [front + 4, 20.0]])
+    depth = result.frames.sort_values("frame")["rectocele_depth_mm"].to_numpy()
+    pts = window.state.data.points["rectum"]
+    expected = [rectocele_depth(p, line) for p in pts]
+    np.testing.assert_allclose(depth, expected, atol=0.5)
+    assert np.nanmax(depth) > 2 and "rectocele at most" in window.status_label.text()
+    assert window.pcl.overlay.anal.isVisible() and window.remove_anal_action.isEnabled()
+    assert PUBIS not in result.landmarks           # the PCL is another line
+    copy = window.autosave()                       # a placed line is work to keep
+    assert copy is not None and copy.exists()
+    window.undo()
+    assert ANAL_HIGH not in result.landmarks and not window.pcl.overlay.anal.isVisible()
+    window.redo()
+    assert window.remove_anal_line() and ANAL_HIGH not in result.landmarks
+    assert result.frames["rectocele_depth_mm"].isna().all()

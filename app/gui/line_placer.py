@@ -1,0 +1,260 @@
+"""The lines and points the user places in the player: drawn over the image, placed
+with clicks.
+
+:class:`PclPlacer` draws the loaded result's pubococcygeal line, anal canal line,
+reference points and HMO lines on the current frame, and takes the clicks that place
+a line (two: its ends) or mark a reference point (one, on a tracked point).  What is
+done with them (undo, measuring) is :class:`app.gui.reference.ReferenceActions`'.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QObject, QPointF, Qt, Signal
+from PySide6.QtGui import QColor
+
+from app.gui.state import AppState
+from core.rectocele import anal_lines
+from core.reference import HIATUS_ORGAN, m_line, pcl_lines
+
+#: Colour of the line and its ends.
+PCL_COLOUR = QColor("#f5d90a")
+
+#: What the status line asks for while placing each kind of line: (first click,
+#: second click).
+PROMPTS = {
+    "pcl": ("Click the inferior border of the pubic symphysis (Esc stops)",
+            "Click the last coccygeal joint (Esc stops)"),
+    "anal": ("Click the anterior wall of the anal canal, low (Esc stops)",
+             "Click the anterior wall of the anal canal higher up, below the anorectal "
+             "junction (Esc stops)"),
+}
+
+#: ... and while marking a reference point.
+PICK_PROMPT = ("Click a tracked point: the bladder base, the cervix or vaginal vault, or the "
+               "anorectal junction (Esc stops)")
+
+
+class PclOverlay:
+    """The line, its two ends and its name inside a view box (mm coordinates)."""
+
+    def __init__(self, view: pg.ViewBox) -> None:
+        self.line = pg.PlotCurveItem(pen=pg.mkPen(PCL_COLOUR, width=2,
+                                                  style=Qt.PenStyle.DashLine))
+        self.ends = pg.ScatterPlotItem(size=9, symbol="+", pen=pg.mkPen(PCL_COLOUR, width=2),
+                                       brush=None, pxMode=True)
+        self.text = pg.TextItem("PCL", color=PCL_COLOUR, anchor=(0.5, 1.2))
+        self.refs = pg.ScatterPlotItem(size=15, symbol="star", pen=pg.mkPen("k", width=1),
+                                       brush=pg.mkBrush(PCL_COLOUR), pxMode=True)
+        # the H-line (pubis to anorectal junction) and M-line (junction to the PCL)
+        self.hmo = pg.PlotCurveItem(pen=pg.mkPen(PCL_COLOUR, width=1,
+                                                 style=Qt.PenStyle.DotLine), connect="pairs")
+        self.hmo_text = [pg.TextItem(name, color=PCL_COLOUR, anchor=(0.5, 0.5))
+                         for name in ("H", "M")]
+        # the anal canal's anterior wall, extended upwards (a rectocele bulges beyond it)
+        self.anal = pg.PlotCurveItem(pen=pg.mkPen(PCL_COLOUR, width=2,
+                                                  style=Qt.PenStyle.DashDotLine))
+        self.anal_text = pg.TextItem("anal canal", color=PCL_COLOUR, anchor=(1.05, 0.5))
+        for z, item in enumerate((self.line, self.ends, self.text, self.refs, self.hmo,
+                                  *self.hmo_text, self.anal, self.anal_text)):
+            item.setZValue(30 + z)
+            view.addItem(item, ignoreBounds=True)
+        self.shown: np.ndarray | None = None
+        self.show(None)
+        self.show_hmo(None)
+        self.show_anal(None)
+
+    def show_anal(self, line: np.ndarray | None) -> None:
+        """Draw the anal canal line ((2, 2) ends, lower first, xy mm) extended upwards
+        by its own length, or nothing."""
+        self.anal.setVisible(line is not None)
+        self.anal_text.setVisible(line is not None)
+        if line is None:
+            self.anal.setData([], [])
+            return
+        low, high = np.asarray(line, float)
+        top = high + (high - low)
+        self.anal.setData([low[0], top[0]], [low[1], top[1]])
+        self.anal_text.setPos(float(low[0]), float(low[1]))
+
+    def show_hmo(self, segments: np.ndarray | None) -> None:
+        """Draw the H- and M-lines ((2, 2, 2): two segments of two xy mm ends) or
+        nothing."""
+        self.hmo.setVisible(segments is not None)
+        for text in self.hmo_text:
+            text.setVisible(segments is not None)
+        if segments is None:
+            self.hmo.setData([], [])
+            return
+        flat = np.asarray(segments, float).reshape(-1, 2)
+        self.hmo.setData(flat[:, 0], flat[:, 1])
+        for text, seg in zip(self.hmo_text, segments, strict=True):
+            mid = np.mean(seg, axis=0)
+            text.setPos(float(mid[0]), float(mid[1]))
+
+    def show(self, line: np.ndarray | None, pending: np.ndarray | None = None) -> None:
+        """Draw ``line`` ((2, 2) ends, xy mm) or nothing; ``pending``: the first end
+        clicked while placing (drawn alone)."""
+        self.shown = None if line is None else np.asarray(line, float)
+        if line is not None:
+            self.line.setData(self.shown[:, 0], self.shown[:, 1])
+            self.ends.setData(self.shown[:, 0], self.shown[:, 1])
+            mid = self.shown.mean(axis=0)
+            self.text.setPos(float(mid[0]), float(mid[1]))
+        elif pending is not None:
+            self.line.setData([], [])
+            self.ends.setData([float(pending[0])], [float(pending[1])])
+        else:
+            self.line.setData([], [])
+            self.ends.setData([], [])
+        self.line.setVisible(line is not None)
+        self.text.setVisible(line is not None)
+        self.ends.setVisible(line is not None or pending is not None)
+
+
+class PclPlacer(QObject):
+    """Draws the loaded result's PCL (and anal canal line, reference points) on the
+    current frame and takes the two clicks that place a new line.
+
+    Signals:
+        placed(object, object): the line's ends in mm once both are clicked ((pubis,
+            coccyx) for the PCL, (lower, upper) for the anal canal: :attr:`kind`).
+        prompt(str): what to click next ("" when placing ends).
+    """
+
+    placed = Signal(object, object)
+    picked = Signal(str, int)
+    prompt = Signal(str)
+
+    def __init__(self, state: AppState, player: Any, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.state = state
+        self.player = player
+        self.overlay = PclOverlay(player.view)
+        self.placing = False
+        #: The line being placed: "pcl" or "anal".
+        self.kind = "pcl"
+        self.picking = False
+        #: The frame being placed on, or None for every frame.
+        self.target_frame: int | None = None
+        self.first: np.ndarray | None = None
+        self._lines: np.ndarray | None = None
+        self._anal: np.ndarray | None = None
+        self._refs: dict[str, np.ndarray] = {}
+        self._blank = True  # the overlay shows nothing
+        player.scene().sigMouseClicked.connect(self._on_click)
+        state.result_changed.connect(self._on_result)
+        state.frame_changed.connect(self._draw)
+
+    @property
+    def lines(self) -> np.ndarray | None:
+        """The loaded result's PCL per frame, (T, 2, 2), or None."""
+        return self._lines
+
+    def _on_result(self) -> None:
+        data = self.state.data
+        marks = getattr(self.state.result, "landmarks", None)
+        self._lines = None if data is None else pcl_lines(marks, data.n_frames)
+        self._anal = None if data is None else anal_lines(marks, data.n_frames)
+        result = self.state.result
+        self._refs = (result.reference_tracks() if hasattr(result, "reference_tracks")
+                      else {})
+        if data is None or data.labels is None:
+            self.stop()
+        self._draw()
+
+    def _draw(self, *_args: object) -> None:
+        t = self.state.frame
+        # while a line is placed the lines are hidden and the first click is shown
+        line = None if self._lines is None or self.placing else self._lines[t]
+        anal = None if self._anal is None or self.placing else self._anal[t]
+        pending = self.first if self.placing else None
+        at = [p[t] for p in self._refs.values()]
+        at = [p for p in at if np.isfinite(p).all()]
+        blank = line is None and anal is None and pending is None and not at
+        if blank and self._blank:
+            return  # nothing drawn, nothing to draw: no per-frame cost during playback
+        self.overlay.show(line, pending)
+        self.overlay.show_anal(anal)
+        self.overlay.refs.setData([p[0] for p in at], [p[1] for p in at])
+        arj = self._refs.get(HIATUS_ORGAN)
+        arj = None if arj is None or line is None else arj[self.state.frame]
+        self.overlay.show_hmo(None if arj is None or not np.isfinite(arj).all() else
+                              np.stack([np.stack([line[0], arj]), m_line(line, arj)]))
+        self._blank = blank
+
+    def start(self, this_frame_only: bool = False, kind: str = "pcl") -> bool:
+        """Take the next two clicks as the ends of a line of ``kind`` ("pcl", "anal";
+        False when nothing is loaded); ``this_frame_only``: for the current frame (a
+        patient who moved), else all."""
+        if self.state.data is None or self.state.busy:
+            return False
+        self.stop()
+        self.state.set_editing(False)  # a click must not paint
+        self.placing, self.first, self.kind = True, None, kind
+        self.target_frame = self.state.frame if this_frame_only else None
+        self.prompt.emit(PROMPTS[kind][0])
+        self._draw()
+        return True
+
+    def start_picking(self) -> bool:
+        """Take the next click on a tracked point as its organ's reference point."""
+        if not self.state.has_result or self.state.busy:
+            return False
+        self.stop()
+        self.state.set_editing(False)
+        self.picking = True
+        self.prompt.emit(PICK_PROMPT)
+        return True
+
+    def stop(self) -> None:
+        """Stop placing or picking; the line and points stay as they were."""
+        if self.placing or self.picking:
+            self.placing, self.picking, self.first = False, False, None
+            self.prompt.emit("")
+            self._draw()
+
+    def pick(self, x_mm: float, y_mm: float) -> bool:
+        """One click of picking at (x, y) mm: True when it hit a tracked point."""
+        if not self.picking:
+            return False
+        hit = self.player.point_at(x_mm, y_mm)
+        if hit is None:
+            self.prompt.emit("No tracked point there. " + PICK_PROMPT)
+            return False
+        self.picking = False
+        self.prompt.emit("")
+        self.picked.emit(hit[0], int(hit[1]))
+        return True
+
+    def click(self, x_mm: float, y_mm: float) -> None:
+        """One click of placing, at (x, y) mm."""
+        if not self.placing:
+            return
+        point = np.array([x_mm, y_mm], float)
+        if self.first is None:
+            self.first = point
+            self.prompt.emit(PROMPTS[self.kind][1])
+            self._draw()
+            return
+        first = self.first
+        self.placing, self.first = False, None
+        self.prompt.emit("")
+        self._draw()
+        self.placed.emit(tuple(first), tuple(point))
+
+    def _on_click(self, ev) -> None:  # noqa: ANN001 - pyqtgraph MouseClickEvent
+        if not (self.placing or self.picking) or ev.button() != Qt.MouseButton.LeftButton:
+            return
+        pos = ev.scenePos()
+        if not self.player.view.sceneBoundingRect().contains(pos):
+            return
+        p: QPointF = self.player.view.mapSceneToView(pos)
+        ev.accept()
+        if self.picking:
+            self.pick(float(p.x()), float(p.y()))
+        else:
+            self.click(float(p.x()), float(p.y()))
