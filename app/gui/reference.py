@@ -99,6 +99,12 @@ class ReferenceActions:
         self.anal_action.setStatusTip("Click the anterior wall of the anal canal low, then "
                                       "higher up: the rectal wall is measured for a "
                                       "rectocele in front of the line extended upwards")
+        self.anal_frame_action = self._action(
+            menu, "Place the anal canal line on this frame only",
+            lambda: self.pcl.start(True, kind="anal"), "Shift+A")
+        self.anal_frame_action.setStatusTip("Rectoceles are measured at the strain: this "
+                                            "frame gets its own line; frames without one use "
+                                            "the nearest that has")
         self.remove_anal_action = self._action(menu, "Remove the anal canal line",
                                                self.remove_anal_line)
         self.pick_action = self._action(menu, "Mark an organ's reference &point",
@@ -140,6 +146,7 @@ class ReferenceActions:
         self.pcl_frame_action.setEnabled(can)
         self.remove_pcl_action.setEnabled(can and has_pcl(result))
         self.anal_action.setEnabled(can)
+        self.anal_frame_action.setEnabled(can)
         self.remove_anal_action.setEnabled(can and anal_lines(
             result.landmarks, result.series.n_frames) is not None)
         self.pick_action.setEnabled(can and self.state.has_result)

@@ -268,3 +268,12 @@ def test_the_anal_canal_line_measures_a_rectocele(window, qtbot):
     window.redo()
     assert window.remove_anal_line() and ANAL_HIGH not in result.landmarks
     assert result.frames["rectocele_depth_mm"].isna().all()
+    # Shift+A: on the current frame only; the others take the nearest placed frame's
+    window.state.set_frame(2)
+    window.anal_frame_action.trigger()
+    assert window.pcl.placing and window.pcl.target_frame == 2
+    _click_mm(window, front + 4, 45.0)
+    _click_mm(window, front + 4, 20.0)
+    placed = result.landmarks[ANAL_HIGH]
+    assert np.isfinite(placed[2]).all() and np.isnan(np.delete(placed, 2, axis=0)).all()
+    assert result.frames["rectocele_depth_mm"].notna().all()
