@@ -39,6 +39,11 @@ SPAN_MM = 60.0
 #: Upper limits (mm) of the grades; beyond the last, "large".
 RECTOCELE_GRADES = ((20.0, "small"), (40.0, "moderate"))
 
+#: A wall less than this far (mm) in front of the line is graded "none": within what
+#: the line's clicks (about 2 mm each) and the outline (up to 3 mm on synthetic
+#: defecography, docs/rectocele_accuracy.md) move it.
+NONE_BELOW_MM = 5.0
+
 #: What the two clicks (and errors) call the ends.
 END_NAMES = ("lower anal canal point", "upper anal canal point")
 
@@ -115,11 +120,11 @@ def rectocele_depth(contour: np.ndarray | None, line: np.ndarray | None) -> floa
 
 
 def rectocele_grade(depth_mm: float) -> str:
-    """"none" (≤ 0: the wall stays behind the line), "small" (< 20 mm),
-    "moderate" (20–40 mm), "large"; "" for NaN."""
+    """"none" (less than :data:`NONE_BELOW_MM` in front of the line), "small"
+    (< 20 mm), "moderate" (20–40 mm), "large"; "" for NaN."""
     if not np.isfinite(depth_mm):
         return ""
-    if depth_mm <= 0:
+    if depth_mm < NONE_BELOW_MM:
         return "none"
     for limit, name in RECTOCELE_GRADES:
         if depth_mm < limit:

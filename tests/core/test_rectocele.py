@@ -52,8 +52,8 @@ def test_depth_is_the_bulge_in_front_of_the_line_whatever_its_tilt():
 
 
 def test_grades():
-    assert [rectocele_grade(v) for v in (-3.0, 0.0, 5.0, 19.9, 20.0, 40.0, np.nan)] == [
-        "none", "none", "small", "small", "moderate", "large", ""]
+    assert [rectocele_grade(v) for v in (-3.0, 0.0, 4.9, 5.0, 19.9, 20.0, 40.0, np.nan)] == [
+        "none", "none", "none", "small", "small", "moderate", "large", ""]
 
 
 def test_placing_parsing_and_checking_the_line():

@@ -1,0 +1,223 @@
+"""How well PelviTrack measures rectocele depth (``rectocele_depth_mm``).
+
+On synthetic defecography cases (``benchmarks/defeco_generator.py``: exact labels, a
+rectocele of 15–35 mm in some subjects, none in others), each frame's anal canal line
+is taken from the truth labels (the anterior edge of the lowest 25 mm of the rectum +
+anal canal label, fitted by a straight line: a stand-in for the user's two clicks),
+and the depth is measured
+
+- **truth**: on the truth labels' outline;
+- **model**: on the labels ``pelvitrack analyze`` writes (the shipped model, the
+  tracker's repair), with the same line.
+
+Reported: the mean |model − truth| per frame and of each case's largest value (what
+is graded), how often the grades agree, and how well the largest value tells the
+subjects the generator gave a rectocele from the others (their means and the area
+under the ROC curve).  Generation is in a temporary folder; nothing is kept.
+
+Usage::
+
+    python benchmarks/rectocele_accuracy.py --seeds 5000-5023 --out docs/rectocele_accuracy.md
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+#: The lowest stretch of the rectum label taken as the anal canal (mm).
+CANAL_MM = 25.0
+
+#: Generators with rectoceles: name -> (script, case folder prefix, write one case).
+GENERATORS = {"defeco": ("defeco_generator", "defeco", "write_case"),
+              "gp": ("gp_generator", "gp", "_write_case")}
+
+
+def canal_line(rectum: np.ndarray, spacing_mm: tuple[float, float]) -> np.ndarray | None:
+    """(2, 2) lower and upper end (xy mm) of a straight line along the anterior edge of
+    the lowest :data:`CANAL_MM` of a rectum mask (H, W); None without one."""
+    rows = np.flatnonzero(rectum.any(axis=1))
+    if rows.size == 0:
+        return None
+    sr, sc = spacing_mm
+    bottom = rows.max() * sr
+    ys, xs = [], []
+    for r in rows:
+        y = r * sr
+        if bottom - CANAL_MM <= y <= bottom - 2.0:
+            ys.append(y)
+            xs.append(np.flatnonzero(rectum[r]).min() * sc - 0.5 * sc)   # the pixel's edge
+    if len(ys) < 4:
+        return None
+    slope, icept = np.polyfit(ys, xs, 1)
+    y0, y1 = bottom - 2.0, bottom - CANAL_MM
+    return np.array([[slope * y0 + icept, y0], [slope * y1 + icept, y1]])
+
+
+def auc(positive: np.ndarray, negative: np.ndarray) -> float:
+    """Area under the ROC curve: P(a positive scores above a negative), ties ½."""
+    p, n = np.asarray(positive, float), np.asarray(negative, float)
+    if not p.size or not n.size:
+        return float("nan")
+    return float(((p[:, None] > n[None, :]).sum() + 0.5 * (p[:, None] == n[None, :]).sum())
+                 / (p.size * n.size))
+
+
+def measure_case(folder: Path) -> dict:
+    """One generated case: per-frame depths from truth and model labels."""
+    from core.pipeline import run_analyze
+    from core.rectocele import rectocele_depth, rectocele_grade, with_anal_line
+    from core.segment.data import read_labelled_case
+    from core.track.contours import mask_contour
+
+    series, truth = read_labelled_case(folder, 4)
+    params = json.loads((folder / "params.json").read_text())
+    sp = series.spacing_mm
+    lines = [canal_line(lab == 3, sp) for lab in truth]
+    marks: dict = {}
+    for t, line in enumerate(lines):
+        if line is not None:
+            marks = with_anal_line(marks, series.n_frames, line[0], line[1], frame=t)
+    result = run_analyze(series, device="cpu", landmarks=marks)
+    model = (result.frames[result.frames["organ"] == "rectum"].sort_values("frame")
+             ["rectocele_depth_mm"].to_numpy(float))
+    true = np.array([rectocele_depth(mask_contour(lab == 3, sp), line) if line is not None
+                     else np.nan for lab, line in zip(truth, lines, strict=True)])
+    size = float((params.get("subject") or params.get("anatomy") or {}).get("rectocele_mm", 0))
+    return {"case": folder.name, "frames": series.n_frames,
+            "rectocele": size > 0, "rectocele_mm": size,
+            "truth_depth": true, "model_depth": model,
+            "truth_max": float(np.nanmax(true)) if np.isfinite(true).any() else np.nan,
+            "model_max": float(np.nanmax(model)) if np.isfinite(model).any() else np.nan,
+            "truth_grade": rectocele_grade(np.nanmax(true)) if np.isfinite(true).any() else "",
+            "model_grade": (rectocele_grade(np.nanmax(model)) if np.isfinite(model).any()
+                            else "")}
+
+
+def report(rows: list[dict], seeds: str, seconds: float, generator: str = "defeco") -> str:
+    """The markdown page."""
+    from core import __version__
+
+    table = pd.DataFrame([{k: v for k, v in r.items() if not k.endswith("_depth")}
+                          for r in rows])
+    per_frame = np.concatenate([r["model_depth"] - r["truth_depth"] for r in rows])
+    per_frame = per_frame[np.isfinite(per_frame)]
+    case_err = (table["model_max"] - table["truth_max"]).to_numpy(float)
+    case_err = case_err[np.isfinite(case_err)]
+    pos, neg = table[table["rectocele"]], table[~table["rectocele"]]
+    agree = int((table["model_grade"] == table["truth_grade"]).sum())
+    lines = [
+        f"## {generator}",
+        "",
+        f"`python benchmarks/rectocele_accuracy.py --generator {generator} --seeds {seeds}` "
+        f"(PelviTrack {__version__}, {platform.machine()}, {seconds:.0f} s). Cases: "
+        f"`benchmarks/{GENERATORS[generator][0]}.py` (exact labels; the generator gives "
+        "rectoceles to some subjects). Each frame's anal canal line is fitted to the "
+        f"anterior edge of the lowest {CANAL_MM:g} mm of the truth's rectum + anal canal "
+        "label (standing in for the user's clicks); the depth (`core.rectocele."
+        "rectocele_depth`) is measured on the truth labels and on the labels `pelvitrack "
+        "analyze` writes (shipped model), against the same line.",
+        "",
+        "| measure | value |",
+        "| --- | --- |",
+        f"| cases (frames) | {len(table)} ({int(table['frames'].sum())}) |",
+        f"| per frame: mean \\|model − truth\\| | {np.mean(np.abs(per_frame)):.2f} mm "
+        f"(95th percentile {np.percentile(np.abs(per_frame), 95):.2f} mm) |",
+        f"| per frame: mean model − truth | {np.mean(per_frame):+.2f} mm |",
+        f"| largest value per case: mean \\|model − truth\\| | {np.mean(np.abs(case_err)):.2f} "
+        f"mm (worst {np.max(np.abs(case_err)):.2f} mm) |",
+        f"| grade (none / small / moderate / large) agrees | {agree} of {len(table)} |",
+        f"| graded a rectocele (≥ small): truth labels / model labels | "
+        f"{int((table['truth_grade'].isin(SOME)).sum())} / "
+        f"{int((table['model_grade'].isin(SOME)).sum())} of {len(table)} |",
+        f"| subjects with a rectocele: truth largest depth | "
+        f"{pos['truth_max'].mean():.1f} ± {pos['truth_max'].std():.1f} mm (n = {len(pos)}) |",
+        f"| subjects without: truth largest depth | "
+        f"{neg['truth_max'].mean():.1f} ± {neg['truth_max'].std():.1f} mm (n = {len(neg)}) |",
+        f"| AUC of the largest depth for the generator's rectocele, truth labels | "
+        f"{auc(pos['truth_max'].dropna(), neg['truth_max'].dropna()):.2f} |",
+        f"| AUC of the largest depth for the generator's rectocele, model labels | "
+        f"{auc(pos['model_max'].dropna(), neg['model_max'].dropna()):.2f} |",
+        "",
+        "Per case:",
+        "",
+        "| case | frames | generator's rectocele (mm) | largest depth, truth (mm) | "
+        "model (mm) | grade, truth | model |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for r in table.itertuples():
+        lines.append(f"| {r.case} | {r.frames} | {r.rectocele_mm:.1f} | {r.truth_max:.1f} | "
+                     f"{r.model_max:.1f} | {r.truth_grade} | {r.model_grade} |")
+    lines.append("")
+    return "\n".join(lines)
+
+
+#: The grades that say there is a rectocele.
+SOME = ("small", "moderate", "large")
+
+
+#: The page's head; each generator's results follow as a "## name" section.
+HEAD = """# Rectocele depth: accuracy on synthetic defecography
+
+Written by `benchmarks/rectocele_accuracy.py`, one section per generator.
+"""
+
+
+def merge_page(old: str, generator: str, section: str) -> str:
+    """The page with ``generator``'s section replaced (or added), the others kept."""
+    parts = {}
+    for chunk in old.split("\n## ")[1:]:
+        title, _, body = chunk.partition("\n")
+        parts[title.strip()] = "## " + title.strip() + "\n" + body.rstrip() + "\n"
+    parts[generator] = section.rstrip() + "\n"
+    return HEAD + "\n" + "\n".join(parts[k] for k in sorted(parts))
+
+
+def _seeds(text: str) -> list[int]:
+    a, _, b = text.partition("-")
+    return list(range(int(a), int(b or a) + 1))
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--generator", choices=sorted(GENERATORS), default="defeco")
+    ap.add_argument("--seeds", default="5000-5023", help="seeds, A-B (default 5000-5023, "
+                    "never trained on)")
+    ap.add_argument("--out", default=str(ROOT / "docs" / "rectocele_accuracy.md"),
+                    help="the page; an existing page keeps its other generators' sections")
+    args = ap.parse_args(argv)
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import importlib
+
+    name, prefix, writer = GENERATORS[args.generator]
+    write = getattr(importlib.import_module(name), writer)
+    t0 = time.perf_counter()
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="rectocele-") as tmp:
+        for seed in _seeds(args.seeds):
+            write(seed, Path(tmp))
+            folder = Path(tmp) / f"{prefix}_{seed:03d}"
+            rows.append(measure_case(folder))
+            r = rows[-1]
+            print(f"{r['case']}: rectocele {r['rectocele_mm']:.0f} mm, largest depth truth "
+                  f"{r['truth_max']:.1f} model {r['model_max']:.1f}", flush=True)
+    text = report(rows, args.seeds, time.perf_counter() - t0, args.generator)
+    out = Path(args.out)
+    out.write_text(merge_page(out.read_text() if out.is_file() else "", args.generator, text))
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
