@@ -119,6 +119,13 @@ def rectocele_depth(contour: np.ndarray | None, line: np.ndarray | None) -> floa
     return float(np.max(rel[above] @ n))
 
 
+def extended(line: np.ndarray) -> np.ndarray:
+    """The line as drawn: (2, 2) from its lower end to its upper end moved on by the
+    line's own length (where the wall is searched)."""
+    low, high = np.asarray(line, np.float64)
+    return np.stack([low, high + (high - low)])
+
+
 def rectocele_grade(depth_mm: float) -> str:
     """"none" (less than :data:`NONE_BELOW_MM` in front of the line), "small"
     (< 20 mm), "moderate" (20–40 mm), "large"; "" for NaN."""

@@ -17,7 +17,7 @@ from PySide6.QtCore import QObject, QPointF, Qt, Signal
 from PySide6.QtGui import QColor
 
 from app.gui.state import AppState
-from core.rectocele import anal_lines
+from core.rectocele import anal_lines, extended
 from core.reference import HIATUS_ORGAN, m_line, pcl_lines
 
 #: Colour of the line and its ends.
@@ -75,10 +75,9 @@ class PclOverlay:
         if line is None:
             self.anal.setData([], [])
             return
-        low, high = np.asarray(line, float)
-        top = high + (high - low)
-        self.anal.setData([low[0], top[0]], [low[1], top[1]])
-        self.anal_text.setPos(float(low[0]), float(low[1]))
+        drawn = extended(line)
+        self.anal.setData(drawn[:, 0], drawn[:, 1])
+        self.anal_text.setPos(float(drawn[0, 0]), float(drawn[0, 1]))
 
     def show_hmo(self, segments: np.ndarray | None) -> None:
         """Draw the H- and M-lines ((2, 2, 2): two segments of two xy mm ends) or

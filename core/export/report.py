@@ -112,6 +112,7 @@ def render_key_frame(result: Any, frame: int, window: tuple[float, float],
                      box: tuple[int, int, int, int] | None = None) -> np.ndarray:
     """One frame (within ``box``, see :func:`crop_box`) with its contours, the PCL
     and the reference points drawn (RGB)."""
+    from core.rectocele import extended
     from core.reference import HIATUS_ORGAN, m_line
 
     series = result.series
@@ -129,7 +130,7 @@ def render_key_frame(result: Any, frame: int, window: tuple[float, float],
         o: organ_colour(o, i) for i, o in enumerate(result.organs)}
     placed = _user_lines(result)
     for name, line in placed.items():
-        contours[name] = line[frame]
+        contours[name] = line[frame] if name == "PCL" else extended(line[frame])
         colours[name] = PCL_RGB
     lines = placed.get("PCL")
     refs = result.reference_tracks() if hasattr(result, "reference_tracks") else {}

@@ -51,6 +51,12 @@ def test_depth_is_the_bulge_in_front_of_the_line_whatever_its_tilt():
         assert np.isnan(rectocele_depth(contour, line))
 
 
+def test_the_line_is_drawn_extended_upwards_by_its_length():
+    from core.rectocele import extended
+
+    np.testing.assert_allclose(extended(LINE), [[40.0, 80.0], [40.0, 44.0]])
+
+
 def test_grades():
     assert [rectocele_grade(v) for v in (-3.0, 0.0, 4.9, 5.0, 19.9, 20.0, 40.0, np.nan)] == [
         "none", "none", "none", "small", "small", "moderate", "large", ""]
