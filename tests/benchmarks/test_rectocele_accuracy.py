@@ -46,3 +46,4 @@ def test_a_small_run_writes_the_page(script, tmp_path):
     text = out.read_text()
     assert "| defeco_5000 |" in text and "per frame: mean \\|model − truth\\|" in text
     assert text.startswith(script.HEAD) and "## defeco" in text
+    assert "| click error (2 mm at each end), truth labels: largest value mean" in text
