@@ -84,7 +84,8 @@ def format_table(table: pd.DataFrame) -> str:
     subjects = table.drop_duplicates("input").set_index("input")["subject"]
     heads = [f"{name} ({subjects[name]})" for name in inputs]
     width = max(32, *(len(h) for h in heads))
-    lines = ["".join([f"{'':34}"] + [f"{h:>{width}}" for h in heads])]
+    lw = max(len(label) for _, label, *_ in (*SUMMARY_LABELS, *SUMMARY_TEXT_LABELS))
+    lines = ["".join([" " * (lw + 2)] + [f"{h:>{width}}" for h in heads])]
     for organ in dict.fromkeys(table["organ"]):
         lines.append(organ)
         sub = table[table["organ"] == organ].set_index("input")
@@ -93,12 +94,12 @@ def format_table(table: pd.DataFrame) -> str:
             for name in inputs:
                 v = sub[col].get(name, np.nan) if name in sub.index else np.nan
                 cells.append(f"{'–' if not np.isfinite(v) else f'{v:.{nd}f}':>{width}}")
-            lines.append("".join([f"  {label:32}"] + cells))
+            lines.append("".join([f"  {label:{lw}}"] + cells))
         for col, label in SUMMARY_TEXT_LABELS:
             texts = [str(sub[col].get(name, "")) if col in sub and name in sub.index else ""
                      for name in inputs]
             if any(texts):
-                lines.append("".join([f"  {label:32}"]
+                lines.append("".join([f"  {label:{lw}}"]
                                      + [f"{g or '–':>{width}}" for g in texts]))
     return "\n".join(lines)
 

@@ -36,6 +36,10 @@ def test_two_projects_side_by_side(projects, tmp_path, capsys):
     descent = next(line for line in lines if "max descent (mm)" in line).split()
     assert float(descent[-2]) == pytest.approx(3 * STEP_MM, abs=0.51)
     assert float(descent[-1]) == pytest.approx(6 * STEP_MM, abs=0.51)
+    # right-aligned columns: every row of the table ends where the heading does, the
+    # longest labels ("reference point below PCL, rest (mm)") included
+    rows = [line for line in lines if line.startswith("  ")]
+    assert len({len(line) for line in [lines[0], *rows]}) == 1
     table = pd.read_excel(out)
     assert list(table.columns) == ["input", *SUMMARY_COLUMNS]
     assert list(table["input"]) == ["1:short.pvt", "2:analysed"]
