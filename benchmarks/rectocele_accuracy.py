@@ -3,14 +3,16 @@
 On synthetic defecography cases (``benchmarks/defeco_generator.py``: exact labels, a
 rectocele of 15–35 mm in some subjects, none in others), each frame's anal canal line
 is taken from the truth labels (the anterior edge of the lowest 25 mm of the rectum +
-anal canal label, fitted by a straight line: a stand-in for the user's two clicks),
-and the depth is measured
+anal canal label, fitted by a straight line, :func:`core.rectocele.fit_anal_line`: a
+stand-in for the user's two clicks), and the depth is measured
 
 - **truth**: on the truth labels' outline;
 - **model**: on the labels ``pelvitrack analyze`` writes (the shipped model, the
   tracker's repair), with the same line;
 - **click error**: on the truth labels, each end of each frame's line moved by a
-  random 2 mm (a careful click on a 1.1–1.5 mm pixel).
+  random 2 mm (a careful click on a 1.1–1.5 mm pixel);
+- **fitted**: on the model's labels, the line fitted to the model's labels too (what
+  ``--anal-canal auto`` and Analysis ▸ Fit the anal canal line do).
 
 Reported: the mean |model − truth| per frame and of each case's largest value (what
 is graded), how often the grades agree, and how well the largest value tells the
@@ -38,36 +40,12 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-#: The lowest stretch of the rectum label taken as the anal canal (mm).
-CANAL_MM = 25.0
-
 #: How far each end of the line is moved for the click error (mm).
 CLICK_MM = 2.0
 
 #: Generators with rectoceles: name -> (script, case folder prefix, write one case).
 GENERATORS = {"defeco": ("defeco_generator", "defeco", "write_case"),
               "gp": ("gp_generator", "gp", "_write_case")}
-
-
-def canal_line(rectum: np.ndarray, spacing_mm: tuple[float, float]) -> np.ndarray | None:
-    """(2, 2) lower and upper end (xy mm) of a straight line along the anterior edge of
-    the lowest :data:`CANAL_MM` of a rectum mask (H, W); None without one."""
-    rows = np.flatnonzero(rectum.any(axis=1))
-    if rows.size == 0:
-        return None
-    sr, sc = spacing_mm
-    bottom = rows.max() * sr
-    ys, xs = [], []
-    for r in rows:
-        y = r * sr
-        if bottom - CANAL_MM <= y <= bottom - 2.0:
-            ys.append(y)
-            xs.append(np.flatnonzero(rectum[r]).min() * sc - 0.5 * sc)   # the pixel's edge
-    if len(ys) < 4:
-        return None
-    slope, icept = np.polyfit(ys, xs, 1)
-    y0, y1 = bottom - 2.0, bottom - CANAL_MM
-    return np.array([[slope * y0 + icept, y0], [slope * y1 + icept, y1]])
 
 
 def auc(positive: np.ndarray, negative: np.ndarray) -> float:
@@ -82,21 +60,35 @@ def auc(positive: np.ndarray, negative: np.ndarray) -> float:
 def measure_case(folder: Path) -> dict:
     """One generated case: per-frame depths from truth and model labels."""
     from core.pipeline import run_analyze
-    from core.rectocele import rectocele_depth, rectocele_grade, with_anal_line
+    from core.rectocele import (
+        fit_anal_line,
+        fitted_anal_landmarks,
+        rectocele_depth,
+        rectocele_grade,
+        with_anal_line,
+    )
     from core.segment.data import read_labelled_case
     from core.track.contours import mask_contour
 
     series, truth = read_labelled_case(folder, 4)
     params = json.loads((folder / "params.json").read_text())
     sp = series.spacing_mm
-    lines = [canal_line(lab == 3, sp) for lab in truth]
+    lines = [fit_anal_line(lab == 3, sp) for lab in truth]
     marks: dict = {}
     for t, line in enumerate(lines):
         if line is not None:
             marks = with_anal_line(marks, series.n_frames, line[0], line[1], frame=t)
     result = run_analyze(series, device="cpu", landmarks=marks)
-    model = (result.frames[result.frames["organ"] == "rectum"].sort_values("frame")
-             ["rectocele_depth_mm"].to_numpy(float))
+    def depths() -> np.ndarray:
+        return (result.frames[result.frames["organ"] == "rectum"].sort_values("frame")
+                ["rectocele_depth_mm"].to_numpy(float))
+
+    model = depths()
+    try:
+        result.set_landmarks(fitted_anal_landmarks(result.landmarks, result.labels, 3, sp))
+        fitted = depths()
+    except ValueError:  # no rectum to fit to
+        fitted = np.full(series.n_frames, np.nan)
     contours = [mask_contour(lab == 3, sp) for lab in truth]
     true = np.array([rectocele_depth(c, line) if line is not None else np.nan
                      for c, line in zip(contours, lines, strict=True)])
@@ -112,6 +104,7 @@ def measure_case(folder: Path) -> dict:
             "rectocele": size > 0, "rectocele_mm": size,
             "truth_depth": true, "model_depth": model,
             "click_max": float(np.nanmax(clicked)) if np.isfinite(clicked).any() else np.nan,
+            "fitted_max": float(np.nanmax(fitted)) if np.isfinite(fitted).any() else np.nan,
             "truth_max": float(np.nanmax(true)) if np.isfinite(true).any() else np.nan,
             "model_max": float(np.nanmax(model)) if np.isfinite(model).any() else np.nan,
             "truth_grade": rectocele_grade(np.nanmax(true)) if np.isfinite(true).any() else "",
@@ -122,6 +115,7 @@ def measure_case(folder: Path) -> dict:
 def report(rows: list[dict], seeds: str, seconds: float, generator: str = "defeco") -> str:
     """The markdown page."""
     from core import __version__
+    from core.rectocele import CANAL_MM
     from core.rectocele import rectocele_grade as grade
 
     table = pd.DataFrame([{k: v for k, v in r.items() if not k.endswith("_depth")}
@@ -158,6 +152,11 @@ def report(rows: list[dict], seeds: str, seconds: float, generator: str = "defec
         f"(worst {np.nanmax(np.abs(table['click_max'] - table['truth_max'])):.2f} mm); grade "
         f"kept in {int((table['click_max'].map(grade) == table['truth_grade']).sum())} of "
         f"{len(table)} |",
+        f"| fitted line and model labels (no clicks): largest value mean \\|fitted − truth\\| | "
+        f"{np.nanmean(np.abs(table['fitted_max'] - table['truth_max'])):.2f} mm (worst "
+        f"{np.nanmax(np.abs(table['fitted_max'] - table['truth_max'])):.2f} mm); grade agrees "
+        f"in {int((table['fitted_max'].map(grade) == table['truth_grade']).sum())} of "
+        f"{len(table)} |",
         f"| graded a rectocele (≥ small): truth labels / model labels | "
         f"{int((table['truth_grade'].isin(SOME)).sum())} / "
         f"{int((table['model_grade'].isin(SOME)).sum())} of {len(table)} |",
@@ -173,12 +172,13 @@ def report(rows: list[dict], seeds: str, seconds: float, generator: str = "defec
         "Per case:",
         "",
         "| case | frames | generator's rectocele (mm) | largest depth, truth (mm) | "
-        "model (mm) | grade, truth | model |",
-        "| --- | --- | --- | --- | --- | --- | --- |",
+        "model (mm) | fitted line (mm) | grade, truth | model |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for r in table.itertuples():
         lines.append(f"| {r.case} | {r.frames} | {r.rectocele_mm:.1f} | {r.truth_max:.1f} | "
-                     f"{r.model_max:.1f} | {r.truth_grade} | {r.model_grade} |")
+                     f"{r.model_max:.1f} | {r.fitted_max:.1f} | {r.truth_grade} | "
+                     f"{r.model_grade} |")
     lines.append("")
     return "\n".join(lines)
 

@@ -123,7 +123,7 @@ def expand_inputs(inputs: Sequence[str | os.PathLike], each_series: bool = False
 def analysis_steps(source: str | os.PathLike, *, series_uid: str | None = None,
                    slice_index: int | None = None,
                    pcl: tuple[Sequence[float], Sequence[float]] | None = None,
-                   anal_canal: tuple[Sequence[float], Sequence[float]] | None = None,
+                   anal_canal: tuple[Sequence[float], Sequence[float]] | str | None = None,
                    **options: Any) -> Iterator[Progress]:
     """Analyse one input as ``pelvitrack analyze`` does: a project with frames
     corrected by hand is segmented again keeping them (:func:`core.corrections.resegment`;
@@ -131,8 +131,19 @@ def analysis_steps(source: str | os.PathLike, *, series_uid: str | None = None,
     :func:`core.pipeline.analyze`.  A project's landmarks (the pubococcygeal line)
     and reference points are kept; ``pcl`` = ((pubis x, y), (coccyx x, y)) in mm
     places the line on every frame instead, and ``anal_canal`` = ((lower x, y), (upper
-    x, y)) the anal canal's line (:mod:`core.rectocele`).  ``options`` go to either.
+    x, y)) the anal canal's line (:mod:`core.rectocele`), or ``"auto"``: fitted to each
+    frame's rectum once segmented (:func:`core.rectocele.fitted_anal_landmarks`).
+    ``options`` go to either.
     """
+    if isinstance(anal_canal, str):
+        if anal_canal != "auto":
+            raise ValueError(f"anal_canal must be two points or 'auto', got {anal_canal!r}")
+        for p in analysis_steps(source, series_uid=series_uid, slice_index=slice_index,
+                                pcl=pcl, **options):
+            if p.stage == "done":
+                _fit_anal_line(p.data["result"], source)
+            yield p
+        return
     from core.corrections import resegment
     from core.pipeline import AnalysisResult, analyze
     from core.project import manual_frames
@@ -182,6 +193,17 @@ def _placed(lines: dict[str, Any], series: Any, landmarks: Any, source: Any
             raise ValueError(f"--{flag} on {source}: {exc}") from None
         out = place(out, series.n_frames, *ends)
     return out
+
+
+def _fit_anal_line(result: Any, source: Any) -> None:
+    """Fit the anal canal line to the result's rectum, every frame (in place)."""
+    from core.rectocele import fitted_to_result
+
+    try:
+        marks = fitted_to_result(result)
+    except ValueError as exc:
+        raise ValueError(f"--anal-canal auto on {source}: {exc}") from None
+    result.set_landmarks(marks)
 
 
 def _project_of(path: str | os.PathLike) -> Any:

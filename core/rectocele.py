@@ -119,6 +119,74 @@ def rectocele_depth(contour: np.ndarray | None, line: np.ndarray | None) -> floa
     return float(np.max(rel[above] @ n))
 
 
+#: The lowest stretch of a rectum label that :func:`fit_anal_line` takes as the anal
+#: canal (mm): the canal is 3–4 cm long, its upper part widening into the ampulla.
+CANAL_MM = 25.0
+
+
+def fit_anal_line(rectum: np.ndarray, spacing_mm: Sequence[float],
+                  canal_mm: float = CANAL_MM) -> np.ndarray | None:
+    """A suggested anal canal line from one frame's rectum mask (H, W): a straight line
+    fitted to the anterior edge (each row's first pixel, its outer edge) of the mask's
+    lowest ``canal_mm``, from 2 mm above its lowest row up.  It assumes the label
+    reaches down through the anal canal, as the default model's does; the user checks
+    it.  Returns (2, 2) lower and upper end, xy mm, or None (no mask, or fewer than
+    four rows in that stretch).
+    """
+    mask = np.asarray(rectum, bool)
+    rows = np.flatnonzero(mask.any(axis=1))
+    if rows.size == 0:
+        return None
+    sr, sc = float(spacing_mm[0]), float(spacing_mm[1])
+    bottom = rows.max() * sr
+    y0, y1 = bottom - 2.0, bottom - canal_mm
+    ys = rows * sr
+    keep = rows[(ys >= y1) & (ys <= y0)]
+    if keep.size < 4:
+        return None
+    first = np.array([np.flatnonzero(mask[r])[0] for r in keep], float)
+    slope, icept = np.polyfit(keep * sr, first * sc - 0.5 * sc, 1)
+    return np.array([[slope * y0 + icept, y0], [slope * y1 + icept, y1]])
+
+
+def fitted_anal_landmarks(landmarks: Mapping[str, np.ndarray] | None, labels: np.ndarray,
+                          label: int, spacing_mm: Sequence[float]) -> dict[str, np.ndarray]:
+    """A copy of ``landmarks`` with each frame's anal canal line fitted to that frame's
+    rectum (``labels == label``; :func:`fit_anal_line`), so the line follows the
+    patient's motion; a frame where none fits takes the nearest fitted frame's.
+
+    Raises:
+        ValueError: no frame has a rectum to fit to.
+    """
+    lab = np.asarray(labels)
+    n = lab.shape[0]
+    out = without_anal_line(landmarks)
+    low, high = np.full((n, 2), np.nan), np.full((n, 2), np.nan)
+    for t in range(n):
+        line = fit_anal_line(lab[t] == label, spacing_mm)
+        if line is not None:
+            low[t], high[t] = line
+    if not np.isfinite(low).any():
+        raise ValueError("no frame has a rectum long enough to fit the anal canal line to")
+    out[ANAL_LOW], out[ANAL_HIGH] = low, high
+    return out
+
+
+def fitted_to_result(result: object) -> dict[str, np.ndarray]:
+    """An analysis' landmarks (``result.landmarks``) with the anal canal line fitted to
+    each frame of its rectum (:func:`fitted_anal_landmarks` on ``result.labels``).
+
+    Raises:
+        ValueError: the analysis has no rectum, or none long enough in any frame.
+    """
+    organs = list(getattr(result, "organs", ()))
+    if RECTOCELE_ORGAN not in organs:
+        raise ValueError(f"the analysis has no {RECTOCELE_ORGAN} to fit the anal canal "
+                         "line to")
+    return fitted_anal_landmarks(result.landmarks, result.labels,
+                                 organs.index(RECTOCELE_ORGAN) + 1, result.series.spacing_mm)
+
+
 def extended(line: np.ndarray) -> np.ndarray:
     """The line as drawn: (2, 2) from its lower end to its upper end moved on by the
     line's own length (where the wall is searched)."""

@@ -58,10 +58,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                         "joint, x,y in mm of the image (x = column x spacing, y = row x "
                         "spacing, as the app shows under the pointer); each organ's lowest "
                         "point is then measured against it (a project's line is kept)")
-    p.add_argument("--anal-canal", type=_anal_canal, metavar="LX,LY,HX,HY",
+    p.add_argument("--anal-canal", type=_anal_canal, metavar="LX,LY,HX,HY|auto",
                    help="the anal canal's anterior wall: a lower and an upper point on it, "
-                        "x,y in mm as for --pcl; the rectum's wall is then measured for a "
-                        "rectocele in front of that line extended upwards")
+                        "x,y in mm as for --pcl, or 'auto' to fit it to each frame's rectum "
+                        "label; the rectum's wall is then measured for a rectocele in front "
+                        "of that line extended upwards")
     p.add_argument("--no-video", action="store_true", help="skip the overlay video")
     p.add_argument("--no-repair", action="store_true",
                    help="keep the model's labels in frames whose mask disagrees with the "
@@ -82,6 +83,8 @@ def _pcl(text: str):  # noqa: ANN202 - argparse type
 def _anal_canal(text: str):  # noqa: ANN202 - argparse type
     from core.rectocele import parse_anal_line
 
+    if text.strip().lower() == "auto":
+        return "auto"
     try:
         return parse_anal_line(text)
     except ValueError as exc:
@@ -173,14 +176,15 @@ def run_batch(args: argparse.Namespace) -> int:
         raise ValueError("--series-uid and --slice pick from one input; a batch takes every "
                          "series with --each-series")
     for flag, value in (("--pcl", args.pcl), ("--anal-canal", args.anal_canal)):
-        if value is not None:
+        if value is not None and value != "auto":
             raise ValueError(f"{flag} is one patient's line: give it with one input (a batch "
-                             "keeps each project's own)")
+                             "keeps each project's own; --anal-canal auto fits each's)")
     items = expand_inputs(args.inputs, each_series=args.each_series)
     print(f"{len(items)} series to analyse into {args.out}", file=sys.stderr)
+    extra = {"anal_canal": "auto"} if args.anal_canal == "auto" else {}
     gen = analyze_many(items, args.out, fmt=args.format, keep_identity=args.keep_identity,
                        overlay=not args.no_video, skip_existing=args.skip_existing,
-                       **_options(args))
+                       **_options(args), **extra)
     bar = tqdm(total=len(items), desc="series", unit="series", file=sys.stderr,
                dynamic_ncols=True, disable=None)
     final = None

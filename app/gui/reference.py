@@ -105,6 +105,11 @@ class ReferenceActions:
         self.anal_frame_action.setStatusTip("Rectoceles are measured at the strain: this "
                                             "frame gets its own line; frames without one use "
                                             "the nearest that has")
+        self.fit_anal_action = self._action(menu, "Fit the anal canal line to the rectum",
+                                            self.fit_anal_line)
+        self.fit_anal_action.setStatusTip("Each frame gets a line along the anterior edge of "
+                                          "its rectum label's lowest 25 mm (check it; place "
+                                          "it by hand where it is off)")
         self.remove_anal_action = self._action(menu, "Remove the anal canal line",
                                                self.remove_anal_line)
         self.pick_action = self._action(menu, "Mark an organ's reference &point",
@@ -147,6 +152,7 @@ class ReferenceActions:
         self.remove_pcl_action.setEnabled(can and has_pcl(result))
         self.anal_action.setEnabled(can)
         self.anal_frame_action.setEnabled(can)
+        self.fit_anal_action.setEnabled(can and self.state.has_result)
         self.remove_anal_action.setEnabled(can and anal_lines(
             result.landmarks, result.series.n_frames) is not None)
         self.pick_action.setEnabled(can and self.state.has_result)
@@ -197,6 +203,21 @@ class ReferenceActions:
             return False
         where = "" if frame is None else f" on frame {frame + 1}"
         return self._push_references(after, result.reference_points, f"Place {name}{where}")
+
+    def fit_anal_line(self) -> bool:
+        """Fit the anal canal line to each frame's rectum (one undo step)."""
+        from core.rectocele import fitted_to_result
+
+        result = self.state.result
+        if result is None or not hasattr(result, "set_landmarks") or self.busy:
+            return False
+        try:
+            after = fitted_to_result(result)
+        except ValueError as exc:
+            self.report_error(exc)
+            return False
+        return self._push_references(after, result.reference_points,
+                                     "Fit the anal canal line to the rectum")
 
     def remove_pcl(self) -> bool:
         """Take the PCL off (one undo step)."""

@@ -398,3 +398,36 @@ def test_the_anal_canal_line_measures_a_rectocele(case, input_file, fake_segment
                  "--anal-canal", "10,40,10,300"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "--anal-canal" in err[0] and "upper anal canal point" in err[0]
+
+
+def test_the_anal_canal_line_can_be_fitted_to_each_frame(case, input_file, fake_segmenter,
+                                                         tmp_path, capsys):
+    from core.rectocele import ANAL_HIGH, ANAL_LOW, fit_anal_line
+
+    out = tmp_path / "out"
+    assert main(["analyze", str(input_file), "--out", str(out), "--points", "16", "--no-video",
+                 "--anal-canal", "auto"]) == 0
+    saved = project.load_project(out / "analysis.pvt")
+    for t in (0, len(case.labels) - 1):            # each frame its own line
+        line = fit_anal_line(case.labels[t] == 3, case.series.spacing_mm)
+        np.testing.assert_allclose([saved.landmarks[ANAL_LOW][t], saved.landmarks[ANAL_HIGH][t]],
+                                   line)
+    # the depth against each frame's own line (this small rectum is all canal: 20 mm, so
+    # nothing lies above a line fitted to its lowest 25 mm and the depth is NaN)
+    from core.rectocele import rectocele_depth
+    from core.track.contours import mask_contour
+
+    frames = pd.read_csv(out / "frames.csv")
+    expected = [rectocele_depth(mask_contour(lab == 3, case.series.spacing_mm),
+                                fit_anal_line(lab == 3, case.series.spacing_mm))
+                for lab in case.labels]
+    np.testing.assert_allclose(frames.loc[frames["organ"] == "rectum", "rectocele_depth_mm"],
+                               expected, atol=0.5)
+    # a batch may fit each input's own; given points stay one patient's
+    assert main(["analyze", str(input_file), str(input_file), "--out", str(tmp_path / "b"),
+                 "--points", "16", "--no-video", "--anal-canal", "auto"]) == 0
+    assert (tmp_path / "b").is_dir()
+    capsys.readouterr()
+    assert main(["analyze", str(input_file), str(input_file), "--out", str(tmp_path / "c"),
+                 "--anal-canal", "1,2,3,40"]) == 2
+    assert "one input" in capsys.readouterr().err

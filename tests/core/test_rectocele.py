@@ -57,6 +57,32 @@ def test_the_line_is_drawn_extended_upwards_by_its_length():
     np.testing.assert_allclose(extended(LINE), [[40.0, 80.0], [40.0, 44.0]])
 
 
+def test_a_line_is_fitted_to_the_anterior_edge_of_the_lowest_stretch():
+    from core.rectocele import CANAL_MM, fit_anal_line, fitted_anal_landmarks
+
+    rows, cols = np.mgrid[0:100, 0:80]
+    # a canal 8 px wide whose anterior edge runs x = 30 + 0.25 (row - 60), rows 60-90,
+    # under an ampulla reaching x = 10 at rows 30-59 (above the stretch)
+    edge = 30 + 0.25 * (rows - 60)
+    mask = ((rows >= 60) & (rows <= 90) & (cols >= edge) & (cols < edge + 8)) | (
+        (rows >= 30) & (rows < 60) & (cols >= 10) & (cols < 45))
+    line = fit_anal_line(mask, (1.0, 2.0))               # 1 mm rows, 2 mm columns
+    assert line[0, 1] == pytest.approx(88.0) and line[1, 1] == pytest.approx(90 - CANAL_MM)
+    for (x, y) in line:     # the edge in mm: half a column before the first column inside
+        assert x == pytest.approx(2.0 * np.ceil(30 + 0.25 * (y - 60)) - 1.0, abs=1.2)
+    assert fit_anal_line(np.zeros((10, 10), bool), (1.0, 1.0)) is None
+    # every frame gets its own; a frame without a rectum takes the nearest fitted one
+    labels = np.stack([mask * 3, np.zeros_like(mask), np.roll(mask, 4, axis=0) * 3])
+    marks = fitted_anal_landmarks({PUBIS: np.zeros((3, 2))}, labels, 3, (1.0, 2.0))
+    lines = anal_lines(marks, 3)
+    np.testing.assert_allclose(lines[0], line)
+    np.testing.assert_allclose(lines[1], line)
+    np.testing.assert_allclose(lines[2], line + [0.0, 4.0])
+    assert PUBIS in marks and np.isnan(marks[ANAL_LOW][1]).all()
+    with pytest.raises(ValueError, match="no frame has a rectum"):
+        fitted_anal_landmarks({}, np.zeros((2, 5, 5), np.uint8), 3, (1.0, 1.0))
+
+
 def test_grades():
     assert [rectocele_grade(v) for v in (-3.0, 0.0, 4.9, 5.0, 19.9, 20.0, 40.0, np.nan)] == [
         "none", "none", "none", "small", "small", "moderate", "large", ""]

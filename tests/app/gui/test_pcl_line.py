@@ -277,3 +277,24 @@ def test_the_anal_canal_line_measures_a_rectocele(window, qtbot):
     placed = result.landmarks[ANAL_HIGH]
     assert np.isfinite(placed[2]).all() and np.isnan(np.delete(placed, 2, axis=0)).all()
     assert result.frames["rectocele_depth_mm"].notna().all()
+
+
+def test_the_anal_canal_line_is_fitted_to_each_frame(window, qtbot):
+    from gui_helpers import disc_case
+
+    from core.rectocele import ANAL_LOW, fit_anal_line
+
+    errors = []
+    window.error_handler = lambda exc, _details: errors.append(exc)
+    window.state.set_result(disc_case(organ="bladder"), dirty=False)
+    window.fit_anal_action.trigger()                 # no rectum: one clear message
+    assert len(errors) == 1 and "no rectum" in str(errors[0])
+    result = disc_case(organ="rectum")
+    window.state.set_result(result, dirty=False)
+    window.fit_anal_action.trigger()
+    for t in (0, 5):                                 # each frame its own line
+        line = fit_anal_line(result.labels[t] == 1, result.series.spacing_mm)
+        np.testing.assert_allclose(result.landmarks[ANAL_LOW][t], line[0])
+    assert window.pcl.overlay.anal.isVisible() and window.state.dirty
+    window.undo()
+    assert ANAL_LOW not in result.landmarks
