@@ -149,25 +149,44 @@ def fit_anal_line(rectum: np.ndarray, spacing_mm: Sequence[float],
     return np.array([[slope * y0 + icept, y0], [slope * y1 + icept, y1]])
 
 
+#: A frame's fitted line that turns more than this (degrees) from the rest frame's is
+#: taken as a failed fit: the canal's direction changes little through a series, and a
+#: label that misses the opening canal (defecography) gives the ampulla's bottom instead.
+MAX_TURN_DEG = 20.0
+
+
+def _direction_deg(line: np.ndarray) -> float:
+    d = line[1] - line[0]
+    return float(np.degrees(np.arctan2(d[0], -d[1])))
+
+
 def fitted_anal_landmarks(landmarks: Mapping[str, np.ndarray] | None, labels: np.ndarray,
-                          label: int, spacing_mm: Sequence[float]) -> dict[str, np.ndarray]:
+                          label: int, spacing_mm: Sequence[float], rest_frame: int = 0,
+                          max_turn_deg: float = MAX_TURN_DEG) -> dict[str, np.ndarray]:
     """A copy of ``landmarks`` with each frame's anal canal line fitted to that frame's
     rectum (``labels == label``; :func:`fit_anal_line`), so the line follows the
-    patient's motion; a frame where none fits takes the nearest fitted frame's.
+    patient's motion.  A frame where none fits, or whose line turns more than
+    ``max_turn_deg`` from the rest frame's (the first fitted frame's when the rest
+    frame has none), is left unplaced (NaN): it uses the nearest placed frame's line
+    (:func:`anal_lines`).
 
     Raises:
         ValueError: no frame has a rectum to fit to.
     """
     lab = np.asarray(labels)
     n = lab.shape[0]
+    lines = [fit_anal_line(lab[t] == label, spacing_mm) for t in range(n)]
+    fitted = [t for t in range(n) if lines[t] is not None]
+    if not fitted:
+        raise ValueError("no frame has a rectum long enough to fit the anal canal line to")
+    ref = rest_frame if lines[rest_frame] is not None else fitted[0]
+    ref_deg = _direction_deg(lines[ref])
     out = without_anal_line(landmarks)
     low, high = np.full((n, 2), np.nan), np.full((n, 2), np.nan)
-    for t in range(n):
-        line = fit_anal_line(lab[t] == label, spacing_mm)
-        if line is not None:
-            low[t], high[t] = line
-    if not np.isfinite(low).any():
-        raise ValueError("no frame has a rectum long enough to fit the anal canal line to")
+    for t in fitted:
+        turn = abs((_direction_deg(lines[t]) - ref_deg + 180.0) % 360.0 - 180.0)
+        if turn <= max_turn_deg:
+            low[t], high[t] = lines[t]
     out[ANAL_LOW], out[ANAL_HIGH] = low, high
     return out
 
@@ -183,8 +202,10 @@ def fitted_to_result(result: object) -> dict[str, np.ndarray]:
     if RECTOCELE_ORGAN not in organs:
         raise ValueError(f"the analysis has no {RECTOCELE_ORGAN} to fit the anal canal "
                          "line to")
+    rest = int((getattr(result, "settings", None) or {}).get("rest_frame", 0))
     return fitted_anal_landmarks(result.landmarks, result.labels,
-                                 organs.index(RECTOCELE_ORGAN) + 1, result.series.spacing_mm)
+                                 organs.index(RECTOCELE_ORGAN) + 1, result.series.spacing_mm,
+                                 rest_frame=rest)
 
 
 def extended(line: np.ndarray) -> np.ndarray:

@@ -79,6 +79,14 @@ def test_a_line_is_fitted_to_the_anterior_edge_of_the_lowest_stretch():
     np.testing.assert_allclose(lines[1], line)
     np.testing.assert_allclose(lines[2], line + [0.0, 4.0])
     assert PUBIS in marks and np.isnan(marks[ANAL_LOW][1]).all()
+    # a frame whose line turns more than MAX_TURN_DEG from the rest frame's is a failed
+    # fit (a label that missed the opening canal): unplaced, it takes the nearest line
+    tilted = (rows >= 60) & (rows <= 90) & (cols >= 30 + (rows - 60)) & (cols < 38 + (rows - 60))
+    labels = np.stack([mask * 3, tilted * 3, np.roll(mask, 4, axis=0) * 3])
+    marks = fitted_anal_landmarks({}, labels, 3, (1.0, 2.0))
+    assert np.isnan(marks[ANAL_LOW][1]).all() and np.isfinite(marks[ANAL_LOW][[0, 2]]).all()
+    marks = fitted_anal_landmarks({}, labels, 3, (1.0, 2.0), rest_frame=1)
+    assert np.isfinite(marks[ANAL_LOW][1]).all() and np.isnan(marks[ANAL_LOW][[0, 2]]).all()
     with pytest.raises(ValueError, match="no frame has a rectum"):
         fitted_anal_landmarks({}, np.zeros((2, 5, 5), np.uint8), 3, (1.0, 1.0))
 

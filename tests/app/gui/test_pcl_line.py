@@ -296,5 +296,10 @@ def test_the_anal_canal_line_is_fitted_to_each_frame(window, qtbot):
         line = fit_anal_line(result.labels[t] == 1, result.series.spacing_mm)
         np.testing.assert_allclose(result.landmarks[ANAL_LOW][t], line[0])
     assert window.pcl.overlay.anal.isVisible() and window.state.dirty
+    assert "fitted on" not in window.status_label.text()    # every frame fitted
     window.undo()
     assert ANAL_LOW not in result.landmarks
+    result.labels[3] = 0                             # a frame without its rectum
+    window.fit_anal_action.trigger()
+    assert "fitted on 5 of 6 frames" in window.status_label.text()
+    assert np.isnan(result.landmarks[ANAL_LOW][3]).all()
