@@ -197,13 +197,17 @@ def _placed(lines: dict[str, Any], series: Any, landmarks: Any, source: Any
 
 def _fit_anal_line(result: Any, source: Any) -> None:
     """Fit the anal canal line to the result's rectum, every frame (in place)."""
-    from core.rectocele import fitted_to_result
+    from core.rectocele import fitted_to_result, unfitted_note
 
     try:
         marks = fitted_to_result(result)
     except ValueError as exc:
         raise ValueError(f"--anal-canal auto on {source}: {exc}") from None
     result.set_landmarks(marks)
+    note = unfitted_note(marks)
+    if note:  # printed by the command line, kept by the project and the report
+        result.tracks.warnings.append(note)
+        result.settings.setdefault("warnings", []).append(note)
 
 
 def _project_of(path: str | os.PathLike) -> Any:

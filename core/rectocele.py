@@ -208,6 +208,18 @@ def fitted_to_result(result: object) -> dict[str, np.ndarray]:
                                  rest_frame=rest)
 
 
+def unfitted_note(landmarks: Mapping[str, np.ndarray]) -> str:
+    """"" when every frame has its own fitted line, else a warning saying how many do
+    (for the status line, the command line and the report)."""
+    low = np.asarray(landmarks[ANAL_LOW], np.float64)
+    ok, n = int(np.isfinite(low).all(axis=1).sum()), len(low)
+    if ok == n:
+        return ""
+    return (f"anal canal line fitted on {ok} of {n} frames; the others (no rectum, or a "
+            f"line turned more than {MAX_TURN_DEG:g} degrees from the rest frame's) use the "
+            "nearest fitted frame's: check them")
+
+
 def extended(line: np.ndarray) -> np.ndarray:
     """The line as drawn: (2, 2) from its lower end to its upper end moved on by the
     line's own length (where the wall is searched)."""

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence, QUndoCommand
 from PySide6.QtWidgets import QMenu
@@ -207,7 +206,7 @@ class ReferenceActions:
 
     def fit_anal_line(self) -> bool:
         """Fit the anal canal line to each frame's rectum (one undo step)."""
-        from core.rectocele import ANAL_LOW, fitted_to_result
+        from core.rectocele import fitted_to_result, unfitted_note
 
         result = self.state.result
         if result is None or not hasattr(result, "set_landmarks") or self.busy:
@@ -219,13 +218,9 @@ class ReferenceActions:
             return False
         self._push_references(after, result.reference_points,
                               "Fit the anal canal line to the rectum")
-        n = result.series.n_frames
-        ok = int(np.isfinite(after[ANAL_LOW]).all(axis=1).sum())
-        if ok < n:
-            self.status_label.setText(
-                f"Anal canal line fitted on {ok} of {n} frames; the others (no rectum, or a "
-                "line turned away from the rest frame's) use the nearest fitted frame's. "
-                "Check them.")
+        note = unfitted_note(after)
+        if note:
+            self.status_label.setText(note[0].upper() + note[1:] + ".")
         return True
 
     def remove_pcl(self) -> bool:

@@ -158,3 +158,21 @@ def test_only_the_rectum_is_measured_and_the_pcl_is_independent():
                       landmarks=marks)
     assert res.frames["rectocele_depth_mm"].isna().all()
     assert res.frames["below_pcl_mm"].notna().all()
+
+
+def test_a_frame_left_unfitted_is_said():
+    from core.batch import _fit_anal_line
+    from core.rectocele import unfitted_note
+
+    series, labels = _bulging_rectum()
+    labels[2] = 0                                   # the model lost the rectum here
+    res = run_analyze(series, labels=labels, organs=("rectum",), n_points=64)
+    _fit_anal_line(res, "case.dcm")
+    note = "anal canal line fitted on 4 of 5 frames"
+    assert any(w.startswith(note) for w in res.tracks.warnings)
+    assert any(w.startswith(note) for w in res.settings["warnings"])
+    assert np.isfinite(res.frames["rectocele_depth_mm"]).sum() == 4   # no outline in frame 2
+    assert unfitted_note(with_anal_line({}, 3, (40, 85), (40, 62))) == ""
+    with pytest.raises(ValueError, match="case.dcm: the analysis has no rectum"):
+        _fit_anal_line(run_analyze(series, labels=labels, organs=("bladder",), n_points=64),
+                       "case.dcm")
