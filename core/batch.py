@@ -178,15 +178,13 @@ def _placed(lines: dict[str, Any], series: Any, landmarks: Any, source: Any
             ) -> dict[str, Any]:
     """``landmarks`` with each given line (option name -> its two ends, or None) on
     every frame; the ends must lie on the image."""
-    from core.rectocele import check_anal_inside, with_anal_line
-    from core.reference import check_inside, with_pcl
+    from core.rectocele import LINE_KINDS
 
     out = dict(landmarks or {})
     for flag, ends in lines.items():
         if ends is None:
             continue
-        check, place = ((check_inside, with_pcl) if flag == "pcl"
-                        else (check_anal_inside, with_anal_line))
+        check, place = LINE_KINDS["pcl" if flag == "pcl" else "anal"][:2]
         try:
             check(ends, series.shape, series.spacing_mm)
         except ValueError as exc:

@@ -84,6 +84,14 @@ def parse_anal_line(text: str) -> tuple[tuple[float, float], tuple[float, float]
     return parse_pcl(text, "LOW_X,LOW_Y,HIGH_X,HIGH_Y", MIN_ANAL_MM, "the anal canal line")
 
 
+#: The lines a user places: kind -> (check its ends lie on the image, place it, its
+#: name, remove it); the pubococcygeal line's from :mod:`core.reference`.
+LINE_KINDS = {
+    "pcl": (check_inside, with_pcl, "the pubococcygeal line", without_pcl),
+    "anal": (check_anal_inside, with_anal_line, "the anal canal line", without_anal_line),
+}
+
+
 def rectocele_depth(contour: np.ndarray | None, line: np.ndarray | None) -> float:
     """How far the rectum's outline bulges in front of the anal canal's line (mm).
 

@@ -23,8 +23,8 @@ from PySide6.QtWidgets import QMenu
 
 from app.gui import theme
 from app.gui.line_placer import PclPlacer
-from core.rectocele import anal_lines, check_anal_inside, with_anal_line, without_anal_line
-from core.reference import REFERENCE_POINTS, check_inside, pcl_lines, with_pcl, without_pcl
+from core.rectocele import LINE_KINDS, anal_lines
+from core.reference import REFERENCE_POINTS, pcl_lines
 from core.summary import grades_of
 
 
@@ -51,14 +51,6 @@ def has_pcl(result: Any) -> bool:
     series = getattr(result, "series", None)
     return series is not None and pcl_lines(getattr(result, "landmarks", None),
                                             series.n_frames) is not None
-
-
-#: The lines a user places: kind -> (check the ends are on the image, place, name,
-#: remove) (:mod:`core.reference`, :mod:`core.rectocele`).
-LINES = {
-    "pcl": (check_inside, with_pcl, "the pubococcygeal line", without_pcl),
-    "anal": (check_anal_inside, with_anal_line, "the anal canal line", without_anal_line),
-}
 
 
 def has_user_marks(result: Any) -> bool:
@@ -194,7 +186,7 @@ class ReferenceActions:
         result = self.state.result
         if result is None or not hasattr(result, "set_landmarks") or self.busy:
             return False
-        check, place, name = LINES[kind][:3]
+        check, place, name = LINE_KINDS[kind][:3]
         try:
             check((first, second), result.series.shape, result.series.spacing_mm)
             after = place(result.landmarks, result.series.n_frames, first, second, frame=frame)
@@ -235,7 +227,7 @@ class ReferenceActions:
         result = self.state.result
         if result is None or not hasattr(result, "set_landmarks") or self.busy:
             return False
-        _check, _place, name, remove = LINES[kind]
+        _check, _place, name, remove = LINE_KINDS[kind]
         return self._push_references(remove(result.landmarks), result.reference_points,
                                      f"Remove {name}")
 
