@@ -81,7 +81,8 @@ class ReferenceActions:
         self.pcl_action.toggled.connect(self._toggle_pcl)
         menu.addAction(self.pcl_action)
         self.pcl_frame_action = self._action(
-            menu, "Place the line on this frame only", lambda: self.pcl.start(True), "Shift+L")
+            menu, "Place the pubococcygeal line on this frame only",
+            lambda: self.pcl.start(True), "Shift+L")
         self.pcl_frame_action.setStatusTip("Where the patient moved: this frame gets its own "
                                            "line; frames without one use the nearest that has")
         self.remove_pcl_action = self._action(menu, "Remove the pubococcygeal line",
