@@ -57,10 +57,11 @@ SUMMARY_TEXT_LABELS = (
 GRADE_COLUMNS = ("pcl_grade", "hmo_grade", "rectocele_grade")
 
 
-def grades_of(row: Mapping[str, object]) -> list[str]:
-    """A summary row's grades that are given (a table written before a column
-    existed simply lacks it)."""
-    return [str(row[c]) for c in GRADE_COLUMNS
+def grades_of(row: Mapping[str, object], columns: tuple[str, ...] = GRADE_COLUMNS
+              ) -> list[str]:
+    """A summary row's grades (of ``columns``) that are given (a table written before
+    a column existed simply lacks it)."""
+    return [str(row[c]) for c in columns
             if c in row and isinstance(row[c], str) and row[c]]
 
 

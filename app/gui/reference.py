@@ -266,7 +266,7 @@ def pcl_report(table: Any) -> str:
             text = f"{theme.organ_label(row['organ'])} lowest point {low:+.1f} mm"
         else:
             continue
-        extra = [g for g in grades_of(row) if g != row.get("rectocele_grade")]
+        extra = grades_of(row, ("pcl_grade", "hmo_grade"))
         parts.append(text + (f" ({'; '.join(extra)})" if extra else ""))
     out = ("Below the PCL at most: " + ", ".join(parts)) if parts else ""
     for _, row in table.iterrows():

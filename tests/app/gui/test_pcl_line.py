@@ -303,3 +303,18 @@ def test_the_anal_canal_line_is_fitted_to_each_frame(window, qtbot):
     window.fit_anal_action.trigger()
     assert window.status_label.text().startswith("Anal canal line fitted on 5 of 6 frames")
     assert np.isnan(result.landmarks[ANAL_LOW][3]).all()
+
+
+def test_the_status_line_keeps_each_grade_with_its_measure():
+    import pandas as pd
+
+    from app.gui.reference import pcl_report
+
+    table = pd.DataFrame([{"organ": "rectum", "max_ref_below_pcl_mm": 35.0,
+                           "max_below_pcl_mm": 60.0, "pcl_grade": "moderate",
+                           "hmo_grade": "H mild, M mild", "max_rectocele_depth_mm": 25.0,
+                           "rectocele_grade": "moderate"}])
+    # the PCL's "moderate" is not dropped because the rectocele's grade reads the same
+    assert pcl_report(table) == ("Below the PCL at most: anorectal junction +35.0 mm "
+                                 "(moderate; H mild, M mild); rectocele at most +25.0 mm "
+                                 "(moderate)")
