@@ -72,12 +72,16 @@ def pcl_lines(landmarks: Mapping[str, np.ndarray] | None, n_frames: int,
 def _unit_normal(line: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(a point on the line, its unit normal pointing caudally, +y)."""
     p, c = np.asarray(line[0], np.float64), np.asarray(line[1], np.float64)
-    d = c - p
-    length = float(np.hypot(*d))
-    if length < MIN_PCL_MM:
-        raise ValueError(f"the PCL's ends are {length:.1f} mm apart; they must be at least "
-                         f"{MIN_PCL_MM:g} mm apart")
-    return p, _caudal_normal(d)
+    _check_length(np.stack([p, c]), MIN_PCL_MM, "the PCL")
+    return p, _caudal_normal(c - p)
+
+
+def _check_length(ends: np.ndarray, min_mm: float, what: str) -> None:
+    """ValueError naming ``what`` when its two ends are less than ``min_mm`` apart."""
+    length = float(np.hypot(*(ends[1] - ends[0])))
+    if length < min_mm:
+        raise ValueError(f"{what}'s ends are {length:.1f} mm apart; they must be at least "
+                         f"{min_mm:g} mm apart")
 
 
 def _caudal_normal(d: np.ndarray) -> np.ndarray:
@@ -254,10 +258,7 @@ def with_pcl(landmarks: Mapping[str, np.ndarray] | None, n_frames: int,
     ends = np.array([pubis_xy, coccyx_xy], dtype=np.float64)
     if ends.shape != (2, 2) or not np.isfinite(ends).all():
         raise ValueError(f"{what} needs two finite (x, y) points in mm, got {ends.tolist()}")
-    length = float(np.hypot(*(ends[1] - ends[0])))
-    if length < min_mm:
-        raise ValueError(f"{what}'s ends are {length:.1f} mm apart; they must be at least "
-                         f"{min_mm:g} mm apart")
+    _check_length(ends, min_mm, what)
     out = {k: np.array(v, np.float64, copy=True) for k, v in (landmarks or {}).items()}
     for i, name in enumerate(names):
         arr = out.get(name)
