@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 from scipy.interpolate import CubicSpline
 
+from core.anorectal import ANORECTAL_ORGAN, anorectal_angle
 from core.rectocele import RECTOCELE_ORGAN, rectocele_depth
 from core.reference import (
     GRADED_ORGANS,
@@ -46,13 +47,13 @@ FRAME_COLUMNS = (
     "centroid_y_mm", "centroid_displacement_mm", "mean_displacement_mm",
     "max_displacement_mm", "mean_abs_curvature_per_mm", "lowest_y_mm", "descent_mm",
     "below_pcl_mm", "ref_below_pcl_mm", "ref_to_pubis_mm", "below_h_line_mm",
-    "rectocele_depth_mm", "confidence", "flagged", "repaired",
+    "rectocele_depth_mm", "anorectal_angle_deg", "confidence", "flagged", "repaired",
 )
 
 #: The frame table's columns measured against the lines the user placed (the
 #: pubococcygeal line, the anal canal's) and the reference points.
 PCL_COLUMNS = ("below_pcl_mm", "ref_below_pcl_mm", "ref_to_pubis_mm", "below_h_line_mm",
-               "rectocele_depth_mm")
+               "rectocele_depth_mm", "anorectal_angle_deg")
 
 
 def _check_points(points: np.ndarray, name: str = "points") -> np.ndarray:
@@ -293,7 +294,9 @@ def frame_table(
             below the H-line (:func:`core.reference.below_h_line`).
         anal: (T, 2, 2) the anal canal's anterior wall line per frame
             (:func:`core.rectocele.anal_lines`); the rectum's ``rectocele_depth_mm``
-            is how far its wall bulges in front of it (NaN without one).
+            is how far its wall bulges in front of it and ``anorectal_angle_deg`` the
+            angle between the canal's axis and its posterior wall
+            (:func:`core.anorectal.anorectal_angle`; NaN without a line).
 
     Returns:
         DataFrame with :data:`FRAME_COLUMNS` (NaN where the organ is missing; the
@@ -337,6 +340,8 @@ def frame_table(
                                          and organ in GRADED_ORGANS else np.nan)
                 sh["rectocele_depth_mm"] = (rectocele_depth(c, anal[t]) if anal is not None
                                             and organ == RECTOCELE_ORGAN else np.nan)
+                sh["anorectal_angle_deg"] = (anorectal_angle(c, anal[t]) if anal is not None
+                                             and organ == ANORECTAL_ORGAN else np.nan)
             shapes.append(sh)
         rest = shapes[rest_frame]
         for t in range(t_n):
@@ -345,7 +350,8 @@ def frame_table(
             row = {"subject": subject, "organ": organ, "frame": t,
                    "time_s": float(series.times_s[t])}
             for k in ("area_mm2", "perimeter_mm", "centroid_x_mm", "centroid_y_mm",
-                      "lowest_y_mm", "below_pcl_mm", "rectocele_depth_mm"):
+                      "lowest_y_mm", "below_pcl_mm", "rectocele_depth_mm",
+                      "anorectal_angle_deg"):
                 row[k] = sh[k] if sh is not None else np.nan
             if sh is not None and rest is not None:
                 row["centroid_displacement_mm"] = float(np.hypot(

@@ -20,7 +20,8 @@ SUMMARY_COLUMNS = (
     "max_centroid_displacement_mm", "max_displacement_mm", "area_change_at_max_descent_pct",
     "max_mean_abs_curvature_per_mm", "rest_below_pcl_mm", "max_below_pcl_mm",
     "rest_ref_below_pcl_mm", "max_ref_below_pcl_mm", "max_ref_to_pubis_mm",
-    "max_below_h_line_mm", "max_rectocele_depth_mm", "pcl_grade", "hmo_grade",
+    "max_below_h_line_mm", "max_rectocele_depth_mm", "rest_anorectal_angle_deg",
+    "min_anorectal_angle_deg", "max_anorectal_angle_deg", "pcl_grade", "hmo_grade",
     "rectocele_grade", "flagged_frames",
 )
 
@@ -42,6 +43,9 @@ SUMMARY_LABELS = (
     ("max_ref_to_pubis_mm", "reference point to pubis, max (mm)", 1),
     ("max_below_h_line_mm", "below the H-line, max (mm)", 1),
     ("max_rectocele_depth_mm", "rectocele depth, max (mm)", 1),
+    ("rest_anorectal_angle_deg", "anorectal angle, rest (°)", 0),
+    ("min_anorectal_angle_deg", "anorectal angle, min (°)", 0),
+    ("max_anorectal_angle_deg", "anorectal angle, max (°)", 0),
     ("flagged_frames", "frames flagged", 0),
 )
 
@@ -87,8 +91,9 @@ def summary_table(frames: pd.DataFrame, rest_frame: int = 0) -> pd.DataFrame:
         M-line) and, for the other organs, their O (:func:`core.reference.o_grade`
         of ``max_below_h_line_mm``, how far the organ's graded point went below the
         H-line); the rectum's largest ``rectocele_depth_mm`` and its grade
-        (:func:`core.rectocele.rectocele_grade`); the number of frames the tracker
-        flagged.  NaN (and "") where the
+        (:func:`core.rectocele.rectocele_grade`); the rectum's anorectal angle at rest,
+        smallest and largest (``anorectal_angle_deg``); the number of frames the
+        tracker flagged.  NaN (and "") where the
         organ, the line or the point is missing in the frames needed.
 
     Raises:
@@ -125,6 +130,11 @@ def summary_table(frames: pd.DataFrame, rest_frame: int = 0) -> pd.DataFrame:
             v = g.loc[g["frame"] == rest_frame, col]
             return float(v.iloc[0]) if len(v) else np.nan
 
+        def low(col: str, g: pd.DataFrame = g) -> float:
+            v = g[col].to_numpy(float) if col in g else np.array([np.nan])
+            return float(np.nanmin(v)) if np.isfinite(v).any() else np.nan
+
+        ara = "anorectal_angle_deg"
         pcl = {c: peak(c) if c in g else np.nan
                for c in ("below_pcl_mm", "ref_below_pcl_mm", "ref_to_pubis_mm",
                          "below_h_line_mm", "rectocele_depth_mm")}
@@ -143,6 +153,7 @@ def summary_table(frames: pd.DataFrame, rest_frame: int = 0) -> pd.DataFrame:
                      peak("mean_abs_curvature_per_mm"), at_rest("below_pcl_mm"),
                      pcl["below_pcl_mm"], at_rest("ref_below_pcl_mm"), pcl["ref_below_pcl_mm"],
                      pcl["ref_to_pubis_mm"], pcl["below_h_line_mm"], pcl["rectocele_depth_mm"],
+                     at_rest(ara), low(ara), peak(ara) if ara in g else np.nan,
                      pcl_grade(graded), hmo, rectocele_grade(pcl["rectocele_depth_mm"]),
                      flagged))
     return pd.DataFrame(rows, columns=list(SUMMARY_COLUMNS))
