@@ -15,6 +15,7 @@ import numpy as np
 from tqdm import tqdm
 
 from app.commands import add_inference_options, add_slice_option, inference_kwargs
+from core.anorectal import angle_summary
 from core.batch import analysis_steps
 from core.pipeline import AnalysisResult, write_outputs
 from core.reference import REFERENCE_POINTS
@@ -121,6 +122,9 @@ def summary_lines(result: AnalysisResult) -> list[str]:
         grades = grades_of(row) if row is not None else []
         if grades:
             line += f" ({'; '.join(grades)})"
+        angle = angle_summary(row) if row is not None else ""
+        if angle:
+            line += f"   {angle}"
         lines.append(line)
     for note in result.tracks.warnings:
         lines.append(f"warning: {note}")

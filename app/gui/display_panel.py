@@ -140,7 +140,9 @@ class DisplayPanel(QWidget):
                ("Mean |κ| (1/mm)", "mean_abs_curvature_per_mm", 3),
                ("Below PCL (mm)", "below_pcl_mm", 1),
                ("Ref. pt below PCL", "ref_below_pcl_mm", 1),
-               ("Below H-line (mm)", "below_h_line_mm", 1))
+               ("Below H-line (mm)", "below_h_line_mm", 1),
+               ("Rectocele (mm)", "rectocele_depth_mm", 1),
+               ("Anorectal angle (°)", "anorectal_angle_deg", 0))
 
     def _build_readout(self) -> None:
         """One plain label per (index, organ): cheap to update during playback."""

@@ -17,8 +17,10 @@ from PySide6.QtCore import QObject, QPointF, Qt, Signal
 from PySide6.QtGui import QColor
 
 from app.gui.state import AppState
+from core.anorectal import ANORECTAL_ORGAN, angle_of_arms, anorectal_arms
 from core.rectocele import anal_lines, extended
 from core.reference import HIATUS_ORGAN, m_line, pcl_lines
+from core.track.contours import mask_contour
 
 #: Colour of the line and its ends.
 PCL_COLOUR = QColor("#f5d90a")
@@ -58,14 +60,31 @@ class PclOverlay:
         self.anal = pg.PlotCurveItem(pen=pg.mkPen(PCL_COLOUR, width=2,
                                                   style=Qt.PenStyle.DashDotLine))
         self.anal_text = pg.TextItem("anal canal", color=PCL_COLOUR, anchor=(1.05, 0.5))
+        # the anorectal angle's arms: down the canal's axis, along the posterior wall
+        self.ara = pg.PlotCurveItem(pen=pg.mkPen(PCL_COLOUR, width=1))
+        self.ara_text = pg.TextItem("", color=PCL_COLOUR, anchor=(-0.1, 0.5))
         for z, item in enumerate((self.line, self.ends, self.text, self.refs, self.hmo,
-                                  *self.hmo_text, self.anal, self.anal_text)):
+                                  *self.hmo_text, self.anal, self.anal_text, self.ara,
+                                  self.ara_text)):
             item.setZValue(30 + z)
             view.addItem(item, ignoreBounds=True)
         self.shown: np.ndarray | None = None
         self.show(None)
         self.show_hmo(None)
         self.show_anal(None)
+        self.show_angle(None)
+
+    def show_angle(self, arms: np.ndarray | None) -> None:
+        """Draw the anorectal angle's arms ((3, 2) xy mm: canal end, vertex, wall end;
+        :func:`core.anorectal.anorectal_arms`) and its value, or nothing."""
+        self.ara.setVisible(arms is not None)
+        self.ara_text.setVisible(arms is not None)
+        if arms is None:
+            self.ara.setData([], [])
+            return
+        self.ara.setData(arms[:, 0], arms[:, 1])
+        self.ara_text.setText(f"{angle_of_arms(arms):.0f}°")
+        self.ara_text.setPos(float(arms[1, 0]), float(arms[1, 1]))
 
     def show_anal(self, line: np.ndarray | None) -> None:
         """Draw the anal canal line ((2, 2) ends, lower first, xy mm) extended upwards
@@ -142,10 +161,12 @@ class PclPlacer(QObject):
         self.first: np.ndarray | None = None
         self._lines: np.ndarray | None = None
         self._anal: np.ndarray | None = None
+        self._arms: dict[int, np.ndarray | None] = {}   # per frame, once drawn
         self._refs: dict[str, np.ndarray] = {}
         self._blank = True  # the overlay shows nothing
         player.scene().sigMouseClicked.connect(self._on_click)
         state.result_changed.connect(self._on_result)
+        state.labels_changed.connect(self._on_labels)
         state.frame_changed.connect(self._draw)
 
     @property
@@ -158,12 +179,19 @@ class PclPlacer(QObject):
         marks = getattr(self.state.result, "landmarks", None)
         self._lines = None if data is None else pcl_lines(marks, data.n_frames)
         self._anal = None if data is None else anal_lines(marks, data.n_frames)
+        self._arms = {}
         result = self.state.result
         self._refs = (result.reference_tracks() if hasattr(result, "reference_tracks")
                       else {})
         if data is None or data.labels is None:
             self.stop()
         self._draw()
+
+    def _on_labels(self, frame: int) -> None:
+        """A corrected frame: its angle is measured again on the new outline."""
+        self._arms.pop(int(frame), None)
+        if int(frame) == self.state.frame:
+            self._draw()
 
     def _draw(self, *_args: object) -> None:
         t = self.state.frame
@@ -178,12 +206,26 @@ class PclPlacer(QObject):
             return  # nothing drawn, nothing to draw: no per-frame cost during playback
         self.overlay.show(line, pending)
         self.overlay.show_anal(anal)
+        self.overlay.show_angle(None if anal is None else self._angle_arms(t, anal))
         self.overlay.refs.setData([p[0] for p in at], [p[1] for p in at])
         arj = self._refs.get(HIATUS_ORGAN)
         arj = None if arj is None or line is None else arj[self.state.frame]
         self.overlay.show_hmo(None if arj is None or not np.isfinite(arj).all() else
                               np.stack([np.stack([line[0], arj]), m_line(line, arj)]))
         self._blank = blank
+
+    def _angle_arms(self, frame: int, line: np.ndarray) -> np.ndarray | None:
+        """The anorectal angle's arms on ``frame`` (computed once per frame and line,
+        from the rectum's label outline as the frame table is)."""
+        if frame not in self._arms:
+            data = self.state.data
+            arms = None
+            if data.labels is not None and ANORECTAL_ORGAN in data.organs:
+                label = data.organs.index(ANORECTAL_ORGAN) + 1
+                contour = mask_contour(data.labels[frame] == label, data.series.spacing_mm)
+                arms = anorectal_arms(contour, line)
+            self._arms[frame] = arms
+        return self._arms[frame]
 
     def start(self, this_frame_only: bool = False, kind: str = "pcl") -> bool:
         """Take the next two clicks as the ends of a line of ``kind`` ("pcl", "anal";

@@ -29,6 +29,8 @@ FRAME_INDICES: dict[str, str] = {
     "ref_below_pcl_mm": "Reference point below the PCL (mm)",
     "ref_to_pubis_mm": "Reference point to the pubis (mm)",
     "below_h_line_mm": "Below the H-line (mm)",
+    "rectocele_depth_mm": "Rectocele depth (mm)",
+    "anorectal_angle_deg": "Anorectal angle (°)",
     "centroid_displacement_mm": "Centroid displacement (mm)",
     "max_displacement_mm": "Max displacement (mm)",
     "mean_displacement_mm": "Mean displacement (mm)",

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import QMenu
 
 from app.gui import theme
 from app.gui.line_placer import PclPlacer
+from core.anorectal import angle_summary
 from core.rectocele import LINE_KINDS, anal_lines
 from core.reference import REFERENCE_POINTS, pcl_lines
 from core.summary import grades_of
@@ -274,4 +275,7 @@ def pcl_report(table: Any) -> str:
         if depth == depth:
             out += (("; " if out else "") + f"rectocele at most {depth:+.1f} mm "
                     f"({row['rectocele_grade']})")
+        angle = angle_summary(row)
+        if angle:
+            out += ("; " if out else "") + angle
     return out

@@ -108,6 +108,20 @@ def _user_lines(result: Any) -> dict[str, np.ndarray]:
     return {k: v for k, v in found.items() if v is not None}
 
 
+def _angle_arms(result: Any, frame: int, anal: np.ndarray | None) -> np.ndarray | None:
+    """The anorectal angle's arms on ``frame`` (:func:`core.anorectal.anorectal_arms`
+    on its rectum label's outline), or None."""
+    from core.anorectal import ANORECTAL_ORGAN, anorectal_arms
+    from core.track.contours import mask_contour
+
+    labels = getattr(result, "labels", None)
+    if anal is None or labels is None or ANORECTAL_ORGAN not in result.organs:
+        return None
+    k = list(result.organs).index(ANORECTAL_ORGAN) + 1
+    return anorectal_arms(mask_contour(labels[frame] == k, result.series.spacing_mm),
+                          anal[frame])
+
+
 def render_key_frame(result: Any, frame: int, window: tuple[float, float],
                      box: tuple[int, int, int, int] | None = None) -> np.ndarray:
     """One frame (within ``box``, see :func:`crop_box`) with its contours, the PCL
@@ -138,6 +152,10 @@ def render_key_frame(result: Any, frame: int, window: tuple[float, float],
         if np.isfinite(path[frame]).all():
             contours[f"ref:{organ}"] = _disc(path[frame], MARK_MM)
             colours[f"ref:{organ}"] = PCL_RGB
+    arms = _angle_arms(result, frame, placed.get("anal canal"))
+    if arms is not None:            # open: drawn out and back (contours are closed)
+        contours["anorectal angle"] = np.vstack([arms, arms[1:2]])
+        colours["anorectal angle"] = PCL_RGB
     arj = refs.get(HIATUS_ORGAN)
     if lines is not None and arj is not None and np.isfinite(arj[frame]).all():
         contours["H"] = np.stack([lines[frame][0], arj[frame]])
@@ -286,17 +304,20 @@ def report_html(result: Any, *, keep_identity: bool = False) -> str:
                    "anorectal junction) and M-line (the junction below the line); O: how "
                    "far each other organ's graded point went below the H-line; rectocele: the "
                    "rectal wall in front of the anal canal's line (small < 2 cm, moderate "
-                   "2–4, large).</p>")
+                   "2–4, large); anorectal angle: between the anal canal's axis and the "
+                   "distal rectum's posterior wall.</p>")
 
         times = series.times_s - series.times_s[0]
         marks = [float(times[t]) for t, _ in keys]
         charts = [("descent_mm", "descent (mm)", False)]
-        for col, label in (("ref_below_pcl_mm", "reference point below the PCL (mm)"),
-                           ("below_pcl_mm", "lowest point below the PCL (mm)"),
-                           ("below_h_line_mm", "below the H-line (mm)"),
-                           ("rectocele_depth_mm", "rectocele depth (mm)")):
+        for col, label, zero in (
+                ("ref_below_pcl_mm", "reference point below the PCL (mm)", True),
+                ("below_pcl_mm", "lowest point below the PCL (mm)", True),
+                ("below_h_line_mm", "below the H-line (mm)", True),
+                ("rectocele_depth_mm", "rectocele depth (mm)", True),
+                ("anorectal_angle_deg", "anorectal angle (°)", False)):
             if col in frames and frames[col].notna().any():
-                charts.append((col, label, True))
+                charts.append((col, label, zero))
         out.append("<h2>Over time</h2>")
         for col, label, zero in charts:
             curves = {o: frames.loc[frames["organ"] == o].sort_values("frame")[col]
