@@ -1,0 +1,32 @@
+"""benchmarks/anorectal_angle.py: the error summary and a small run writing the page."""
+
+import numpy as np
+import pytest
+
+
+@pytest.fixture(scope="module")
+def script(load_script):
+    return load_script("anorectal_angle")
+
+
+def test_errors_against_the_truth(script):
+    rows = [{"truth": np.array([100.0, 120.0, np.nan]), "model": np.array([104.0, np.nan, 90.0])},
+            {"truth": np.array([90.0, 95.0, 130.0]), "model": np.array([88.0, 99.0, 130.0])}]
+    e = script._errors(rows, "model")
+    assert e["measured"] == 5 and e["missing"] == 1          # frame 1 of the first case
+    assert e["frame"][0] == pytest.approx((4 + 2 + 4 + 0) / 4) and e["frame"][2] == 4
+    assert e["rest"][0] == pytest.approx(3.0)
+    # ranges: truth 20 and 40, model 14 and 42
+    assert e["range"][0] == pytest.approx((6 + 2) / 2)
+
+
+def test_a_small_run_writes_the_page(script, tmp_path):
+    out = tmp_path / "ara.md"
+    assert script.main(["--seeds", "2020", "--out", str(out)]) == 0
+    text = out.read_text()
+    assert text.startswith("# Anorectal angle") and "| gp_2020 | " in text
+    for name in script.WAYS.values():
+        assert f"| {name} | " in text
+    row = next(line for line in text.splitlines() if line.startswith("| gp_2020 |"))
+    truth_rest = float(row.split("|")[4])
+    assert 60.0 < truth_rest < 180.0
