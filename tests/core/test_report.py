@@ -138,3 +138,35 @@ def test_the_anal_canal_line_adds_the_rectocele():
     assert float(row.group(1)) == pytest.approx(19, abs=0.8)
     assert "<tr><td>rectocele</td><td>small</td></tr>" in text
     assert "rectocele depth (mm)</figcaption>" in text
+
+
+def test_the_anal_canal_line_adds_the_anorectal_angle(monkeypatch):
+    from shapes_factory import bent_tube
+
+    from core.rectocele import with_anal_line
+
+    angles = (100.0, 125.0, 150.0)
+    masks = [bent_tube(a, shape=(180, 170))[0] for a in angles]
+    line = bent_tube(100.0)[1]
+    labels = np.stack(masks).astype(np.uint8)
+    series = CineSeries(10 + 50.0 * labels.astype(np.float32), (1.0, 1.0),
+                        np.arange(3) * 0.5, {"subject_id": "ara"})
+    res = run_analyze(series, labels=labels, organs=("rectum",), n_points=64,
+                      landmarks=with_anal_line({}, 3, line[0], line[1]))
+    text = report_html(res)
+    for label, value in (("rest", 100), ("min", 100), ("max", 150)):
+        row = re.search(rf"<tr><td>anorectal angle, {label} \(°\)</td><td>([-\d.]+)</td>", text)
+        assert float(row.group(1)) == pytest.approx(value, abs=2)
+    assert "anorectal angle (°)</figcaption>" in text
+    # the arms are drawn on the key frames: more of the line colour than without them
+    import core.export.report as report
+
+    monkeypatch.setattr(report, "_angle_arms", lambda *_args: None)
+    plain, drawn = _images(report_html(res)), _images(text)
+
+    def yellow(im):
+        a = np.asarray(im.convert("RGB")).astype(int)
+        return int(((a[..., 0] > 200) & (a[..., 1] > 180) & (a[..., 2] < 90)).sum())
+
+    assert len(drawn) >= 1
+    assert all(yellow(a) > yellow(b) + 40 for a, b in zip(drawn, plain, strict=True))

@@ -318,3 +318,46 @@ def test_the_status_line_keeps_each_grade_with_its_measure():
     assert pcl_report(table) == ("Below the PCL at most: anorectal junction +35.0 mm "
                                  "(moderate; H mild, M mild); rectocele at most +25.0 mm "
                                  "(moderate)")
+
+
+def test_the_anorectal_angle_is_measured_drawn_and_follows_a_corrected_frame(window, qtbot):
+    from shapes_factory import bent_tube
+
+    from app.gui.adapters import result_from_tracks
+    from core.anorectal import anorectal_arms
+    from core.series import CineSeries
+    from core.track.contours import mask_contour, resample_closed
+
+    angles = [100.0, 110.0, 120.0, 130.0, 140.0, 150.0]       # opening on straining
+    masks = [bent_tube(a, shape=(180, 160))[0] for a in angles]
+    line = bent_tube(100.0)[1]
+    labels = np.stack(masks).astype(np.uint8)
+    points = np.stack([resample_closed(mask_contour(m, (1.0, 1.0)), 64) for m in masks])
+    series = CineSeries(50.0 + 100.0 * labels.astype(np.float32), (1.0, 1.0),
+                        np.arange(6) * 0.5, {"subject_id": "tube"})
+    result = result_from_tracks(series, labels, ("rectum",), {"rectum": points},
+                                model_id="analytic-tube")
+    window.state.set_result(result, dirty=False)
+    window.show()
+    qtbot.waitExposed(window)
+    overlay = window.pcl.overlay
+    assert not overlay.ara.isVisible()
+    window.anal_action.trigger()
+    _click_mm(window, *line[0])
+    _click_mm(window, *line[1])
+    measured = result.frames.sort_values("frame")["anorectal_angle_deg"].to_numpy()
+    np.testing.assert_allclose(measured, angles, atol=2.0)
+    assert "anorectal angle 100° at rest, 100–150°" in window.status_label.text()
+    # drawn on the current frame: the arms and their value
+    window.state.set_frame(4)
+    placed = np.stack([result.landmarks["anal_canal_low"][4],
+                       result.landmarks["anal_canal_high"][4]])
+    xs, ys = overlay.ara.getData()
+    np.testing.assert_allclose(np.c_[xs, ys], anorectal_arms(
+        mask_contour(masks[4], (1.0, 1.0)), placed), atol=1e-9)
+    assert overlay.ara.isVisible() and overlay.ara_text.toPlainText() == "140°"
+    # a corrected frame is measured again on its new outline
+    result.labels[4] = bent_tube(170.0, shape=(180, 160))[0]
+    window.state.labels_changed.emit(4)
+    assert overlay.ara_text.toPlainText() in ("169°", "170°", "171°")
+    assert window.remove_anal_line() and not overlay.ara.isVisible()
