@@ -76,7 +76,8 @@ class PclOverlay:
 
     def show_angle(self, arms: np.ndarray | None) -> None:
         """Draw the anorectal angle's arms ((3, 2) xy mm: canal end, vertex, wall end;
-        :func:`core.anorectal.anorectal_arms`) and its value, or nothing."""
+        :func:`core.anorectal.anorectal_arms`) and its value by the wall arm's end, or
+        nothing."""
         self.ara.setVisible(arms is not None)
         self.ara_text.setVisible(arms is not None)
         if arms is None:
@@ -84,7 +85,7 @@ class PclOverlay:
             return
         self.ara.setData(arms[:, 0], arms[:, 1])
         self.ara_text.setText(f"{angle_of_arms(arms):.0f}°")
-        self.ara_text.setPos(float(arms[1, 0]), float(arms[1, 1]))
+        self.ara_text.setPos(float(arms[2, 0]), float(arms[2, 1]))   # clear of the junction
 
     def show_anal(self, line: np.ndarray | None) -> None:
         """Draw the anal canal line ((2, 2) ends, lower first, xy mm) extended upwards
