@@ -178,7 +178,8 @@ class ReferenceActions:
 
     def place_anal_line(self, low: Any, high: Any, frame: int | None = None) -> bool:
         """Put the anal canal's line (lower end first) on every frame or on ``frame``
-        (one undo step): the rectum is measured for a rectocele in front of it."""
+        (one undo step): the rectum is measured for a rectocele in front of it, and
+        its anorectal angle."""
         return self._place_line("anal", low, high, frame)
 
     def _on_placed(self, first: Any, second: Any) -> None:
