@@ -13,6 +13,8 @@ series with exact labels (``benchmarks/gp_generator.py``, never trained on):
   the user's clicks: its upper end at the anorectal junction);
 - **model**: on the labels ``pelvitrack analyze`` writes (the shipped model, the
   tracker's repair), with the same line;
+- **one pixel**: on the truth labels grown, or shrunk, by one pixel (what the measure
+  makes of a small change of outline);
 - **click error**: on the truth labels, each end of each frame's line moved by a
   random 2 mm;
 - **fitted**: on the model's labels with the line fitted to them as ``--anal-canal
@@ -49,12 +51,16 @@ CLICK_MM = 2.0
 
 #: The ways the angle is measured, besides the truth: key -> what the page calls it.
 WAYS = {"model": "model labels, same line",
+        "grown": "truth labels grown by one pixel, same line",
+        "shrunk": "truth labels shrunk by one pixel, same line",
         "click": f"truth labels, {CLICK_MM:g} mm click error at each end",
         "fitted": "model labels, line fitted to them (`--anal-canal auto`)"}
 
 
 def measure_case(folder: Path) -> dict:
     """One generated case: per-frame angles from the truth and the others."""
+    from scipy import ndimage
+
     from core.anorectal import anorectal_angle
     from core.pipeline import run_analyze
     from core.rectocele import fit_anal_line, fitted_anal_landmarks, with_anal_line
@@ -85,6 +91,10 @@ def measure_case(folder: Path) -> dict:
         fitted = np.full(series.n_frames, np.nan)
     contours = [mask_contour(lab == 3, sp) for lab in truth]
     true = np.array([anorectal_angle(c, line) for c, line in zip(contours, lines, strict=True)])
+    moved = {name: np.array([anorectal_angle(mask_contour(op(lab == 3), sp), line)
+                             for lab, line in zip(truth, lines, strict=True)])
+             for name, op in (("grown", ndimage.binary_dilation),
+                              ("shrunk", ndimage.binary_erosion))}
     rng = np.random.default_rng(int(params.get("seed", 0)))
     click = []
     for c, line in zip(contours, lines, strict=True):
@@ -93,7 +103,8 @@ def measure_case(folder: Path) -> dict:
         click.append(anorectal_angle(c, None if line is None else line + shift))
     return {"case": folder.name, "frames": series.n_frames,
             "parameter": float(anatomy.get("anorectal_angle_deg", np.nan)),
-            "truth": true, "model": model, "click": np.array(click), "fitted": fitted}
+            "truth": true, "model": model, "click": np.array(click), "fitted": fitted,
+            **moved}
 
 
 def _range(v: np.ndarray) -> float:
