@@ -31,11 +31,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from core.rectocele import MIN_ANAL_MM
+from core.rectocele import MIN_ANAL_MM, RECTOCELE_ORGAN
 from core.track.contours import arc_lengths, point_at
 
-#: The organ whose outline is measured.
-ANORECTAL_ORGAN = "rectum"
+#: The organ whose outline is measured (the rectocele's).
+ANORECTAL_ORGAN = RECTOCELE_ORGAN
 
 #: The wall's corner at the junction (where the distal rectum's posterior wall starts):
 #: going up the canal's posterior wall from the canal's middle, the first point where
@@ -117,7 +117,7 @@ def anorectal_arms(contour: np.ndarray | None, line: np.ndarray | None
         return None
     # front to back: the canal's anterior wall, then its posterior wall
     i0 = int(cross[np.argsort(w[cross])[1]])
-    way = 1 if i0 in set(up.tolist()) else -1         # upwards along the wall
+    way = 1 if np.isin(i0, up) else -1                # upwards along the wall
     walk = (i0 + way * np.arange(m // 2)) % m
     # the wall's corner at the junction: where, going up, it first turns away from the
     # canal's axis (an acute angle's notch lies below the line's upper end) or reaches
