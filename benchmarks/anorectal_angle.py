@@ -45,6 +45,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))    # rectocele_accuracy, gp_generator
 
 #: How far each end of the line is moved for the click error (mm).
 CLICK_MM = 2.0
@@ -59,11 +60,11 @@ WAYS = {"model": "model labels, same line",
 
 def measure_case(folder: Path) -> dict:
     """One generated case: per-frame angles from the truth and the others."""
+    from rectocele_accuracy import model_and_fitted
     from scipy import ndimage
 
     from core.anorectal import anorectal_angle
-    from core.pipeline import run_analyze
-    from core.rectocele import fit_anal_line, fitted_anal_landmarks, with_anal_line
+    from core.rectocele import fit_anal_line
     from core.segment.data import read_labelled_case
     from core.track.contours import mask_contour
 
@@ -73,22 +74,7 @@ def measure_case(folder: Path) -> dict:
     canal = float(anatomy.get("anal_canal_mm", 35.0))
     sp = series.spacing_mm
     lines = [fit_anal_line(lab == 3, sp, canal_mm=canal) for lab in truth]
-    marks: dict = {}
-    for t, line in enumerate(lines):
-        if line is not None:
-            marks = with_anal_line(marks, series.n_frames, line[0], line[1], frame=t)
-    result = run_analyze(series, device="cpu", landmarks=marks)
-
-    def angles() -> np.ndarray:
-        return (result.frames[result.frames["organ"] == "rectum"].sort_values("frame")
-                ["anorectal_angle_deg"].to_numpy(float))
-
-    model = angles()
-    try:
-        result.set_landmarks(fitted_anal_landmarks(result.landmarks, result.labels, 3, sp))
-        fitted = angles()
-    except ValueError:  # no rectum to fit to
-        fitted = np.full(series.n_frames, np.nan)
+    model, fitted = model_and_fitted(series, lines, "anorectal_angle_deg")
     contours = [mask_contour(lab == 3, sp) for lab in truth]
     true = np.array([anorectal_angle(c, line) for c, line in zip(contours, lines, strict=True)])
     moved = {name: np.array([anorectal_angle(mask_contour(op(lab == 3), sp), line)
@@ -194,7 +180,6 @@ def main(argv: list[str] | None = None) -> int:
                     "never trained on or used before)")
     ap.add_argument("--out", default=str(ROOT / "docs" / "anorectal_angle.md"))
     args = ap.parse_args(argv)
-    sys.path.insert(0, str(ROOT / "benchmarks"))
     from gp_generator import _write_case
 
     t0 = time.perf_counter()

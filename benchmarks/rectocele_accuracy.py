@@ -57,16 +57,37 @@ def auc(positive: np.ndarray, negative: np.ndarray) -> float:
                  / (p.size * n.size))
 
 
+def model_and_fitted(series: object, lines: list, column: str) -> tuple[np.ndarray, np.ndarray]:
+    """``pelvitrack analyze``'s rectum ``column`` per frame (shipped model, CPU), with
+    each frame's anal canal line from ``lines`` (None: the nearest placed frame's), and
+    again with the line fitted to the model's own labels (``--anal-canal auto``; NaN
+    where no frame has a rectum to fit to)."""
+    from core.pipeline import run_analyze
+    from core.rectocele import fitted_anal_landmarks, with_anal_line
+
+    marks: dict = {}
+    for t, line in enumerate(lines):
+        if line is not None:
+            marks = with_anal_line(marks, series.n_frames, line[0], line[1], frame=t)
+    result = run_analyze(series, device="cpu", landmarks=marks)
+
+    def values() -> np.ndarray:
+        return (result.frames[result.frames["organ"] == "rectum"].sort_values("frame")
+                [column].to_numpy(float))
+
+    model = values()
+    try:
+        result.set_landmarks(fitted_anal_landmarks(result.landmarks, result.labels, 3,
+                                                   series.spacing_mm))
+        fitted = values()
+    except ValueError:  # no rectum to fit to
+        fitted = np.full(series.n_frames, np.nan)
+    return model, fitted
+
+
 def measure_case(folder: Path) -> dict:
     """One generated case: per-frame depths from truth and model labels."""
-    from core.pipeline import run_analyze
-    from core.rectocele import (
-        fit_anal_line,
-        fitted_anal_landmarks,
-        rectocele_depth,
-        rectocele_grade,
-        with_anal_line,
-    )
+    from core.rectocele import fit_anal_line, rectocele_depth, rectocele_grade
     from core.segment.data import read_labelled_case
     from core.track.contours import mask_contour
 
@@ -74,21 +95,7 @@ def measure_case(folder: Path) -> dict:
     params = json.loads((folder / "params.json").read_text())
     sp = series.spacing_mm
     lines = [fit_anal_line(lab == 3, sp) for lab in truth]
-    marks: dict = {}
-    for t, line in enumerate(lines):
-        if line is not None:
-            marks = with_anal_line(marks, series.n_frames, line[0], line[1], frame=t)
-    result = run_analyze(series, device="cpu", landmarks=marks)
-    def depths() -> np.ndarray:
-        return (result.frames[result.frames["organ"] == "rectum"].sort_values("frame")
-                ["rectocele_depth_mm"].to_numpy(float))
-
-    model = depths()
-    try:
-        result.set_landmarks(fitted_anal_landmarks(result.landmarks, result.labels, 3, sp))
-        fitted = depths()
-    except ValueError:  # no rectum to fit to
-        fitted = np.full(series.n_frames, np.nan)
+    model, fitted = model_and_fitted(series, lines, "rectocele_depth_mm")
     contours = [mask_contour(lab == 3, sp) for lab in truth]
     true = np.array([rectocele_depth(c, line) if line is not None else np.nan
                      for c, line in zip(contours, lines, strict=True)])

@@ -34,3 +34,19 @@ def bent_tube(angle: float, tilt: float = 0.0, spacing=(1.0, 1.0), radius: float
     front = r @ [-radius, 0.0]                                 # the anterior wall
     line = np.stack([junction + r @ [0.0, 38.0] + front, junction + r @ [0.0, 2.0] + front])
     return inside.reshape(shape), line
+
+
+def tube_analysis(angles, shape=(180, 170)):
+    """``run_analyze`` on given labels: one bent tube per frame (``angles``, labelled
+    rectum), the anal canal line of the first frame's tube placed on every frame."""
+    from core.pipeline import run_analyze
+    from core.rectocele import with_anal_line
+    from core.series import CineSeries
+
+    labels = np.stack([bent_tube(a, shape=shape)[0] for a in angles]).astype(np.uint8)
+    line = bent_tube(angles[0])[1]
+    n = len(angles)
+    series = CineSeries(10 + 50.0 * labels.astype(np.float32), (1.0, 1.0),
+                        np.arange(n) * 0.5, {"subject_id": "tube"})
+    return run_analyze(series, labels=labels, organs=("rectum",), n_points=64,
+                       landmarks=with_anal_line({}, n, line[0], line[1]))

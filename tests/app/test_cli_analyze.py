@@ -434,19 +434,10 @@ def test_the_anal_canal_line_can_be_fitted_to_each_frame(case, input_file, fake_
 
 
 def test_the_summary_quotes_the_anorectal_angle():
-    from shapes_factory import bent_tube
+    from shapes_factory import tube_analysis
 
     from app.commands.analyze import summary_lines
-    from core.pipeline import run_analyze
-    from core.rectocele import with_anal_line
-    from core.series import CineSeries
 
-    masks = [bent_tube(a, shape=(180, 170))[0] for a in (105.0, 95.0, 140.0)]
-    line = bent_tube(105.0)[1]
-    labels = np.stack(masks).astype(np.uint8)
-    series = CineSeries(10 + 50.0 * labels.astype(np.float32), (1.0, 1.0),
-                        np.arange(3) * 0.5, {"subject_id": "ara"})
-    result = run_analyze(series, labels=labels, organs=("rectum",), n_points=64,
-                         landmarks=with_anal_line({}, 3, line[0], line[1]))
+    result = tube_analysis((105.0, 95.0, 140.0))
     rectum = next(x for x in summary_lines(result) if x.strip().startswith("rectum"))
     assert rectum.endswith("anorectal angle 105° at rest, 95–140°")

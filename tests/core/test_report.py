@@ -141,18 +141,9 @@ def test_the_anal_canal_line_adds_the_rectocele():
 
 
 def test_the_anal_canal_line_adds_the_anorectal_angle(monkeypatch):
-    from shapes_factory import bent_tube
+    from shapes_factory import tube_analysis
 
-    from core.rectocele import with_anal_line
-
-    angles = (100.0, 125.0, 150.0)
-    masks = [bent_tube(a, shape=(180, 170))[0] for a in angles]
-    line = bent_tube(100.0)[1]
-    labels = np.stack(masks).astype(np.uint8)
-    series = CineSeries(10 + 50.0 * labels.astype(np.float32), (1.0, 1.0),
-                        np.arange(3) * 0.5, {"subject_id": "ara"})
-    res = run_analyze(series, labels=labels, organs=("rectum",), n_points=64,
-                      landmarks=with_anal_line({}, 3, line[0], line[1]))
+    res = tube_analysis((100.0, 125.0, 150.0))
     text = report_html(res)
     for label, value in (("rest", 100), ("min", 100), ("max", 150)):
         row = re.search(rf"<tr><td>anorectal angle, {label} \(°\)</td><td>([-\d.]+)</td>", text)
