@@ -130,11 +130,10 @@ def summary_table(frames: pd.DataFrame, rest_frame: int = 0) -> pd.DataFrame:
             v = g.loc[g["frame"] == rest_frame, col]
             return float(v.iloc[0]) if len(v) else np.nan
 
-        def low(col: str, g: pd.DataFrame = g) -> float:
-            v = g[col].to_numpy(float) if col in g else np.array([np.nan])
-            return float(np.nanmin(v)) if np.isfinite(v).any() else np.nan
-
         ara = "anorectal_angle_deg"
+        angles = g[ara].to_numpy(float) if ara in g else np.array([np.nan])
+        angle_range = ((float(np.nanmin(angles)), float(np.nanmax(angles)))
+                       if np.isfinite(angles).any() else (np.nan, np.nan))
         pcl = {c: peak(c) if c in g else np.nan
                for c in ("below_pcl_mm", "ref_below_pcl_mm", "ref_to_pubis_mm",
                          "below_h_line_mm", "rectocele_depth_mm")}
@@ -153,7 +152,7 @@ def summary_table(frames: pd.DataFrame, rest_frame: int = 0) -> pd.DataFrame:
                      peak("mean_abs_curvature_per_mm"), at_rest("below_pcl_mm"),
                      pcl["below_pcl_mm"], at_rest("ref_below_pcl_mm"), pcl["ref_below_pcl_mm"],
                      pcl["ref_to_pubis_mm"], pcl["below_h_line_mm"], pcl["rectocele_depth_mm"],
-                     at_rest(ara), low(ara), peak(ara) if ara in g else np.nan,
+                     at_rest(ara), *angle_range,
                      pcl_grade(graded), hmo, rectocele_grade(pcl["rectocele_depth_mm"]),
                      flagged))
     return pd.DataFrame(rows, columns=list(SUMMARY_COLUMNS))
