@@ -180,3 +180,25 @@ def test_a_line_placed_in_the_main_window_shows_in_the_table(compared):
     # the left player draws the line too; the right one (no line) does not
     assert cw.lines[0].overlay.line.isVisible() and not cw.lines[1].overlay.line.isVisible()
     np.testing.assert_allclose(cw.lines[0].overlay.line.getData()[1], [22.0, 22.0])
+
+
+def test_both_players_draw_their_anorectal_angle_and_the_table_compares_it(window, tmp_path,
+                                                                           qtbot):
+    from shapes_factory import tube_analysis
+
+    from core.project import save_project
+
+    window.state.set_result(tube_analysis((100.0, 120.0, 150.0)), dirty=False)
+    path = tmp_path / "other.pvt"
+    save_project(tube_analysis((110.0, 105.0, 115.0)).to_project(), path)
+    assert window.compare_with(path)
+    qtbot.waitUntil(lambda: window.compare_window is not None, timeout=20_000)
+    qtbot.waitUntil(lambda: not window.busy, timeout=20_000)
+    cw = window.compare_window
+    window.state.set_frame(2)
+    for placer, expected in zip(cw.lines, (150, 115), strict=True):   # their frame 2 each
+        assert placer.overlay.ara.isVisible()
+        assert abs(int(placer.overlay.ara_text.toPlainText().rstrip("°")) - expected) <= 2
+    rows = {cw.table.item(r, 0).text().strip(): r for r in range(cw.table.rowCount())}
+    r = rows["anorectal angle, max (°)"]
+    assert [cw.table.item(r, c).text() for c in (1, 2)] == ["150", "115"]
