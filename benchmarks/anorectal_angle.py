@@ -5,12 +5,15 @@ parameter (gp, cascade) smooth the rectum's centreline after setting it, so thei
 label's wall does not follow the parameter.  The exactness of the measure itself is
 tested on bent tubes (tests/core/test_anorectal.py, within 1.5°).  This script asks
 how much the number moves with what a user and the model change, on synthetic cine
-series with exact labels (``benchmarks/gp_generator.py``, never trained on):
+series with exact labels (``benchmarks/gp_generator.py``, never trained on, and
+``benchmarks/defeco_generator.py``, defecography, whose canal opens on evacuation;
+``--generator``, one section of the page each):
 
 - **truth**: the angle on the truth labels' outline, with the anal canal line
   fitted to the anterior edge of the truth's rectum + anal canal label over the
-  generator's own canal length (:func:`core.rectocele.fit_anal_line`, standing in for
-  the user's clicks: its upper end at the anorectal junction);
+  generator's own canal length (:data:`DEFAULT_CANAL_MM` where it gives none;
+  :func:`core.rectocele.fit_anal_line`), standing in for the user's clicks: its upper
+  end at the anorectal junction;
 - **model**: on the labels ``pelvitrack analyze`` writes (the shipped model, the
   tracker's repair), with the same line;
 - **one pixel**: on the truth labels grown, or shrunk, by one pixel (what the measure
@@ -28,7 +31,8 @@ Generation is in a temporary folder; nothing is kept.
 
 Usage::
 
-    python benchmarks/anorectal_angle.py --seeds 2044-2067 --out docs/anorectal_angle.md
+    python benchmarks/anorectal_angle.py --generator gp --seeds 2044-2067
+    python benchmarks/anorectal_angle.py --generator defeco --seeds 5024-5047
 """
 
 from __future__ import annotations
@@ -45,7 +49,13 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "benchmarks"))    # rectocele_accuracy, gp_generator
+sys.path.insert(0, str(ROOT / "benchmarks"))    # rectocele_accuracy, the generators
+
+from rectocele_accuracy import GENERATORS, merge_page, model_and_fitted  # noqa: E402
+
+#: The canal length (mm) the truth's line is fitted over where the generator does not
+#: say (defeco: its rest canal, anus to anorectal junction, is 33–44 mm long).
+DEFAULT_CANAL_MM = 35.0
 
 #: How far each end of the line is moved for the click error (mm).
 CLICK_MM = 2.0
@@ -60,7 +70,6 @@ WAYS = {"model": "model labels, same line",
 
 def measure_case(folder: Path) -> dict:
     """One generated case: per-frame angles from the truth and the others."""
-    from rectocele_accuracy import model_and_fitted
     from scipy import ndimage
 
     from core.anorectal import anorectal_angle
@@ -71,7 +80,7 @@ def measure_case(folder: Path) -> dict:
     series, truth = read_labelled_case(folder, 4)
     params = json.loads((folder / "params.json").read_text())
     anatomy = params.get("anatomy") or params.get("subject") or {}
-    canal = float(anatomy.get("anal_canal_mm", 35.0))
+    canal = float(anatomy.get("anal_canal_mm", DEFAULT_CANAL_MM))
     sp = series.spacing_mm
     lines = [fit_anal_line(lab == 3, sp, canal_mm=canal) for lab in truth]
     model, fitted = model_and_fitted(series, lines, "anorectal_angle_deg")
@@ -112,8 +121,8 @@ def _errors(rows: list[dict], key: str) -> dict[str, float]:
     return out
 
 
-def report(rows: list[dict], seeds: str, seconds: float) -> str:
-    """The markdown page."""
+def report(rows: list[dict], seeds: str, seconds: float, generator: str = "gp") -> str:
+    """The generator's section of the page."""
     from core import __version__
     from core.anorectal import LEVEL_MM, TURN_DEG, WALL_FROM_MM, WALL_TO_MM
 
@@ -124,16 +133,16 @@ def report(rows: list[dict], seeds: str, seconds: float) -> str:
     ok = np.isfinite(rest) & np.isfinite(par)
     corr = float(np.corrcoef(rest[ok], par[ok])[0, 1]) if ok.sum() > 2 else np.nan
     out = [
-        "# Anorectal angle: reproducibility on synthetic cine series",
+        f"## {generator}",
         "",
-        f"Written by `python benchmarks/anorectal_angle.py --seeds {seeds}` (PelviTrack "
-        f"{__version__}, {platform.machine()}, {seconds:.0f} s). Cases: "
-        "`benchmarks/gp_generator.py` (exact labels; never trained on). The measure: "
+        f"`python benchmarks/anorectal_angle.py --generator {generator} --seeds {seeds}` "
+        f"(PelviTrack {__version__}, {platform.machine()}, {seconds:.0f} s). Cases: "
+        f"`benchmarks/{GENERATORS[generator][0]}.py` (exact labels). The measure: "
         "`core.anorectal.anorectal_angle` (corner: the canal's posterior wall turning "
         f"more than {TURN_DEG:g}° or {LEVEL_MM:g} mm below the line's upper end; wall line "
         f"fitted {WALL_FROM_MM:g}–{WALL_TO_MM:g} mm from it). Truth: the truth labels with "
         "the anal canal line fitted to the truth's anterior canal wall over the "
-        "generator's canal length (standing in for the clicks).",
+        f"generator's canal length ({CANAL_NOTE[generator]}; standing in for the clicks).",
         "",
         f"Cases: {len(rows)} ({n_frames} frames); the truth labels give an angle on "
         f"{int(np.isfinite(truth).sum())} frames: {np.nanmean(truth):.0f} ± "
@@ -149,11 +158,11 @@ def report(rows: list[dict], seeds: str, seconds: float) -> str:
         cells = " | ".join(f"{m:.1f}° ({p:.1f}°)" for m, p, _n in
                            (e["frame"], e["rest"], e["range"]))
         out.append(f"| {name} | {e['measured']} ({e['missing']}) | {cells} |")
+    if ok.sum() > 2:
+        out += ["", f"The generator's rest-angle parameter against the truth labels' angle "
+                f"at rest: r = {corr:.2f} over {int(ok.sum())} cases (the generator smooths "
+                "its rectum after setting the angle, so this is not a truth)."]
     out += [
-        "",
-        f"The generator's rest-angle parameter against the truth labels' angle at rest: "
-        f"r = {corr:.2f} over {int(ok.sum())} cases (the generator smooths its rectum after "
-        "setting the angle, so this is not a truth).",
         "",
         "Per case (rest frame; range = largest − smallest over the series):",
         "",
@@ -162,11 +171,25 @@ def report(rows: list[dict], seeds: str, seconds: float) -> str:
         "| --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for r in rows:
-        out.append(f"| {r['case']} | {r['frames']} | {r['parameter']:.0f} | "
-                   f"{r['truth'][0]:.0f} | {r['model'][0]:.0f} | {r['fitted'][0]:.0f} | "
-                   f"{_range(r['truth']):.0f} | {_range(r['model']):.0f} |")
+        cells = (r["parameter"], r["truth"][0], r["model"][0], r["fitted"][0],
+                 _range(r["truth"]), _range(r["model"]))
+        out.append(f"| {r['case']} | {r['frames']} | "
+                   + " | ".join("–" if not np.isfinite(v) else f"{v:.0f}" for v in cells)
+                   + " |")
     out.append("")
     return "\n".join(out)
+
+
+#: The page's head; each generator's results follow as a "## name" section.
+HEAD = """# Anorectal angle: reproducibility on synthetic cine series
+
+Written by `benchmarks/anorectal_angle.py`, one section per generator.
+"""
+
+#: Where each generator's canal length comes from.
+CANAL_NOTE = {"gp": "its `anal_canal_mm`",
+              "defeco": f"not in its parameters: {DEFAULT_CANAL_MM:g} mm, a little under its "
+                        "rest canal's 33–44 mm"}
 
 
 def _seeds(text: str) -> list[int]:
@@ -175,24 +198,30 @@ def _seeds(text: str) -> list[int]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--seeds", default="2044-2067", help="gp seeds, A-B (default 2044-2067, "
-                    "never trained on or used before)")
-    ap.add_argument("--out", default=str(ROOT / "docs" / "anorectal_angle.md"))
-    args = ap.parse_args(argv)
-    from gp_generator import _write_case
+    import importlib
 
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--generator", choices=sorted(GENERATORS), default="gp")
+    ap.add_argument("--seeds", default="2044-2067", help="seeds, A-B (default 2044-2067: gp "
+                    "seeds never trained on or used before)")
+    ap.add_argument("--out", default=str(ROOT / "docs" / "anorectal_angle.md"),
+                    help="the page; an existing page keeps its other generators' sections")
+    args = ap.parse_args(argv)
+    name, prefix, writer = GENERATORS[args.generator]
+    write = getattr(importlib.import_module(name), writer)
     t0 = time.perf_counter()
     rows = []
     with tempfile.TemporaryDirectory(prefix="anorectal-") as tmp:
         for seed in _seeds(args.seeds):
-            _write_case(seed, Path(tmp))
-            rows.append(measure_case(Path(tmp) / f"gp_{seed:03d}"))
+            write(seed, Path(tmp))
+            rows.append(measure_case(Path(tmp) / f"{prefix}_{seed:03d}"))
             r = rows[-1]
             print(f"{r['case']}: rest truth {r['truth'][0]:.0f} model {r['model'][0]:.0f} "
                   f"fitted {r['fitted'][0]:.0f} (parameter {r['parameter']:.0f})", flush=True)
-    text = report(rows, args.seeds, time.perf_counter() - t0)
-    Path(args.out).write_text(text)
+    text = report(rows, args.seeds, time.perf_counter() - t0, args.generator)
+    out = Path(args.out)
+    out.write_text(merge_page(out.read_text() if out.is_file() else "", args.generator, text,
+                              HEAD))
     print(text)
     return 0
 

@@ -201,14 +201,15 @@ Written by `benchmarks/rectocele_accuracy.py`, one section per generator.
 """
 
 
-def merge_page(old: str, generator: str, section: str) -> str:
-    """The page with ``generator``'s section replaced (or added), the others kept."""
+def merge_page(old: str, generator: str, section: str, head: str = HEAD) -> str:
+    """The page (``head``, then one "## name" section per generator) with
+    ``generator``'s section replaced (or added), the others kept."""
     parts = {}
     for chunk in old.split("\n## ")[1:]:
         title, _, body = chunk.partition("\n")
         parts[title.strip()] = "## " + title.strip() + "\n" + body.rstrip() + "\n"
     parts[generator] = section.rstrip() + "\n"
-    return HEAD + "\n" + "\n".join(parts[k] for k in sorted(parts))
+    return head + "\n" + "\n".join(parts[k] for k in sorted(parts))
 
 
 def _seeds(text: str) -> list[int]:

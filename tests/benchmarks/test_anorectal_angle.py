@@ -24,9 +24,18 @@ def test_a_small_run_writes_the_page(script, tmp_path):
     out = tmp_path / "ara.md"
     assert script.main(["--seeds", "2020", "--out", str(out)]) == 0
     text = out.read_text()
-    assert text.startswith("# Anorectal angle") and "| gp_2020 | " in text
+    assert text.startswith(script.HEAD) and "## gp\n" in text and "| gp_2020 | " in text
     for name in script.WAYS.values():
         assert f"| {name} | " in text
     row = next(line for line in text.splitlines() if line.startswith("| gp_2020 |"))
     truth_rest = float(row.split("|")[4])
     assert 60.0 < truth_rest < 180.0
+
+
+def test_each_generator_keeps_its_section(script, tmp_path):
+    out = tmp_path / "ara.md"
+    out.write_text(script.merge_page("", "gp", "## gp\nkept\n", script.HEAD))
+    assert script.main(["--generator", "defeco", "--seeds", "5000", "--out", str(out)]) == 0
+    text = out.read_text()
+    assert "## gp\nkept" in text and "## defeco\n" in text and "| defeco_5000 | " in text
+    assert "rest-angle parameter" not in text          # defeco has no angle parameter
