@@ -41,7 +41,6 @@ import argparse
 import json
 import platform
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -51,7 +50,12 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))    # rectocele_accuracy, the generators
 
-from rectocele_accuracy import GENERATORS, merge_page, model_and_fitted  # noqa: E402
+from rectocele_accuracy import (  # noqa: E402
+    GENERATORS,
+    measure_seeds,
+    model_and_fitted,
+    write_section,
+)
 
 #: The canal length (mm) the truth's line is fitted over where the generator does not
 #: say (defeco: its rest canal, anus to anorectal junction, is 33–44 mm long).
@@ -192,14 +196,7 @@ CANAL_NOTE = {"gp": "its `anal_canal_mm`",
                         "rest canal's 33–44 mm"}
 
 
-def _seeds(text: str) -> list[int]:
-    a, _, b = text.partition("-")
-    return list(range(int(a), int(b or a) + 1))
-
-
 def main(argv: list[str] | None = None) -> int:
-    import importlib
-
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--generator", choices=sorted(GENERATORS), default="gp")
     ap.add_argument("--seeds", default="2044-2067", help="seeds, A-B (default 2044-2067: gp "
@@ -207,21 +204,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", default=str(ROOT / "docs" / "anorectal_angle.md"),
                     help="the page; an existing page keeps its other generators' sections")
     args = ap.parse_args(argv)
-    name, prefix, writer = GENERATORS[args.generator]
-    write = getattr(importlib.import_module(name), writer)
     t0 = time.perf_counter()
-    rows = []
-    with tempfile.TemporaryDirectory(prefix="anorectal-") as tmp:
-        for seed in _seeds(args.seeds):
-            write(seed, Path(tmp))
-            rows.append(measure_case(Path(tmp) / f"{prefix}_{seed:03d}"))
-            r = rows[-1]
-            print(f"{r['case']}: rest truth {r['truth'][0]:.0f} model {r['model'][0]:.0f} "
-                  f"fitted {r['fitted'][0]:.0f} (parameter {r['parameter']:.0f})", flush=True)
+    rows = measure_seeds(args.generator, args.seeds, measure_case, lambda r: (
+        f"{r['case']}: rest truth {r['truth'][0]:.0f} model {r['model'][0]:.0f} "
+        f"fitted {r['fitted'][0]:.0f} (parameter {r['parameter']:.0f})"))
     text = report(rows, args.seeds, time.perf_counter() - t0, args.generator)
-    out = Path(args.out)
-    out.write_text(merge_page(out.read_text() if out.is_file() else "", args.generator, text,
-                              HEAD))
+    write_section(args.out, args.generator, text, HEAD)
     print(text)
     return 0
 

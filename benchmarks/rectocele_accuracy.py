@@ -212,9 +212,33 @@ def merge_page(old: str, generator: str, section: str, head: str = HEAD) -> str:
     return head + "\n" + "\n".join(parts[k] for k in sorted(parts))
 
 
-def _seeds(text: str) -> list[int]:
-    a, _, b = text.partition("-")
-    return list(range(int(a), int(b or a) + 1))
+def measure_seeds(generator: str, seeds: str, measure, describe) -> list[dict]:
+    """Each of ``seeds`` (``"A-B"``, :func:`core.seeds.parse_seeds`) written by
+    ``generator``'s script in a temporary folder (nothing is kept) and measured,
+    ``measure(case folder) -> row``; ``describe(row)`` is printed as each is done."""
+    import importlib
+
+    from core.seeds import parse_seeds
+
+    if str(ROOT / "benchmarks") not in sys.path:
+        sys.path.insert(0, str(ROOT / "benchmarks"))   # the generators' scripts
+    name, prefix, writer = GENERATORS[generator]
+    write = getattr(importlib.import_module(name), writer)
+    rows = []
+    with tempfile.TemporaryDirectory(prefix=f"{generator}-") as tmp:
+        for seed in parse_seeds(seeds):
+            write(seed, Path(tmp))
+            rows.append(measure(Path(tmp) / f"{prefix}_{seed:03d}"))
+            print(describe(rows[-1]), flush=True)
+    return rows
+
+
+def write_section(out: str | Path, generator: str, section: str, head: str = HEAD) -> None:
+    """Put ``generator``'s section on the page ``out``, keeping the others
+    (:func:`merge_page`)."""
+    out = Path(out)
+    out.write_text(merge_page(out.read_text() if out.is_file() else "", generator, section,
+                              head))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -225,24 +249,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", default=str(ROOT / "docs" / "rectocele_accuracy.md"),
                     help="the page; an existing page keeps its other generators' sections")
     args = ap.parse_args(argv)
-    sys.path.insert(0, str(ROOT / "benchmarks"))
-    import importlib
-
-    name, prefix, writer = GENERATORS[args.generator]
-    write = getattr(importlib.import_module(name), writer)
     t0 = time.perf_counter()
-    rows = []
-    with tempfile.TemporaryDirectory(prefix="rectocele-") as tmp:
-        for seed in _seeds(args.seeds):
-            write(seed, Path(tmp))
-            folder = Path(tmp) / f"{prefix}_{seed:03d}"
-            rows.append(measure_case(folder))
-            r = rows[-1]
-            print(f"{r['case']}: rectocele {r['rectocele_mm']:.0f} mm, largest depth truth "
-                  f"{r['truth_max']:.1f} model {r['model_max']:.1f}", flush=True)
+    rows = measure_seeds(args.generator, args.seeds, measure_case, lambda r: (
+        f"{r['case']}: rectocele {r['rectocele_mm']:.0f} mm, largest depth truth "
+        f"{r['truth_max']:.1f} model {r['model_max']:.1f}"))
     text = report(rows, args.seeds, time.perf_counter() - t0, args.generator)
-    out = Path(args.out)
-    out.write_text(merge_page(out.read_text() if out.is_file() else "", args.generator, text))
+    write_section(args.out, args.generator, text)
     print(text)
     return 0
 

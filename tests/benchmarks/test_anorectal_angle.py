@@ -34,7 +34,7 @@ def test_a_small_run_writes_the_page(script, tmp_path):
 
 def test_each_generator_keeps_its_section(script, tmp_path):
     out = tmp_path / "ara.md"
-    out.write_text(script.merge_page("", "gp", "## gp\nkept\n", script.HEAD))
+    script.write_section(out, "gp", "## gp\nkept\n", script.HEAD)
     assert script.main(["--generator", "defeco", "--seeds", "5000", "--out", str(out)]) == 0
     text = out.read_text()
     assert "## gp\nkept" in text and "## defeco\n" in text and "| defeco_5000 | " in text
