@@ -29,10 +29,12 @@ anterior → posterior, y head → feet).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 from core.rectocele import MIN_ANAL_MM, RECTOCELE_ORGAN
-from core.track.contours import arc_lengths, point_at
+from core.track.contours import arc_lengths, mask_contour, point_at
 
 #: The organ whose outline is measured (the rectocele's).
 ANORECTAL_ORGAN = RECTOCELE_ORGAN
@@ -150,6 +152,17 @@ def anorectal_arms(contour: np.ndarray | None, line: np.ndarray | None
     vertex = centre + ((p[i0] - centre) @ d) * d       # the corner, on the wall line
     end = centre + ((pts[-1] - centre) @ d) * d
     return np.stack([vertex - ARM_MM * u, vertex, end])
+
+
+def frame_arms(labels: np.ndarray | None, organs: Sequence[str], spacing_mm: Sequence[float],
+               frame: int, line: np.ndarray | None) -> np.ndarray | None:
+    """:func:`anorectal_arms` on ``frame`` of a label stack (T, H, W; organ i is label
+    i + 1), from its rectum label's outline as the frame table measures it; None
+    without labels, a rectum among ``organs`` or a line."""
+    if labels is None or line is None or ANORECTAL_ORGAN not in organs:
+        return None
+    k = list(organs).index(ANORECTAL_ORGAN) + 1
+    return anorectal_arms(mask_contour(labels[frame] == k, spacing_mm), line)
 
 
 def angle_of_arms(arms: np.ndarray | None) -> float:

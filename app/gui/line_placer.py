@@ -17,10 +17,9 @@ from PySide6.QtCore import QObject, QPointF, Qt, Signal
 from PySide6.QtGui import QColor
 
 from app.gui.state import AppState
-from core.anorectal import ANORECTAL_ORGAN, angle_of_arms, anorectal_arms
+from core.anorectal import angle_of_arms, frame_arms
 from core.rectocele import anal_lines, extended
 from core.reference import HIATUS_ORGAN, m_line, pcl_lines
-from core.track.contours import mask_contour
 
 #: Colour of the line and its ends.
 PCL_COLOUR = QColor("#f5d90a")
@@ -220,12 +219,8 @@ class PclPlacer(QObject):
         from the rectum's label outline as the frame table is)."""
         if frame not in self._arms:
             data = self.state.data
-            arms = None
-            if data.labels is not None and ANORECTAL_ORGAN in data.organs:
-                label = data.organs.index(ANORECTAL_ORGAN) + 1
-                contour = mask_contour(data.labels[frame] == label, data.series.spacing_mm)
-                arms = anorectal_arms(contour, line)
-            self._arms[frame] = arms
+            self._arms[frame] = frame_arms(data.labels, data.organs, data.series.spacing_mm,
+                                           frame, line)
         return self._arms[frame]
 
     def start(self, this_frame_only: bool = False, kind: str = "pcl") -> bool:

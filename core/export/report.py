@@ -108,24 +108,11 @@ def _user_lines(result: Any) -> dict[str, np.ndarray]:
     return {k: v for k, v in found.items() if v is not None}
 
 
-def _angle_arms(result: Any, frame: int, anal: np.ndarray | None) -> np.ndarray | None:
-    """The anorectal angle's arms on ``frame`` (:func:`core.anorectal.anorectal_arms`
-    on its rectum label's outline), or None."""
-    from core.anorectal import ANORECTAL_ORGAN, anorectal_arms
-    from core.track.contours import mask_contour
-
-    labels = getattr(result, "labels", None)
-    if anal is None or labels is None or ANORECTAL_ORGAN not in result.organs:
-        return None
-    k = list(result.organs).index(ANORECTAL_ORGAN) + 1
-    return anorectal_arms(mask_contour(labels[frame] == k, result.series.spacing_mm),
-                          anal[frame])
-
-
 def render_key_frame(result: Any, frame: int, window: tuple[float, float],
                      box: tuple[int, int, int, int] | None = None) -> np.ndarray:
     """One frame (within ``box``, see :func:`crop_box`) with its contours, the PCL
     and the reference points drawn (RGB)."""
+    from core.anorectal import frame_arms
     from core.rectocele import extended
     from core.reference import HIATUS_ORGAN, m_line
 
@@ -152,7 +139,9 @@ def render_key_frame(result: Any, frame: int, window: tuple[float, float],
         if np.isfinite(path[frame]).all():
             contours[f"ref:{organ}"] = _disc(path[frame], MARK_MM)
             colours[f"ref:{organ}"] = PCL_RGB
-    arms = _angle_arms(result, frame, placed.get("anal canal"))
+    anal = placed.get("anal canal")
+    arms = frame_arms(getattr(result, "labels", None), result.organs, series.spacing_mm,
+                      frame, None if anal is None else anal[frame])
     if arms is not None:            # open: drawn out and back (contours are closed)
         contours["anorectal angle"] = np.vstack([arms, arms[1:2]])
         colours["anorectal angle"] = PCL_RGB

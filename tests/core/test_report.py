@@ -150,9 +150,8 @@ def test_the_anal_canal_line_adds_the_anorectal_angle(monkeypatch):
         assert float(row.group(1)) == pytest.approx(value, abs=2)
     assert "anorectal angle (°)</figcaption>" in text
     # the arms are drawn on the key frames: more of the line colour than without them
-    import core.export.report as report
 
-    monkeypatch.setattr(report, "_angle_arms", lambda *_args: None)
+    monkeypatch.setattr("core.anorectal.frame_arms", lambda *_args: None)
     plain, drawn = _images(report_html(res)), _images(text)
 
     def yellow(im):
