@@ -23,17 +23,23 @@ rectum's outline in that frame (:func:`anorectal_arms`):
 
 The angle is the one between the canal's axis pointing down (caudally) and that wall
 line pointing away from the junction: 180° when the rectum runs straight on from the
-canal, 90° when it turns straight back.  Coordinates are the series' xy mm (x grows
-anterior → posterior, y head → feet).
+canal, 90° when it turns straight back.
+
+The corner of step 2 is also the anorectal junction (its posterior wall, where the
+HMO system's H-line ends): where the user has not marked the junction by hand, the
+H- and M-lines are measured to it in every frame (:func:`with_junction`).
+
+Coordinates are the series' xy mm (x grows anterior → posterior, y head → feet).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
 from core.rectocele import MIN_ANAL_MM, RECTOCELE_ORGAN
+from core.reference import HIATUS_ORGAN
 from core.track.contours import arc_lengths, mask_contour, point_at
 
 #: The organ whose outline is measured (the rectocele's).
@@ -81,30 +87,34 @@ def _frame(line: np.ndarray | None
     return line[1], u, n, length
 
 
-def anorectal_arms(contour: np.ndarray | None, line: np.ndarray | None
-                   ) -> np.ndarray | None:
-    """The angle's two arms in one frame, as drawn: (3, 2) xy mm — the canal arm's
-    end (:data:`ARM_MM` down the canal's axis from the vertex), the vertex (where the
-    wall line starts) and the wall line's far end.
+def trace(contour: np.ndarray | None, line: np.ndarray | None
+          ) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """The junction's corner and the angle's arms in one frame: ``(corner, arms)``.
 
     Args:
         contour: (M, 2) the rectum's outline, xy mm (closed, first point not repeated).
         line: (2, 2) the anal canal line's lower and upper ends, xy mm.
 
     Returns:
-        The arms, or None without a contour or a line (or a line shorter than
-        :data:`core.rectocele.MIN_ANAL_MM`), when the outline does not cross the
-        line's middle on both of the canal's walls, or its wall does not reach
-        :data:`WALL_TO_MM` from the corner.
+        corner: (2,) xy mm, the point of the outline where the canal's posterior wall
+            turns into the rectum's (step 2 of the module's recipe; the anorectal
+            junction's posterior wall, where the H-line ends), or None without a
+            contour or a line (or a line shorter than
+            :data:`core.rectocele.MIN_ANAL_MM`), or when the outline does not cross
+            the line's middle on both of the canal's walls.
+        arms: (3, 2) xy mm as drawn — the canal arm's end (:data:`ARM_MM` down the
+            canal's axis from the vertex), the vertex (the corner projected on the
+            wall line) and the wall line's far end; None where the corner is None, or
+            where the wall does not reach :data:`WALL_TO_MM` from the corner.
     """
     frame = _frame(line)
     if frame is None or contour is None or len(contour) < 3:
-        return None
+        return None, None
     top, u, n, length = frame
     middle = -0.5 * length
     c = np.asarray(contour, np.float64)
     if not np.isfinite(c).all():
-        return None
+        return None, None
     _, around = arc_lengths(c)
     m = max(int(np.ceil(around / STEP_MM)), 8)
     step = around / m
@@ -116,7 +126,7 @@ def anorectal_arms(contour: np.ndarray | None, line: np.ndarray | None
     down = np.flatnonzero((s >= middle) & (nxt < middle))
     cross = np.concatenate([up, down])
     if cross.size < 2:
-        return None
+        return None, None
     # front to back: the canal's anterior wall, then its posterior wall
     i0 = int(cross[np.argsort(w[cross])[1]])
     way = 1 if np.isin(i0, up) else -1                # upwards along the wall
@@ -131,19 +141,20 @@ def anorectal_arms(contour: np.ndarray | None, line: np.ndarray | None
     turned = tang @ u < np.cos(np.radians(TURN_DEG)) * np.hypot(*tang.T)
     there = np.flatnonzero(turned | (s[walk] >= -LEVEL_MM))
     if there.size == 0:
-        return None
+        return None, None
     walk = walk[there[0]:]
     i0 = int(walk[0])
+    corner = p[i0].copy()
     # the stretch of the wall from where it first gets WALL_FROM_MM from the start to
     # where it first gets WALL_TO_MM away: past the notch, within the distal rectum
     dist = np.hypot(*(p[walk] - p[i0]).T)
     beyond = np.flatnonzero(dist > WALL_TO_MM)
     if beyond.size == 0:
-        return None
+        return corner, None
     stretch = walk[:beyond[0]]
     keep = stretch[dist[:beyond[0]] >= WALL_FROM_MM]
     if keep.size < 4:
-        return None
+        return corner, None
     pts = p[keep]
     centre = pts.mean(axis=0)
     d = np.linalg.svd(pts - centre, full_matrices=False)[2][0]
@@ -151,18 +162,79 @@ def anorectal_arms(contour: np.ndarray | None, line: np.ndarray | None
         d = -d
     vertex = centre + ((p[i0] - centre) @ d) * d       # the corner, on the wall line
     end = centre + ((pts[-1] - centre) @ d) * d
-    return np.stack([vertex - ARM_MM * u, vertex, end])
+    return corner, np.stack([vertex - ARM_MM * u, vertex, end])
+
+
+def anorectal_arms(contour: np.ndarray | None, line: np.ndarray | None
+                   ) -> np.ndarray | None:
+    """The angle's two arms in one frame, as drawn: (3, 2) xy mm — the canal arm's
+    end, the vertex and the wall line's far end (:func:`trace`); None where they
+    cannot be found."""
+    return trace(contour, line)[1]
+
+
+def anorectal_junction(contour: np.ndarray | None, line: np.ndarray | None
+                       ) -> np.ndarray | None:
+    """The anorectal junction in one frame: (2,) xy mm, the corner of the outline
+    where the canal's posterior wall turns into the rectum's (:func:`trace`); None
+    where it cannot be found."""
+    return trace(contour, line)[0]
+
+
+def junction_and_angle(contours: Sequence[np.ndarray | None], anal: np.ndarray
+                       ) -> tuple[np.ndarray, np.ndarray]:
+    """Each frame's junction and angle from the rectum's outlines and the anal canal
+    line.
+
+    Args:
+        contours: the rectum's outline per frame (None where it is missing).
+        anal: (T, 2, 2) the anal canal line per frame (:func:`core.rectocele.anal_lines`).
+
+    Returns:
+        junction (T, 2) xy mm and angle (T,) degrees, NaN where not found.
+    """
+    t_n = len(contours)
+    junction = np.full((t_n, 2), np.nan)
+    angle = np.full(t_n, np.nan)
+    for t, c in enumerate(contours):
+        corner, arms = trace(c, anal[t])
+        if corner is not None:
+            junction[t] = corner
+        angle[t] = angle_of_arms(arms)
+    return junction, angle
+
+
+def with_junction(reference: Mapping[str, np.ndarray] | None,
+                  contours: Sequence[np.ndarray | None] | None,
+                  anal: np.ndarray | None) -> dict[str, np.ndarray]:
+    """``reference`` (organ -> (T, 2) path of its reference point) with the anorectal
+    junction found in every frame (:func:`junction_and_angle`) as the rectum's, where
+    the user marked none and an anal canal line is there; else as it is."""
+    out = dict(reference or {})
+    if anal is None or contours is None or HIATUS_ORGAN in out:
+        return out
+    junction = junction_and_angle(contours, anal)[0]
+    if np.isfinite(junction).any():
+        out[HIATUS_ORGAN] = junction
+    return out
+
+
+def frame_trace(labels: np.ndarray | None, organs: Sequence[str], spacing_mm: Sequence[float],
+                frame: int, line: np.ndarray | None
+                ) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """:func:`trace` (junction, arms) on ``frame`` of a label stack (T, H, W; organ i
+    is label i + 1), from its rectum label's outline as the frame table measures it;
+    (None, None) without labels, a rectum among ``organs`` or a line."""
+    if labels is None or line is None or ANORECTAL_ORGAN not in organs:
+        return None, None
+    k = list(organs).index(ANORECTAL_ORGAN) + 1
+    return trace(mask_contour(labels[frame] == k, spacing_mm), line)
 
 
 def frame_arms(labels: np.ndarray | None, organs: Sequence[str], spacing_mm: Sequence[float],
                frame: int, line: np.ndarray | None) -> np.ndarray | None:
-    """:func:`anorectal_arms` on ``frame`` of a label stack (T, H, W; organ i is label
-    i + 1), from its rectum label's outline as the frame table measures it; None
-    without labels, a rectum among ``organs`` or a line."""
-    if labels is None or line is None or ANORECTAL_ORGAN not in organs:
-        return None
-    k = list(organs).index(ANORECTAL_ORGAN) + 1
-    return anorectal_arms(mask_contour(labels[frame] == k, spacing_mm), line)
+    """The arms of :func:`frame_trace`."""
+    return frame_trace(labels, organs, spacing_mm, frame, line)[1]
 
 
 def angle_of_arms(arms: np.ndarray | None) -> float:

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from scipy.interpolate import CubicSpline
 
-from core.anorectal import ANORECTAL_ORGAN, anorectal_angle
+from core.anorectal import ANORECTAL_ORGAN, junction_and_angle
 from core.rectocele import RECTOCELE_ORGAN, rectocele_depth
 from core.reference import (
     GRADED_ORGANS,
@@ -246,6 +246,23 @@ def point_table(
     return pd.concat(parts, ignore_index=True)[list(POINT_COLUMNS)]
 
 
+def _contours(contours: Mapping[str, Sequence[np.ndarray | None]] | None, labels: np.ndarray,
+              spacing_mm: Sequence[float], organs: Sequence[str]):  # noqa: ANN202
+    """``contour_of(organ, frame)``: the given contour, else the label's outline traced
+    once."""
+    traced: dict[tuple[str, int], np.ndarray | None] = {}
+
+    def contour_of(organ: str, t: int) -> np.ndarray | None:
+        if contours is not None:
+            return contours[organ][t]
+        if (organ, t) not in traced:
+            traced[organ, t] = mask_contour(labels[t] == list(organs).index(organ) + 1,
+                                            spacing_mm)
+        return traced[organ, t]
+
+    return contour_of
+
+
 def frame_table(
     points: pd.DataFrame,
     series: CineSeries,
@@ -289,6 +306,8 @@ def frame_table(
             ``ref_below_pcl_mm`` is how far it lies below the PCL and
             ``ref_to_pubis_mm`` its distance from the inferior pubic point (for the
             anorectal junction the H-line; its ``ref_below_pcl_mm`` is the M-line).
+            Without the junction, and with ``anal``, the junction is found in each
+            frame (:func:`core.anorectal.junction_and_angle`).
             With the junction, ``below_h_line_mm`` is how far each other organ's
             graded point (its reference point, else the bladder's lowest point) lies
             below the H-line (:func:`core.reference.below_h_line`).
@@ -320,6 +339,14 @@ def frame_table(
         anal = np.asarray(anal, dtype=np.float64)
         if anal.shape != (t_n, 2, 2):
             raise ValueError(f"expected anal ({t_n},2,2), got {anal.shape}")
+    contour_of = _contours(contours, lab, series.spacing_mm, organs)
+    angles = None
+    if anal is not None and ANORECTAL_ORGAN in organs:
+        # the rectum's corner at the junction and its angle, traced once per frame
+        junction, angles = junction_and_angle(
+            [contour_of(ANORECTAL_ORGAN, t) for t in range(t_n)], anal)
+        if HIATUS_ORGAN not in (reference or {}) and np.isfinite(junction).any():
+            reference = {**(reference or {}), HIATUS_ORGAN: junction}
     hl = h_lines(pcl, reference)
     subject = _subject(series, keep_identity)
     flag_sets = {o: {int(t) for t in ts} for o, ts in (flagged or {}).items()}
@@ -331,8 +358,7 @@ def frame_table(
     for oi, organ in enumerate(organs):
         shapes = []
         for t in range(t_n):
-            c = contours[organ][t] if contours is not None else mask_contour(
-                lab[t] == oi + 1, series.spacing_mm)
+            c = contour_of(organ, t)
             sh = shape_summary(c) if c is not None else None
             if sh is not None:
                 sh["below_pcl_mm"] = lowest_below_pcl(c, None if pcl is None else pcl[t])
@@ -340,7 +366,7 @@ def frame_table(
                                          and organ in GRADED_ORGANS else np.nan)
                 sh["rectocele_depth_mm"] = (rectocele_depth(c, anal[t]) if anal is not None
                                             and organ == RECTOCELE_ORGAN else np.nan)
-                sh["anorectal_angle_deg"] = (anorectal_angle(c, anal[t]) if anal is not None
+                sh["anorectal_angle_deg"] = (angles[t] if angles is not None
                                              and organ == ANORECTAL_ORGAN else np.nan)
             shapes.append(sh)
         rest = shapes[rest_frame]

@@ -134,6 +134,13 @@ REFERENCE_POINTS = {"bladder": "bladder base", "uterus_vagina": "cervix or vagin
                     "rectum": "anorectal junction"}
 
 
+def reference_name(organ: str, automatic: bool = False) -> str:
+    """What the app calls ``organ``'s reference point (:data:`REFERENCE_POINTS`); the
+    anorectal junction found on each frame rather than marked is "(automatic)"."""
+    name = REFERENCE_POINTS.get(organ, "reference point")
+    return f"{name} (automatic)" if automatic and organ == HIATUS_ORGAN else name
+
+
 def reference_tracks(points: Mapping[str, np.ndarray], valid: Mapping[str, np.ndarray],
                      chosen: Mapping[str, int] | None, strict: bool = False
                      ) -> dict[str, np.ndarray]:
@@ -328,6 +335,15 @@ class MeasuredAgainstPcl:
         return {str(o): int(i)
                 for o, i in ((self.settings or {}).get("reference_points") or {}).items()}
 
+    @property
+    def junction_found(self) -> bool:
+        """Whether the anorectal junction is found on each frame (an anal canal line is
+        placed and no junction marked) rather than marked."""
+        from core.rectocele import ANAL_LANDMARKS
+
+        return (HIATUS_ORGAN in self.organs and HIATUS_ORGAN not in self.reference_points
+                and all(k in (self.landmarks or {}) for k in ANAL_LANDMARKS))
+
     def set_landmarks(self, landmarks: Mapping[str, np.ndarray]) -> None:
         """Replace the landmarks (e.g. the PCL placed by the user) and recompute the
         frame table's columns that use them (in place; tracks and labels unchanged).
@@ -363,11 +379,21 @@ class MeasuredAgainstPcl:
         else:
             self.settings.pop("reference_points", None)
 
-    def reference_tracks(self, chosen: Mapping[str, int] | None = None
+    def reference_tracks(self, chosen: Mapping[str, int] | None = None, found: bool = True
                          ) -> dict[str, np.ndarray]:
-        """Each reference point's path, organ -> (T, 2) xy mm (NaN where not tracked)."""
-        return reference_tracks(self.tracks.points, self.tracks.valid,
+        """Each reference point's path, organ -> (T, 2) xy mm (NaN where not tracked);
+        with ``found``, where no anorectal junction is marked and an anal canal line is
+        placed, the junction found in each frame (:func:`core.anorectal.with_junction`),
+        as the frame table measures it."""
+        from core.anorectal import with_junction  # core.anorectal imports this module
+        from core.rectocele import anal_lines
+
+        refs = reference_tracks(self.tracks.points, self.tracks.valid,
                                 self.reference_points if chosen is None else chosen)
+        anal = anal_lines(self.landmarks, self.series.n_frames)
+        if not found or anal is None or HIATUS_ORGAN in refs or HIATUS_ORGAN not in self.organs:
+            return refs
+        return with_junction(refs, self._current_contours()[HIATUS_ORGAN], anal)
 
     def _current_contours(self) -> dict[str, list[np.ndarray | None]]:
         """The label contours of every organ and frame: the tracker's (frames corrected
@@ -399,7 +425,8 @@ class MeasuredAgainstPcl:
                                 contours=self._current_contours(),
                                 pcl=pcl_lines(landmarks, self.series.n_frames),
                                 anal=anal_lines(landmarks, self.series.n_frames),
-                                reference=self.reference_tracks(chosen))
+                                reference=reference_tracks(self.tracks.points,
+                                                           self.tracks.valid, chosen))
             keyed = table.set_index(["organ", "frame"])
             keys = pd.MultiIndex.from_arrays([frames["organ"], frames["frame"].astype(int)])
             for col in PCL_COLUMNS:

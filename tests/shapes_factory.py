@@ -36,11 +36,22 @@ def bent_tube(angle: float, tilt: float = 0.0, spacing=(1.0, 1.0), radius: float
     return inside.reshape(shape), line
 
 
-def tube_analysis(angles, shape=(180, 170)):
+#: The corner of a :func:`bent_tube`'s posterior wall at the junction, tilt 0: where
+#: the canal's posterior wall and the rectum's lower wall meet (on the bend's bisector).
+def tube_corner(angle: float, tilt: float = 0.0, radius: float = 5.0) -> np.ndarray:
+    a = np.deg2rad(angle)
+    bisector = np.array([np.sin(a), 1.0 + np.cos(a)])
+    bisector /= np.linalg.norm(bisector)
+    return np.array([100.0, 120.0]) + _rot(tilt) @ (bisector * radius / np.sin(a / 2))
+
+
+def tube_analysis(angles, shape=(180, 170), pcl=None):
     """``run_analyze`` on given labels: one bent tube per frame (``angles``, labelled
-    rectum), the anal canal line of the first frame's tube placed on every frame."""
+    rectum), the anal canal line of the first frame's tube placed on every frame (and
+    ``pcl``, ((px, py), (cx, cy)) mm, when given)."""
     from core.pipeline import run_analyze
     from core.rectocele import with_anal_line
+    from core.reference import with_pcl
     from core.series import CineSeries
 
     labels = np.stack([bent_tube(a, shape=shape)[0] for a in angles]).astype(np.uint8)
@@ -48,5 +59,8 @@ def tube_analysis(angles, shape=(180, 170)):
     n = len(angles)
     series = CineSeries(10 + 50.0 * labels.astype(np.float32), (1.0, 1.0),
                         np.arange(n) * 0.5, {"subject_id": "tube"})
+    marks = with_anal_line({}, n, line[0], line[1])
+    if pcl is not None:
+        marks = with_pcl(marks, n, *pcl)
     return run_analyze(series, labels=labels, organs=("rectum",), n_points=64,
-                       landmarks=with_anal_line({}, n, line[0], line[1]))
+                       landmarks=marks)

@@ -18,7 +18,7 @@ from app.commands import add_inference_options, add_slice_option, inference_kwar
 from core.anorectal import angle_summary
 from core.batch import analysis_steps
 from core.pipeline import AnalysisResult, write_outputs
-from core.reference import REFERENCE_POINTS
+from core.reference import reference_name
 from core.summary import grades_of
 
 
@@ -113,7 +113,7 @@ def summary_lines(result: AnalysisResult) -> list[str]:
                 f"max displacement {disp:6.1f} mm")
         row = summary.loc[organ] if organ in summary.index else None
         if row is not None and np.isfinite(row["max_ref_below_pcl_mm"]):
-            line += (f"   {REFERENCE_POINTS.get(organ, 'reference point')} "
+            line += (f"   {reference_name(organ, result.junction_found)} "
                      f"{row['max_ref_below_pcl_mm']:+6.1f} mm below the PCL")
         elif row is not None and np.isfinite(row["max_below_pcl_mm"]):
             line += f"   lowest point {row['max_below_pcl_mm']:+6.1f} mm below the PCL"

@@ -17,7 +17,7 @@ from PySide6.QtCore import QObject, QPointF, Qt, Signal
 from PySide6.QtGui import QColor
 
 from app.gui.state import AppState
-from core.anorectal import angle_of_arms, frame_arms
+from core.anorectal import angle_of_arms, frame_trace
 from core.rectocele import anal_lines, extended
 from core.reference import HIATUS_ORGAN, m_line, pcl_lines
 
@@ -161,7 +161,9 @@ class PclPlacer(QObject):
         self.first: np.ndarray | None = None
         self._lines: np.ndarray | None = None
         self._anal: np.ndarray | None = None
-        self._arms: dict[int, np.ndarray | None] = {}   # per frame, once drawn
+        # per frame, once drawn: the anorectal junction and the angle's arms
+        self._traced: dict[int, tuple[np.ndarray | None, np.ndarray | None]] = {}
+        self._auto_junction = True
         self._refs: dict[str, np.ndarray] = {}
         self._blank = True  # the overlay shows nothing
         player.scene().sigMouseClicked.connect(self._on_click)
@@ -179,17 +181,20 @@ class PclPlacer(QObject):
         marks = getattr(self.state.result, "landmarks", None)
         self._lines = None if data is None else pcl_lines(marks, data.n_frames)
         self._anal = None if data is None else anal_lines(marks, data.n_frames)
-        self._arms = {}
+        self._traced = {}
         result = self.state.result
-        self._refs = (result.reference_tracks() if hasattr(result, "reference_tracks")
-                      else {})
+        # the points marked; the anorectal junction, unless marked, is found on each
+        # frame with the angle (as the frame table finds it)
+        self._refs = (result.reference_tracks(found=False)
+                      if hasattr(result, "reference_tracks") else {})
+        self._auto_junction = HIATUS_ORGAN not in self._refs
         if data is None or data.labels is None:
             self.stop()
         self._draw()
 
     def _on_labels(self, frame: int) -> None:
-        """A corrected frame: its angle is measured again on the new outline."""
-        self._arms.pop(int(frame), None)
+        """A corrected frame: its angle and junction are found again on the new outline."""
+        self._traced.pop(int(frame), None)
         if int(frame) == self.state.frame:
             self._draw()
 
@@ -199,29 +204,32 @@ class PclPlacer(QObject):
         line = None if self._lines is None or self.placing else self._lines[t]
         anal = None if self._anal is None or self.placing else self._anal[t]
         pending = self.first if self.placing else None
-        at = [p[t] for p in self._refs.values()]
-        at = [p for p in at if np.isfinite(p).all()]
+        junction, arms = (None, None) if anal is None else self._trace(t, anal)
+        marked = self._refs.get(HIATUS_ORGAN)
+        arj = junction if self._auto_junction else None if marked is None else marked[t]
+        at = [p[t] for o, p in self._refs.items() if o != HIATUS_ORGAN] + [arj]
+        at = [p for p in at if p is not None and np.isfinite(p).all()]
         blank = line is None and anal is None and pending is None and not at
         if blank and self._blank:
             return  # nothing drawn, nothing to draw: no per-frame cost during playback
         self.overlay.show(line, pending)
         self.overlay.show_anal(anal)
-        self.overlay.show_angle(None if anal is None else self._angle_arms(t, anal))
+        self.overlay.show_angle(arms)
         self.overlay.refs.setData([p[0] for p in at], [p[1] for p in at])
-        arj = self._refs.get(HIATUS_ORGAN)
-        arj = None if arj is None or line is None else arj[self.state.frame]
+        arj = None if line is None else arj
         self.overlay.show_hmo(None if arj is None or not np.isfinite(arj).all() else
                               np.stack([np.stack([line[0], arj]), m_line(line, arj)]))
         self._blank = blank
 
-    def _angle_arms(self, frame: int, line: np.ndarray) -> np.ndarray | None:
-        """The anorectal angle's arms on ``frame`` (computed once per frame and line,
-        from the rectum's label outline as the frame table is)."""
-        if frame not in self._arms:
+    def _trace(self, frame: int, line: np.ndarray
+               ) -> tuple[np.ndarray | None, np.ndarray | None]:
+        """The anorectal junction and the angle's arms on ``frame`` (found once per
+        frame and line, from the rectum's label outline as the frame table is)."""
+        if frame not in self._traced:
             data = self.state.data
-            self._arms[frame] = frame_arms(data.labels, data.organs, data.series.spacing_mm,
-                                           frame, line)
-        return self._arms[frame]
+            self._traced[frame] = frame_trace(data.labels, data.organs,
+                                              data.series.spacing_mm, frame, line)
+        return self._traced[frame]
 
     def start(self, this_frame_only: bool = False, kind: str = "pcl") -> bool:
         """Take the next two clicks as the ends of a line of ``kind`` ("pcl", "anal";

@@ -25,7 +25,7 @@ from app.gui import theme
 from app.gui.line_placer import PclPlacer
 from core.anorectal import angle_summary
 from core.rectocele import LINE_KINDS, anal_lines
-from core.reference import REFERENCE_POINTS, pcl_lines
+from core.reference import REFERENCE_POINTS, pcl_lines, reference_name
 from core.summary import grades_of
 
 
@@ -252,18 +252,19 @@ class ReferenceActions:
         self.state.refresh_result()
         self._autosave_timer.start()
         table = summary_table(result.frames, int(result.settings.get("rest_frame", 0)))
-        self.status_label.setText(pcl_report(table) or "Nothing is measured against a "
-                                  "placed line")
+        self.status_label.setText(pcl_report(table, result.junction_found)
+                                  or "Nothing is measured against a placed line")
 
 
-def pcl_report(table: Any) -> str:
+def pcl_report(table: Any, junction_found: bool = False) -> str:
     """One status line from a summary table: each organ's measure against the PCL
-    (the reference point where one is marked, else the lowest point) and its grade."""
+    (the reference point where one is marked or, for the anorectal junction, found
+    — ``junction_found`` — else the lowest point) and its grade."""
     parts = []
     for _, row in table.iterrows():
         ref, low = row["max_ref_below_pcl_mm"], row["max_below_pcl_mm"]
         if ref == ref:
-            text = f"{REFERENCE_POINTS.get(row['organ'], row['organ'])} {ref:+.1f} mm"
+            text = f"{reference_name(row['organ'], junction_found)} {ref:+.1f} mm"
         elif low == low:
             text = f"{theme.organ_label(row['organ'])} lowest point {low:+.1f} mm"
         else:

@@ -294,7 +294,11 @@ def report_html(result: Any, *, keep_identity: bool = False) -> str:
                    "far each other organ's graded point went below the H-line; rectocele: the "
                    "rectal wall in front of the anal canal's line (small < 2 cm, moderate "
                    "2–4, large); anorectal angle: between the anal canal's axis and the "
-                   "distal rectum's posterior wall.</p>")
+                   "distal rectum's posterior wall."
+                   + (" The anorectal junction was not marked: it is the corner where the "
+                      "anal canal's posterior wall turns into the rectum's, found on each "
+                      "frame." if getattr(result, "junction_found", False) else "")
+                   + "</p>")
 
         times = series.times_s - series.times_s[0]
         marks = [float(times[t]) for t, _ in keys]

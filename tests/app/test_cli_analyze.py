@@ -441,3 +441,18 @@ def test_the_summary_quotes_the_anorectal_angle():
     result = tube_analysis((105.0, 95.0, 140.0))
     rectum = next(x for x in summary_lines(result) if x.strip().startswith("rectum"))
     assert rectum.endswith("anorectal angle 105° at rest, 95–140°")
+
+
+def test_the_summary_names_the_junction_found_on_each_frame():
+    from shapes_factory import tube_analysis
+
+    from app.commands.analyze import summary_lines
+
+    result = tube_analysis((100.0, 110.0), pcl=((60.0, 100.0), (160.0, 95.0)))
+    rectum = next(x for x in summary_lines(result) if x.strip().startswith("rectum"))
+    m = result.frames["ref_below_pcl_mm"].max()
+    assert f"anorectal junction (automatic) {m:+6.1f} mm below the PCL" in rectum
+    assert "H normal, M mild" in rectum
+    result.set_reference_points({"rectum": 3})
+    rectum = next(x for x in summary_lines(result) if x.strip().startswith("rectum"))
+    assert "anorectal junction  " in rectum and "(automatic)" not in rectum

@@ -160,3 +160,14 @@ def test_the_anal_canal_line_adds_the_anorectal_angle(monkeypatch):
 
     assert len(drawn) >= 1
     assert all(yellow(a) > yellow(b) + 40 for a, b in zip(drawn, plain, strict=True))
+
+
+def test_the_report_grades_the_hmo_lines_to_the_junction_found():
+    from shapes_factory import tube_analysis
+
+    res = tube_analysis((100.0, 110.0), pcl=((60.0, 100.0), (160.0, 95.0)))
+    text = report_html(res)
+    assert "<td>H normal, M mild</td>" in text
+    assert "The anorectal junction was not marked" in text
+    res.set_reference_points({"rectum": 3})
+    assert "The anorectal junction was not marked" not in report_html(res)

@@ -361,3 +361,56 @@ def test_the_anorectal_angle_is_measured_drawn_and_follows_a_corrected_frame(win
     window.state.labels_changed.emit(4)
     assert overlay.ara_text.toPlainText() in ("169°", "170°", "171°")
     assert window.remove_anal_line() and not overlay.ara.isVisible()
+
+
+def test_the_anal_canal_line_finds_the_junction_that_ends_the_h_line(window, qtbot):
+    """With the anal canal line and no junction marked, the junction is the corner of
+    the angle in each frame: drawn as a star with the H- and M-lines, followed when a
+    frame is corrected, and replaced by a junction the user marks."""
+    from shapes_factory import bent_tube, tube_corner
+
+    from app.gui.adapters import result_from_tracks
+    from core.series import CineSeries
+    from core.track.contours import mask_contour, resample_closed
+
+    angles = [95.0, 105.0, 115.0, 120.0]
+    masks = [bent_tube(a, shape=(180, 160))[0] for a in angles]
+    labels = np.stack(masks).astype(np.uint8)
+    points = np.stack([resample_closed(mask_contour(m, (1.0, 1.0)), 64) for m in masks])
+    series = CineSeries(50.0 + 100.0 * labels.astype(np.float32), (1.0, 1.0),
+                        np.arange(4) * 0.5, {"subject_id": "tube"})
+    result = result_from_tracks(series, labels, ("rectum",), {"rectum": points},
+                                model_id="analytic-tube")
+    window.state.set_result(result, dirty=False)
+    window.show()
+    qtbot.waitExposed(window)
+    overlay = window.pcl.overlay
+    window.pcl.start()
+    window.pcl.click(60.0, 100.0)
+    window.pcl.click(150.0, 95.0)
+    assert not overlay.hmo.isVisible() and len(overlay.refs.getData()[0]) == 0
+    line = bent_tube(95.0)[1]
+    window.anal_action.trigger()
+    _click_mm(window, *line[0])
+    _click_mm(window, *line[1])
+    assert "anorectal junction (automatic) +" in window.status_label.text()
+    window.state.set_frame(2)
+    star = np.c_[overlay.refs.getData()][0]
+    np.testing.assert_allclose(star, tube_corner(115.0), atol=1.6)
+    np.testing.assert_allclose(star, result.reference_tracks()["rectum"][2], atol=1e-9)
+    assert overlay.hmo.isVisible()
+    xs, ys = overlay.hmo.getData()
+    np.testing.assert_allclose([xs[0], ys[0], xs[1], ys[1]], [60.0, 100.0, *star], atol=1e-9)
+    # a corrected frame: the junction is found again on its outline
+    result.labels[2] = bent_tube(80.0, shape=(180, 160))[0]
+    window.state.labels_changed.emit(2)
+    np.testing.assert_allclose(np.c_[overlay.refs.getData()][0], tube_corner(80.0), atol=1.6)
+    # a junction marked by hand replaces the one found
+    k = 20
+    window.pick_action.trigger()
+    _click_mm(window, *points[2][k])
+    assert result.reference_points == {"rectum": k} and not result.junction_found
+    np.testing.assert_allclose(np.c_[overlay.refs.getData()][0], points[2][k], atol=1e-9)
+    assert "anorectal junction +" in window.status_label.text()
+    window.undo()
+    np.testing.assert_allclose(np.c_[overlay.refs.getData()][0], tube_corner(80.0), atol=1.6)
