@@ -1,4 +1,4 @@
-"""How reproducibly PelviTrack measures the anorectal angle (``anorectal_angle_deg``).
+"""How reproducibly PelviTrack measures the anorectal angle and finds the junction.
 
 No generator here gives the angle of its labels: the ones with an anorectal angle
 parameter (gp, cascade) smooth the rectum's centreline after setting it, so their
@@ -27,6 +27,11 @@ Reported: per frame, the mean and 95th percentile of |other − truth| and how m
 frames have an angle at all; per case, the same for the angle at rest and the angle's
 range (largest − smallest); and the generator's rest-angle parameter against the
 truth labels' angle at rest (correlation), to show how loosely they are related.
+
+The same for the anorectal junction found with the angle (the corner of the wall,
+``core.anorectal.trace``; where no junction is marked, the H- and M-lines end there):
+the distance between each way's junction and the truth's, and its head–feet part.  An
+H- or M-line moves by at most that distance (the pubis and the PCL stay).
 Generation is in a temporary folder; nothing is kept.
 
 Usage::
@@ -72,11 +77,36 @@ WAYS = {"model": "model labels, same line",
         "fitted": "model labels, line fitted to them (`--anal-canal auto`)"}
 
 
+def traced(contours: list, lines: list) -> np.ndarray:
+    """Per frame (T, 3): the angle (°) and the junction's x, y (mm); NaN where none."""
+    from core.anorectal import angle_of_arms, trace
+
+    out = np.full((len(contours), 3), np.nan)
+    for t, (c, line) in enumerate(zip(contours, lines, strict=True)):
+        corner, arms = trace(c, line)
+        out[t, 0] = angle_of_arms(arms)
+        if corner is not None:
+            out[t, 1:] = corner
+    return out
+
+
+def analysed(result: object) -> np.ndarray:
+    """What ``analyze`` gives per frame (T, 3): the rectum's angle and the junction it
+    found (the end of the H- and M-lines)."""
+    frames = result.frames
+    angle = (frames[frames["organ"] == "rectum"].sort_values("frame")
+             ["anorectal_angle_deg"].to_numpy(float))
+    junction = result.reference_tracks().get("rectum")
+    if junction is None:
+        junction = np.full((len(angle), 2), np.nan)
+    return np.c_[angle, junction]
+
+
 def measure_case(folder: Path) -> dict:
-    """One generated case: per-frame angles from the truth and the others."""
+    """One generated case: per-frame angles and junctions from the truth and the
+    others; key -> (T,) angles and key + "_j" -> (T, 2) junctions."""
     from scipy import ndimage
 
-    from core.anorectal import anorectal_angle
     from core.rectocele import fit_anal_line
     from core.segment.data import read_labelled_case
     from core.track.contours import mask_contour
@@ -87,23 +117,24 @@ def measure_case(folder: Path) -> dict:
     canal = float(anatomy.get("anal_canal_mm", DEFAULT_CANAL_MM))
     sp = series.spacing_mm
     lines = [fit_anal_line(lab == 3, sp, canal_mm=canal) for lab in truth]
-    model, fitted = model_and_fitted(series, lines, "anorectal_angle_deg")
     contours = [mask_contour(lab == 3, sp) for lab in truth]
-    true = np.array([anorectal_angle(c, line) for c, line in zip(contours, lines, strict=True)])
-    moved = {name: np.array([anorectal_angle(mask_contour(op(lab == 3), sp), line)
-                             for lab, line in zip(truth, lines, strict=True)])
-             for name, op in (("grown", ndimage.binary_dilation),
-                              ("shrunk", ndimage.binary_erosion))}
+    ways = dict(zip(("model", "fitted"), model_and_fitted(series, lines, analysed),
+                    strict=True))
+    ways["truth"] = traced(contours, lines)
+    for name, op in (("grown", ndimage.binary_dilation), ("shrunk", ndimage.binary_erosion)):
+        ways[name] = traced([mask_contour(op(lab == 3), sp) for lab in truth], lines)
     rng = np.random.default_rng(int(params.get("seed", 0)))
-    click = []
-    for c, line in zip(contours, lines, strict=True):
+    moved = []
+    for line in lines:
         angle = rng.uniform(0, 2 * np.pi, 2)
         shift = CLICK_MM * np.stack([np.cos(angle), np.sin(angle)], axis=1)
-        click.append(anorectal_angle(c, None if line is None else line + shift))
-    return {"case": folder.name, "frames": series.n_frames,
-            "parameter": float(anatomy.get("anorectal_angle_deg", np.nan)),
-            "truth": true, "model": model, "click": np.array(click), "fitted": fitted,
-            **moved}
+        moved.append(None if line is None else line + shift)
+    ways["click"] = traced(contours, moved)
+    out = {"case": folder.name, "frames": series.n_frames,
+           "parameter": float(anatomy.get("anorectal_angle_deg", np.nan))}
+    for key, v in ways.items():
+        out[key], out[key + "_j"] = v[:, 0], v[:, 1:]
+    return out
 
 
 def _range(v: np.ndarray) -> float:
@@ -122,6 +153,23 @@ def _errors(rows: list[dict], key: str) -> dict[str, float]:
         v = np.abs(v[np.isfinite(v)])
         out[name] = (float(v.mean()), float(np.percentile(v, 95)), v.size) if v.size else (
             np.nan, np.nan, 0)
+    return out
+
+
+def junction_errors(rows: list[dict], key: str) -> dict[str, object]:
+    """How far ``key``'s junction lies from the truth's (mm): per frame (distance and
+    its head–feet part) and at rest; frames with a junction, and those the truth had
+    and this did not."""
+    d = np.concatenate([r[key + "_j"] - r["truth_j"] for r in rows])
+    both = np.concatenate([np.isfinite(r["truth_j"]).all(1) for r in rows])
+    have = np.concatenate([np.isfinite(r[key + "_j"]).all(1) for r in rows])
+    rest = np.array([np.hypot(*(r[key + "_j"][0] - r["truth_j"][0])) for r in rows])
+    out: dict[str, object] = {"measured": int(have.sum()), "missing": int((both & ~have).sum())}
+    for name, v in (("distance", np.hypot(d[:, 0], d[:, 1])), ("head_feet", d[:, 1]),
+                    ("rest", rest)):
+        v = np.abs(v[np.isfinite(v)])
+        out[name] = (float(v.mean()), float(np.percentile(v, 95))) if v.size else (
+            np.nan, np.nan)
     return out
 
 
@@ -162,6 +210,21 @@ def report(rows: list[dict], seeds: str, seconds: float, generator: str = "gp") 
         cells = " | ".join(f"{m:.1f}° ({p:.1f}°)" for m, p, _n in
                            (e["frame"], e["rest"], e["range"]))
         out.append(f"| {name} | {e['measured']} ({e['missing']}) | {cells} |")
+    out += [
+        "",
+        "The anorectal junction found with the angle (the wall's corner; the H- and "
+        "M-lines end there where no junction is marked, and move by at most its error):",
+        "",
+        "| against the truth's junction | frames with a junction (truth had one, this did "
+        "not) | per frame: mean distance (95th pct.) | per frame: mean head–feet "
+        "\\|error\\| (95th pct.) | rest frame: mean distance (95th pct.) |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for key, name in WAYS.items():
+        e = junction_errors(rows, key)
+        cells = " | ".join(f"{m:.1f} mm ({p:.1f} mm)" for m, p in
+                           (e["distance"], e["head_feet"], e["rest"]))
+        out.append(f"| {name} | {e['measured']} ({e['missing']}) | {cells} |")
     if ok.sum() > 2:
         out += ["", f"The generator's rest-angle parameter against the truth labels' angle "
                 f"at rest: r = {corr:.2f} over {int(ok.sum())} cases (the generator smooths "
@@ -185,7 +248,7 @@ def report(rows: list[dict], seeds: str, seconds: float, generator: str = "gp") 
 
 
 #: The page's head; each generator's results follow as a "## name" section.
-HEAD = """# Anorectal angle: reproducibility on synthetic cine series
+HEAD = """# Anorectal angle and junction: reproducibility on synthetic cine series
 
 Written by `benchmarks/anorectal_angle.py`, one section per generator.
 """

@@ -32,6 +32,7 @@ import platform
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -57,11 +58,13 @@ def auc(positive: np.ndarray, negative: np.ndarray) -> float:
                  / (p.size * n.size))
 
 
-def model_and_fitted(series: object, lines: list, column: str) -> tuple[np.ndarray, np.ndarray]:
+def model_and_fitted(series: object, lines: list, column: str | Callable
+                     ) -> tuple[np.ndarray, np.ndarray]:
     """``pelvitrack analyze``'s rectum ``column`` per frame (shipped model, CPU), with
     each frame's anal canal line from ``lines`` (None: the nearest placed frame's), and
     again with the line fitted to the model's own labels (``--anal-canal auto``; NaN
-    where no frame has a rectum to fit to)."""
+    where no frame has a rectum to fit to).  ``column`` may be a function of the
+    analysis result giving (T, …) values instead."""
     from core.pipeline import run_analyze
     from core.rectocele import fitted_anal_landmarks, with_anal_line
 
@@ -72,6 +75,8 @@ def model_and_fitted(series: object, lines: list, column: str) -> tuple[np.ndarr
     result = run_analyze(series, device="cpu", landmarks=marks)
 
     def values() -> np.ndarray:
+        if callable(column):
+            return np.asarray(column(result), float)
         return (result.frames[result.frames["organ"] == "rectum"].sort_values("frame")
                 [column].to_numpy(float))
 
@@ -81,7 +86,7 @@ def model_and_fitted(series: object, lines: list, column: str) -> tuple[np.ndarr
                                                    series.spacing_mm))
         fitted = values()
     except ValueError:  # no rectum to fit to
-        fitted = np.full(series.n_frames, np.nan)
+        fitted = np.full_like(model, np.nan)
     return model, fitted
 
 

@@ -63,7 +63,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="the anal canal's anterior wall: a lower and an upper point on it, "
                         "x,y in mm as for --pcl, or 'auto' to fit it to each frame's rectum "
                         "label; the rectum's wall is then measured for a rectocele in front "
-                        "of that line extended upwards")
+                        "of that line extended upwards, the anorectal angle from it, and the "
+                        "anorectal junction found (with --pcl: the H- and M-lines)")
     p.add_argument("--no-video", action="store_true", help="skip the overlay video")
     p.add_argument("--no-repair", action="store_true",
                    help="keep the model's labels in frames whose mask disagrees with the "

@@ -20,13 +20,29 @@ def test_errors_against_the_truth(script):
     assert e["range"][0] == pytest.approx((6 + 2) / 2)
 
 
+def test_junction_errors_against_the_truth(script):
+    nan = [np.nan, np.nan]
+    rows = [{"truth_j": np.array([[0.0, 0.0], [10.0, 10.0], nan]),
+             "model_j": np.array([[3.0, 4.0], nan, [1.0, 1.0]])},
+            {"truth_j": np.array([[5.0, 5.0], [5.0, 5.0]]),
+             "model_j": np.array([[5.0, 7.0], [5.0, 5.0]])}]
+    e = script.junction_errors(rows, "model")
+    assert e["measured"] == 4 and e["missing"] == 1          # frame 1 of the first case
+    assert e["distance"][0] == pytest.approx((5 + 2 + 0) / 3)
+    assert e["head_feet"][0] == pytest.approx((4 + 2 + 0) / 3)
+    assert e["rest"][0] == pytest.approx((5 + 2) / 2)
+
+
 def test_a_small_run_writes_the_page(script, tmp_path):
     out = tmp_path / "ara.md"
     assert script.main(["--seeds", "2020", "--out", str(out)]) == 0
     text = out.read_text()
     assert text.startswith(script.HEAD) and "## gp\n" in text and "| gp_2020 | " in text
     for name in script.WAYS.values():
-        assert f"| {name} | " in text
+        assert text.count(f"| {name} | ") == 2           # the angle's table, the junction's
+    junction = next(line for line in text.splitlines()
+                    if line.startswith("| model labels, same line |") and " mm (" in line)
+    assert float(junction.split("|")[3].split(" mm")[0]) < 30.0
     row = next(line for line in text.splitlines() if line.startswith("| gp_2020 |"))
     truth_rest = float(row.split("|")[4])
     assert 60.0 < truth_rest < 180.0
