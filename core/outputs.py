@@ -24,26 +24,39 @@ OUTPUT_NAMES = {
     "project": "analysis.pvt",
     "overlay": "overlay.gif",
     "report": "report.html",
+    "distances": "distances",
 }
+
+
+def export_subject(series: Any, keep_identity: bool) -> str:
+    """The subject column of exported tables: the pseudonymous alias
+    (``series.meta["subject_id"]``) unless ``keep_identity``, then the patient id
+    (alias when there is none).  No table ever carries the patient name."""
+    if keep_identity and series.meta.get("patient_id"):
+        return str(series.meta["patient_id"])
+    return series.subject
 
 
 def identity_tables(result: AnalysisResult, keep_identity: bool) -> tuple[pd.DataFrame,
                                                                             pd.DataFrame]:
-    """The points and frames tables with the subject column set for export.
-
-    Subject is the pseudonymous alias (``series.meta["subject_id"]``) unless
-    ``keep_identity``, then the patient id (alias when there is none).  No
-    table ever carries the patient name.
-    """
-    meta = result.series.meta
-    subject = result.series.subject
-    if keep_identity and meta.get("patient_id"):
-        subject = str(meta["patient_id"])
+    """The points and frames tables with the subject column set for export
+    (:func:`export_subject`)."""
+    subject = export_subject(result.series, keep_identity)
     pts = result.points.copy()
     frs = result.frames.copy()
     pts["subject"] = subject
     frs["subject"] = subject
     return pts, frs
+
+
+def distances_for_export(result: AnalysisResult, keep_identity: bool) -> pd.DataFrame | None:
+    """The distances measured by hand (:func:`core.distances.distance_table`), or None
+    when there are none."""
+    from core.distances import distance_table
+
+    table = distance_table(getattr(result, "landmarks", None), result.series.times_s,
+                           export_subject(result.series, keep_identity))
+    return table if len(table) else None
 
 
 def write_outputs(
@@ -56,8 +69,9 @@ def write_outputs(
     """Write the files of one analysis into a folder.
 
     Files: ``labels.nii.gz``, ``points.<fmt>``, ``frames.<fmt>``,
-    ``analysis.pvt`` (project file), ``report.html`` (:mod:`core.export.report`) and
-    ``overlay.gif`` (unless ``overlay`` is False).
+    ``analysis.pvt`` (project file), ``report.html`` (:mod:`core.export.report`),
+    ``overlay.gif`` (unless ``overlay`` is False) and, when distances were measured by
+    hand (:mod:`core.distances`), ``distances.<fmt>``.
 
     Args:
         result: the analysis.
@@ -82,6 +96,9 @@ def write_outputs(
                                                  out / OUTPUT_NAMES["labels"]))
     written["points"] = Path(write_table(pts, out / OUTPUT_NAMES["points"], fmt))
     written["frames"] = Path(write_table(frs, out / OUTPUT_NAMES["frames"], fmt))
+    measured = distances_for_export(result, keep_identity)
+    if measured is not None:
+        written["distances"] = Path(write_table(measured, out / OUTPUT_NAMES["distances"], fmt))
     project = result.to_project()
     if not keep_identity:
         from core.export import pseudonymize

@@ -18,6 +18,7 @@ from PySide6.QtGui import QColor
 
 from app.gui.state import AppState
 from core.anorectal import angle_of_arms, frame_trace
+from core.distances import DISTANCE_RGB, distances
 from core.rectocele import anal_lines, extended
 from core.reference import HIATUS_ORGAN, m_line, pcl_lines
 
@@ -32,7 +33,12 @@ PROMPTS = {
     "anal": ("Click the anterior wall of the anal canal, low (Esc stops)",
              "Click the anterior wall of the anal canal higher up, below the anorectal "
              "junction (Esc stops)"),
+    "distance": ("Click where the distance starts (Esc stops)",
+                 "Click where the distance ends (Esc stops)"),
 }
+
+#: Colour of the distances measured by hand.
+DISTANCE_COLOUR = QColor(*DISTANCE_RGB)
 
 #: ... and while marking a reference point.
 PICK_PROMPT = ("Click a tracked point: the bladder base, the cervix or vaginal vault, or the "
@@ -62,9 +68,15 @@ class PclOverlay:
         # the anorectal angle's arms: down the canal's axis, along the posterior wall
         self.ara = pg.PlotCurveItem(pen=pg.mkPen(PCL_COLOUR, width=1))
         self.ara_text = pg.TextItem("", color=PCL_COLOUR, anchor=(-0.1, 0.5))
+        # the distances measured by hand on this frame: segments, end ticks, lengths
+        self.rulers = pg.PlotCurveItem(pen=pg.mkPen(DISTANCE_COLOUR, width=2), connect="pairs")
+        self.ruler_ends = pg.ScatterPlotItem(size=9, symbol="+", brush=None, pxMode=True,
+                                             pen=pg.mkPen(DISTANCE_COLOUR, width=2))
+        self.ruler_text: list[pg.TextItem] = []
+        self._view = view
         for z, item in enumerate((self.line, self.ends, self.text, self.refs, self.hmo,
                                   *self.hmo_text, self.anal, self.anal_text, self.ara,
-                                  self.ara_text)):
+                                  self.ara_text, self.rulers, self.ruler_ends)):
             item.setZValue(30 + z)
             view.addItem(item, ignoreBounds=True)
         self.shown: np.ndarray | None = None
@@ -72,6 +84,7 @@ class PclOverlay:
         self.show_hmo(None)
         self.show_anal(None)
         self.show_angle(None)
+        self.show_distances([])
 
     def show_angle(self, arms: np.ndarray | None) -> None:
         """Draw the anorectal angle's arms ((3, 2) xy mm: canal end, vertex, wall end;
@@ -85,6 +98,28 @@ class PclOverlay:
         self.ara.setData(arms[:, 0], arms[:, 1])
         self.ara_text.setText(f"{angle_of_arms(arms):.0f}°")
         self.ara_text.setPos(float(arms[2, 0]), float(arms[2, 1]))   # clear of the junction
+
+    def show_distances(self, segments: list, pending: np.ndarray | None = None) -> None:
+        """Draw the distances measured on this frame (``(start, end)`` xy mm each) with
+        their lengths, and ``pending``, a distance's first end while it is placed."""
+        flat = np.asarray([p for seg in segments for p in seg], float).reshape(-1, 2)
+        self.rulers.setData(flat[:, 0], flat[:, 1])
+        ends = flat if pending is None else np.vstack([flat, np.asarray(pending, float)])
+        self.ruler_ends.setData(ends[:, 0], ends[:, 1])
+        while len(self.ruler_text) < len(segments):
+            text = pg.TextItem("", color=DISTANCE_COLOUR, anchor=(0.5, 1.1))
+            text.setZValue(50)
+            self._view.addItem(text, ignoreBounds=True)
+            self.ruler_text.append(text)
+        for i, text in enumerate(self.ruler_text):
+            text.setVisible(i < len(segments))
+            if i < len(segments):
+                a, b = np.asarray(segments[i], float)
+                text.setText(f"{float(np.hypot(*(b - a))):.1f} mm")
+                mid = (a + b) / 2
+                text.setPos(float(mid[0]), float(mid[1]))
+        self.rulers.setVisible(len(segments) > 0)
+        self.ruler_ends.setVisible(len(ends) > 0)
 
     def show_anal(self, line: np.ndarray | None) -> None:
         """Draw the anal canal line ((2, 2) ends, lower first, xy mm) extended upwards
@@ -165,6 +200,7 @@ class PclPlacer(QObject):
         self._traced: dict[int, tuple[np.ndarray | None, np.ndarray | None]] = {}
         self._auto_junction = True
         self._refs: dict[str, np.ndarray] = {}
+        self._rulers: dict[int, list] = {}     # frame -> the distances measured on it
         self._blank = True  # the overlay shows nothing
         player.scene().sigMouseClicked.connect(self._on_click)
         state.result_changed.connect(self._on_result)
@@ -188,6 +224,9 @@ class PclPlacer(QObject):
         self._refs = (result.reference_tracks(found=False)
                       if hasattr(result, "reference_tracks") else {})
         self._auto_junction = HIATUS_ORGAN not in self._refs
+        self._rulers = {}
+        for d in distances(marks):
+            self._rulers.setdefault(d.frame, []).append((d.start, d.end))
         if data is None or data.labels is None:
             self.stop()
         self._draw()
@@ -200,19 +239,25 @@ class PclPlacer(QObject):
 
     def _draw(self, *_args: object) -> None:
         t = self.state.frame
-        # while a line is placed the lines are hidden and the first click is shown
-        line = None if self._lines is None or self.placing else self._lines[t]
-        anal = None if self._anal is None or self.placing else self._anal[t]
-        pending = self.first if self.placing else None
+        # while a line is placed the lines are hidden and the first click is shown; a
+        # distance is measured over them
+        hide = self.placing and self.kind != "distance"
+        line = None if self._lines is None or hide else self._lines[t]
+        anal = None if self._anal is None or hide else self._anal[t]
+        pending = self.first if self.placing and self.kind != "distance" else None
+        ruler_first = self.first if self.placing and self.kind == "distance" else None
+        rulers = self._rulers.get(t, [])
         junction, arms = (None, None) if anal is None else self._trace(t, anal)
         marked = self._refs.get(HIATUS_ORGAN)
         arj = junction if self._auto_junction else None if marked is None else marked[t]
         at = [p[t] for o, p in self._refs.items() if o != HIATUS_ORGAN] + [arj]
         at = [p for p in at if p is not None and np.isfinite(p).all()]
-        blank = line is None and anal is None and pending is None and not at
+        blank = (line is None and anal is None and pending is None and not at and not rulers
+                 and ruler_first is None)
         if blank and self._blank:
             return  # nothing drawn, nothing to draw: no per-frame cost during playback
         self.overlay.show(line, pending)
+        self.overlay.show_distances(rulers, ruler_first)
         self.overlay.show_anal(anal)
         self.overlay.show_angle(arms)
         self.overlay.refs.setData([p[0] for p in at], [p[1] for p in at])
@@ -232,15 +277,16 @@ class PclPlacer(QObject):
         return self._traced[frame]
 
     def start(self, this_frame_only: bool = False, kind: str = "pcl") -> bool:
-        """Take the next two clicks as the ends of a line of ``kind`` ("pcl", "anal";
-        False when nothing is loaded); ``this_frame_only``: for the current frame (a
-        patient who moved), else all."""
+        """Take the next two clicks as the ends of a line of ``kind`` ("pcl", "anal",
+        "distance"; False when nothing is loaded); ``this_frame_only``: for the current
+        frame (a patient who moved; always for a distance), else all."""
         if self.state.data is None or self.state.busy:
             return False
         self.stop()
         self.state.set_editing(False)  # a click must not paint
         self.placing, self.first, self.kind = True, None, kind
-        self.target_frame = self.state.frame if this_frame_only else None
+        self.target_frame = (self.state.frame if this_frame_only or kind == "distance"
+                             else None)
         self.prompt.emit(PROMPTS[kind][0])
         self._draw()
         return True

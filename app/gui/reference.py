@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence, QUndoCommand
 from PySide6.QtWidgets import QMenu
@@ -24,6 +25,7 @@ from PySide6.QtWidgets import QMenu
 from app.gui import theme
 from app.gui.line_placer import PclPlacer
 from core.anorectal import angle_summary
+from core.distances import on_frame
 from core.rectocele import LINE_KINDS, anal_lines
 from core.reference import REFERENCE_POINTS, pcl_lines, reference_name
 from core.summary import grades_of
@@ -106,6 +108,15 @@ class ReferenceActions:
                                           "it by hand where it is off)")
         self.remove_anal_action = self._action(menu, "Remove the anal canal line",
                                                self.remove_anal_line)
+        self.distance_action = self._action(menu, "Measure a &distance",
+                                            lambda: self.pcl.start(True, kind="distance"),
+                                            Qt.Key.Key_D)
+        self.distance_action.setStatusTip("Click two points on this frame: the distance "
+                                          "between them is drawn, saved with the project "
+                                          "and exported with the tables")
+        self.remove_distances_action = self._action(
+            menu, "Remove the distances on this frame",
+            lambda: self.remove_distances(self.state.frame), "Shift+D")
         self.pick_action = self._action(menu, "Mark an organ's reference &point",
                                         self._start_picking, Qt.Key.Key_P)
         self.pick_action.setStatusTip("Click a tracked point: the bladder base, the cervix or "
@@ -121,6 +132,7 @@ class ReferenceActions:
         self.pcl.picked.connect(self.set_reference_point)
         self.pcl.prompt.connect(self._pcl_prompt)
         self.state.result_changed.connect(self._sync_pcl_actions)
+        self.state.frame_changed.connect(self._sync_distance_actions)
         self._sync_pcl_actions()
 
     def _toggle_pcl(self, on: bool) -> None:
@@ -149,9 +161,17 @@ class ReferenceActions:
         self.fit_anal_action.setEnabled(can and self.state.has_result)
         self.remove_anal_action.setEnabled(can and anal_lines(
             result.landmarks, result.series.n_frames) is not None)
+        self._sync_distance_actions()
         self.pick_action.setEnabled(can and self.state.has_result)
         self.clear_refs_action.setEnabled(can and bool(getattr(result, "reference_points", {})))
         self.stop_pcl_action.setEnabled(self.pcl.placing or self.pcl.picking)
+
+    def _sync_distance_actions(self, *_args: object) -> None:
+        result = self.state.result
+        can = result is not None and hasattr(result, "set_landmarks")
+        self.distance_action.setEnabled(can)
+        self.remove_distances_action.setEnabled(can and bool(on_frame(
+            result.landmarks, self.state.frame)))
 
     def _start_picking(self) -> None:
         self.pcl.start_picking()
@@ -183,7 +203,48 @@ class ReferenceActions:
         return self._place_line("anal", low, high, frame)
 
     def _on_placed(self, first: Any, second: Any) -> None:
-        self._place_line(self.pcl.kind, first, second, self.pcl.target_frame)
+        if self.pcl.kind == "distance":
+            self.measure_distance(first, second, self.pcl.target_frame)
+        else:
+            self._place_line(self.pcl.kind, first, second, self.pcl.target_frame)
+
+    def measure_distance(self, start: Any, end: Any, frame: int | None = None) -> bool:
+        """Measure the distance from ``start`` to ``end`` (xy mm) on ``frame`` (None: the
+        current one): drawn on that frame, saved and exported (one undo step)."""
+        from core.distances import with_distance
+        from core.reference import check_inside
+
+        result = self.state.result
+        if result is None or not hasattr(result, "set_landmarks") or self.busy:
+            return False
+        frame = self.state.frame if frame is None else int(frame)
+        try:
+            check_inside((start, end), result.series.shape, result.series.spacing_mm,
+                         names=("distance's start", "distance's end"))
+            after, key = with_distance(result.landmarks, result.series.n_frames, frame,
+                                       start, end)
+        except ValueError as exc:
+            self.report_error(exc)
+            return False
+        length = float(np.hypot(end[0] - start[0], end[1] - start[1]))
+        self._push_references(after, result.reference_points,
+                              f"Measure distance {key} on frame {frame + 1}")
+        self.status_label.setText(f"Distance {key}: {length:.1f} mm on frame {frame + 1}")
+        return True
+
+    def remove_distances(self, frame: int | None = None) -> bool:
+        """Take the distances measured on ``frame`` off (None: all; one undo step)."""
+        from core.distances import distances, without_distances
+
+        result = self.state.result
+        if result is None or not hasattr(result, "set_landmarks") or self.busy:
+            return False
+        gone = [d for d in distances(result.landmarks) if frame is None or d.frame == frame]
+        if not gone:
+            return False
+        where = "" if frame is None else f" on frame {frame + 1}"
+        return self._push_references(without_distances(result.landmarks, frame),
+                                     result.reference_points, f"Remove the distances{where}")
 
     def _place_line(self, kind: str, first: Any, second: Any, frame: int | None) -> bool:
         result = self.state.result

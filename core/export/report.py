@@ -23,6 +23,7 @@ import pandas as pd
 from PIL import Image
 
 from core.atomic import replaced_atomically
+from core.distances import DISTANCE_RGB, distances, on_frame
 from core.export.overlay import display_window, render_overlay_frame
 from core.organs import organ_colour
 
@@ -60,8 +61,9 @@ def _disc(centre: np.ndarray, radius: float, n: int = 16) -> np.ndarray:
 
 
 def key_frames(result: Any) -> list[tuple[int, str]]:
-    """(frame, caption): the rest frame and the frame of the largest descent (of the
-    bladder when it is measured, else of any organ)."""
+    """(frame, caption): the rest frame, the frame of the largest descent (of the
+    bladder when it is measured, else of any organ) and each other frame a distance
+    was measured on by hand (:mod:`core.distances`)."""
     settings = result.settings or {}
     rest = int(settings.get("rest_frame", 0))
     out = [(rest, "rest")]
@@ -75,6 +77,11 @@ def key_frames(result: Any) -> list[tuple[int, str]]:
         if t != rest:
             out.append((t, f"largest descent ({row['organ'].replace('_', ' ')}, "
                            f"{row['descent_mm']:.1f} mm)"))
+    shown = {t for t, _ in out}
+    for d in distances(getattr(result, "landmarks", None)):
+        if d.frame not in shown:
+            shown.add(d.frame)
+            out.append((d.frame, "distances measured by hand"))
     return out
 
 
@@ -88,6 +95,8 @@ def crop_box(result: Any, margin_mm: float = CROP_MARGIN_MM) -> tuple[int, int, 
            (getattr(result.tracks, "points", None) or {}).values()]
     for line in _user_lines(result).values():
         pts.append(line.reshape(-1, 2))
+    for d in distances(getattr(result, "landmarks", None)):
+        pts.append(np.array([d.start, d.end]))
     pts = [p[np.isfinite(p).all(axis=1)] for p in pts]
     pts = [p for p in pts if len(p)]
     if not pts:
@@ -150,6 +159,9 @@ def render_key_frame(result: Any, frame: int, window: tuple[float, float],
         contours["H"] = np.stack([lines[frame][0], arj[frame]])
         contours["M"] = m_line(lines[frame], arj[frame])
         colours["H"] = colours["M"] = PCL_RGB
+    for d in on_frame(getattr(result, "landmarks", None), frame):
+        contours[f"distance {d.key}"] = np.array([d.start, d.end, d.start])  # out and back
+        colours[f"distance {d.key}"] = DISTANCE_RGB
     contours = {k: None if v is None else np.asarray(v, float) - shift
                 for k, v in contours.items()}
     return render_overlay_frame(series.frames[frame][r0:r1, c0:c1], contours,
@@ -299,6 +311,15 @@ def report_html(result: Any, *, keep_identity: bool = False) -> str:
                       "anal canal's posterior wall turns into the rectum's, found on each "
                       "frame." if getattr(result, "junction_found", False) else "")
                    + "</p>")
+
+        measured = distances(getattr(result, "landmarks", None))
+        if measured:
+            out.append("<h2>Distances measured by hand</h2><table><tr><th>distance</th>"
+                       "<th>frame</th><th>t (s)</th><th>length (mm)</th></tr>")
+            out += [f"<tr><td>{d.key}</td><td>{d.frame + 1}</td>"
+                    f"<td>{series.times_s[d.frame]:.2f}</td><td>{d.length_mm:.1f}</td></tr>"
+                    for d in measured]
+            out.append("</table>")
 
         times = series.times_s - series.times_s[0]
         marks = [float(times[t]) for t, _ in keys]

@@ -1,0 +1,103 @@
+"""Measure a distance (D): two clicks on a frame, drawn with its length, undone, saved,
+exported."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from gui_helpers import disc_case
+
+from core.distances import distances
+
+
+@pytest.fixture
+def shown(window, qtbot):
+    result = disc_case()
+    window.state.set_result(result, dirty=False)
+    window.show()
+    qtbot.waitExposed(window)
+    return window, result
+
+
+def _texts(overlay):
+    return [t.toPlainText() for t in overlay.ruler_text if t.isVisible()]
+
+
+def test_two_clicks_measure_a_distance_on_this_frame(shown):
+    window, result = shown
+    overlay = window.pcl.overlay
+    window.state.set_frame(2)
+    assert not window.remove_distances_action.isEnabled()
+    window.distance_action.trigger()                           # D
+    assert window.pcl.placing and "distance starts" in window.status_label.text()
+    window.pcl.click(5.0, 10.0)
+    assert overlay.ruler_ends.isVisible() and not overlay.rulers.isVisible()  # first end
+    window.pcl.click(8.0, 14.0)
+    assert not window.pcl.placing and window.state.dirty
+    assert window.status_label.text() == "Distance 1: 5.0 mm on frame 3"
+    assert [(d.frame, d.length_mm) for d in distances(result.landmarks)] == [(2, 5.0)]
+    assert overlay.rulers.isVisible() and _texts(overlay) == ["5.0 mm"]
+    xs, ys = overlay.rulers.getData()
+    np.testing.assert_allclose(np.c_[xs, ys], [[5.0, 10.0], [8.0, 14.0]])
+    assert window.remove_distances_action.isEnabled()
+    # another frame does not show it; the PCL's measures are untouched
+    window.state.set_frame(3)
+    assert not overlay.rulers.isVisible() and _texts(overlay) == []
+    assert not window.remove_distances_action.isEnabled()
+    window.state.set_frame(2)
+    window.distance_action.trigger()
+    window.pcl.click(0.0, 0.0)
+    window.pcl.click(0.0, 12.0)
+    assert sorted(_texts(overlay)) == ["12.0 mm", "5.0 mm"]
+    window.undo()                                              # one step per distance
+    assert _texts(overlay) == ["5.0 mm"]
+    window.redo()
+    window.remove_distances_action.trigger()                   # Shift+D
+    assert distances(result.landmarks) == [] and not overlay.rulers.isVisible()
+    window.undo()
+    assert len(distances(result.landmarks)) == 2
+
+
+def test_a_click_on_one_place_or_escape_measures_nothing(shown):
+    window, result = shown
+    errors = []
+    window.error_handler = lambda exc, _detail: errors.append(exc)
+    window.distance_action.trigger()
+    window.pcl.click(5.0, 10.0)
+    window.pcl.click(5.2, 10.0)
+    assert len(errors) == 1 and "at least 1 mm apart" in str(errors[0])
+    window.distance_action.trigger()
+    window.pcl.click(5.0, 10.0)
+    window.stop_pcl_action.trigger()                           # Esc
+    assert not window.pcl.placing and not window.pcl.overlay.ruler_ends.isVisible()
+    window.distance_action.trigger()
+    window.pcl.click(5.0, 10.0)
+    window.pcl.click(500.0, 10.0)                              # beside the image
+    assert "off the image" in str(errors[-1])
+    assert distances(result.landmarks) == [] and not window.state.dirty
+
+
+def test_distances_are_saved_and_exported_with_the_tables(shown, tmp_path, qtbot):
+    from app.gui.export_actions import export_tables
+    from core.project import load_project
+
+    window, result = shown
+    window.state.set_frame(1)
+    window.distance_action.trigger()
+    window.pcl.click(2.0, 3.0)
+    window.pcl.click(2.0, 23.0)
+    path = tmp_path / "ruled.pvt"
+    assert window._save_to(path)
+    assert [d.length_mm for d in distances(load_project(path).landmarks)] == [20.0]
+    written = export_tables(window.state.result, tmp_path / "study.csv")
+    assert [p.name for p in written] == ["study_points.csv", "study_frames.csv",
+                                         "study_distances.csv"]
+    table = pd.read_csv(written[2])
+    assert table[["distance", "frame", "length_mm"]].values.tolist() == [[1, 1, 20.0]]
+    assert table["subject"].iloc[0] == result.series.subject
+    window.state.set_result(disc_case(), dirty=False)
+    assert window.open_path(path)
+    qtbot.waitUntil(lambda: window.worker is None, timeout=20_000)
+    window.state.set_frame(1)
+    assert _texts(window.pcl.overlay) == ["20.0 mm"]
