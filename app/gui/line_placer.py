@@ -107,7 +107,7 @@ class PclOverlay:
         ends = flat if pending is None else np.vstack([flat, np.asarray(pending, float)])
         self.ruler_ends.setData(ends[:, 0], ends[:, 1])
         while len(self.ruler_text) < len(segments):
-            text = pg.TextItem("", color=DISTANCE_COLOUR, anchor=(0.5, 1.1))
+            text = pg.TextItem("", color=DISTANCE_COLOUR, anchor=(-0.1, 0.5))
             text.setZValue(50)
             self._view.addItem(text, ignoreBounds=True)
             self.ruler_text.append(text)
@@ -116,8 +116,7 @@ class PclOverlay:
             if i < len(segments):
                 a, b = np.asarray(segments[i], float)
                 text.setText(f"{float(np.hypot(*(b - a))):.1f} mm")
-                mid = (a + b) / 2
-                text.setPos(float(mid[0]), float(mid[1]))
+                text.setPos(float(b[0]), float(b[1]))           # beside its second end
         self.rulers.setVisible(len(segments) > 0)
         self.ruler_ends.setVisible(len(ends) > 0)
 
