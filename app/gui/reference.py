@@ -90,6 +90,7 @@ class ReferenceActions:
                                            "line; frames without one use the nearest that has")
         self.remove_pcl_action = self._action(menu, "Remove the pubococcygeal line",
                                               self.remove_pcl)
+        menu.addSeparator()
         self.anal_action = self._action(menu, "Place the &anal canal line",
                                         lambda: self.pcl.start(kind="anal"), Qt.Key.Key_A)
         self.anal_action.setStatusTip("Click the anterior wall of the anal canal low, then "
@@ -108,6 +109,7 @@ class ReferenceActions:
                                           "it by hand where it is off)")
         self.remove_anal_action = self._action(menu, "Remove the anal canal line",
                                                self.remove_anal_line)
+        menu.addSeparator()
         self.distance_action = self._action(menu, "Measure a &distance",
                                             lambda: self.pcl.start(True, kind="distance"),
                                             Qt.Key.Key_D)
@@ -117,6 +119,7 @@ class ReferenceActions:
         self.remove_distances_action = self._action(
             menu, "Remove the distances on this frame",
             lambda: self.remove_distances(self.state.frame), "Shift+D")
+        menu.addSeparator()
         self.pick_action = self._action(menu, "Mark an organ's reference &point",
                                         self._start_picking, Qt.Key.Key_P)
         self.pick_action.setStatusTip("Click a tracked point: the bladder base, the cervix or "
