@@ -24,7 +24,7 @@ OUTPUT_NAMES = {
     "project": "analysis.pvt",
     "overlay": "overlay.gif",
     "report": "report.html",
-    "distances": "distances",
+    "measurements": "measurements",
 }
 
 
@@ -49,13 +49,14 @@ def identity_tables(result: AnalysisResult, keep_identity: bool) -> tuple[pd.Dat
     return pts, frs
 
 
-def distances_for_export(result: AnalysisResult, keep_identity: bool) -> pd.DataFrame | None:
-    """The distances measured by hand (:func:`core.distances.distance_table`), or None
-    when there are none."""
-    from core.distances import distance_table
+def measurements_for_export(result: AnalysisResult, keep_identity: bool
+                            ) -> pd.DataFrame | None:
+    """The distances and angles measured by hand
+    (:func:`core.measurements.measurement_table`), or None when there are none."""
+    from core.measurements import measurement_table
 
-    table = distance_table(getattr(result, "landmarks", None), result.series.times_s,
-                           export_subject(result.series, keep_identity))
+    table = measurement_table(getattr(result, "landmarks", None), result.series.times_s,
+                              export_subject(result.series, keep_identity))
     return table if len(table) else None
 
 
@@ -70,8 +71,8 @@ def write_outputs(
 
     Files: ``labels.nii.gz``, ``points.<fmt>``, ``frames.<fmt>``,
     ``analysis.pvt`` (project file), ``report.html`` (:mod:`core.export.report`),
-    ``overlay.gif`` (unless ``overlay`` is False) and, when distances were measured by
-    hand (:mod:`core.distances`), ``distances.<fmt>``.
+    ``overlay.gif`` (unless ``overlay`` is False) and, when distances or angles were
+    measured by hand (:mod:`core.measurements`), ``measurements.<fmt>``.
 
     Args:
         result: the analysis.
@@ -96,9 +97,10 @@ def write_outputs(
                                                  out / OUTPUT_NAMES["labels"]))
     written["points"] = Path(write_table(pts, out / OUTPUT_NAMES["points"], fmt))
     written["frames"] = Path(write_table(frs, out / OUTPUT_NAMES["frames"], fmt))
-    measured = distances_for_export(result, keep_identity)
+    measured = measurements_for_export(result, keep_identity)
     if measured is not None:
-        written["distances"] = Path(write_table(measured, out / OUTPUT_NAMES["distances"], fmt))
+        written["measurements"] = Path(write_table(measured, out / OUTPUT_NAMES["measurements"],
+                                                   fmt))
     project = result.to_project()
     if not keep_identity:
         from core.export import pseudonymize

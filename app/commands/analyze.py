@@ -17,7 +17,7 @@ from tqdm import tqdm
 from app.commands import add_inference_options, add_slice_option, inference_kwargs
 from core.anorectal import angle_summary
 from core.batch import analysis_steps
-from core.distances import distances
+from core.measurements import measurements
 from core.pipeline import AnalysisResult, write_outputs
 from core.reference import reference_name
 from core.summary import grades_of
@@ -128,10 +128,10 @@ def summary_lines(result: AnalysisResult) -> list[str]:
         if angle:
             line += f"   {angle}"
         lines.append(line)
-    measured = distances(result.landmarks)
+    measured = measurements(result.landmarks)
     if measured:
-        lines.append("  distances      " + ", ".join(
-            f"#{d.key} {d.length_mm:.1f} mm (frame {d.frame + 1})" for d in measured))
+        lines.append("  measured       " + ", ".join(
+            f"#{m.key} {m.kind} {m.text} (frame {m.frame + 1})" for m in measured))
     for note in result.tracks.warnings:
         lines.append(f"warning: {note}")
     return lines

@@ -45,12 +45,12 @@ def table_paths(path: str | Path, selected_filter: str = "") -> tuple[Path, Path
 
 def export_tables(result: Any, path: str | Path, selected_filter: str = "",
                   keep_identity: bool = False) -> list[Path]:
-    """Write the points and frames tables (CSV, XLSX or Parquet), and the distances
-    measured by hand when there are any.
+    """Write the points and frames tables (CSV, XLSX or Parquet), and the distances and
+    angles measured by hand when there are any.
 
     Args:
         result: ``AnalysisResult``-like (``points``, ``frames`` DataFrames, ``series``).
-        path: chosen file name; ``_points`` / ``_frames`` (/ ``_distances``) are
+        path: chosen file name; ``_points`` / ``_frames`` (/ ``_measurements``) are
             appended to its stem.
         selected_filter: the file-dialog filter (format when the name has no suffix).
         keep_identity: subject column holds the patient id instead of the alias.
@@ -59,18 +59,18 @@ def export_tables(result: Any, path: str | Path, selected_filter: str = "",
         The paths written.
     """
     from core.export import write_table
-    from core.outputs import distances_for_export, identity_tables
+    from core.outputs import identity_tables, measurements_for_export
 
     if getattr(result, "points", None) is None or getattr(result, "frames", None) is None:
         raise ValueError("nothing to export: the series has not been analysed yet")
     points_path, frames_path, fmt = table_paths(path, selected_filter)
     pts, frs = identity_tables(result, keep_identity)
     written = [Path(write_table(pts, points_path, fmt)), Path(write_table(frs, frames_path, fmt))]
-    measured = distances_for_export(result, keep_identity)
+    measured = measurements_for_export(result, keep_identity)
     if measured is not None:
         stem = frames_path.name[:-len(f"_frames.{fmt}")]
         written.append(Path(write_table(measured, frames_path.with_name(
-            f"{stem}_distances.{fmt}"), fmt)))
+            f"{stem}_measurements.{fmt}"), fmt)))
     return written
 
 

@@ -18,14 +18,15 @@ from PySide6.QtGui import QColor
 
 from app.gui.state import AppState
 from core.anorectal import angle_of_arms, frame_trace
-from core.distances import DISTANCE_RGB, distances
+from core.measurements import KINDS, MEASURE_RGB, measurements
 from core.rectocele import anal_lines, extended
 from core.reference import HIATUS_ORGAN, m_line, pcl_lines
 
 #: Colour of the line and its ends.
 PCL_COLOUR = QColor("#f5d90a")
 
-#: What the status line asks for while placing each kind of line: (first click,
+#: What the status line asks for while placing each kind of line or measurement: (first
+#: click, second click[, third click]); for a line (first click,
 #: second click).
 PROMPTS = {
     "pcl": ("Click the inferior border of the pubic symphysis (Esc stops)",
@@ -35,10 +36,13 @@ PROMPTS = {
              "junction (Esc stops)"),
     "distance": ("Click where the distance starts (Esc stops)",
                  "Click where the distance ends (Esc stops)"),
+    "angle": ("Click the end of the angle's first arm (Esc stops)",
+              "Click the angle's vertex (Esc stops)",
+              "Click the end of its second arm (Esc stops)"),
 }
 
-#: Colour of the distances measured by hand.
-DISTANCE_COLOUR = QColor(*DISTANCE_RGB)
+#: Colour of the distances and angles measured by hand.
+MEASURE_COLOUR = QColor(*MEASURE_RGB)
 
 #: ... and while marking a reference point.
 PICK_PROMPT = ("Click a tracked point: the bladder base, the cervix or vaginal vault, or the "
@@ -68,10 +72,11 @@ class PclOverlay:
         # the anorectal angle's arms: down the canal's axis, along the posterior wall
         self.ara = pg.PlotCurveItem(pen=pg.mkPen(PCL_COLOUR, width=1))
         self.ara_text = pg.TextItem("", color=PCL_COLOUR, anchor=(-0.1, 0.5))
-        # the distances measured by hand on this frame: segments, end ticks, lengths
-        self.rulers = pg.PlotCurveItem(pen=pg.mkPen(DISTANCE_COLOUR, width=2), connect="pairs")
+        # the distances and angles measured by hand on this frame: their segments, the
+        # points clicked and their values
+        self.rulers = pg.PlotCurveItem(pen=pg.mkPen(MEASURE_COLOUR, width=2), connect="pairs")
         self.ruler_ends = pg.ScatterPlotItem(size=9, symbol="+", brush=None, pxMode=True,
-                                             pen=pg.mkPen(DISTANCE_COLOUR, width=2))
+                                             pen=pg.mkPen(MEASURE_COLOUR, width=2))
         self.ruler_text: list[pg.TextItem] = []
         self._view = view
         for z, item in enumerate((self.line, self.ends, self.text, self.refs, self.hmo,
@@ -84,7 +89,7 @@ class PclOverlay:
         self.show_hmo(None)
         self.show_anal(None)
         self.show_angle(None)
-        self.show_distances([])
+        self.show_measurements([])
 
     def show_angle(self, arms: np.ndarray | None) -> None:
         """Draw the anorectal angle's arms ((3, 2) xy mm: canal end, vertex, wall end;
@@ -99,25 +104,33 @@ class PclOverlay:
         self.ara_text.setText(f"{angle_of_arms(arms):.0f}°")
         self.ara_text.setPos(float(arms[2, 0]), float(arms[2, 1]))   # clear of the junction
 
-    def show_distances(self, segments: list, pending: np.ndarray | None = None) -> None:
-        """Draw the distances measured on this frame (``(start, end)`` xy mm each) with
-        their lengths, and ``pending``, a distance's first end while it is placed."""
-        flat = np.asarray([p for seg in segments for p in seg], float).reshape(-1, 2)
+    def show_measurements(self, shown: list, pending: list | None = None) -> None:
+        """Draw the measurements made on this frame (``(points, text)`` each: a
+        distance's two ends or an angle's arm end, vertex and arm end, xy mm; and its
+        value, written beside its last point) and ``pending``, the points clicked so far
+        of one being made."""
+        clicked = [np.asarray(p, float) for p in (pending or [])]
+        polylines = [np.asarray(pts, float) for pts, _text in shown] + (
+            [np.asarray(clicked)] if len(clicked) > 1 else [])
+        # each polyline's segments as pairs of points (drawn with connect="pairs")
+        flat = np.asarray([q for pl in polylines for q in np.repeat(pl, 2, axis=0)[1:-1]],
+                          float).reshape(-1, 2)
         self.rulers.setData(flat[:, 0], flat[:, 1])
-        ends = flat if pending is None else np.vstack([flat, np.asarray(pending, float)])
+        ends = np.asarray([p for pts, _text in shown for p in pts] + clicked,
+                          float).reshape(-1, 2)
         self.ruler_ends.setData(ends[:, 0], ends[:, 1])
-        while len(self.ruler_text) < len(segments):
-            text = pg.TextItem("", color=DISTANCE_COLOUR, anchor=(-0.1, 0.5))
+        while len(self.ruler_text) < len(shown):
+            text = pg.TextItem("", color=MEASURE_COLOUR, anchor=(-0.1, 0.5))
             text.setZValue(50)
             self._view.addItem(text, ignoreBounds=True)
             self.ruler_text.append(text)
         for i, text in enumerate(self.ruler_text):
-            text.setVisible(i < len(segments))
-            if i < len(segments):
-                a, b = np.asarray(segments[i], float)
-                text.setText(f"{float(np.hypot(*(b - a))):.1f} mm")
-                text.setPos(float(b[0]), float(b[1]))           # beside its second end
-        self.rulers.setVisible(len(segments) > 0)
+            text.setVisible(i < len(shown))
+            if i < len(shown):
+                pts, value = shown[i]
+                text.setText(value)
+                text.setPos(float(pts[-1][0]), float(pts[-1][1]))   # beside its last point
+        self.rulers.setVisible(len(flat) > 0)
         self.ruler_ends.setVisible(len(ends) > 0)
 
     def show_anal(self, line: np.ndarray | None) -> None:
@@ -174,10 +187,13 @@ class PclPlacer(QObject):
     Signals:
         placed(object, object): the line's ends in mm once both are clicked ((pubis,
             coccyx) for the PCL, (lower, upper) for the anal canal: :attr:`kind`).
+        measured(str, object): a measurement by hand's kind ("distance", "angle") and
+            its points in mm once all are clicked.
         prompt(str): what to click next ("" when placing ends).
     """
 
     placed = Signal(object, object)
+    measured = Signal(str, object)
     picked = Signal(str, int)
     prompt = Signal(str)
 
@@ -192,14 +208,15 @@ class PclPlacer(QObject):
         self.picking = False
         #: The frame being placed on, or None for every frame.
         self.target_frame: int | None = None
-        self.first: np.ndarray | None = None
+        #: The points clicked so far of the line or measurement being placed.
+        self.clicks: list[np.ndarray] = []
         self._lines: np.ndarray | None = None
         self._anal: np.ndarray | None = None
         # per frame, once drawn: the anorectal junction and the angle's arms
         self._traced: dict[int, tuple[np.ndarray | None, np.ndarray | None]] = {}
         self._auto_junction = True
         self._refs: dict[str, np.ndarray] = {}
-        self._rulers: dict[int, list] = {}     # frame -> the distances measured on it
+        self._measured: dict[int, list] = {}   # frame -> its measurements by hand
         self._blank = True  # the overlay shows nothing
         player.scene().sigMouseClicked.connect(self._on_click)
         state.result_changed.connect(self._on_result)
@@ -223,9 +240,9 @@ class PclPlacer(QObject):
         self._refs = (result.reference_tracks(found=False)
                       if hasattr(result, "reference_tracks") else {})
         self._auto_junction = HIATUS_ORGAN not in self._refs
-        self._rulers = {}
-        for d in distances(marks):
-            self._rulers.setdefault(d.frame, []).append((d.start, d.end))
+        self._measured = {}
+        for m in measurements(marks):
+            self._measured.setdefault(m.frame, []).append((m.points, m.text))
         if data is None or data.labels is None:
             self.stop()
         self._draw()
@@ -239,24 +256,25 @@ class PclPlacer(QObject):
     def _draw(self, *_args: object) -> None:
         t = self.state.frame
         # while a line is placed the lines are hidden and the first click is shown; a
-        # distance is measured over them
-        hide = self.placing and self.kind != "distance"
+        # distance or angle is measured over them
+        measuring = self.placing and self.kind in KINDS
+        hide = self.placing and not measuring
         line = None if self._lines is None or hide else self._lines[t]
         anal = None if self._anal is None or hide else self._anal[t]
-        pending = self.first if self.placing and self.kind != "distance" else None
-        ruler_first = self.first if self.placing and self.kind == "distance" else None
-        rulers = self._rulers.get(t, [])
+        pending = self.clicks[0] if hide and self.clicks else None
+        clicked = self.clicks if measuring else []
+        measured = self._measured.get(t, [])
         junction, arms = (None, None) if anal is None else self._trace(t, anal)
         marked = self._refs.get(HIATUS_ORGAN)
         arj = junction if self._auto_junction else None if marked is None else marked[t]
         at = [p[t] for o, p in self._refs.items() if o != HIATUS_ORGAN] + [arj]
         at = [p for p in at if p is not None and np.isfinite(p).all()]
-        blank = (line is None and anal is None and pending is None and not at and not rulers
-                 and ruler_first is None)
+        blank = (line is None and anal is None and pending is None and not at
+                 and not measured and not clicked)
         if blank and self._blank:
             return  # nothing drawn, nothing to draw: no per-frame cost during playback
         self.overlay.show(line, pending)
-        self.overlay.show_distances(rulers, ruler_first)
+        self.overlay.show_measurements(measured, clicked)
         self.overlay.show_anal(anal)
         self.overlay.show_angle(arms)
         self.overlay.refs.setData([p[0] for p in at], [p[1] for p in at])
@@ -276,15 +294,16 @@ class PclPlacer(QObject):
         return self._traced[frame]
 
     def start(self, this_frame_only: bool = False, kind: str = "pcl") -> bool:
-        """Take the next two clicks as the ends of a line of ``kind`` ("pcl", "anal",
-        "distance"; False when nothing is loaded); ``this_frame_only``: for the current
-        frame (a patient who moved; always for a distance), else all."""
+        """Take the next clicks as the ends of a line of ``kind`` ("pcl", "anal"), or
+        the points of a measurement by hand ("distance": two, "angle": three); False when
+        nothing is loaded.  ``this_frame_only``: for the current frame (a patient who
+        moved; always for a measurement), else all."""
         if self.state.data is None or self.state.busy:
             return False
         self.stop()
         self.state.set_editing(False)  # a click must not paint
-        self.placing, self.first, self.kind = True, None, kind
-        self.target_frame = (self.state.frame if this_frame_only or kind == "distance"
+        self.placing, self.clicks, self.kind = True, [], kind
+        self.target_frame = (self.state.frame if this_frame_only or kind in KINDS
                              else None)
         self.prompt.emit(PROMPTS[kind][0])
         self._draw()
@@ -303,7 +322,7 @@ class PclPlacer(QObject):
     def stop(self) -> None:
         """Stop placing or picking; the line and points stay as they were."""
         if self.placing or self.picking:
-            self.placing, self.picking, self.first = False, False, None
+            self.placing, self.picking, self.clicks = False, False, []
             self.prompt.emit("")
             self._draw()
 
@@ -324,17 +343,19 @@ class PclPlacer(QObject):
         """One click of placing, at (x, y) mm."""
         if not self.placing:
             return
-        point = np.array([x_mm, y_mm], float)
-        if self.first is None:
-            self.first = point
-            self.prompt.emit(PROMPTS[self.kind][1])
+        self.clicks.append(np.array([x_mm, y_mm], float))
+        if len(self.clicks) < len(PROMPTS[self.kind]):
+            self.prompt.emit(PROMPTS[self.kind][len(self.clicks)])
             self._draw()
             return
-        first = self.first
-        self.placing, self.first = False, None
+        clicks = [tuple(p) for p in self.clicks]
+        self.placing, self.clicks = False, []
         self.prompt.emit("")
         self._draw()
-        self.placed.emit(tuple(first), tuple(point))
+        if self.kind in KINDS:
+            self.measured.emit(self.kind, clicks)
+        else:
+            self.placed.emit(*clicks)
 
     def _on_click(self, ev) -> None:  # noqa: ANN001 - pyqtgraph MouseClickEvent
         if not (self.placing or self.picking) or ev.button() != Qt.MouseButton.LeftButton:

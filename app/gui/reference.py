@@ -17,7 +17,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence, QUndoCommand
 from PySide6.QtWidgets import QMenu
@@ -25,7 +24,7 @@ from PySide6.QtWidgets import QMenu
 from app.gui import theme
 from app.gui.line_placer import PclPlacer
 from core.anorectal import angle_summary
-from core.distances import on_frame
+from core.measurements import KINDS, on_frame
 from core.rectocele import LINE_KINDS, anal_lines
 from core.reference import REFERENCE_POINTS, pcl_lines, reference_name
 from core.summary import grades_of
@@ -111,14 +110,19 @@ class ReferenceActions:
                                                self.remove_anal_line)
         menu.addSeparator()
         self.distance_action = self._action(menu, "Measure a &distance",
-                                            lambda: self.pcl.start(True, kind="distance"),
+                                            lambda: self.pcl.start(kind="distance"),
                                             Qt.Key.Key_D)
         self.distance_action.setStatusTip("Click two points on this frame: the distance "
                                           "between them is drawn, saved with the project "
                                           "and exported with the tables")
-        self.remove_distances_action = self._action(
-            menu, "Remove the distances on this frame",
-            lambda: self.remove_distances(self.state.frame), "Shift+D")
+        self.angle_action = self._action(menu, "Measure an an&gle",
+                                         lambda: self.pcl.start(kind="angle"), Qt.Key.Key_G)
+        self.angle_action.setStatusTip("Click an arm's end, the vertex and the other arm's "
+                                       "end on this frame: the angle is drawn, saved with the "
+                                       "project and exported with the tables")
+        self.remove_measurements_action = self._action(
+            menu, "Remove the measurements on this frame",
+            lambda: self.remove_measurements(self.state.frame), "Shift+D")
         menu.addSeparator()
         self.pick_action = self._action(menu, "Mark an organ's reference &point",
                                         self._start_picking, Qt.Key.Key_P)
@@ -135,7 +139,8 @@ class ReferenceActions:
         self.pcl.picked.connect(self.set_reference_point)
         self.pcl.prompt.connect(self._pcl_prompt)
         self.state.result_changed.connect(self._sync_pcl_actions)
-        self.state.frame_changed.connect(self._sync_distance_actions)
+        self.pcl.measured.connect(self.measure)
+        self.state.frame_changed.connect(self._sync_measure_actions)
         self._sync_pcl_actions()
 
     def _toggle_pcl(self, on: bool) -> None:
@@ -164,16 +169,17 @@ class ReferenceActions:
         self.fit_anal_action.setEnabled(can and self.state.has_result)
         self.remove_anal_action.setEnabled(can and anal_lines(
             result.landmarks, result.series.n_frames) is not None)
-        self._sync_distance_actions()
+        self._sync_measure_actions()
         self.pick_action.setEnabled(can and self.state.has_result)
         self.clear_refs_action.setEnabled(can and bool(getattr(result, "reference_points", {})))
         self.stop_pcl_action.setEnabled(self.pcl.placing or self.pcl.picking)
 
-    def _sync_distance_actions(self, *_args: object) -> None:
+    def _sync_measure_actions(self, *_args: object) -> None:
         result = self.state.result
         can = result is not None and hasattr(result, "set_landmarks")
         self.distance_action.setEnabled(can)
-        self.remove_distances_action.setEnabled(can and bool(on_frame(
+        self.angle_action.setEnabled(can)
+        self.remove_measurements_action.setEnabled(can and bool(on_frame(
             result.landmarks, self.state.frame)))
 
     def _start_picking(self) -> None:
@@ -206,15 +212,13 @@ class ReferenceActions:
         return self._place_line("anal", low, high, frame)
 
     def _on_placed(self, first: Any, second: Any) -> None:
-        if self.pcl.kind == "distance":
-            self.measure_distance(first, second, self.pcl.target_frame)
-        else:
-            self._place_line(self.pcl.kind, first, second, self.pcl.target_frame)
+        self._place_line(self.pcl.kind, first, second, self.pcl.target_frame)
 
-    def measure_distance(self, start: Any, end: Any, frame: int | None = None) -> bool:
-        """Measure the distance from ``start`` to ``end`` (xy mm) on ``frame`` (None: the
-        current one): drawn on that frame, saved and exported (one undo step)."""
-        from core.distances import with_distance
+    def measure(self, kind: str, points: Any, frame: int | None = None) -> bool:
+        """Measure a ``kind`` ("distance": its two ends; "angle": an arm's end, the
+        vertex, the other arm's end; xy mm) on ``frame`` (None: the current one): drawn
+        on that frame, saved and exported (one undo step)."""
+        from core.measurements import measurements, with_measurement
         from core.reference import check_inside
 
         result = self.state.result
@@ -222,32 +226,34 @@ class ReferenceActions:
             return False
         frame = self.state.frame if frame is None else int(frame)
         try:
-            check_inside((start, end), result.series.shape, result.series.spacing_mm,
-                         names=("distance's start", "distance's end"))
-            after, key = with_distance(result.landmarks, result.series.n_frames, frame,
-                                       start, end)
+            after, key = with_measurement(result.landmarks, result.series.n_frames, frame,
+                                          kind, points)
+            check_inside(points, result.series.shape, result.series.spacing_mm,
+                         names=[f"{kind}'s {name} point" for name in KINDS[kind]])
         except ValueError as exc:
             self.report_error(exc)
             return False
-        length = float(np.hypot(end[0] - start[0], end[1] - start[1]))
         self._push_references(after, result.reference_points,
-                              f"Measure distance {key} on frame {frame + 1}")
-        self.status_label.setText(f"Distance {key}: {length:.1f} mm on frame {frame + 1}")
+                              f"Measure {kind} {key} on frame {frame + 1}")
+        done = next(m for m in measurements(after) if m.key == key)
+        self.status_label.setText(f"{kind.capitalize()} {key}: {done.text} on frame "
+                                  f"{frame + 1}")
         return True
 
-    def remove_distances(self, frame: int | None = None) -> bool:
-        """Take the distances measured on ``frame`` off (None: all; one undo step)."""
-        from core.distances import distances, without_distances
+    def remove_measurements(self, frame: int | None = None) -> bool:
+        """Take the distances and angles measured on ``frame`` off (None: all; one undo
+        step)."""
+        from core.measurements import measurements, without_measurements
 
         result = self.state.result
         if result is None or not hasattr(result, "set_landmarks") or self.busy:
             return False
-        gone = [d for d in distances(result.landmarks) if frame is None or d.frame == frame]
-        if not gone:
+        if not any(frame is None or m.frame == frame for m in measurements(result.landmarks)):
             return False
         where = "" if frame is None else f" on frame {frame + 1}"
-        return self._push_references(without_distances(result.landmarks, frame),
-                                     result.reference_points, f"Remove the distances{where}")
+        return self._push_references(without_measurements(result.landmarks, frame),
+                                     result.reference_points,
+                                     f"Remove the measurements{where}")
 
     def _place_line(self, kind: str, first: Any, second: Any, frame: int | None) -> bool:
         result = self.state.result

@@ -23,8 +23,8 @@ import pandas as pd
 from PIL import Image
 
 from core.atomic import replaced_atomically
-from core.distances import DISTANCE_RGB, distances, on_frame
 from core.export.overlay import display_window, render_overlay_frame
+from core.measurements import MEASURE_RGB, measurements, on_frame
 from core.organs import organ_colour
 
 #: Colour of the pubococcygeal line and the reference points (as the app draws them).
@@ -63,7 +63,7 @@ def _disc(centre: np.ndarray, radius: float, n: int = 16) -> np.ndarray:
 def key_frames(result: Any) -> list[tuple[int, str]]:
     """(frame, caption): the rest frame, the frame of the largest descent (of the
     bladder when it is measured, else of any organ) and each other frame a distance
-    was measured on by hand (:mod:`core.distances`)."""
+    or angle was measured on by hand (:mod:`core.measurements`)."""
     settings = result.settings or {}
     rest = int(settings.get("rest_frame", 0))
     out = [(rest, "rest")]
@@ -78,10 +78,10 @@ def key_frames(result: Any) -> list[tuple[int, str]]:
             out.append((t, f"largest descent ({row['organ'].replace('_', ' ')}, "
                            f"{row['descent_mm']:.1f} mm)"))
     shown = {t for t, _ in out}
-    for d in distances(getattr(result, "landmarks", None)):
-        if d.frame not in shown:
-            shown.add(d.frame)
-            out.append((d.frame, "distances measured by hand"))
+    for m in measurements(getattr(result, "landmarks", None)):
+        if m.frame not in shown:
+            shown.add(m.frame)
+            out.append((m.frame, "measured by hand"))
     return out
 
 
@@ -95,8 +95,8 @@ def crop_box(result: Any, margin_mm: float = CROP_MARGIN_MM) -> tuple[int, int, 
            (getattr(result.tracks, "points", None) or {}).values()]
     for line in _user_lines(result).values():
         pts.append(line.reshape(-1, 2))
-    for d in distances(getattr(result, "landmarks", None)):
-        pts.append(np.array([d.start, d.end]))
+    for m in measurements(getattr(result, "landmarks", None)):
+        pts.append(np.array(m.points))
     pts = [p[np.isfinite(p).all(axis=1)] for p in pts]
     pts = [p for p in pts if len(p)]
     if not pts:
@@ -159,9 +159,10 @@ def render_key_frame(result: Any, frame: int, window: tuple[float, float],
         contours["H"] = np.stack([lines[frame][0], arj[frame]])
         contours["M"] = m_line(lines[frame], arj[frame])
         colours["H"] = colours["M"] = PCL_RGB
-    for d in on_frame(getattr(result, "landmarks", None), frame):
-        contours[f"distance {d.key}"] = np.array([d.start, d.end, d.start])  # out and back
-        colours[f"distance {d.key}"] = DISTANCE_RGB
+    for m in on_frame(getattr(result, "landmarks", None), frame):
+        drawn = np.array(m.points)                          # open: out and back
+        contours[f"{m.kind} {m.key}"] = np.vstack([drawn, drawn[-2::-1]])
+        colours[f"{m.kind} {m.key}"] = MEASURE_RGB
     contours = {k: None if v is None else np.asarray(v, float) - shift
                 for k, v in contours.items()}
     return render_overlay_frame(series.frames[frame][r0:r1, c0:c1], contours,
@@ -312,13 +313,13 @@ def report_html(result: Any, *, keep_identity: bool = False) -> str:
                       "frame." if getattr(result, "junction_found", False) else "")
                    + "</p>")
 
-        measured = distances(getattr(result, "landmarks", None))
+        measured = measurements(getattr(result, "landmarks", None))
         if measured:
-            out.append("<h2>Distances measured by hand</h2><table><tr><th>distance</th>"
-                       "<th>frame</th><th>t (s)</th><th>length (mm)</th></tr>")
-            out += [f"<tr><td>{d.key}</td><td>{d.frame + 1}</td>"
-                    f"<td>{series.times_s[d.frame]:.2f}</td><td>{d.length_mm:.1f}</td></tr>"
-                    for d in measured]
+            out.append("<h2>Measured by hand</h2><table><tr><th>number</th><th>what</th>"
+                       "<th>frame</th><th>t (s)</th><th>value</th></tr>")
+            out += [f"<tr><td>{m.key}</td><td>{m.kind}</td><td>{m.frame + 1}</td>"
+                    f"<td>{series.times_s[m.frame]:.2f}</td><td>{html.escape(m.text)}</td>"
+                    "</tr>" for m in measured]
             out.append("</table>")
 
         times = series.times_s - series.times_s[0]

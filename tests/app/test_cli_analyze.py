@@ -458,16 +458,16 @@ def test_the_summary_names_the_junction_found_on_each_frame():
     assert "anorectal junction  " in rectum and "(automatic)" not in rectum
 
 
-def test_the_summary_lists_the_distances_measured_by_hand():
+def test_the_summary_lists_the_measurements_by_hand():
     from shapes_factory import tube_analysis
 
     from app.commands.analyze import summary_lines
-    from core.distances import with_distance
+    from core.measurements import with_measurement
 
     result = tube_analysis((100.0, 110.0))
-    assert not any("distances" in x for x in summary_lines(result))
-    marks, _ = with_distance(result.landmarks, 2, 1, (10.0, 10.0), (10.0, 33.5))
-    marks, _ = with_distance(marks, 2, 0, (10.0, 10.0), (13.0, 14.0))
+    assert not any(x.strip().startswith("measured") for x in summary_lines(result))
+    marks, _ = with_measurement(result.landmarks, 2, 1, "distance", [(10.0, 10.0), (10.0, 33.5)])
+    marks, _ = with_measurement(marks, 2, 0, "angle", [(10.0, 20.0), (10.0, 10.0), (20.0, 10.0)])
     result.set_landmarks(marks)
-    line = next(x for x in summary_lines(result) if x.strip().startswith("distances"))
-    assert line.split(None, 1)[1] == "#2 5.0 mm (frame 1), #1 23.5 mm (frame 2)"
+    line = next(x for x in summary_lines(result) if x.strip().startswith("measured"))
+    assert line.split(None, 1)[1] == "#2 angle 90° (frame 1), #1 distance 23.5 mm (frame 2)"

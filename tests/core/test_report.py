@@ -173,20 +173,24 @@ def test_the_report_grades_the_hmo_lines_to_the_junction_found():
     assert "The anorectal junction was not marked" not in report_html(res)
 
 
-def test_distances_measured_by_hand_are_listed_and_drawn_on_their_frame():
+def test_measurements_by_hand_are_listed_and_drawn_on_their_frame():
     from shapes_factory import tube_analysis
 
-    from core.distances import DISTANCE_RGB, with_distance
+    from core.measurements import MEASURE_RGB, with_measurement
 
     res = tube_analysis((100.0, 110.0, 120.0, 125.0))
     before = [t for t, _ in key_frames(res)]
     free = next(t for t in range(4) if t not in before)
-    marks, _ = with_distance(res.landmarks, 4, free, (90.0, 100.0), (90.0, 130.0))
+    marks, _ = with_measurement(res.landmarks, 4, free, "distance", [(90.0, 100.0), (90.0, 130.0)])
+    marks, _ = with_measurement(marks, 4, free, "angle", [(60.0, 100.0), (60.0, 130.0),
+                                                          (80.0, 130.0)])
     res.set_landmarks(marks)
-    assert key_frames(res)[-1] == (free, "distances measured by hand")
+    assert key_frames(res)[-1] == (free, "measured by hand")
     text = report_html(res)
-    assert "<h2>Distances measured by hand</h2>" in text
-    assert f"<tr><td>1</td><td>{free + 1}</td><td>{0.5 * free:.2f}</td><td>30.0</td></tr>" in text
+    assert "<h2>Measured by hand</h2>" in text
+    t = f"{0.5 * free:.2f}"
+    assert f"<tr><td>1</td><td>distance</td><td>{free + 1}</td><td>{t}</td><td>30.0 mm</td>" in text
+    assert f"<tr><td>2</td><td>angle</td><td>{free + 1}</td><td>{t}</td><td>90°</td>" in text
     img = np.asarray(_images(text)[len(before)].convert("RGB")).astype(int)
-    green = (np.abs(img - np.array(DISTANCE_RGB)).sum(axis=2) < 40).sum()
-    assert green > 20                                # the ruler drawn on its frame
+    green = (np.abs(img - np.array(MEASURE_RGB)).sum(axis=2) < 40).sum()
+    assert green > 40                                # the ruler and the arms on their frame
