@@ -140,6 +140,7 @@ class DisplayPanel(QWidget):
                ("Mean |κ| (1/mm)", "mean_abs_curvature_per_mm", 3),
                ("Below PCL (mm)", "below_pcl_mm", 1),
                ("Ref. pt below PCL", "ref_below_pcl_mm", 1),
+               ("Ref. pt to pubis", "ref_to_pubis_mm", 1),
                ("Below H-line (mm)", "below_h_line_mm", 1),
                ("Rectocele (mm)", "rectocele_depth_mm", 1),
                ("Anorectal angle (°)", "anorectal_angle_deg", 0))

@@ -78,6 +78,7 @@ class PclOverlay:
         self.ruler_ends = pg.ScatterPlotItem(size=9, symbol="+", brush=None, pxMode=True,
                                              pen=pg.mkPen(MEASURE_COLOUR, width=2))
         self.ruler_text: list[pg.TextItem] = []
+        self._measuring = True          # until the first show_measurements clears it
         self._view = view
         for z, item in enumerate((self.line, self.ends, self.text, self.refs, self.hmo,
                                   *self.hmo_text, self.anal, self.anal_text, self.ara,
@@ -109,6 +110,9 @@ class PclOverlay:
         distance's two ends or an angle's arm end, vertex and arm end, xy mm; and its
         value, written beside its last point) and ``pending``, the points clicked so far
         of one being made."""
+        if not shown and not pending and not self._measuring:
+            return                      # nothing drawn, nothing to draw (playback)
+        self._measuring = bool(shown or pending)
         clicked = [np.asarray(p, float) for p in (pending or [])]
         polylines = [np.asarray(pts, float) for pts, _text in shown] + (
             [np.asarray(clicked)] if len(clicked) > 1 else [])

@@ -401,6 +401,11 @@ def test_the_anal_canal_line_finds_the_junction_that_ends_the_h_line(window, qtb
     assert overlay.hmo.isVisible()
     xs, ys = overlay.hmo.getData()
     np.testing.assert_allclose([xs[0], ys[0], xs[1], ys[1]], [60.0, 100.0, *star], atol=1e-9)
+    # the read-out beside the video: the H-line (junction to pubis) and the M-line
+    h_line = float(np.hypot(*(star - (60.0, 100.0))))
+    assert window.panel.cells[("ref_to_pubis_mm", "rectum")].text() == f"{h_line:.1f}"
+    m_line = result.frames.set_index("frame").loc[2, "ref_below_pcl_mm"]
+    assert window.panel.cells[("ref_below_pcl_mm", "rectum")].text() == f"{m_line:.1f}"
     # a corrected frame: the junction is found again on its outline
     result.labels[2] = bent_tube(80.0, shape=(180, 160))[0]
     window.state.labels_changed.emit(2)
