@@ -206,29 +206,64 @@ def bench_pcl(n_frames: int, repeats: int = 5) -> dict:
     # the anal canal line: fitted to each frame's rectum (rectocele depth and anorectal
     # angle measured on every frame), then played with the angle's arms drawn
     fit = []
-    for _ in range(repeats):
+    for k in range(repeats):
+        if k:                   # the same line again would change nothing: take it off first
+            assert w.remove_anal_line()
+            app.processEvents()
         t0 = time.perf_counter()
         assert w.fit_anal_line()
         app.processEvents()
         fit.append(1e3 * (time.perf_counter() - t0))
-    passes = []
-    for _ in range(2):      # the first pass traces each frame's arms, the second reuses them
+
+    def play() -> np.ndarray:
         times = []
         for t in range(w.state.data.n_frames):
             t0 = time.perf_counter()
             w.state.set_frame(t)
             app.processEvents()
             times.append(1e3 * (time.perf_counter() - t0))
-        passes.append(np.asarray(times))
+        return np.asarray(times)
+
+    passes = [play(), play()]   # the first pass traces each frame's arms, the second reuses
     assert w.pcl.overlay.ara.isVisible()
-    steps = w.editor.undo_stack.count()
+    # the junction no longer marked: found on each frame, drawn with the H- and M-lines
+    t0 = time.perf_counter()
+    assert w.set_reference_point(None, None)
+    app.processEvents()
+    clear = [1e3 * (time.perf_counter() - t0)]
+    found = [play(), play()]
+    assert w.pcl.overlay.hmo.isVisible()
+    # a distance and an angle measured by hand on every frame, then played
+    measure = []
+    for t in range(w.state.data.n_frames):
+        for kind, pts in (("distance", [(80.0, 60.0 + t), (80.0, 110.0)]),
+                          ("angle", [(120.0, 60.0), (120.0, 110.0), (160.0 + t, 110.0)])):
+            t0 = time.perf_counter()
+            assert w.measure(kind, pts, frame=t)
+            app.processEvents()
+            measure.append(1e3 * (time.perf_counter() - t0))
+    measured = play()
+    assert w.pcl.overlay.rulers.isVisible()
+    # the same playback without them and with them, alternated (the machine's noise)
+    with_, without = [], []
+    for _ in range(3):
+        for _m in range(2 * w.state.data.n_frames):
+            w.undo()
+        without.append(np.median(play()))
+        for _m in range(2 * w.state.data.n_frames):
+            w.redo()
+        with_.append(np.median(play()))
+    steps, n = w.editor.undo_stack.count(), w.state.data.n_frames
     w.state.set_dirty(False)
     w.shutdown()
     w.close()
-    assert steps == 3 * repeats, steps
+    assert steps == 4 * repeats + 2 * n, steps         # each change one undo step
     return {"first_ms": np.asarray(first), "again_ms": np.asarray(again),
             "mark_ms": np.asarray(mark), "fit_ms": np.asarray(fit),
-            "angle_first_ms": passes[0], "angle_again_ms": passes[1]}
+            "angle_first_ms": passes[0], "angle_again_ms": passes[1],
+            "clear_ms": np.asarray(clear), "found_first_ms": found[0],
+            "found_again_ms": found[1], "measure_ms": np.asarray(measure),
+            "measured_ms": measured, "alternated": (np.asarray(with_), np.asarray(without))}
 
 
 def _row(name: str, a: np.ndarray) -> str:
@@ -344,6 +379,19 @@ def main() -> int:
         _row("one frame during playback with the anorectal angle drawn, first pass "
              "(its arms traced)", pcl["angle_first_ms"]),
         _row("the same, second pass (arms kept)", pcl["angle_again_ms"]),
+        _row("clear the reference points (the anorectal junction then found on each "
+             "frame, H- and M-lines measured to it)", pcl["clear_ms"]),
+        _row("one frame during playback with the junction found and the H- and M-lines "
+             "drawn, first pass", pcl["found_first_ms"]),
+        _row("the same, second pass", pcl["found_again_ms"]),
+        _row("measure a distance or an angle by hand (one undo step)", pcl["measure_ms"]),
+        _row("one frame during playback with a distance and an angle drawn as well",
+             pcl["measured_ms"]),
+        "",
+        "The same playback alternated without and with the measurements by hand (undone "
+        "and redone), median ms per frame of each pass: with "
+        + ", ".join(f"{v:.2f}" for v in pcl["alternated"][0]) + "; without "
+        + ", ".join(f"{v:.2f}" for v in pcl["alternated"][1]) + ".",
         "",
     ]
     text = "\n".join(lines)

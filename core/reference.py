@@ -363,21 +363,30 @@ class MeasuredAgainstPcl:
         self.set_references(self.landmarks, chosen)
 
     def set_references(self, landmarks: Mapping[str, np.ndarray],
-                       chosen: Mapping[str, int]) -> None:
+                       chosen: Mapping[str, int]) -> bool:
         """Both at once (one recomputation): see :meth:`set_landmarks` and
-        :meth:`set_reference_points`."""
+        :meth:`set_reference_points`.  Returns whether the frame table's columns were
+        measured again (False when only measurements by hand changed)."""
+        from core.measurements import without_measurements
         from core.project import check_landmarks
 
         checked = check_landmarks(dict(landmarks), self.series.n_frames)
         chosen = {str(o): int(i) for o, i in chosen.items()}
         reference_tracks(self.tracks.points, self.tracks.valid, chosen, strict=True)
-        self._update_pcl_columns(checked, chosen)
+        lines_before = without_measurements(self.landmarks)
+        lines_after = without_measurements(checked)
+        unchanged = (chosen == self.reference_points and lines_before.keys() == lines_after.keys()
+                     and all(np.array_equal(lines_before[k], lines_after[k], equal_nan=True)
+                             for k in lines_after))
+        if not unchanged:       # a measurement by hand changes none of the columns
+            self._update_pcl_columns(checked, chosen)
         self.landmarks = checked
         self.settings = dict(self.settings or {})
         if chosen:
             self.settings["reference_points"] = chosen
         else:
             self.settings.pop("reference_points", None)
+        return not unchanged
 
     def reference_tracks(self, chosen: Mapping[str, int] | None = None, found: bool = True
                          ) -> dict[str, np.ndarray]:

@@ -298,6 +298,7 @@ class CompareWindow(QMainWindow):
         self.a.frame_changed.connect(main_state.set_frame)
         main_state.frame_changed.connect(self.a.set_frame)
         main_state.result_changed.connect(self._mirror_main)
+        main_state.marks_changed.connect(self._mirror_main)
         self.b.set_data(other)
         self._mirror_main()
         self.resize(1400, 900)

@@ -224,6 +224,7 @@ class PclPlacer(QObject):
         self._blank = True  # the overlay shows nothing
         player.scene().sigMouseClicked.connect(self._on_click)
         state.result_changed.connect(self._on_result)
+        state.marks_changed.connect(self._on_result)
         state.labels_changed.connect(self._on_labels)
         state.frame_changed.connect(self._draw)
 

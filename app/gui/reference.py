@@ -139,6 +139,7 @@ class ReferenceActions:
         self.pcl.picked.connect(self.set_reference_point)
         self.pcl.prompt.connect(self._pcl_prompt)
         self.state.result_changed.connect(self._sync_pcl_actions)
+        self.state.marks_changed.connect(self._sync_pcl_actions)
         self.pcl.measured.connect(self.measure)
         self.state.frame_changed.connect(self._sync_measure_actions)
         self._sync_pcl_actions()
@@ -317,10 +318,13 @@ class ReferenceActions:
         from core.indices import summary_table
 
         result = self.state.result
-        result.set_references({k: v.copy() for k, v in snapshot["landmarks"].items()},
-                              dict(snapshot["reference_points"]))
-        self.state.refresh_result()
+        measured = result.set_references({k: v.copy() for k, v in snapshot["landmarks"].items()},
+                                         dict(snapshot["reference_points"]))
         self._autosave_timer.start()
+        if not measured:                # only measurements by hand: nothing else to redraw
+            self.state.refresh_marks()
+            return
+        self.state.refresh_result()
         table = summary_table(result.frames, int(result.settings.get("rest_frame", 0)))
         self.status_label.setText(pcl_report(table, result.junction_found)
                                   or "Nothing is measured against a placed line")

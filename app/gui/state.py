@@ -35,6 +35,8 @@ class AppState(QObject):
         selected_organ_changed(str): the organ of the kymograph.
         options_changed: display options (rest contour, vectors) changed.
         dirty_changed(bool): unsaved changes appeared or were saved.
+        marks_changed: only the result's measurements by hand changed (nothing measured
+            from them; :meth:`refresh_marks`).
         path_changed: the source or project path changed.
         labels_changed(int): one frame's labels were corrected (or a correction undone).
         edit_changed: label editing was turned on/off, or its organ, eraser or brush
@@ -50,6 +52,7 @@ class AppState(QObject):
     selected_organ_changed = Signal(str)
     options_changed = Signal()
     dirty_changed = Signal(bool)
+    marks_changed = Signal()
     path_changed = Signal()
     labels_changed = Signal(int)
     edit_changed = Signal()
@@ -119,6 +122,14 @@ class AppState(QObject):
                    project: Path | None = None, dirty: bool = True) -> None:
         """Replace the data with an ``AnalysisResult``-like object (see :mod:`app.gui.model`)."""
         self.set_data(view_data_from_result(result), source=source, project=project, dirty=dirty)
+
+    def refresh_marks(self, *, dirty: bool = True) -> None:
+        """The loaded result's measurements by hand changed in place, and nothing else
+        (nothing is measured from them): only what draws them is told."""
+        if self.data is None or self.result is None:
+            return
+        self.marks_changed.emit()
+        self.set_dirty(dirty)
 
     def refresh_result(self, *, dirty: bool = True) -> None:
         """Rebuild the views' data after the loaded result changed in place (its

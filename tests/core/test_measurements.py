@@ -121,3 +121,25 @@ def test_measurements_travel_with_the_project_and_a_new_tracking(tmp_path):
     table = pd.read_csv(written["measurements"])
     assert table["value"].tolist() == [12.0, 90.0]
     assert table["subject"].iloc[0] == again.series.subject      # the pseudonym
+
+
+def test_a_measurement_by_hand_does_not_measure_the_frames_again(monkeypatch):
+    from shapes_factory import tube_analysis
+
+    from core.reference import MeasuredAgainstPcl, with_pcl
+
+    result = tube_analysis((100.0, 110.0), pcl=((60.0, 100.0), (160.0, 95.0)))
+    calls = []
+    update = MeasuredAgainstPcl._update_pcl_columns
+    monkeypatch.setattr(MeasuredAgainstPcl, "_update_pcl_columns",
+                        lambda self, *a: (calls.append(1), update(self, *a)))
+    before = result.frames.copy()
+    marks, _ = with_measurement(result.landmarks, 2, 1, "distance", [(5.0, 5.0), (5.0, 9.0)])
+    result.set_landmarks(marks)
+    assert calls == [] and result.landmarks.keys() == marks.keys()
+    pd.testing.assert_frame_equal(result.frames, before)
+    result.set_landmarks(without_measurements(marks))
+    assert calls == [] and not measurements(result.landmarks)
+    result.set_landmarks(with_pcl(marks, 2, (60.0, 90.0), (160.0, 95.0)))   # a line moved
+    assert calls == [1]
+    assert not np.allclose(result.frames["below_pcl_mm"], before["below_pcl_mm"])

@@ -29,6 +29,9 @@ def test_two_clicks_measure_a_distance_on_this_frame(shown):
     overlay = window.pcl.overlay
     window.state.set_frame(2)
     assert not window.remove_measurements_action.isEnabled()
+    rebuilt, marked = [], []
+    window.state.result_changed.connect(lambda: rebuilt.append(1))
+    window.state.marks_changed.connect(lambda: marked.append(1))
     window.distance_action.trigger()                           # D
     assert window.pcl.placing and "distance starts" in window.status_label.text()
     window.pcl.click(5.0, 10.0)
@@ -36,6 +39,7 @@ def test_two_clicks_measure_a_distance_on_this_frame(shown):
     window.pcl.click(8.0, 14.0)
     assert not window.pcl.placing and window.state.dirty
     assert window.status_label.text() == "Distance 1: 5.0 mm on frame 3"
+    assert (rebuilt, marked) == ([], [1])   # nothing measured from it: no views rebuilt
     assert [(m.frame, m.value) for m in measurements(result.landmarks)] == [(2, 5.0)]
     assert overlay.rulers.isVisible() and _texts(overlay) == ["5.0 mm"]
     xs, ys = overlay.rulers.getData()
