@@ -327,6 +327,8 @@ def report_html(result: Any, *, keep_identity: bool = False) -> str:
         charts = [("descent_mm", "descent (mm)", False)]
         for col, label, zero in (
                 ("ref_below_pcl_mm", "reference point below the PCL (mm)", True),
+                ("ref_to_pubis_mm", "reference point to the pubis (mm; the anorectal "
+                                    "junction's is the H-line)", False),
                 ("below_pcl_mm", "lowest point below the PCL (mm)", True),
                 ("below_h_line_mm", "below the H-line (mm)", True),
                 ("rectocele_depth_mm", "rectocele depth (mm)", True),

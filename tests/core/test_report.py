@@ -57,7 +57,7 @@ def test_the_report_shows_key_frames_summary_grades_and_curves(result):
     assert float(row.group(1)) == pytest.approx(11, abs=0.8)
     assert "<tr><td>PCL grade (rule of three)</td><td>mild</td></tr>" in text
     assert "HMO grade" not in text                       # no anorectal junction marked
-    assert text.count("<svg") == 3                       # descent, reference point, lowest
+    assert text.count("<svg") == 4     # descent, reference point below, to pubis, lowest
     assert "frames to check" in text and "bladder 3" in text   # frame numbers from 1
     shown = report_html(result, keep_identity=True)
     assert "PelviTrack report: PID-99" in shown and "(pseudonym)" not in shown
@@ -105,7 +105,7 @@ def test_the_anorectal_junction_adds_the_hmo_lines_and_the_o(monkeypatch):
     text = report_html(res)
     assert "HMO grade (H-line, M-line; O)" in text and "O beyond the H-line" in text
     assert "below the H-line (mm)</figcaption>" in text
-    assert text.count("<svg") == bare.count("<svg") + 2     # reference point, H-line
+    assert text.count("<svg") == bare.count("<svg") + 3   # ref. point below, to pubis, H-line
     # the key frames gain the two lines in the PCL's colour: more of it than the
     # junction's mark alone (drawn when no organ ends the H-line)
     def yellow(page):
@@ -168,6 +168,7 @@ def test_the_report_grades_the_hmo_lines_to_the_junction_found():
     res = tube_analysis((100.0, 110.0), pcl=((60.0, 100.0), (160.0, 95.0)))
     text = report_html(res)
     assert "<td>H normal, M mild</td>" in text
+    assert "reference point to the pubis (mm; the anorectal junction&#x27;s is the H-line)" in text
     assert "The anorectal junction was not marked" in text
     res.set_reference_points({"rectum": 3})
     assert "The anorectal junction was not marked" not in report_html(res)
