@@ -173,6 +173,17 @@ def junction_errors(rows: list[dict], key: str) -> dict[str, object]:
     return out
 
 
+def _table_rows(rows: list[dict], errors, columns: tuple[str, ...], unit: str) -> list[str]:
+    """One table row per way of :data:`WAYS`: frames measured (missing), then each of
+    ``columns`` of ``errors(rows, key)`` as "mean (95th pct.)" in ``unit``."""
+    out = []
+    for key, name in WAYS.items():
+        e = errors(rows, key)
+        cells = " | ".join(f"{e[c][0]:.1f}{unit} ({e[c][1]:.1f}{unit})" for c in columns)
+        out.append(f"| {name} | {e['measured']} ({e['missing']}) | {cells} |")
+    return out
+
+
 def report(rows: list[dict], seeds: str, seconds: float, generator: str = "gp") -> str:
     """The generator's section of the page."""
     from core import __version__
@@ -205,11 +216,7 @@ def report(rows: list[dict], seeds: str, seconds: float, generator: str = "gp") 
         "range over the series: mean \\|error\\| (95th pct.) |",
         "| --- | --- | --- | --- | --- |",
     ]
-    for key, name in WAYS.items():
-        e = _errors(rows, key)
-        cells = " | ".join(f"{m:.1f}° ({p:.1f}°)" for m, p, _n in
-                           (e["frame"], e["rest"], e["range"]))
-        out.append(f"| {name} | {e['measured']} ({e['missing']}) | {cells} |")
+    out += _table_rows(rows, _errors, ("frame", "rest", "range"), "°")
     out += [
         "",
         "The anorectal junction found with the angle (the wall's corner; the H- and "
@@ -220,11 +227,7 @@ def report(rows: list[dict], seeds: str, seconds: float, generator: str = "gp") 
         "\\|error\\| (95th pct.) | rest frame: mean distance (95th pct.) |",
         "| --- | --- | --- | --- | --- |",
     ]
-    for key, name in WAYS.items():
-        e = junction_errors(rows, key)
-        cells = " | ".join(f"{m:.1f} mm ({p:.1f} mm)" for m, p in
-                           (e["distance"], e["head_feet"], e["rest"]))
-        out.append(f"| {name} | {e['measured']} ({e['missing']}) | {cells} |")
+    out += _table_rows(rows, junction_errors, ("distance", "head_feet", "rest"), " mm")
     if ok.sum() > 2:
         out += ["", f"The generator's rest-angle parameter against the truth labels' angle "
                 f"at rest: r = {corr:.2f} over {int(ok.sum())} cases (the generator smooths "

@@ -62,3 +62,12 @@ def loaded(window, disc_result, qtbot):
     return window
 
 
+@pytest.fixture
+def shown(window, qtbot):
+    """A fresh disc result (its own copy, changed freely) in a shown window:
+    ``(window, result)``."""
+    result = disc_case()
+    window.state.set_result(result, dirty=False)
+    window.show()
+    qtbot.waitExposed(window)
+    return window, result

@@ -11,15 +11,6 @@ from gui_helpers import disc_case
 from core.measurements import measurements
 
 
-@pytest.fixture
-def shown(window, qtbot):
-    result = disc_case()
-    window.state.set_result(result, dirty=False)
-    window.show()
-    qtbot.waitExposed(window)
-    return window, result
-
-
 def _texts(overlay):
     return sorted(t.toPlainText() for t in overlay.ruler_text if t.isVisible())
 

@@ -14,16 +14,6 @@ from core.reference import COCCYX, PUBIS
 LINE_Y = 30.0
 
 
-@pytest.fixture
-def shown(window, qtbot):
-    """A fresh disc result in a shown window (its lowest point at 14 + R + t x STEP mm)."""
-    result = disc_case()
-    window.state.set_result(result, dirty=False)
-    window.show()
-    qtbot.waitExposed(window)
-    return window, result
-
-
 def _click_mm(window, x_mm, y_mm):
     player = window.player
     pos = player.mapFromScene(player.view.mapViewToScene(QPointF(x_mm, y_mm)))
@@ -34,6 +24,28 @@ def _click_mm(window, x_mm, y_mm):
         QApplication.sendEvent(viewport, QMouseEvent(
             kind, QPointF(pos), viewport.mapToGlobal(QPointF(pos)), left, buttons,
             Qt.KeyboardModifier.NoModifier))
+
+
+def _tube_window(window, qtbot, angles):
+    """A bent tube per frame (``angles``, labelled rectum, tracked by its own outline) in
+    the shown window: (result, masks, points)."""
+    from shapes_factory import bent_tube
+
+    from app.gui.adapters import result_from_tracks
+    from core.series import CineSeries
+    from core.track.contours import mask_contour, resample_closed
+
+    masks = [bent_tube(a, shape=(180, 160))[0] for a in angles]
+    labels = np.stack(masks).astype(np.uint8)
+    points = np.stack([resample_closed(mask_contour(m, (1.0, 1.0)), 64) for m in masks])
+    series = CineSeries(50.0 + 100.0 * labels.astype(np.float32), (1.0, 1.0),
+                        np.arange(len(angles)) * 0.5, {"subject_id": "tube"})
+    result = result_from_tracks(series, labels, ("rectum",), {"rectum": points},
+                                model_id="analytic-tube")
+    window.state.set_result(result, dirty=False)
+    window.show()
+    qtbot.waitExposed(window)
+    return result, masks, points
 
 
 def _expected_below(t):
@@ -323,23 +335,12 @@ def test_the_status_line_keeps_each_grade_with_its_measure():
 def test_the_anorectal_angle_is_measured_drawn_and_follows_a_corrected_frame(window, qtbot):
     from shapes_factory import bent_tube
 
-    from app.gui.adapters import result_from_tracks
     from core.anorectal import anorectal_arms
-    from core.series import CineSeries
-    from core.track.contours import mask_contour, resample_closed
+    from core.track.contours import mask_contour
 
     angles = [100.0, 110.0, 120.0, 130.0, 140.0, 150.0]       # opening on straining
-    masks = [bent_tube(a, shape=(180, 160))[0] for a in angles]
+    result, masks, _points = _tube_window(window, qtbot, angles)
     line = bent_tube(100.0)[1]
-    labels = np.stack(masks).astype(np.uint8)
-    points = np.stack([resample_closed(mask_contour(m, (1.0, 1.0)), 64) for m in masks])
-    series = CineSeries(50.0 + 100.0 * labels.astype(np.float32), (1.0, 1.0),
-                        np.arange(6) * 0.5, {"subject_id": "tube"})
-    result = result_from_tracks(series, labels, ("rectum",), {"rectum": points},
-                                model_id="analytic-tube")
-    window.state.set_result(result, dirty=False)
-    window.show()
-    qtbot.waitExposed(window)
     overlay = window.pcl.overlay
     assert not overlay.ara.isVisible()
     window.anal_action.trigger()
@@ -369,21 +370,7 @@ def test_the_anal_canal_line_finds_the_junction_that_ends_the_h_line(window, qtb
     frame is corrected, and replaced by a junction the user marks."""
     from shapes_factory import bent_tube, tube_corner
 
-    from app.gui.adapters import result_from_tracks
-    from core.series import CineSeries
-    from core.track.contours import mask_contour, resample_closed
-
-    angles = [95.0, 105.0, 115.0, 120.0]
-    masks = [bent_tube(a, shape=(180, 160))[0] for a in angles]
-    labels = np.stack(masks).astype(np.uint8)
-    points = np.stack([resample_closed(mask_contour(m, (1.0, 1.0)), 64) for m in masks])
-    series = CineSeries(50.0 + 100.0 * labels.astype(np.float32), (1.0, 1.0),
-                        np.arange(4) * 0.5, {"subject_id": "tube"})
-    result = result_from_tracks(series, labels, ("rectum",), {"rectum": points},
-                                model_id="analytic-tube")
-    window.state.set_result(result, dirty=False)
-    window.show()
-    qtbot.waitExposed(window)
+    result, _masks, points = _tube_window(window, qtbot, [95.0, 105.0, 115.0, 120.0])
     overlay = window.pcl.overlay
     window.pcl.start()
     window.pcl.click(60.0, 100.0)
