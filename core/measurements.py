@@ -107,17 +107,13 @@ def on_frame(landmarks: Mapping[str, np.ndarray] | None, frame: int) -> list[Mea
     return [m for m in measurements(landmarks) if m.frame == int(frame)]
 
 
-def with_measurement(landmarks: Mapping[str, np.ndarray] | None, n_frames: int, frame: int,
-                     kind: str, points: Sequence[Sequence[float]]
-                     ) -> tuple[dict[str, np.ndarray], int]:
-    """A copy of ``landmarks`` with one more measurement of ``kind`` ("distance": start
-    and end; "angle": an arm's end, the vertex, the other arm's end; xy mm) on
-    ``frame``; and its number.
+def check_points(kind: str, points: Sequence[Sequence[float]]) -> np.ndarray:
+    """``points`` of a ``kind`` of measurement as a float array, checked.
 
     Raises:
         ValueError: an unknown kind, a wrong number of points, a coordinate that is
-            not finite, two points (a distance's ends, an arm's) less than
-            :data:`MIN_DISTANCE_MM` apart, or ``frame`` not a frame.
+            not finite, or two points (a distance's ends, an arm's) less than
+            :data:`MIN_DISTANCE_MM` apart.
     """
     if kind not in KINDS:
         raise ValueError(f"unknown measurement {kind!r}; one of {', '.join(KINDS)}")
@@ -133,6 +129,43 @@ def with_measurement(landmarks: Mapping[str, np.ndarray] | None, n_frames: int, 
             what = "the distance's two ends" if kind == "distance" else "an arm's two ends"
             raise ValueError(f"{what} are {length:.2f} mm apart; click points at least "
                              f"{MIN_DISTANCE_MM:g} mm apart")
+    return pts
+
+
+def with_point_moved(landmarks: Mapping[str, np.ndarray], kind: str, key: int, index: int,
+                     xy: Sequence[float]) -> tuple[dict[str, np.ndarray], Measurement]:
+    """A copy of ``landmarks`` with point ``index`` of measurement ``key`` (a ``kind``)
+    moved to ``xy`` on its frame; and the measurement as it is then.
+
+    Raises:
+        ValueError: no such measurement or point, or the moved points are refused
+            (:func:`check_points`).
+    """
+    found = [m for m in measurements(landmarks, kind) if m.key == int(key)]
+    if not found or not 0 <= int(index) < len(KINDS[kind]):
+        raise ValueError(f"there is no {kind} {key} with a point {index}")
+    m = found[0]
+    points = [tuple(float(v) for v in xy) if i == int(index) else p
+              for i, p in enumerate(m.points)]
+    check_points(kind, points)
+    out = {name: np.array(v, np.float64, copy=True) for name, v in landmarks.items()}
+    out[_names(kind, m.key)[int(index)]][m.frame] = points[int(index)]
+    return out, Measurement(kind, m.key, m.frame, tuple(points))
+
+
+def with_measurement(landmarks: Mapping[str, np.ndarray] | None, n_frames: int, frame: int,
+                     kind: str, points: Sequence[Sequence[float]]
+                     ) -> tuple[dict[str, np.ndarray], int]:
+    """A copy of ``landmarks`` with one more measurement of ``kind`` ("distance": start
+    and end; "angle": an arm's end, the vertex, the other arm's end; xy mm) on
+    ``frame``; and its number.
+
+    Raises:
+        ValueError: an unknown kind, a wrong number of points, a coordinate that is
+            not finite, two points (a distance's ends, an arm's) less than
+            :data:`MIN_DISTANCE_MM` apart, or ``frame`` not a frame.
+    """
+    pts = check_points(kind, points)
     if not 0 <= int(frame) < n_frames:
         raise ValueError(f"frame {frame} is not a frame of the series (0..{n_frames - 1})")
     out = {name: np.array(v, np.float64, copy=True) for name, v in (landmarks or {}).items()}

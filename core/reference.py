@@ -301,6 +301,22 @@ def check_inside(ends: Sequence[Sequence[float]], shape: tuple[int, int],
                 f"{x_max:.0f} mm and y 0–{y_max:.0f} mm (coordinates are mm, not pixels)")
 
 
+def with_end_moved(landmarks: Mapping[str, np.ndarray], name: str, frame: int,
+                   drawn: Sequence[float], xy: Sequence[float]) -> dict[str, np.ndarray]:
+    """A copy of ``landmarks`` with one end of a line (its landmark ``name``), drawn at
+    ``drawn`` on ``frame``, moved to ``xy``: on every frame that holds that same point
+    (a line placed on every frame moves on every frame, one placed on this frame only
+    moves here; frames that follow the nearest placed one follow it), else on
+    ``frame`` alone."""
+    out = {k: np.array(v, np.float64, copy=True) for k, v in landmarks.items()}
+    arr = out[name]
+    same = np.isclose(arr, np.asarray(drawn, np.float64)).all(axis=1)
+    if not same.any():
+        same[int(frame)] = True
+    arr[same] = np.asarray(xy, np.float64)
+    return out
+
+
 def without_pcl(landmarks: Mapping[str, np.ndarray] | None,
                 names: Sequence[str] = PCL_LANDMARKS) -> dict[str, np.ndarray]:
     """A copy of ``landmarks`` without the PCL's two points (or those ``names``)."""

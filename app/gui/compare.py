@@ -254,8 +254,8 @@ class CompareWindow(QMainWindow):
         self.player_a = PlayerView(self.a, players)
         self.player_b = PlayerView(self.b, players)
         # each side's pubococcygeal line and reference points, drawn (placed in the main window)
-        self.lines = (PclPlacer(self.a, self.player_a, self),
-                      PclPlacer(self.b, self.player_b, self))
+        self.lines = (PclPlacer(self.a, self.player_a, self, movable=False),
+                      PclPlacer(self.b, self.player_b, self, movable=False))
         bottom = QSplitter(Qt.Orientation.Horizontal, split)
         self.tabs = QTabWidget(bottom)
         self.plot = ComparePlot(self.a, self.b, self.tabs)

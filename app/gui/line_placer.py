@@ -194,17 +194,23 @@ class PclPlacer(QObject):
         measured(str, object): a measurement by hand's kind ("distance", "angle") and
             its points in mm once all are clicked.
         prompt(str): what to click next ("" when placing ends).
+        moved(object, object): a handle was dragged: what it moves (``("pcl", end)``,
+            ``("anal", end)`` or ``("measure", kind, number, point)``) and where to, mm.
     """
 
     placed = Signal(object, object)
     measured = Signal(str, object)
+    moved = Signal(object, object)
     picked = Signal(str, int)
     prompt = Signal(str)
 
-    def __init__(self, state: AppState, player: Any, parent: QObject | None = None) -> None:
+    def __init__(self, state: AppState, player: Any, parent: QObject | None = None,
+                 movable: bool = True) -> None:
         super().__init__(parent)
         self.state = state
         self.player = player
+        #: Whether the lines' ends and measured points get handles to drag.
+        self.movable = movable
         self.overlay = PclOverlay(player.view)
         self.placing = False
         #: The line being placed: "pcl" or "anal".
@@ -222,11 +228,16 @@ class PclPlacer(QObject):
         self._refs: dict[str, np.ndarray] = {}
         self._measured: dict[int, list] = {}   # frame -> its measurements by hand
         self._blank = True  # the overlay shows nothing
+        #: Handles on the current frame's line ends and measured points, dragged to move
+        #: them (each has ``info``: what it moves, see :attr:`moved`).
+        self.handles: list[pg.TargetItem] = []
+        self._drag: tuple[tuple, tuple[float, float]] | None = None
         player.scene().sigMouseClicked.connect(self._on_click)
         state.result_changed.connect(self._on_result)
         state.marks_changed.connect(self._on_result)
         state.labels_changed.connect(self._on_labels)
         state.frame_changed.connect(self._draw)
+        state.edit_changed.connect(self._draw)     # no handles while labels are painted
 
     @property
     def lines(self) -> np.ndarray | None:
@@ -247,7 +258,7 @@ class PclPlacer(QObject):
         self._auto_junction = HIATUS_ORGAN not in self._refs
         self._measured = {}
         for m in measurements(marks):
-            self._measured.setdefault(m.frame, []).append((m.points, m.text))
+            self._measured.setdefault(m.frame, []).append(m)
         if data is None or data.labels is None:
             self.stop()
         self._draw()
@@ -270,6 +281,18 @@ class PclPlacer(QObject):
         clicked = self.clicks if measuring else []
         measured = self._measured.get(t, [])
         junction, arms = (None, None) if anal is None else self._trace(t, anal)
+        shown = [(m.points, m.text) for m in measured]
+        if self._drag is not None:          # a point being dragged is drawn where it is
+            (what, *which), xy = self._drag
+            if what == "pcl" and line is not None:
+                line = line.copy()
+                line[which[0]] = xy
+            elif what == "anal" and anal is not None:
+                anal = anal.copy()
+                anal[which[0]] = xy
+            elif what == "measure":
+                shown = [(tuple(xy if (m.key, i) == tuple(which[1:]) else p
+                                for i, p in enumerate(m.points)), m.text) for m in measured]
         marked = self._refs.get(HIATUS_ORGAN)
         arj = junction if self._auto_junction else None if marked is None else marked[t]
         at = [p[t] for o, p in self._refs.items() if o != HIATUS_ORGAN] + [arj]
@@ -279,14 +302,60 @@ class PclPlacer(QObject):
         if blank and self._blank:
             return  # nothing drawn, nothing to draw: no per-frame cost during playback
         self.overlay.show(line, pending)
-        self.overlay.show_measurements(measured, clicked)
+        self.overlay.show_measurements(shown, clicked)
         self.overlay.show_anal(anal)
         self.overlay.show_angle(arms)
         self.overlay.refs.setData([p[0] for p in at], [p[1] for p in at])
         arj = None if line is None else arj
         self.overlay.show_hmo(None if arj is None or not np.isfinite(arj).all() else
                               np.stack([np.stack([line[0], arj]), m_line(line, arj)]))
+        handles = []
+        if self.movable and not (self.placing or self.picking or self.state.editing):
+            for what, ends in (("pcl", line), ("anal", anal)):
+                if ends is not None:
+                    handles += [((what, i), ends[i]) for i in range(2)]
+            handles += [(("measure", m.kind, m.key, i), p) for m in measured
+                        for i, p in enumerate(m.points)]
+        self._show_handles([(info, xy) for info, xy in handles if np.isfinite(xy).all()])
         self._blank = blank
+
+    def _show_handles(self, handles: list) -> None:
+        """Put a draggable handle on each ``(info, xy)``; hide the others."""
+        while len(self.handles) < len(handles):
+            handle = pg.TargetItem(size=12, symbol="o", pen=pg.mkPen(PCL_COLOUR, width=1),
+                                   brush=QColor(0, 0, 0, 0), hoverBrush=PCL_COLOUR)
+            handle.setZValue(60)
+            handle.setVisible(False)
+            handle.info = None
+            self.player.view.addItem(handle, ignoreBounds=True)
+            handle.sigPositionChanged.connect(self._on_handle_drag)
+            handle.sigPositionChangeFinished.connect(self._on_handle_moved)
+            self.handles.append(handle)
+        for i, handle in enumerate(self.handles):
+            visible = i < len(handles)
+            if visible:
+                handle.info, xy = handles[i]
+                if self._drag is None or self._drag[0] != handle.info:
+                    handle.blockSignals(True)        # placed, not dragged
+                    handle.setPos(QPointF(float(xy[0]), float(xy[1])))
+                    handle.blockSignals(False)
+            handle.setVisible(visible)
+
+    def _on_handle_drag(self, handle: pg.TargetItem) -> None:
+        pos = handle.pos()
+        self._drag = (handle.info, (float(pos.x()), float(pos.y())))
+        self._draw()
+
+    def _on_handle_moved(self, handle: pg.TargetItem) -> None:
+        pos = handle.pos()
+        self._drag = None
+        self.moved.emit(handle.info, (float(pos.x()), float(pos.y())))
+
+    def redraw(self) -> None:
+        """Draw the current frame again from the result (a move that was refused)."""
+        self._drag = None
+        self._blank = False
+        self._draw()
 
     def _trace(self, frame: int, line: np.ndarray
                ) -> tuple[np.ndarray | None, np.ndarray | None]:

@@ -26,7 +26,7 @@ from app.gui.line_placer import PclPlacer
 from core.anorectal import angle_summary
 from core.measurements import KINDS, on_frame
 from core.rectocele import LINE_KINDS, anal_lines
-from core.reference import REFERENCE_POINTS, pcl_lines, reference_name
+from core.reference import REFERENCE_POINTS, check_inside, pcl_lines, reference_name
 from core.summary import grades_of
 
 
@@ -141,6 +141,7 @@ class ReferenceActions:
         self.state.result_changed.connect(self._sync_pcl_actions)
         self.state.marks_changed.connect(self._sync_pcl_actions)
         self.pcl.measured.connect(self.measure)
+        self.pcl.moved.connect(self.move_point)
         self.state.frame_changed.connect(self._sync_measure_actions)
         self._sync_pcl_actions()
 
@@ -220,7 +221,6 @@ class ReferenceActions:
         vertex, the other arm's end; xy mm) on ``frame`` (None: the current one): drawn
         on that frame, saved and exported (one undo step)."""
         from core.measurements import measurements, with_measurement
-        from core.reference import check_inside
 
         result = self.state.result
         if result is None or not hasattr(result, "set_landmarks") or self.busy:
@@ -239,6 +239,47 @@ class ReferenceActions:
         done = next(m for m in measurements(after) if m.key == key)
         self.status_label.setText(f"{kind.capitalize()} {key}: {done.text} on frame "
                                   f"{frame + 1}")
+        return True
+
+    def move_point(self, what: tuple, xy: Any) -> bool:
+        """Move a line's end (``("pcl" | "anal", end)``: on the frames that share the
+        point drawn on this one) or a measured point (``("measure", kind, number,
+        point)``) to ``xy`` mm (one undo step).  A move the line or measurement cannot
+        take is refused with the reason, and the point goes back."""
+        from core.measurements import with_point_moved
+        from core.rectocele import ANAL_LANDMARKS
+        from core.reference import PCL_LANDMARKS, with_end_moved
+
+        result = self.state.result
+        if result is None or not hasattr(result, "set_landmarks") or self.busy:
+            self.pcl.redraw()
+            return False
+        t, n = self.state.frame, result.series.n_frames
+        try:
+            if what[0] == "measure":
+                _what, kind, key, index = what
+                after, m = with_point_moved(result.landmarks, kind, key, index, xy)
+                check_inside([xy], result.series.shape, result.series.spacing_mm,
+                             names=[f"{kind}'s {KINDS[kind][index]} point"])
+                text, status = (f"Move a point of {kind} {key}",
+                                f"{kind.capitalize()} {key}: {m.text} on frame {m.frame + 1}")
+            else:
+                kind, end = what
+                names = PCL_LANDMARKS if kind == "pcl" else ANAL_LANDMARKS
+                drawn = (pcl_lines if kind == "pcl" else anal_lines)(result.landmarks, n)[t]
+                after = with_end_moved(result.landmarks, names[end], t, drawn[end], xy)
+                moved = (pcl_lines if kind == "pcl" else anal_lines)(after, n)[t]
+                check, place, name = LINE_KINDS[kind][:3]
+                check(moved, result.series.shape, result.series.spacing_mm)
+                place({}, 1, moved[0], moved[1])            # its length, as when placed
+                text, status = f"Move an end of {name}", ""
+        except ValueError as exc:
+            self.report_error(exc)
+            self.pcl.redraw()
+            return False
+        self._push_references(after, result.reference_points, text)
+        if status:
+            self.status_label.setText(status)
         return True
 
     def remove_measurements(self, frame: int | None = None) -> bool:

@@ -179,6 +179,7 @@ def test_a_line_placed_in_the_main_window_shows_in_the_table(compared):
     assert [cw.table.item(g, c).text() for c in (1, 2)] == ["mild", "–"]
     # the left player draws the line too; the right one (no line) does not
     assert cw.lines[0].overlay.line.isVisible() and not cw.lines[1].overlay.line.isVisible()
+    assert not any(h.isVisible() for h in cw.lines[0].handles)   # moved in the main window
     np.testing.assert_allclose(cw.lines[0].overlay.line.getData()[1], [22.0, 22.0])
 
 
