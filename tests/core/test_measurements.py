@@ -143,3 +143,36 @@ def test_a_measurement_by_hand_does_not_measure_the_frames_again(monkeypatch):
     result.set_landmarks(with_pcl(marks, 2, (60.0, 90.0), (160.0, 95.0)))   # a line moved
     assert calls == [1]
     assert not np.allclose(result.frames["below_pcl_mm"], before["below_pcl_mm"])
+
+
+def test_moving_a_point_of_a_measurement():
+    from core.measurements import with_point_moved
+
+    marks, _ = with_measurement(PCL, 4, 2, "angle", [(0.0, 5.0), (0.0, 0.0), (5.0, 0.0)])
+    moved, m = with_point_moved(marks, "angle", 1, 2, (-5.0, 0.0))
+    assert m.value == pytest.approx(90.0) and (m.frame, m.points[2]) == (2, (-5.0, 0.0))
+    assert measurements(moved)[0].points == m.points
+    assert measurements(marks)[0].points[2] == (5.0, 0.0)          # the input kept
+    moved, m = with_point_moved(marks, "angle", 1, 1, (0.0, -5.0))   # the vertex
+    assert m.value == pytest.approx(45.0)          # arms (0, 10) and (5, 5) from it
+    with pytest.raises(ValueError, match="an arm's two ends"):
+        with_point_moved(marks, "angle", 1, 0, (0.0, 0.2))
+    with pytest.raises(ValueError, match="no distance 1"):
+        with_point_moved(marks, "distance", 1, 0, (1.0, 1.0))
+
+
+def test_moving_a_line_end_on_the_frames_that_share_it():
+    from core.reference import PUBIS, with_end_moved, with_pcl
+
+    marks = with_pcl({}, 5, (10.0, 50.0), (90.0, 40.0))               # every frame
+    marks = with_pcl(marks, 5, (12.0, 52.0), (90.0, 40.0), frame=3)   # frame 3's own
+    moved = with_end_moved(marks, PUBIS, 0, (10.0, 50.0), (11.0, 49.0))
+    assert moved[PUBIS].tolist() == [[11.0, 49.0]] * 3 + [[12.0, 52.0], [11.0, 49.0]]
+    moved = with_end_moved(marks, PUBIS, 3, (12.0, 52.0), (13.0, 53.0))
+    assert moved[PUBIS][3].tolist() == [13.0, 53.0] and moved[PUBIS][0].tolist() == [10.0, 50.0]
+    # a frame that follows the nearest placed one (NaN) keeps following it
+    gaps = {k: v.copy() for k, v in marks.items()}
+    gaps[PUBIS][4] = np.nan
+    moved = with_end_moved(gaps, PUBIS, 4, (12.0, 52.0), (14.0, 54.0))
+    assert moved[PUBIS][3].tolist() == [14.0, 54.0] and np.isnan(moved[PUBIS][4]).all()
+    assert marks[PUBIS][0].tolist() == [10.0, 50.0]                   # the input kept

@@ -19,7 +19,8 @@ def _drag_mm(window, start, end, steps=6):
     def at(xy):
         return QPointF(player.mapFromScene(player.view.mapViewToScene(QPointF(*xy))))
 
-    left, none, mod = Qt.MouseButton.LeftButton, Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier
+    left, none = Qt.MouseButton.LeftButton, Qt.MouseButton.NoButton
+    mod = Qt.KeyboardModifier.NoModifier
     a = at(start)
     QApplication.sendEvent(viewport, QMouseEvent(QEvent.Type.MouseButtonPress, a,
                                                  viewport.mapToGlobal(a), left, left, mod))
