@@ -1,10 +1,13 @@
 """The lines and points the user places in the player: drawn over the image, placed
-with clicks.
+with clicks, moved by dragging.
 
 :class:`PclPlacer` draws the loaded result's pubococcygeal line, anal canal line,
-reference points and HMO lines on the current frame, and takes the clicks that place
-a line (two: its ends) or mark a reference point (one, on a tracked point).  What is
-done with them (undo, measuring) is :class:`app.gui.reference.ReferenceActions`'.
+reference points (the anorectal junction found on each frame where none is marked),
+HMO lines, anorectal angle and measurements by hand on the current frame.  It takes the
+clicks that place a line (two: its ends), make a measurement (a distance: two; an
+angle: three) or mark a reference point (one, on a tracked point), and puts handles on
+the line ends and measured points that can be dragged.  What is done with them (undo,
+measuring) is :class:`app.gui.reference.ReferenceActions`'.
 """
 
 from __future__ import annotations
@@ -25,9 +28,8 @@ from core.reference import HIATUS_ORGAN, m_line, pcl_lines
 #: Colour of the line and its ends.
 PCL_COLOUR = QColor("#f5d90a")
 
-#: What the status line asks for while placing each kind of line or measurement: (first
-#: click, second click[, third click]); for a line (first click,
-#: second click).
+#: What the status line asks for while placing each kind of line or measurement, one
+#: prompt per click (two for a line or a distance, three for an angle).
 PROMPTS = {
     "pcl": ("Click the inferior border of the pubic symphysis (Esc stops)",
             "Click the last coccygeal joint (Esc stops)"),

@@ -10,7 +10,12 @@ Analysis ▸ Mark a reference point (P): the next click on a tracked point makes
 it its organ's reference point (bladder base, cervix, anorectal junction): it
 moves with the organ, is measured against the line and graded (the anorectal
 junction also gives the H- and M-lines, drawn dotted, and the other organs' O).
-Qt-free geometry is in :mod:`core.reference`.
+Where no junction is marked and the anal canal line is there, the junction is found on
+each frame (:mod:`core.anorectal`).
+
+Analysis ▸ Measure a distance (D) / an angle (G): two or three clicks on the current
+frame (:mod:`core.measurements`).  The ends of the lines and the measured points can be
+dragged (one undo step each).  Qt-free geometry is in :mod:`core.reference`.
 """
 
 from __future__ import annotations
