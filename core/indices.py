@@ -46,8 +46,9 @@ FRAME_COLUMNS = (
     "subject", "organ", "frame", "time_s", "area_mm2", "perimeter_mm", "centroid_x_mm",
     "centroid_y_mm", "centroid_displacement_mm", "mean_displacement_mm",
     "max_displacement_mm", "mean_abs_curvature_per_mm", "lowest_y_mm", "descent_mm",
-    "below_pcl_mm", "ref_below_pcl_mm", "ref_to_pubis_mm", "below_h_line_mm",
-    "rectocele_depth_mm", "anorectal_angle_deg", "confidence", "flagged", "repaired",
+    "below_pcl_mm", "ref_below_pcl_mm", "ref_to_pubis_mm", "reference_found",
+    "below_h_line_mm", "rectocele_depth_mm", "anorectal_angle_deg", "confidence", "flagged",
+    "repaired",
 )
 
 #: The frame table's columns measured against the lines the user placed (the
@@ -307,7 +308,8 @@ def frame_table(
             ``ref_to_pubis_mm`` its distance from the inferior pubic point (for the
             anorectal junction the H-line; its ``ref_below_pcl_mm`` is the M-line).
             Without the junction, and with ``anal``, the junction is found in each
-            frame (:func:`core.anorectal.junction_and_angle`).
+            frame (:func:`core.anorectal.junction_and_angle`; ``reference_found`` True
+            in the rectum's rows where it was).
             With the junction, ``below_h_line_mm`` is how far each other organ's
             graded point (its reference point, else the bladder's lowest point) lies
             below the H-line (:func:`core.reference.below_h_line`).
@@ -340,13 +342,14 @@ def frame_table(
         if anal.shape != (t_n, 2, 2):
             raise ValueError(f"expected anal ({t_n},2,2), got {anal.shape}")
     contour_of = _contours(contours, lab, series.spacing_mm, organs)
-    angles = None
+    angles, found = None, None     # found: the organ whose reference point was found
     if anal is not None and ANORECTAL_ORGAN in organs:
         # the rectum's corner at the junction and its angle, traced once per frame
         junction, angles = junction_and_angle(
             [contour_of(ANORECTAL_ORGAN, t) for t in range(t_n)], anal)
         if HIATUS_ORGAN not in (reference or {}) and np.isfinite(junction).any():
             reference = {**(reference or {}), HIATUS_ORGAN: junction}
+            found = HIATUS_ORGAN
     hl = h_lines(pcl, reference)
     subject = _subject(series, keep_identity)
     flag_sets = {o: {int(t) for t in ts} for o, ts in (flagged or {}).items()}
@@ -403,6 +406,7 @@ def frame_table(
                 row["ref_to_pubis_mm"] = float(pubis_distance(ref[t], pcl[t]))
             else:
                 row["ref_below_pcl_mm"] = row["ref_to_pubis_mm"] = np.nan
+            row["reference_found"] = bool(organ == found and np.isfinite(ref[t]).all())
             # the O of the HMO system: the reference point, else the lowest point
             row["below_h_line_mm"] = (
                 np.nan if hl is None or organ == HIATUS_ORGAN

@@ -456,5 +456,7 @@ class MeasuredAgainstPcl:
             keys = pd.MultiIndex.from_arrays([frames["organ"], frames["frame"].astype(int)])
             for col in PCL_COLUMNS:
                 frames[col] = keyed[col].reindex(keys).to_numpy(float)
+            frames["reference_found"] = keyed["reference_found"].reindex(
+                keys, fill_value=False).to_numpy(bool)
         self.frames = frames
 

@@ -22,7 +22,7 @@ SUMMARY_COLUMNS = (
     "rest_ref_below_pcl_mm", "max_ref_below_pcl_mm", "max_ref_to_pubis_mm",
     "max_below_h_line_mm", "max_rectocele_depth_mm", "rest_anorectal_angle_deg",
     "min_anorectal_angle_deg", "max_anorectal_angle_deg", "pcl_grade", "hmo_grade",
-    "rectocele_grade", "flagged_frames",
+    "rectocele_grade", "reference_point", "flagged_frames",
 )
 
 
@@ -54,6 +54,7 @@ SUMMARY_TEXT_LABELS = (
     ("pcl_grade", "PCL grade (rule of three)"),
     ("hmo_grade", "HMO grade (H-line, M-line; O)"),
     ("rectocele_grade", "rectocele"),
+    ("reference_point", "reference point (marked, or found on each frame)"),
 )
 
 
@@ -92,8 +93,9 @@ def summary_table(frames: pd.DataFrame, rest_frame: int = 0) -> pd.DataFrame:
         of ``max_below_h_line_mm``, how far the organ's graded point went below the
         H-line); the rectum's largest ``rectocele_depth_mm`` and its grade
         (:func:`core.rectocele.rectocele_grade`); the rectum's anorectal angle at rest,
-        smallest and largest (``anorectal_angle_deg``); the number of frames the
-        tracker flagged.  NaN (and "") where the
+        smallest and largest (``anorectal_angle_deg``); ``reference_point``, "marked"
+        or "found" (the anorectal junction found on each frame: ``reference_found``) or
+        ""; the number of frames the tracker flagged.  NaN (and "") where the
         organ, the line or the point is missing in the frames needed.
 
     Raises:
@@ -147,6 +149,11 @@ def summary_table(frames: pd.DataFrame, rest_frame: int = 0) -> pd.DataFrame:
                    f"M {hmo_grade(pcl['ref_below_pcl_mm'], 'M')}")
         elif np.isfinite(pcl["below_h_line_mm"]):
             hmo = f"O {o_grade(pcl['below_h_line_mm'])}"
+        # where the reference point came from: marked by the user, or (the anorectal
+        # junction) found on each frame
+        source = ("found" if "reference_found" in g and g["reference_found"].astype(bool).any()
+                  else "marked" if np.isfinite(pcl["ref_below_pcl_mm"])
+                  or np.isfinite(pcl["ref_to_pubis_mm"]) else "")
         rows.append((subject, organ, len(g), rest_area, max_descent, t_max,
                      peak("centroid_displacement_mm"), peak("max_displacement_mm"), change,
                      peak("mean_abs_curvature_per_mm"), at_rest("below_pcl_mm"),
@@ -154,5 +161,5 @@ def summary_table(frames: pd.DataFrame, rest_frame: int = 0) -> pd.DataFrame:
                      pcl["ref_to_pubis_mm"], pcl["below_h_line_mm"], pcl["rectocele_depth_mm"],
                      at_rest(ara), *angle_range,
                      pcl_grade(graded), hmo, rectocele_grade(pcl["rectocele_depth_mm"]),
-                     flagged))
+                     source, flagged))
     return pd.DataFrame(rows, columns=list(SUMMARY_COLUMNS))

@@ -156,6 +156,7 @@ def test_the_h_and_m_lines_end_at_the_junction_found_in_each_frame():
     assert 45 < h < 60 and 20 < m < 40                     # the junction near (105, 125)
     assert row["hmo_grade"] == f"H {hmo_grade(h, 'H')}, M {hmo_grade(m, 'M')}" == (
         "H normal, M mild")
+    assert rows["reference_found"].all() and row["reference_point"] == "found"
 
 
 def test_a_marked_junction_replaces_the_one_found():
@@ -168,5 +169,11 @@ def test_a_marked_junction_replaces_the_one_found():
     marked = result.frames.sort_values("frame")["ref_to_pubis_mm"].to_numpy()
     np.testing.assert_allclose(marked, np.hypot(*(path - np.array(PUBIS)).T))
     assert not np.allclose(marked, found)
+    assert not result.frames["reference_found"].any()
+    assert summary_table(result.frames).iloc[0]["reference_point"] == "marked"
     result.set_reference_points({})                          # cleared: found again
     np.testing.assert_allclose(result.frames["ref_to_pubis_mm"], found)
+    assert result.frames["reference_found"].all()
+    result.set_landmarks({})                                 # no anal canal line: none
+    assert summary_table(result.frames).iloc[0]["reference_point"] == ""
+    assert not result.frames["reference_found"].any()
