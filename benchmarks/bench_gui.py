@@ -253,6 +253,13 @@ def bench_pcl(n_frames: int, repeats: int = 5) -> dict:
         for _m in range(2 * w.state.data.n_frames):
             w.redo()
         with_.append(np.median(play()))
+    # ... and without and with the handles that drag the line ends and measured points
+    handles, bare = [], []
+    for _ in range(3):
+        w.pcl.movable = False
+        bare.append(np.median(play()))
+        w.pcl.movable = True
+        handles.append(np.median(play()))
     steps, n = w.editor.undo_stack.count(), w.state.data.n_frames
     w.state.set_dirty(False)
     w.shutdown()
@@ -263,7 +270,8 @@ def bench_pcl(n_frames: int, repeats: int = 5) -> dict:
             "angle_first_ms": passes[0], "angle_again_ms": passes[1],
             "clear_ms": np.asarray(clear), "found_first_ms": found[0],
             "found_again_ms": found[1], "measure_ms": np.asarray(measure),
-            "measured_ms": measured, "alternated": (np.asarray(with_), np.asarray(without))}
+            "measured_ms": measured, "alternated": (np.asarray(with_), np.asarray(without)),
+            "handles": (np.asarray(handles), np.asarray(bare))}
 
 
 def _row(name: str, a: np.ndarray) -> str:
@@ -391,7 +399,11 @@ def main() -> int:
         "The same playback alternated without and with the measurements by hand (undone "
         "and redone), median ms per frame of each pass: with "
         + ", ".join(f"{v:.2f}" for v in pcl["alternated"][0]) + "; without "
-        + ", ".join(f"{v:.2f}" for v in pcl["alternated"][1]) + ".",
+        + ", ".join(f"{v:.2f}" for v in pcl["alternated"][1]) + ". The same with the "
+        "measurements, alternated with and without the handles on the line ends and "
+        "measured points (9 on each frame: 2 on each line, 5 on the measurements): with "
+        + ", ".join(f"{v:.2f}" for v in pcl["handles"][0]) + "; without "
+        + ", ".join(f"{v:.2f}" for v in pcl["handles"][1]) + ".",
         "",
     ]
     text = "\n".join(lines)
