@@ -5,8 +5,11 @@ from __future__ import annotations
 import argparse
 import warnings
 
+import numpy as np
+
 from app.commands import add_slice_option
 from core.io import read_series
+from core.project import Project
 from core.series import CineSeries
 
 
@@ -55,6 +58,52 @@ def describe(series: CineSeries) -> list[str]:
     return lines
 
 
+def _placed(arr: np.ndarray | None) -> str:
+    """Where a line's end is placed: "every frame" (one line for all) or "its own on N of
+    T frames"."""
+    ok = np.isfinite(arr).all(axis=1)
+    if ok.all() and np.allclose(arr, arr[0]):
+        return "every frame"
+    return f"its own on {int(ok.sum())} of {len(arr)} frames"
+
+
+def describe_project(project: Project) -> list[str]:
+    """Lines describing what a project holds besides its series: the analysis, the
+    frames corrected by hand, the lines, reference points and measurements by hand."""
+    from core.measurements import measurements
+    from core.rectocele import ANAL_LANDMARKS
+    from core.reference import HIATUS_ORGAN, PCL_LANDMARKS, REFERENCE_POINTS
+
+    settings = project.settings or {}
+    lines = []
+    if project.labels is None:
+        lines.append("analysis:     none yet (no labels)")
+    else:
+        manual = [i for i, r in enumerate(project.provenance) if r.get("source") == "manual"]
+        lines.append(f"analysis:     model {settings.get('model_id') or '-'}, organs "
+                     f"{', '.join(project.organs)}, rest frame "
+                     f"{int(settings.get('rest_frame', 0)) + 1}"
+                     + (f", {len(manual)} frame(s) corrected by hand" if manual else ""))
+    marks = project.landmarks or {}
+    drawn = [f"{name} ({_placed(marks[ends[0]])})"
+             for name, ends in (("pubococcygeal line", PCL_LANDMARKS),
+                                ("anal canal line", ANAL_LANDMARKS))
+             if all(e in marks for e in ends)]
+    if drawn:
+        lines.append(f"lines:        {'; '.join(drawn)}")
+    chosen = settings.get("reference_points") or {}
+    refs = [f"{REFERENCE_POINTS.get(o, o)} (tracked point {int(i)})" for o, i in chosen.items()]
+    if all(e in marks for e in ANAL_LANDMARKS) and HIATUS_ORGAN not in chosen:
+        refs.append("anorectal junction (found on each frame)")
+    if refs:
+        lines.append(f"reference:    {', '.join(refs)}")
+    done = measurements(marks)
+    if done:
+        lines.append("measured:     " + ", ".join(
+            f"#{m.key} {m.kind} {m.text} (frame {m.frame + 1})" for m in done))
+    return lines
+
+
 def run(args: argparse.Namespace) -> int:
     """Print the description of the series; errors go up to the CLI (exit 2).
 
@@ -72,6 +121,10 @@ def run(args: argparse.Namespace) -> int:
             slice_index=args.slice,
         )
     lines = describe(series)
+    if series.meta.get("format") == "project":
+        from core.project import load_project
+
+        lines += describe_project(load_project(args.input))
     notes = sorted({str(w.message).splitlines()[0] for w in caught if str(w.message).strip()})
     lines += [f"note:         {n}" for n in notes]
     print("\n".join(lines))

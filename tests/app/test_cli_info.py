@@ -163,3 +163,34 @@ def test_slice_of_a_multi_slice_nifti(capsys, tmp_path):
         main(["info", str(path), "--slice", "-1"])
     assert exc.value.code == 2
     assert "expected a slice number" in capsys.readouterr().err
+
+
+def test_info_on_a_project_lists_its_analysis_lines_points_and_measurements(capsys, tmp_path):
+    from shapes_factory import tube_analysis
+
+    from core.measurements import with_measurement
+    from core.project import save_project
+    from core.rectocele import ANAL_HIGH, ANAL_LOW, with_anal_line
+    from core.reference import with_pcl
+
+    result = tube_analysis((100.0, 110.0, 120.0), pcl=((60.0, 100.0), (160.0, 95.0)))
+    marks, _ = with_measurement(result.landmarks, 3, 1, "distance", [(5.0, 5.0), (5.0, 17.0)])
+    result.set_landmarks(with_pcl(marks, 3, (60.0, 104.0), (160.0, 95.0), frame=2))
+    path = tmp_path / "tube.pvt"
+    save_project(result.to_project(), path)
+    assert main(["info", str(path)]) == 0
+    out = capsys.readouterr().out
+    # labels given to the analysis count as drawn by hand
+    assert "analysis:     model given, organs rectum, rest frame 1, 3 frame(s) corrected" in out
+    assert ("lines:        pubococcygeal line (its own on 3 of 3 frames); anal canal line "
+            "(every frame)\n") in out
+    assert "reference:    anorectal junction (found on each frame)\n" in out
+    assert "measured:     #1 distance 12.0 mm (frame 2)\n" in out
+    low, high = result.landmarks[ANAL_LOW][1], result.landmarks[ANAL_HIGH][1]
+    result.set_landmarks(with_anal_line(result.landmarks, 3, low + 1.0, high, frame=1))
+    result.set_reference_points({"rectum": 7})
+    save_project(result.to_project(), path)
+    assert main(["info", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "anal canal line (its own on 3 of 3 frames)" in out
+    assert "reference:    anorectal junction (tracked point 7)\n" in out
