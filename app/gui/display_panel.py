@@ -32,7 +32,8 @@ class DisplayPanel(QWidget):
         super().__init__(parent)
         self.state = state
         lay = QVBoxLayout(self)
-        lay.setContentsMargins(6, 4, 6, 4)
+        lay.setContentsMargins(6, 2, 6, 2)
+        lay.setSpacing(2)
         self.organ_group = QGroupBox("Organs", self)
         self.organ_layout = QVBoxLayout(self.organ_group)
         lay.addWidget(self.organ_group)

@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QSettings, Qt, QTimer
+from PySide6.QtCore import QSettings, QSize, Qt, QTimer
 from PySide6.QtGui import (
     QAction,
     QCloseEvent,
@@ -19,11 +19,13 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import (
     QColorDialog,
     QDockWidget,
+    QFrame,
     QLabel,
     QMainWindow,
     QMessageBox,
     QProgressBar,
     QPushButton,
+    QScrollArea,
     QVBoxLayout,
     QWidget,
 )
@@ -53,6 +55,28 @@ from core.progress import Progress
 
 #: Pause in editing (ms) after which corrections are copied to the recovery folder.
 AUTOSAVE_MS = 1500
+
+
+class _PanelScroll(QScrollArea):
+    """A scroll area that asks for its panel's whole height (it scrolls only when the
+    window cannot give it)."""
+
+    def sizeHint(self) -> QSize:  # noqa: N802 - Qt API
+        hint = self.widget().sizeHint() if self.widget() is not None else super().sizeHint()
+        return QSize(hint.width() + self.verticalScrollBar().sizeHint().width(),
+                     hint.height())
+
+
+def _scrolled(widget: QWidget) -> QScrollArea:
+    """``widget`` in a frameless vertical scroll area: a tall panel (the display
+    panel's read-out grows with each measure) must not make the window taller than a
+    1440 x 900 screen; it scrolls instead."""
+    area = _PanelScroll()
+    area.setWidget(widget)
+    area.setWidgetResizable(True)
+    area.setFrameShape(QFrame.Shape.NoFrame)
+    area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    return area
 
 
 class MainWindow(AnalysisActions, ReferenceActions, FileActions, JobActions, QMainWindow):
@@ -100,7 +124,8 @@ class MainWindow(AnalysisActions, ReferenceActions, FileActions, JobActions, QMa
         self.profile = ProfilePlot(self.state, self)
         self.kymograph = Kymograph(self.state, self)
         self.docks = {
-            "display": self._dock("Display", self.panel, Qt.DockWidgetArea.LeftDockWidgetArea),
+            "display": self._dock("Display", _scrolled(self.panel),
+                                  Qt.DockWidgetArea.LeftDockWidgetArea),
             "time": self._dock("Indices over time", self.time_plot,
                                Qt.DockWidgetArea.RightDockWidgetArea),
             "profile": self._dock("Contour profile", self.profile,
@@ -237,6 +262,10 @@ class MainWindow(AnalysisActions, ReferenceActions, FileActions, JobActions, QMa
         self.resizeDocks([self.docks["display"], self.docks["time"]], [270, 430], h)
         self.resizeDocks([self.docks["time"], self.docks["profile"], self.docks["kymograph"]],
                          [300, 260, 300], Qt.Orientation.Vertical)
+        # the display panel whole (it scrolls only on a smaller screen), the label
+        # correction dock below it
+        self.resizeDocks([self.docks["display"], self.docks["edit"]], [650, 200],
+                         Qt.Orientation.Vertical)
 
     def _restore_settings(self) -> None:
         s = self.settings

@@ -215,3 +215,30 @@ def test_a_new_result_leaves_no_old_rows_painted(window, qtbot):
     assert [b.text() for b in visible(QCheckBox, panel.organ_group)] == [
         b.text() for b in panel.organ_boxes.values()]
     assert len(visible(QLabel, panel.frame_box)) == n_labels
+
+
+def test_the_window_fits_a_1440_by_900_screen_with_three_organs(window, qtbot):
+    """The display panel's read-out grows with each measure; past the screen it
+    scrolls instead of making the window taller."""
+    from gui_helpers import disc_case
+
+    from app.gui.adapters import result_from_tracks
+
+    one = disc_case()
+    labels = one.labels.copy()
+    labels[:, :5] = 2                                   # two more organs, as strips
+    labels[:, -5:] = 3
+    points = {o: one.tracks.points["bladder"] for o in ("bladder", "uterus_vagina", "rectum")}
+    result = result_from_tracks(one.series, labels, ("bladder", "uterus_vagina", "rectum"),
+                                points, model_id="three")
+    window.resize(1440, 900)
+    window.state.set_result(result, dirty=False)
+    window.show()
+    qtbot.waitExposed(window)
+    assert window.height() <= 900
+    # the panel no longer sets the window's least height (it was 917 px with a
+    # project's series description, one read-out row more than fitted)
+    assert window.minimumSizeHint().height() < 700
+    area = window.docks["display"].widget()
+    assert area.widget() is window.panel and len(window.panel.cells) == 3 * len(
+        window.panel.READOUT)
