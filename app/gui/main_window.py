@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QSettings, QSize, Qt, QTimer
+from PySide6.QtCore import QEvent, QObject, QSettings, QSize, Qt, QTimer
 from PySide6.QtGui import (
     QAction,
     QCloseEvent,
@@ -66,6 +66,21 @@ class _PanelScroll(QScrollArea):
         return QSize(hint.width() + self.verticalScrollBar().sizeHint().width(),
                      hint.height())
 
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt API
+        """The panel's layout changed (a series with more organs, say): ask the dock
+        for room again."""
+        if obj is self.widget() and event.type() == QEvent.Type.LayoutRequest:
+            self.updateGeometry()
+        return super().eventFilter(obj, event)
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 - Qt API
+        """As wide as the panel needs (it never scrolls sideways), short."""
+        least = super().minimumSizeHint()
+        if self.widget() is None:
+            return least
+        return QSize(self.widget().minimumSizeHint().width()
+                     + self.verticalScrollBar().sizeHint().width(), least.height())
+
 
 def _scrolled(widget: QWidget) -> QScrollArea:
     """``widget`` in a frameless vertical scroll area: a tall panel (the display
@@ -73,6 +88,7 @@ def _scrolled(widget: QWidget) -> QScrollArea:
     1440 x 900 screen; it scrolls instead."""
     area = _PanelScroll()
     area.setWidget(widget)
+    widget.installEventFilter(area)
     area.setWidgetResizable(True)
     area.setFrameShape(QFrame.Shape.NoFrame)
     area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
