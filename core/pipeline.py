@@ -19,10 +19,11 @@ import pandas as pd
 from core import __version__
 from core.errors import TrackingError
 from core.indices import DEFAULT_SCALE_MM, frame_table, point_table
+from core.measured_result import MeasuredAgainstPcl
 from core.organs import ORGANS
 from core.progress import Progress
 from core.rectocele import anal_lines
-from core.reference import MeasuredAgainstPcl, pcl_lines, reference_tracks
+from core.reference import pcl_lines, reference_tracks
 from core.series import CineSeries
 from core.track import Tracks, track_organs
 from core.track.repair import repair_labels

@@ -118,9 +118,11 @@ def _user_lines(result: Any) -> dict[str, np.ndarray]:
 
 
 def render_key_frame(result: Any, frame: int, window: tuple[float, float],
-                     box: tuple[int, int, int, int] | None = None) -> np.ndarray:
+                     box: tuple[int, int, int, int] | None = None,
+                     refs: dict[str, np.ndarray] | None = None) -> np.ndarray:
     """One frame (within ``box``, see :func:`crop_box`) with its contours, the PCL
-    and the reference points drawn (RGB)."""
+    and the reference points drawn (RGB); ``refs``: the result's reference tracks when
+    the caller has them (the junction found on every frame is traced once)."""
     from core.anorectal import frame_arms
     from core.rectocele import extended
     from core.reference import HIATUS_ORGAN, m_line
@@ -143,7 +145,8 @@ def render_key_frame(result: Any, frame: int, window: tuple[float, float],
         contours[name] = line[frame] if name == "PCL" else extended(line[frame])
         colours[name] = PCL_RGB
     lines = placed.get("PCL")
-    refs = result.reference_tracks() if hasattr(result, "reference_tracks") else {}
+    if refs is None:
+        refs = result.reference_tracks() if hasattr(result, "reference_tracks") else {}
     for organ, path in refs.items():
         if np.isfinite(path[frame]).all():
             contours[f"ref:{organ}"] = _disc(path[frame], MARK_MM)
@@ -278,8 +281,9 @@ def report_html(result: Any, *, keep_identity: bool = False) -> str:
     keys = key_frames(result)
     box = crop_box(result)
     out.append("<h2>Key frames</h2>")
+    refs = result.reference_tracks() if hasattr(result, "reference_tracks") else {}
     for t, caption in keys:
-        img = render_key_frame(result, t, window, box)
+        img = render_key_frame(result, t, window, box, refs)
         f = min(1.0, SHOW_PX / img.shape[1])
         out.append(f'<figure><img alt="frame {t + 1}" width="{round(img.shape[1] * f)}" '
                    f'height="{round(img.shape[0] * f)}" src="data:image/png;base64,{_png(img)}">'

@@ -126,7 +126,8 @@ def test_measurements_travel_with_the_project_and_a_new_tracking(tmp_path):
 def test_a_measurement_by_hand_does_not_measure_the_frames_again(monkeypatch):
     from shapes_factory import tube_analysis
 
-    from core.reference import MeasuredAgainstPcl, with_pcl
+    from core.measured_result import MeasuredAgainstPcl
+    from core.reference import with_pcl
 
     result = tube_analysis((100.0, 110.0), pcl=((60.0, 100.0), (160.0, 95.0)))
     calls = []
