@@ -19,7 +19,7 @@ from core.anorectal import angle_summary
 from core.batch import analysis_steps
 from core.measurements import measurements
 from core.pipeline import AnalysisResult, write_outputs
-from core.reference import reference_name
+from core.reference import HIATUS_ORGAN, reference_name
 from core.summary import grades_of
 
 
@@ -117,6 +117,8 @@ def summary_lines(result: AnalysisResult) -> list[str]:
         if row is not None and np.isfinite(row["max_ref_below_pcl_mm"]):
             line += (f"   {reference_name(organ, result.junction_found)} "
                      f"{row['max_ref_below_pcl_mm']:+6.1f} mm below the PCL")
+            if organ == HIATUS_ORGAN and np.isfinite(row["max_ref_to_pubis_mm"]):
+                line += f", H-line {row['max_ref_to_pubis_mm']:.1f} mm"
         elif row is not None and np.isfinite(row["max_below_pcl_mm"]):
             line += f"   lowest point {row['max_below_pcl_mm']:+6.1f} mm below the PCL"
         if row is not None and np.isfinite(row["max_rectocele_depth_mm"]):

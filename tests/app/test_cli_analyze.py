@@ -450,8 +450,9 @@ def test_the_summary_names_the_junction_found_on_each_frame():
 
     result = tube_analysis((100.0, 110.0), pcl=((60.0, 100.0), (160.0, 95.0)))
     rectum = next(x for x in summary_lines(result) if x.strip().startswith("rectum"))
-    m = result.frames["ref_below_pcl_mm"].max()
-    assert f"anorectal junction (automatic) {m:+6.1f} mm below the PCL" in rectum
+    m, h = result.frames["ref_below_pcl_mm"].max(), result.frames["ref_to_pubis_mm"].max()
+    assert (f"anorectal junction (automatic) {m:+6.1f} mm below the PCL, H-line {h:.1f} mm"
+            in rectum)
     assert "H normal, M mild" in rectum
     result.set_reference_points({"rectum": 3})
     rectum = next(x for x in summary_lines(result) if x.strip().startswith("rectum"))
