@@ -188,6 +188,13 @@ def without_measurements(landmarks: Mapping[str, np.ndarray] | None,
     return {k: np.array(v, copy=True) for k, v in (landmarks or {}).items() if k not in gone}
 
 
+def without_measurement(landmarks: Mapping[str, np.ndarray] | None, key: int
+                        ) -> dict[str, np.ndarray]:
+    """A copy of ``landmarks`` without measurement number ``key`` (of either kind)."""
+    gone = {n for kind, k in _numbers(landmarks) if k == int(key) for n in _names(kind, k)}
+    return {k: np.array(v, copy=True) for k, v in (landmarks or {}).items() if k not in gone}
+
+
 def measurement_table(landmarks: Mapping[str, np.ndarray] | None, times_s: Sequence[float],
                       subject: str) -> pd.DataFrame:
     """One row per measurement (:data:`MEASUREMENT_COLUMNS`): its number, kind, frame,

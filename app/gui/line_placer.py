@@ -186,6 +186,22 @@ class PclOverlay:
         self.ends.setVisible(line is not None or pending is not None)
 
 
+class _Handle(pg.TargetItem):
+    """A handle that is dragged to move its point; a right click on it asks to remove
+    what it belongs to (``on_remove(handle)``)."""
+
+    def __init__(self, on_remove: Any, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._on_remove = on_remove
+
+    def mouseClickEvent(self, ev) -> None:  # noqa: ANN001, N802 - pyqtgraph API
+        if ev.button() == Qt.MouseButton.RightButton:
+            ev.accept()
+            self._on_remove(self)
+        else:
+            ev.ignore()
+
+
 class PclPlacer(QObject):
     """Draws the loaded result's PCL (and anal canal line, reference points) on the
     current frame and takes the two clicks that place a new line.
@@ -198,11 +214,13 @@ class PclPlacer(QObject):
         prompt(str): what to click next ("" when placing ends).
         moved(object, object): a handle was dragged: what it moves (``("pcl", end)``,
             ``("anal", end)`` or ``("measure", kind, number, point)``) and where to, mm.
+        removed(object): a handle was right-clicked: what it belongs to (as ``moved``).
     """
 
     placed = Signal(object, object)
     measured = Signal(str, object)
     moved = Signal(object, object)
+    removed = Signal(object)
     picked = Signal(str, int)
     prompt = Signal(str)
 
@@ -232,7 +250,7 @@ class PclPlacer(QObject):
         self._blank = True  # the overlay shows nothing
         #: Handles on the current frame's line ends and measured points, dragged to move
         #: them (each has ``info``: what it moves, see :attr:`moved`).
-        self.handles: list[pg.TargetItem] = []
+        self.handles: list[_Handle] = []
         self._drag: tuple[tuple, tuple[float, float]] | None = None
         player.scene().sigMouseClicked.connect(self._on_click)
         state.result_changed.connect(self._on_result)
@@ -324,8 +342,9 @@ class PclPlacer(QObject):
     def _show_handles(self, handles: list) -> None:
         """Put a draggable handle on each ``(info, xy)``; hide the others."""
         while len(self.handles) < len(handles):
-            handle = pg.TargetItem(size=12, symbol="o", pen=pg.mkPen(PCL_COLOUR, width=1),
-                                   brush=QColor(0, 0, 0, 0), hoverBrush=PCL_COLOUR)
+            handle = _Handle(lambda h: self.removed.emit(h.info), size=12, symbol="o",
+                             pen=pg.mkPen(PCL_COLOUR, width=1), brush=QColor(0, 0, 0, 0),
+                             hoverBrush=PCL_COLOUR)
             handle.setZValue(60)
             handle.setVisible(False)
             handle.info = None

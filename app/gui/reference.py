@@ -147,6 +147,7 @@ class ReferenceActions:
         self.state.marks_changed.connect(self._sync_pcl_actions)
         self.pcl.measured.connect(self.measure)
         self.pcl.moved.connect(self.move_point)
+        self.pcl.removed.connect(self._remove_by_handle)
         self.state.frame_changed.connect(self._sync_measure_actions)
         self._sync_pcl_actions()
 
@@ -285,6 +286,27 @@ class ReferenceActions:
         self._push_references(after, result.reference_points, text)
         if status:
             self.status_label.setText(status)
+        return True
+
+    def _remove_by_handle(self, what: tuple) -> None:
+        if what[0] == "measure":                  # a line's end: nothing to remove alone
+            self.remove_measurement(what[2])
+
+    def remove_measurement(self, key: int) -> bool:
+        """Take measurement number ``key`` off (one undo step)."""
+        from core.measurements import measurements, without_measurement
+
+        result = self.state.result
+        if result is None or not hasattr(result, "set_landmarks") or self.busy:
+            return False
+        found = [m for m in measurements(result.landmarks) if m.key == int(key)]
+        if not found:
+            return False
+        m = found[0]
+        self._push_references(without_measurement(result.landmarks, m.key),
+                              result.reference_points, f"Remove {m.kind} {m.key}")
+        self.status_label.setText(f"Removed {m.kind} {m.key} ({m.text}, frame {m.frame + 1}); "
+                                  "Ctrl+Z brings it back")
         return True
 
     def remove_measurements(self, frame: int | None = None) -> bool:

@@ -177,3 +177,14 @@ def test_moving_a_line_end_on_the_frames_that_share_it():
     moved = with_end_moved(gaps, PUBIS, 4, (12.0, 52.0), (14.0, 54.0))
     assert moved[PUBIS][3].tolist() == [14.0, 54.0] and np.isnan(moved[PUBIS][4]).all()
     assert marks[PUBIS][0].tolist() == [10.0, 50.0]                   # the input kept
+
+
+def test_removing_one_measurement_by_its_number():
+    from core.measurements import without_measurement
+
+    marks, _ = with_measurement(PCL, 4, 1, "distance", [(0.0, 0.0), (3.0, 4.0)])
+    marks, _ = with_measurement(marks, 4, 1, "angle", [(0.0, 5.0), (0.0, 0.0), (5.0, 0.0)])
+    left = without_measurement(marks, 2)
+    assert [(m.kind, m.key) for m in measurements(left)] == [("distance", 1)]
+    assert set(left) == set(PCL) | {"distance_1_start", "distance_1_end"}
+    assert without_measurement(marks, 7).keys() == marks.keys()      # no such number

@@ -117,3 +117,38 @@ def test_no_handles_while_painting_labels_or_placing(shown):
     assert not _visible_handles(window)
     window.stop_pcl_action.trigger()
     assert _visible_handles(window)
+
+
+def _right_click_mm(window, xy):
+    player = window.player
+    viewport = player.viewport()
+    pos = QPointF(player.mapFromScene(player.view.mapViewToScene(QPointF(*xy))))
+    right, none = Qt.MouseButton.RightButton, Qt.MouseButton.NoButton
+    for kind, buttons in ((QEvent.Type.MouseButtonPress, right),
+                          (QEvent.Type.MouseButtonRelease, none)):
+        QApplication.sendEvent(viewport, QMouseEvent(kind, pos, viewport.mapToGlobal(pos),
+                                                     right, buttons,
+                                                     Qt.KeyboardModifier.NoModifier))
+
+
+def test_a_right_click_on_a_measured_point_removes_that_measurement(shown):
+    window, result = shown
+    window.pcl.start()
+    window.pcl.click(3.0, 30.0)
+    window.pcl.click(37.0, 30.0)
+    window.distance_action.trigger()
+    window.pcl.click(10.0, 5.0)
+    window.pcl.click(10.0, 20.0)
+    window.angle_action.trigger()
+    for xy in ((20.0, 5.0), (20.0, 20.0), (35.0, 20.0)):
+        window.pcl.click(*xy)
+    _right_click_mm(window, (20.0, 20.0))                     # the angle's vertex
+    assert [(m.kind, m.key) for m in measurements(result.landmarks)] == [("distance", 1)]
+    assert window.status_label.text().startswith("Removed angle 2 (90°, frame 1)")
+    assert set(_visible_handles(window)) == {("pcl", 0), ("pcl", 1),
+                                             ("measure", "distance", 1, 0),
+                                             ("measure", "distance", 1, 1)}
+    _right_click_mm(window, (37.0, 30.0))                     # a line's end: kept
+    assert PUBIS in result.landmarks and len(measurements(result.landmarks)) == 1
+    window.undo()
+    assert [m.key for m in measurements(result.landmarks)] == [1, 2]
