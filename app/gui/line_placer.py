@@ -19,7 +19,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import QObject, QPointF, Qt, Signal
 from PySide6.QtGui import QColor
 
-from app.gui.line_overlay import PCL_COLOUR, PclOverlay, Handle
+from app.gui.line_overlay import PCL_COLOUR, Handle, PclOverlay
 from app.gui.state import AppState
 from core.anorectal import frame_trace
 from core.measurements import KINDS, measurements
