@@ -6,6 +6,14 @@ import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+
+def pytest_configure(config):
+    """A test hung in C (the GIL held) ends the run with its stacks (tests/hard_timeout.py)."""
+    import hard_timeout
+
+    if not config.pluginmanager.is_registered(hard_timeout):
+        config.pluginmanager.register(hard_timeout, "pelvitrack_hard_timeout")
+
 # Exported ONNX graphs (core.segment.onnx_backend) go to a folder of this test session,
 # never to the user's ~/.cache; shared by all tests of the session, like a real cache.
 # The folder is removed when the test session ends.

@@ -89,8 +89,9 @@ def preload_analysis_stack(options: dict[str, Any] | None = None) -> None:
         except (ModelError, ValueError):
             pass  # no model / bad option: the analysis reports it when one is needed
     # Everything loaded so far lives as long as the app: move it out of the cyclic
-    # garbage collector's view, so that a full collection triggered by the worker
-    # does not scan ~300,000 objects while holding the GIL (seen: a 200 ms freeze).
+    # garbage collector's view, so that a full collection (in the GUI thread while a
+    # worker runs: app.gui.workers.GuiThreadCollection) does not scan ~300,000 objects
+    # (seen: a 200 ms freeze).
     gc.collect()
     gc.freeze()
 

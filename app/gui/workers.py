@@ -5,20 +5,100 @@ re-emits its records as Qt signals (queued to the GUI thread).  Cancel with
 :meth:`GeneratorWorker.cancel` (``requestInterruption``): the worker closes the
 generator at the next record — ``core`` generators clean up on close — and
 emits ``cancelled``; the state is never touched, so what was shown before stays.
+
+While a worker runs, Python's cyclic garbage collector runs only in the GUI thread
+(:class:`GuiThreadCollection`). Left to itself it runs in whichever thread happens to
+allocate, and a collection in the worker that frees a Qt object (a closed window's
+widget, kept alive by a reference cycle) destroys it in the wrong thread; that
+deadlocked the GUI thread and the worker, the GIL held, during a fine-tuning.
 """
 
 from __future__ import annotations
 
+import gc
 import traceback
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from PySide6.QtCore import QObject, QThread, Signal
+from PySide6.QtCore import QObject, Qt, QThread, QTimer, Signal, Slot
 
 from core.progress import Progress
 
 #: A zero-argument callable returning the generator to run (called in the worker thread).
 JobFactory = Callable[[], Iterator[Progress]]
+
+
+class GuiThreadCollection(QObject):
+    """Keeps the cyclic garbage collector to the GUI thread while workers run.
+
+    :meth:`hold` (GUI thread, before a worker starts) turns automatic collection off
+    and collects, on a timer in the GUI thread, whenever the counts pass the
+    collector's own thresholds; :meth:`release` (queued to the GUI thread when the
+    worker has finished) restores automatic collection once no worker is left.
+    Reference counting frees everything else as usual.
+    """
+
+    #: How often the GUI thread looks at the collector's counts while workers run.
+    INTERVAL_MS = 250
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._holders = 0
+        self._was_enabled = True
+        self._timer = QTimer(self)
+        self._timer.setInterval(self.INTERVAL_MS)
+        self._timer.timeout.connect(self.collect_due)
+
+    @property
+    def holding(self) -> bool:
+        """Whether a worker holds automatic collection off."""
+        return self._holders > 0
+
+    def hold(self) -> None:
+        """Turn automatic collection off (counted: one hold per running worker)."""
+        if self._holders == 0:
+            self._was_enabled = gc.isenabled()
+            gc.disable()
+            self._timer.start()
+        self._holders += 1
+
+    @Slot()
+    def release(self) -> None:
+        """Undo one :meth:`hold`; the last one collects what is due and turns
+        automatic collection back on (if it was on)."""
+        if self._holders == 0:
+            return
+        self._holders -= 1
+        if self._holders == 0:
+            self._timer.stop()
+            self.collect_due()
+            if self._was_enabled:
+                gc.enable()
+
+    @Slot()
+    def collect_due(self) -> int | None:
+        """Collect the oldest generation whose count passed its threshold, as the
+        collector would have (the generation collected, or None)."""
+        counts, limits = gc.get_count(), gc.get_threshold()
+        due = None
+        for generation in range(3):
+            if limits[generation] <= 0 or counts[generation] <= limits[generation]:
+                break
+            due = generation
+        if due is not None:
+            gc.collect(due)
+        return due
+
+
+_collection: GuiThreadCollection | None = None
+
+
+def gui_thread_collection() -> GuiThreadCollection:
+    """The process's :class:`GuiThreadCollection` (made in the GUI thread at first use)."""
+    global _collection
+    if _collection is None:
+        _collection = GuiThreadCollection()
+    return _collection
 
 
 class GeneratorWorker(QThread):
@@ -46,6 +126,14 @@ class GeneratorWorker(QThread):
         super().__init__(parent)
         self._job = job
         self._post = post
+
+    def start(self, *args: Any) -> None:
+        """Start the thread (from the GUI thread); garbage is collected only in the
+        GUI thread until it has finished."""
+        collection = gui_thread_collection()
+        collection.hold()
+        self.finished.connect(collection.release, Qt.ConnectionType.QueuedConnection)
+        super().start(*args)
 
     def cancel(self) -> None:
         """Ask the worker to stop at the next progress record."""
