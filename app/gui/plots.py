@@ -113,8 +113,8 @@ class TimePlot(_Panel):
             "</span>" for i, o in enumerate(data.organs)))
         for i, organ in enumerate(data.organs):
             y = data.frame_values.get(col, {}).get(organ)
-            if y is None:
-                continue
+            if y is None or not np.isfinite(y).any():
+                continue  # absent from every frame (no uterus, say): nothing to draw
             colour = organ_qcolor(organ, i)
             c = self.plot.plot(t, y, pen=pg.mkPen(colour, width=2), symbol="o", symbolSize=4,
                                symbolBrush=colour, symbolPen=None, name=organ_label(organ),

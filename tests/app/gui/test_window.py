@@ -57,6 +57,22 @@ def test_keys_step_and_visibility(loaded, qtbot):
     assert not w.time_plot.curves["bladder"].isVisible()
 
 
+def test_an_organ_absent_from_every_frame_draws_no_curve(window, qtbot):
+    import warnings
+
+    from gui_helpers import disc_case
+
+    result = disc_case()
+    result.organs = ("bladder", "uterus_vagina")  # no uterus_vagina label in any frame
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)  # was: pyqtgraph's All-NaN slice
+        window.state.set_result(result, dirty=False)
+        window.time_plot.rebuild()
+    assert set(window.time_plot.curves) == {"bladder"}
+    window.panel.organ_boxes["uterus_vagina"].setChecked(False)  # toggling it is harmless
+    assert not window.state.visible["uterus_vagina"]
+
+
 def test_hover_reports_point(loaded):
     w = loaded
     w.state.set_frame(2)
