@@ -258,13 +258,18 @@ def rest_frame_warnings(contours: dict[str, list[np.ndarray | None]], rest_frame
     Everything is measured from the rest frame, so a rest-frame segmentation that
     misses part of an organ spoils every frame.  An organ is flagged when it is
     missing at rest, or when its rest perimeter differs from the median over
-    frames by more than ``tolerance`` (fraction).
+    frames by more than ``tolerance`` (fraction). An organ found in no frame at
+    all is named too (no uterus after a hysterectomy, or a segmentation that missed it).
     """
     notes = []
     for organ, seq in contours.items():
         if seq[rest_frame] is None:
             if any(c is not None for c in seq):
                 notes.append(f"{organ}: missing in the rest frame {rest_frame}; not tracked")
+            else:
+                notes.append(f"{organ}: found in no frame, so it has no contour or indices "
+                             "(absent, or missed by the segmentation: correct a frame and "
+                             "re-track)")
             continue
         per = np.array([perimeter(c) for c in seq if c is not None])
         med = float(np.median(per))

@@ -224,3 +224,22 @@ def test_one_slice_of_a_multi_slice_nifti_is_analysed_and_exported_in_place(case
     np.testing.assert_allclose(lab.affine, expected_affine)
     np.testing.assert_array_equal(np.asarray(lab.dataobj),
                                   np.transpose(res.labels[:, ::-1, :], (2, 1, 0)))
+
+
+def test_an_organ_found_in_no_frame_is_named_and_the_rest_is_measured(case, tmp_path):
+    import warnings
+
+    from core.pipeline import write_outputs
+
+    labels = np.asarray(case.labels).copy()
+    labels[labels == 2] = 0  # no uterus_vagina anywhere (after a hysterectomy, say)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)  # no all-NaN reductions on the way
+        res = run_analyze(case.series, labels=labels, n_points=24)
+        written = write_outputs(res, tmp_path, fmt="csv", overlay=False)
+    notes = res.settings["warnings"]
+    assert [n.split(":")[0] for n in notes if "found in no frame" in n] == ["uterus_vagina"]
+    frames = res.frames.set_index("organ")
+    assert frames.loc["uterus_vagina", "area_mm2"].isna().all()
+    assert frames.loc["bladder", "area_mm2"].notna().all()
+    assert set(written) == {"labels", "points", "frames", "project", "report"}

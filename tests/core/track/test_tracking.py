@@ -144,6 +144,10 @@ def test_incomplete_rest_segmentation_is_flagged():
     assert notes[0].startswith("bladder: rest frame 0") and "missing" in notes[1]
     assert rest_frame_warnings(contours, 3) == []  # frame 3 is complete for all
     assert not any("rectum" in n for n in notes)
+    contours["rectum"] = [None] * 6  # in no frame at all
+    assert rest_frame_warnings(contours, 3) == [
+        "rectum: found in no frame, so it has no contour or indices (absent, or missed by "
+        "the segmentation: correct a frame and re-track)"]
 
 
 def test_mask_disagreement_measures_the_boundary_gap():
