@@ -131,8 +131,8 @@ class ComparePlot(QWidget):
             t = data.times_s - data.times_s[0]
             for i, organ in enumerate(data.organs):
                 y = data.frame_values.get(col, {}).get(organ)
-                if y is None:
-                    continue
+                if y is None or not np.isfinite(y).any():
+                    continue  # absent from every frame
                 pen = pg.mkPen(organ_qcolor(organ, i), width=2, style=style)
                 self.curves[(key, organ)] = self.plot.plot(t, y, pen=pen, connect="finite")
         if self.a.data is not None and self.b.data is not None:

@@ -203,3 +203,24 @@ def test_both_players_draw_their_anorectal_angle_and_the_table_compares_it(windo
     rows = {cw.table.item(r, 0).text().strip(): r for r in range(cw.table.rowCount())}
     r = rows["anorectal angle, max (°)"]
     assert [cw.table.item(r, c).text() for c in (1, 2)] == ["150", "115"]
+
+
+def test_an_organ_absent_on_one_side_is_compared_without_warnings(loaded, tmp_path, qtbot):
+    import warnings
+
+    from core.project import save_project
+
+    other = disc_case(n_frames=9, shape=(48, 40))
+    other.organs = ("bladder", "uterus_vagina")  # no uterus_vagina in any frame
+    path = tmp_path / "other.pvt"
+    save_project(other.to_project(), path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        assert loaded.compare_with(path)
+        qtbot.waitUntil(lambda: loaded.compare_window is not None, timeout=20_000)
+        qtbot.waitUntil(lambda: not loaded.busy, timeout=20_000)
+        cw = loaded.compare_window
+        for frame in range(9):
+            cw.b.set_frame(frame)
+        qtbot.wait(50)
+    assert set(cw.plot.curves) == {("a", "bladder"), ("b", "bladder")}  # nothing to draw
