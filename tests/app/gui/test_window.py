@@ -67,7 +67,13 @@ def test_an_organ_absent_from_every_frame_draws_no_curve(window, qtbot):
     with warnings.catch_warnings():
         warnings.simplefilter("error", RuntimeWarning)  # was: pyqtgraph's All-NaN slice
         window.state.set_result(result, dirty=False)
-        window.time_plot.rebuild()
+        window.show()
+        qtbot.waitExposed(window)
+        for t in range(window.state.data.n_frames):  # every view, every frame
+            window.state.set_frame(t)
+            qtbot.wait(1)
+    combo = window.kymograph.organ_combo  # nothing to show along its contour
+    assert combo.findData("uterus_vagina") == -1 and combo.findData("bladder") >= 0
     assert set(window.time_plot.curves) == {"bladder"}
     window.panel.organ_boxes["uterus_vagina"].setChecked(False)  # toggling it is harmless
     assert not window.state.visible["uterus_vagina"]
