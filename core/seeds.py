@@ -43,10 +43,16 @@ def map_jobs(fn: Callable[[J], R], jobs: Iterable[J], workers: int = 1) -> Itera
     With ``workers > 1`` and more than one job, the jobs run in a pool of at most
     ``workers`` processes (``fn`` must then be picklable: a module-level function or a
     ``functools.partial`` of one); otherwise they run here, one after the other.
+
+    The pool's processes are spawned, not forked: a fork copies the caller's threads'
+    locks in whatever state they are in (torch's and OpenMP's included), which can
+    deadlock a child. So the calling script must guard its entry point with
+    ``if __name__ == "__main__":`` and ``fn`` must not rely on globals set at run time.
     """
     jobs = list(jobs)
     if workers > 1 and len(jobs) > 1:
-        with multiprocessing.Pool(min(workers, len(jobs))) as pool:
+        context = multiprocessing.get_context("spawn")
+        with context.Pool(min(workers, len(jobs))) as pool:
             yield from pool.imap(fn, jobs)
     else:
         yield from map(fn, jobs)

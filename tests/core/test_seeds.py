@@ -1,6 +1,7 @@
 """core.seeds: the seed lists of the CLI and the generators, and their job runner."""
 
 import os
+import threading
 
 import pytest
 
@@ -46,3 +47,20 @@ def test_map_jobs_keeps_order(workers):
 
 def test_map_jobs_one_job_runs_here():
     assert list(map_jobs(_square_and_pid, [4], workers=4)) == [(16, os.getpid())]
+
+
+_LOCK = threading.Lock()
+
+
+def _lock_is_free(_):
+    free = _LOCK.acquire(blocking=False)
+    if free:
+        _LOCK.release()
+    return free
+
+
+def test_map_jobs_workers_do_not_inherit_held_locks():
+    # A forked worker would copy this lock as held (as it would torch's or OpenMP's,
+    # held by another thread at the time of the fork) and deadlock on it.
+    with _LOCK:
+        assert list(map_jobs(_lock_is_free, [0, 1], workers=2)) == [True, True]
