@@ -206,3 +206,22 @@ def test_stack_releasing_rejects_frames_of_different_shapes():
              [np.zeros((1, 1, 5, 5)), np.zeros((1, 5, 5)), np.zeros((1, 4, 5, 5))]]
     with pytest.raises(ValueError, match="different shapes"):
         _stack_releasing(parts)
+
+
+def test_stack_releasing_trims_the_heap_as_parts_are_freed(monkeypatch):
+    calls = []
+    monkeypatch.setattr(data_module, "_TRIM_EVERY_BYTES", 100)
+    monkeypatch.setattr(data_module, "_malloc_trim", lambda: calls.append(1))
+    parts = [[np.ones((2, 1, 4, 4), np.float16), np.ones((2, 4, 4), np.uint8),
+              np.ones((2, 4, 4, 4), np.float16)] for _ in range(4)]
+    got = _stack_releasing(parts)
+    assert [g.shape[0] for g in got] == [8, 8, 8]
+    # images: 64 bytes a part → a trim after every second part (2); labels: 32 bytes
+    # (1, at the fourth part); sdf: 256 bytes (4); and one at the end.
+    assert len(calls) == 2 + 1 + 4 + 1
+
+
+def test_malloc_trim_is_safe_to_call():
+    data_module._malloc_trim()  # glibc: hands free pages back; elsewhere: nothing
+    data_module._malloc_trim()  # the library is looked up once and reused
+    assert data_module._libc is not None
