@@ -243,6 +243,7 @@ def shared_positions(n: int, share: float) -> list[bool]:
 
 
 _TRIM_EVERY_BYTES = 256 << 20
+_libc: Any = None  # the C library once looked up (False: none with malloc_trim)
 
 
 def _malloc_trim() -> None:
@@ -262,9 +263,6 @@ def _malloc_trim() -> None:
             _libc = False
     if _libc and hasattr(_libc, "malloc_trim"):
         _libc.malloc_trim(0)
-
-
-_libc: Any = None
 
 
 def _stack_releasing(parts: list[list]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
