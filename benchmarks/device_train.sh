@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Fine-tune the shipped model on a lent GPU machine, training files rendered there.
 #
-# By default it reproduces the training data and recipe of candidate 109 (rule 111,
-# docs/segmentation.md; the config in benchmarks/models/candidate109.json): the
+# By default it reproduces the training data of candidate 128 (rule 128,
+# docs/segmentation.md; the config in benchmarks/models/candidate128.json): the
 # thirty-nine generators' training cases (30 per generator: the fourteen at seeds 1000+,
-# the others at 2000+) plus second landmark and slab folders (seeds 2030+), 7 frames
-# each, and phantom training seeds 0-499,503-641, so the phantom keeps 42.6 % of the
-# frames.  Cases are rendered with JOBS parallel processes, then
+# the others at 2000+) plus second landmark, slab, bloch and dixon folders (seeds
+# 2030+), 7 frames each, and phantom training seeds 0-499,503-641, so the phantom keeps
+# 41.4 % of the frames (candidate 109's data, rule 111, is GENERATORS without the
+# bloch@2030 and dixon@2030 entries).  Cases are rendered with JOBS parallel processes, then
 # benchmarks/train_default.py runs on CUDA.  Only the model and the logs are kept, under
 # OUTDIR:
 #
@@ -25,7 +26,7 @@
 # --max-minutes is then cut to fit, allowing PREP_S, 150, for the data preparation),
 # PY (python3), GENERATORS (which folders: NAME renders NAME's seeds from 1000 for the
 # fourteen and from 2000 for the others, NAME@SEED0 a further folder of NAME from
-# SEED0; default the forty-one folders above), and EXTRA (more train_default.py flags,
+# SEED0; default the forty-three folders above), and EXTRA (more train_default.py flags,
 # e.g. --steps-per-epoch 500 for five times the steps, or a small --epochs for a trial).
 # LIST_ONLY=1 prints the render jobs and the training data settings, and renders nothing.
 set -u
@@ -37,7 +38,7 @@ TRAIN_MINUTES=${TRAIN_MINUTES:-4}; PY=${PY:-python3}; EXTRA=${EXTRA:-}
 FOURTEEN="alt spline field mesh coil landmark slab fourier massspring bloch defeco voxel radial dixon"
 NEWER="patho lattice geodesic metaball medial levelset svf tps stream cascade atlas laplace sketch
 conformal growth keyframe contact sdf skinning tube voronoi kspace sliding ssm texture"
-GENERATORS=${GENERATORS:-$FOURTEEN $NEWER landmark@2030 slab@2030}
+GENERATORS=${GENERATORS:-$FOURTEEN $NEWER landmark@2030 slab@2030 bloch@2030 dixon@2030}
 cd "$(dirname "$0")/.." || exit 2
 mkdir -p "$WORK/gen" "$OUTDIR"
 t0=$(date +%s)

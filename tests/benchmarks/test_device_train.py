@@ -1,5 +1,5 @@
 """benchmarks/device_train.sh (the GPU fine-tune command) run small on the CPU, and its
-defaults checked against the recorded recipe of candidate 109."""
+defaults checked against the recorded recipe of candidate 128."""
 
 import json
 import os
@@ -53,7 +53,7 @@ def _recorded_folders(note: str) -> list[tuple[str, int, int, int]]:
             re.findall(r"\((\w+?)_(\d+)\.\.\w+?_(\d+)\), (\d+) frames each", note)]
 
 
-def test_defaults_reproduce_the_training_data_of_candidate_109(tmp_path):
+def test_defaults_reproduce_the_training_data_of_candidate_128(tmp_path):
     res = subprocess.run(["bash", str(SCRIPT)], capture_output=True, text=True, timeout=60,
                          env=dict(os.environ, OUTDIR=str(tmp_path / "m"), LIST_ONLY="1",
                                   WORK=str(tmp_path / "w")))
@@ -63,10 +63,10 @@ def test_defaults_reproduce_the_training_data_of_candidate_109(tmp_path):
     for line in jobs:
         folder, gen, first, last = line.split()
         listed.setdefault((folder, gen), []).extend(range(int(first), int(last) + 1))
-    train = json.loads((ROOT / "benchmarks" / "models" / "candidate109.json").read_text())[
+    train = json.loads((ROOT / "benchmarks" / "models" / "candidate128.json").read_text())[
         "training"]
     recorded = _recorded_folders(train["sources_note"])
-    assert len(recorded) == 41 == len(listed)
+    assert len(recorded) == 43 == len(listed)
     assert sorted((g, seeds[0], seeds[-1], len(seeds)) for (_, g), seeds in listed.items()) == \
         sorted((g, a, b, b - a + 1) for g, a, b, _ in recorded)
     assert {f for *_, f in recorded} == {7}
