@@ -37,7 +37,7 @@ import pandas as pd
 from scipy.stats import wilcoxon
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from compare_evaluations import case_scores  # noqa: E402
+from compare_evaluations import case_scores, read_tables  # noqa: E402
 
 DSC_FLOOR = {"bladder": 0.93, "uterus_vagina": 0.88, "rectum": 0.88}
 
@@ -151,14 +151,17 @@ def judge_sets(a: dict[str, pd.DataFrame], b: dict[str, pd.DataFrame], set_limit
     return bool(pooled_ok and not failing), out
 
 
-def _read(path: Path) -> pd.DataFrame:
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such file (run pelvitrack evaluate --out)")
-    frames = pd.read_csv(path)
+def _checked(path: Path, frames: pd.DataFrame) -> pd.DataFrame:
     missing = {"case", "organ", "frame", "dsc", "hd95_mm", "asd_mm"} - set(frames.columns)
     if missing:
         raise ValueError(f"{path}: not an evaluate table (no {', '.join(sorted(missing))})")
     return frames
+
+
+def _read(path: Path) -> pd.DataFrame:
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such file (run pelvitrack evaluate --out)")
+    return _checked(path, pd.read_csv(path))
 
 
 def _read_sets(folder: Path, sets: list[str] | None) -> dict[str, pd.DataFrame]:
@@ -167,7 +170,7 @@ def _read_sets(folder: Path, sets: list[str] | None) -> dict[str, pd.DataFrame]:
     names = sets or sorted(p.stem for p in folder.glob("*.csv"))
     if not names:
         raise FileNotFoundError(f"{folder}: no SET.csv tables")
-    return {s: _read(folder / f"{s}.csv") for s in names}
+    return {s: _checked(folder / f"{s}.csv", t) for s, t in read_tables(folder, names).items()}
 
 
 def _halves(text: str) -> list[tuple[int, int]]:
