@@ -79,7 +79,10 @@ displacement and its change of curvature mean something.  `core.track.track_orga
    its gap exceeds 1 mm *and* 3 × the median gap of the four frames next to the
    rest frame (the series' own noise level); when those four frames themselves
    disagree with the rest frame by more than 1.5 mm (or more than 80 % of the frames
-   are flagged), the rest frame is doubted instead and nothing is flagged; when more
+   are flagged), the rest frame is doubted instead and nothing is flagged — except that
+   when only the 80 % holds (the four frames agree with it), the frames more than 4 mm
+   off are still flagged (`GROSS_GAP_MM`: an organ drawn in another place from some
+   frame on; rule 120 in docs/segmentation.md); when more
    than half are flagged, they are, and a warning says the rest frame may be the wrong
    one (its error can be shared by the frames next to it).  In a
    flagged frame (`Tracks.flagged`, a warning names the frames) the organ's points
