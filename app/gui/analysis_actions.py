@@ -25,8 +25,17 @@ from app.gui import theme
 BRUSH_STEP = 1.25
 
 
+def zoom_passes_on(settings: Any, options: dict[str, Any]) -> bool:
+    """Whether analyses run with two zoom passes: as the ``scales`` given (command line),
+    else as remembered in ``settings`` (Analysis menu; off by default)."""
+    given = options.get("scales")
+    if given is not None:
+        return len(given) > 1
+    return bool(settings.value("analysis/zoom_passes", False, type=bool))
+
+
 class AnalysisActions:
-    """Label correction, re-tracking, repair option and model choice (mixed into the window)."""
+    """Label correction, re-tracking, repair and zoom options, model choice (a mixin)."""
 
     # -- the Edit menu -------------------------------------------------------------
     def _build_edit_menu(self, ed: QMenu) -> None:
@@ -269,6 +278,21 @@ class AnalysisActions:
             self.analyze_options.pop("repair", None)
         else:
             self.analyze_options["repair"] = False
+
+    def _set_zoom_passes(self, on: bool) -> None:
+        """Whether the next analyses segment each frame with two zoom passes (remembered)."""
+        self.settings.setValue("analysis/zoom_passes", bool(on))
+        self._apply_zoom_passes(on)
+
+    def _apply_zoom_passes(self, on: bool) -> None:
+        from core.segment.infer import ZOOM_PAIR
+
+        given = self.analyze_options.get("scales")
+        if not on:
+            if given is not None and len(given) > 1:
+                self.analyze_options.pop("scales")
+        elif given is None or len(given) < 2:  # zooms given on the command line stay
+            self.analyze_options["scales"] = list(ZOOM_PAIR)
 
     # -- recovery of unsaved corrections -------------------------------------------
     def recovery_dir(self) -> Path:

@@ -96,6 +96,21 @@ def preload_analysis_stack(options: dict[str, Any] | None = None) -> None:
     gc.freeze()
 
 
+def window_analyze_options(analyze_options: dict[str, Any] | None,
+                           settings: QSettings) -> dict[str, Any]:
+    """The analyze options a window opened with these preferences will use: the given ones
+    with the remembered Analysis-menu choices that pick the Segmenter (two zoom passes),
+    so that :func:`preload_analysis_stack` builds the Segmenter the analyses reuse."""
+    from app.gui.analysis_actions import zoom_passes_on
+
+    options = dict(analyze_options or {})
+    if options.get("scales") is None and zoom_passes_on(settings, options):
+        from core.segment.infer import ZOOM_PAIR
+
+        options["scales"] = list(ZOOM_PAIR)
+    return options
+
+
 def run_gui(path: str | Path | None = None, *, start: Callable[[Any], bool] | None = None,
             screenshot: str | Path | None = None, settings: QSettings | None = None,
             analyze_options: dict[str, Any] | None = None, frame: int | None = None) -> int:
@@ -118,7 +133,9 @@ def run_gui(path: str | Path | None = None, *, start: Callable[[Any], bool] | No
 
     app = ensure_app()
     splash = _splash("Loading the analysis engine and the model…") if screenshot is None else None
-    preload_analysis_stack(analyze_options)
+    prefs = settings if settings is not None else QSettings("PelviTrack", "PelviTrack")
+    preload_analysis_stack(analyze_options if screenshot is not None
+                           else window_analyze_options(analyze_options, prefs))
     if screenshot is not None:
         import contextlib
         import tempfile

@@ -26,6 +26,18 @@ def test_preload_builds_the_segmenter_of_the_window_options(calls):
                      (None, "auto", "auto", None, None, None, None)]
 
 
+def test_the_remembered_zoom_passes_pick_the_preloaded_segmenter(tmp_path):
+    from PySide6.QtCore import QSettings
+
+    settings = QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat)
+    assert application.window_analyze_options({"device": "cpu"}, settings) == {"device": "cpu"}
+    settings.setValue("analysis/zoom_passes", True)
+    assert application.window_analyze_options(None, settings) == {
+        "scales": list(infer.ZOOM_PAIR)}
+    # zooms given on the command line win
+    assert application.window_analyze_options({"scales": [1.0]}, settings) == {"scales": [1.0]}
+
+
 def test_preload_builds_nothing_when_labels_are_given(calls):
     application.preload_analysis_stack({"labels": object(), "device": "cpu"})
     assert calls == []

@@ -197,6 +197,48 @@ def test_repair_can_be_turned_off_for_the_next_analyses_and_is_remembered(
     again.shutdown()
 
 
+def test_two_zoom_passes_can_be_turned_on_for_the_next_analyses_and_are_remembered(
+        window, settings, disc_result, qtbot):
+    from app.gui.main_window import MainWindow
+    from core.segment.infer import ZOOM_PAIR
+
+    seen: list[dict] = []
+
+    def recording_analyze(series, **options):
+        seen.append(options)
+        yield from fake_analyze(disc_result, n_steps=1)(series, **options)
+
+    window.analyze = recording_analyze
+    # off by default: one pass, the Segmenter's default
+    assert not window.zoom_action.isChecked() and "scales" not in window.analyze_options
+    window.zoom_action.setChecked(True)
+    assert window.analyze_options["scales"] == list(ZOOM_PAIR)
+    assert window.open_series(disc_result.series)
+    qtbot.waitUntil(lambda: window.worker is None, timeout=10_000)
+    assert seen and seen[-1]["scales"] == list(ZOOM_PAIR)
+    # a new window starts with the choice remembered; turning it off drops the zooms
+    again = MainWindow(settings=settings, analyze=recording_analyze)
+    qtbot.addWidget(again)
+    assert again.zoom_action.isChecked() and again.analyze_options["scales"] == list(ZOOM_PAIR)
+    again.zoom_action.setChecked(False)
+    assert "scales" not in again.analyze_options
+    assert settings.value("analysis/zoom_passes", type=bool) is False
+    again.shutdown()
+    # zooms given on the command line win over the remembered choice and are kept
+    settings.setValue("analysis/zoom_passes", True)
+    given = MainWindow(settings=settings, analyze=recording_analyze,
+                       analyze_options={"scales": [1.0]})
+    qtbot.addWidget(given)
+    assert not given.zoom_action.isChecked() and given.analyze_options["scales"] == [1.0]
+    given.shutdown()
+    three = MainWindow(settings=settings, analyze=recording_analyze,
+                       analyze_options={"scales": [0.9, 1.0, 1.1]})
+    qtbot.addWidget(three)
+    assert three.zoom_action.isChecked()
+    assert three.analyze_options["scales"] == [0.9, 1.0, 1.1]
+    three.shutdown()
+
+
 def test_the_shortcuts_window_lists_the_menus_keys(loaded):
     from app.gui.dialogs import shortcut_rows
 
