@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QFrame,
     QLabel,
     QMainWindow,
+    QMenu,
     QMessageBox,
     QProgressBar,
     QPushButton,
@@ -242,29 +243,21 @@ class MainWindow(AnalysisActions, ReferenceActions, FileActions, JobActions, QMa
         for dock in self.docks.values():
             v.addAction(dock.toggleViewAction())
         a = mb.addMenu("&Analysis")
-        self.repair_action = QAction("&Redraw frames that disagree with the motion", self)
-        self.repair_action.setCheckable(True)
-        self.repair_action.setStatusTip(
+        self.repair_action = self._option_action(
+            a, "&Redraw frames that disagree with the motion",
             "In frames whose segmentation disagrees with the image motion, redraw the labels "
             "from the rest outline moved by the registration (applies to the next analysis; "
-            "turn off for defecography, where organs change shape beyond what it follows)")
-        on = (self.settings.value("analysis/repair", True, type=bool)
-              and self.analyze_options.get("repair", True) is not False)
-        self.repair_action.setChecked(on)
-        self._apply_repair(on)
-        self.repair_action.toggled.connect(self._set_repair)
-        a.addAction(self.repair_action)
-        self.zoom_action = QAction("Two &zoom passes (slower; for unfamiliar scanners)", self)
-        self.zoom_action.setCheckable(True)
-        self.zoom_action.setStatusTip(
+            "turn off for defecography, where organs change shape beyond what it follows)",
+            (self.settings.value("analysis/repair", True, type=bool)
+             and self.analyze_options.get("repair", True) is not False),
+            self._apply_repair, self._set_repair)
+        self.zoom_action = self._option_action(
+            a, "Two &zoom passes (slower; for unfamiliar scanners)",
             "Segment each frame twice, zoomed out and in by 7 %, and average the two "
             "(applies to the next analysis; half as fast, 5 % lower HD95 on series unlike "
-            "the training data, docs/segmentation.md rule 131)")
-        on = zoom_passes_on(self.settings, self.analyze_options)
-        self.zoom_action.setChecked(on)
-        self._apply_zoom_passes(on)
-        self.zoom_action.toggled.connect(self._set_zoom_passes)
-        a.addAction(self.zoom_action)
+            "the training data, docs/segmentation.md rule 131)",
+            zoom_passes_on(self.settings, self.analyze_options),
+            self._apply_zoom_passes, self._set_zoom_passes)
         a.addSeparator()
         self.retrack_action = self._action(a, "Re-&track from the corrected labels",
                                            self.retrack, "Ctrl+R")
@@ -281,6 +274,19 @@ class MainWindow(AnalysisActions, ReferenceActions, FileActions, JobActions, QMa
                      QKeySequence.StandardKey.HelpContents)
         self._action(h, "&About PelviTrack", lambda: show_about(self))
         self._rebuild_recent()
+
+    def _option_action(self, menu: QMenu, text: str, tip: str, on: bool,
+                       apply: Callable[[bool], None], toggled: Callable[[bool], None]
+                       ) -> QAction:
+        """A checkable Analysis option: checked as ``on`` (applied now), ``toggled`` after."""
+        act = QAction(text, self)
+        act.setCheckable(True)
+        act.setStatusTip(tip)
+        act.setChecked(on)
+        apply(on)
+        act.toggled.connect(toggled)
+        menu.addAction(act)
+        return act
 
     # -- settings --------------------------------------------------------------
     def _default_layout(self) -> None:

@@ -170,16 +170,22 @@ def test_series_panel_says_how_the_network_ran(window, disc_result):
     assert window.panel.info_label.text().endswith("model: analytic-disc")
 
 
-def test_repair_can_be_turned_off_for_the_next_analyses_and_is_remembered(
-        window, settings, disc_result, qtbot):
-    from app.gui.main_window import MainWindow
-
+def recording(result):
+    """An analyze function that records the options of each call, and that list."""
     seen: list[dict] = []
 
     def recording_analyze(series, **options):
         seen.append(options)
-        yield from fake_analyze(disc_result, n_steps=1)(series, **options)
+        yield from fake_analyze(result, n_steps=1)(series, **options)
 
+    return seen, recording_analyze
+
+
+def test_repair_can_be_turned_off_for_the_next_analyses_and_is_remembered(
+        window, settings, disc_result, qtbot):
+    from app.gui.main_window import MainWindow
+
+    seen, recording_analyze = recording(disc_result)
     window.analyze = recording_analyze
     assert window.repair_action.isChecked() and "repair" not in window.analyze_options
     window.repair_action.setChecked(False)
@@ -202,12 +208,7 @@ def test_two_zoom_passes_can_be_turned_on_for_the_next_analyses_and_are_remember
     from app.gui.main_window import MainWindow
     from core.segment.infer import ZOOM_PAIR
 
-    seen: list[dict] = []
-
-    def recording_analyze(series, **options):
-        seen.append(options)
-        yield from fake_analyze(disc_result, n_steps=1)(series, **options)
-
+    seen, recording_analyze = recording(disc_result)
     window.analyze = recording_analyze
     # off by default: one pass, the Segmenter's default
     assert not window.zoom_action.isChecked() and "scales" not in window.analyze_options
