@@ -285,13 +285,13 @@ class AnalysisActions:
         self._apply_zoom_passes(on)
 
     def _apply_zoom_passes(self, on: bool) -> None:
-        from core.segment.infer import ZOOM_PAIR
-
         given = self.analyze_options.get("scales")
         if not on:
             if given is not None and len(given) > 1:
                 self.analyze_options.pop("scales")
         elif given is None or len(given) < 2:  # zooms given on the command line stay
+            from core.segment.infer import ZOOM_PAIR  # torch: only when they are wanted
+
             self.analyze_options["scales"] = list(ZOOM_PAIR)
 
     # -- recovery of unsaved corrections -------------------------------------------
