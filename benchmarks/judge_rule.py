@@ -4,6 +4,7 @@ docs/segmentation.md, from the per-frame tables of ``pelvitrack evaluate``.
     python benchmarks/judge_rule.py gp SHIPPED.csv CANDIDATE.csv --halves 2452-2547,2548-2643
     python benchmarks/judge_rule.py phantom SHIPPED_DIR CANDIDATE_DIR --sets R,S,T,X,Y
     python benchmarks/judge_rule.py sets SHIPPED_DIR CANDIDATE_DIR [--sets alt,bloch,...]
+    python benchmarks/judge_rule.py pooled SHIPPED_DIR CANDIDATE_DIR --must-fall gp
 
 A case's score is its summed HD95: the sum over organs of the organ's mean HD95 over
 frames (``compare_evaluations.case_scores``; frames where exactly one of truth and
@@ -21,6 +22,12 @@ prediction is empty have no distance and are counted apart).
   is more than 10 % higher *and* higher by a one-sided Wilcoxon test at p < 0.05, and
   pooled over all cases the mean is at most 3 % higher and not higher at p < 0.05.
   ``--pooled-limit 1`` gives rule 127's stricter development condition.
+* ``pooled`` — rule 121's test of an inference-time change (the model unchanged), as
+  rule 132 states it: every ``*.csv`` under the two folders, matched by their paths
+  (``gp``, ``ph/R``, ``c/alt`` …), is a set. Pooled over all their cases the mean is
+  lower with one-sided Wilcoxon p < 0.05; the sets named by ``--must-fall`` are lower in
+  the mean; no set is more than ``--set-limit`` % (5) higher; and the organ-frames with
+  exactly one mask empty rise by at most ``--empty-limit`` % (0.1) of all frames.
 
 Prints the figures and a last line ``RESULT PASS`` or ``RESULT FAIL``; the exit status
 is 0 for a pass, 1 for a fail and 2 for unreadable or mismatched tables.
@@ -151,6 +158,50 @@ def judge_sets(a: dict[str, pd.DataFrame], b: dict[str, pd.DataFrame], set_limit
     return bool(pooled_ok and not failing), out
 
 
+def judge_pooled(a: dict[str, pd.DataFrame], b: dict[str, pd.DataFrame],
+                 must_fall: list[str] = (), set_limit: float = 5.0,
+                 empty_limit: float = 0.1) -> tuple[bool, list[str]]:
+    """Rule 121's test of an inference-time change (rule 132's form). Returns (passed,
+    report lines)."""
+    if sorted(a) != sorted(b):
+        raise ValueError(f"different sets: {sorted(a)} and {sorted(b)}")
+    unknown = sorted(set(must_fall) - set(a))
+    if unknown:
+        raise ValueError(f"--must-fall names no table: {', '.join(unknown)}")
+    out, ok, all_a, all_b = [], True, [], []
+    n_frames = ea = eb = 0
+    for name in sorted(a):
+        sa, sb = _paired(a[name], b[name])
+        all_a.append(sa)
+        all_b.append(sb)
+        rise = _pct(sa.mean(), sb.mean())
+        bad = rise > set_limit or (name in must_fall and not sb.mean() < sa.mean())
+        ok &= not bad
+        out.append(_line(f"  {name}", sa, sb, _p(sb, sa, "less"), "lower")
+                   + (" (must fall)" if name in must_fall else "") + (" FAIL" if bad else ""))
+        n_frames += int(a[name].groupby("case")["frame"].nunique().sum())
+        ea, eb = ea + one_empty(a[name]), eb + one_empty(b[name])
+    sa, sb = pd.concat(all_a, ignore_index=True), pd.concat(all_b, ignore_index=True)
+    p = _p(sb, sa, "less")
+    ok &= bool(sb.mean() < sa.mean()) and p < 0.05
+    out.insert(0, _line("pooled", sa, sb, p, "lower") + " (must be lower, p < 0.05)")
+    share = 100.0 * (eb - ea) / n_frames
+    ok &= share <= empty_limit
+    out.append(f"one-empty organ-frames {ea} -> {eb} ({share:+.2f} % of {n_frames} frames, "
+               f"limit +{empty_limit:g} %); no set more than +{set_limit:g} %")
+    return bool(ok), out
+
+
+def _read_tree(folder: Path) -> dict[str, pd.DataFrame]:
+    """Every ``*.csv`` under ``folder``, named by its path without the suffix."""
+    if not folder.is_dir():
+        raise FileNotFoundError(f"{folder}: no such folder")
+    paths = sorted(folder.rglob("*.csv"))
+    if not paths:
+        raise FileNotFoundError(f"{folder}: no .csv tables under it")
+    return {p.relative_to(folder).with_suffix("").as_posix(): _read(p) for p in paths}
+
+
 def _checked(path: Path, frames: pd.DataFrame) -> pd.DataFrame:
     missing = {"case", "organ", "frame", "dsc", "hd95_mm", "asd_mm"} - set(frames.columns)
     if missing:
@@ -199,11 +250,21 @@ def main(argv: list[str] | None = None) -> int:
     sub.choices["phantom"].add_argument("--organ-margin", type=float, default=6.0)
     sub.choices["sets"].add_argument("--set-limit", type=float, default=10.0)
     sub.choices["sets"].add_argument("--pooled-limit", type=float, default=3.0)
+    q = sub.add_parser("pooled", help="rule 121's test of an inference-time change")
+    q.add_argument("a", type=Path, help="folder of the reference tables (any depth)")
+    q.add_argument("b", type=Path, help="folder of the candidate's tables, same paths")
+    q.add_argument("--must-fall", default="", help="comma-separated tables that must fall")
+    q.add_argument("--set-limit", type=float, default=5.0)
+    q.add_argument("--empty-limit", type=float, default=0.1)
     args = ap.parse_args(argv)
     try:
         if args.part == "gp":
             ok, lines = judge_gp(_read(args.a), _read(args.b), args.halves,
                                  args.min_drop, args.empty_limit)
+        elif args.part == "pooled":
+            ok, lines = judge_pooled(_read_tree(args.a), _read_tree(args.b),
+                                     [s for s in args.must_fall.split(",") if s],
+                                     args.set_limit, args.empty_limit)
         else:
             sets = [s for s in args.sets.split(",") if s] or None
             a, b = _read_sets(args.a, sets), _read_sets(args.b, sets)

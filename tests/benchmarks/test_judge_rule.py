@@ -123,3 +123,43 @@ def test_command_line_exit_codes(script, tmp_path, capsys):
     assert script.main(["phantom", str(tmp_path / "A"), str(tmp_path / "B")]) == 0
     assert script.main(["sets", str(tmp_path / "A"), str(tmp_path / "B"), "--sets", "R"]) == 0
     assert script.main(["sets", str(tmp_path / "A"), str(tmp_path / "empty")]) == 2
+
+
+def test_pooled_judges_an_inference_time_change_over_all_sets(script):
+    twelve = [20.0 + i for i in range(12)]
+    base = {"gp": _table(BASE), "c/alt": _table(twelve, prefix="alt")}
+    lower = {"gp": _table([s * 0.97 for s in BASE]),
+             "c/alt": _table([s * 1.04 for s in twelve], prefix="alt")}
+    ok, lines = script.judge_pooled(base, lower, ["gp"])
+    assert ok, lines
+    assert lines[0].startswith("pooled:") and "of 32" in lines[0]
+    # A set 6 % higher fails, although the pooled mean falls.
+    worse = dict(lower, **{"c/alt": _table([s * 1.06 for s in twelve], prefix="alt")})
+    ok, lines = script.judge_pooled(base, worse, ["gp"])
+    assert not ok and any("c/alt" in line and line.endswith("FAIL") for line in lines)
+    # A set that must fall and does not: gp unchanged, alt much lower.
+    alt_only = {"gp": base["gp"], "c/alt": _table([s * 0.5 for s in twelve], prefix="alt")}
+    ok, lines = script.judge_pooled(base, alt_only, ["gp"])
+    assert not ok and any("gp" in line and "(must fall) FAIL" in line for line in lines)
+    assert script.judge_pooled(base, alt_only, [])[0]
+    # One more organ-frame without a distance is 1/96 of the frames: over 0.1 %.
+    gone = dict(lower, gp=_table([s * 0.97 for s in BASE], empty={(0, "bladder", 0)}))
+    ok, lines = script.judge_pooled(base, gone, ["gp"])
+    assert not ok and "one-empty organ-frames 0 -> 1 (+1.04 % of 96 frames" in lines[-1]
+    with pytest.raises(ValueError, match="names no table: mesh"):
+        script.judge_pooled(base, lower, ["mesh"])
+
+
+def test_pooled_reads_tables_at_any_depth(script, tmp_path, capsys):
+    for side, factor in (("A", 1.0), ("B", 0.95)):
+        (tmp_path / side / "ph").mkdir(parents=True)
+        _table([v * factor for v in BASE]).to_csv(tmp_path / side / "gp.csv", index=False)
+        _table([v * factor for v in BASE], prefix="phantomR").to_csv(
+            tmp_path / side / "ph" / "R.csv", index=False)
+    assert script.main(["pooled", str(tmp_path / "A"), str(tmp_path / "B"),
+                        "--must-fall", "gp,ph/R"]) == 0
+    out = capsys.readouterr().out
+    assert "  ph/R:" in out and out.strip().endswith("RESULT PASS")
+    (tmp_path / "B" / "ph" / "R.csv").unlink()
+    assert script.main(["pooled", str(tmp_path / "A"), str(tmp_path / "B")]) == 2
+    assert "different sets" in capsys.readouterr().err
