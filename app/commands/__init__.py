@@ -47,8 +47,9 @@ def add_inference_options(p: argparse.ArgumentParser) -> None:
                         "fast (docs/segmentation.md, rule 131)")
     p.add_argument("--temporal-weight", type=_temporal_weight, default=None, metavar="W",
                    help="mix each frame's class probabilities with its two neighbours' "
-                        "with weight W each before labelling (default 0: off; 0.15 breaks "
-                        "near-ties that flicker between frames)")
+                        "with weight W each before labelling (default 0.15: breaks "
+                        "near-ties that flicker between frames, rule 132 in "
+                        "docs/segmentation.md; 0: off)")
     p.add_argument("--touch-mm", type=_touch_mm, default=None, metavar="MM",
                    help="when an organ comes out in pieces, keep the one with the largest "
                         "area x (2 if within MM of another organ, else 1) x a factor "

@@ -26,10 +26,11 @@ def test_labels_on_original_matrix(tiny_case, spacing):
     series, _ = tiny_case
     series = CineSeries(series.frames[:, :45, :37], spacing, series.times_s)
     seg = _segmenter()
+    seg.temporal_weight = 0.0  # frames alone: each batch is done when it has run
     records = list(seg.segment(series, batch_size=2))
     assert records[-1].stage == "done"
     assert [r.done for r in records if r.stage == "segment"] == [0, 2, 3]
-    seg.temporal_weight = 0.15  # then a frame is done once its successor is known
+    seg.temporal_weight = 0.15  # the default: a frame is done once its successor is known
     assert [r.done for r in seg.segment(series, batch_size=2) if r.stage == "segment"] == [
         0, 1, 3]
     res = records[-1].data["result"]
@@ -129,7 +130,10 @@ def test_temporal_smoothing_keeps_a_clear_change_and_uses_one_neighbour_at_the_e
 def test_temporal_weight_default_and_range():
     torch.manual_seed(0)
     net = UNet(base_channels=4, depth=2)
+    # rule 132 (docs/segmentation.md) made the smoothing the default
+    assert DEFAULT_TEMPORAL_WEIGHT == 0.15
     assert Segmenter(net, device="cpu", config=CFG).temporal_weight == DEFAULT_TEMPORAL_WEIGHT
+    assert Segmenter(net, device="cpu", config=CFG, temporal_weight=0).temporal_weight == 0
     for bad in (-0.1, 0.5, 1.0):
         with pytest.raises(ValueError, match="temporal weight"):
             Segmenter(net, device="cpu", config=CFG, temporal_weight=bad)
