@@ -18,6 +18,11 @@ from app.gui.model import POINT_INDICES
 from app.gui.state import AppState
 from app.gui.theme import organ_label, organ_qcolor
 
+#: The Segmenter's default temporal weight (``core.segment.infer.DEFAULT_TEMPORAL_WEIGHT``,
+#: a test checks it), kept here so that showing a project does not import torch: the
+#: series panel names the weight only where an analysis used another one.
+DEFAULT_TEMPORAL_WEIGHT = 0.15
+
 
 class DisplayPanel(QWidget):
     """Organ legend (colour swatch + show/hide), colour-by index, rest contour and vectors.
@@ -121,12 +126,19 @@ class DisplayPanel(QWidget):
         h, w = s.shape
         model = getattr(data.result, "model_id", "") if data.result is not None else ""
         settings = getattr(data.result, "settings", None) or {}
+        how = ""
         if model and settings.get("segmentation_backend"):
             zooms = settings.get("segmentation_scales") or [1.0]
-            weight = settings.get("segmentation_temporal_weight") or 0
+            weight = settings.get("segmentation_temporal_weight")  # None: not recorded
             model += (f" ({settings['segmentation_backend']}, {len(zooms)} pass"
                       f"{'es' if len(zooms) > 1 else ''}"
-                      f"{f', temporal weight {weight:g}' if weight else ''})")
+                      + (f", temporal weight {weight:g}"
+                         if weight not in (None, DEFAULT_TEMPORAL_WEIGHT) else "") + ")")
+            how = "Segmentation settings of this analysis:\n" + "\n".join(
+                f"{key.removeprefix('segmentation_').replace('_', ' ')}: {value}"
+                for key, value in settings.items()
+                if key.startswith("segmentation_") and value is not None)
+        self.info_label.setToolTip(how)
         self.info_label.setText(
             f"{s.meta.get('series_description') or s.subject}\n"
             f"{s.n_frames} frames · {h}×{w} px\n"

@@ -161,13 +161,30 @@ def test_series_panel_says_how_the_network_ran(window, disc_result):
         "segmentation_scales": [0.93, 1.07]})
     window.state.set_result(result, dirty=False)
     assert "model: analytic-disc (onnx-int8, 2 passes)" in window.panel.info_label.text()
+    # the default temporal weight is not named (the tooltip holds every setting) ...
     result = dataclasses.replace(result, settings={
         **result.settings, "segmentation_scales": [1.0], "segmentation_temporal_weight": 0.15})
     window.state.set_result(result, dirty=False)
-    assert ("model: analytic-disc (onnx-int8, 1 pass, temporal weight 0.15)"
-            in window.panel.info_label.text())
+    assert window.panel.info_label.text().endswith("model: analytic-disc (onnx-int8, 1 pass)")
+    assert "temporal weight: 0.15" in window.panel.info_label.toolTip()
+    assert "scales: [1.0]" in window.panel.info_label.toolTip()
+    # ... another one is, an analysis made before it was the default (0) too
+    for weight in (0.25, 0.0):
+        result = dataclasses.replace(result, settings={
+            **result.settings, "segmentation_temporal_weight": weight})
+        window.state.set_result(result, dirty=False)
+        assert (f"model: analytic-disc (onnx-int8, 1 pass, temporal weight {weight:g})"
+                in window.panel.info_label.text())
     window.state.set_result(disc_result, dirty=False)  # labels given: the model id alone
     assert window.panel.info_label.text().endswith("model: analytic-disc")
+    assert window.panel.info_label.toolTip() == ""
+
+
+def test_series_panel_knows_the_segmenters_default_temporal_weight():
+    from app.gui import display_panel
+    from core.segment import infer
+
+    assert display_panel.DEFAULT_TEMPORAL_WEIGHT == infer.DEFAULT_TEMPORAL_WEIGHT
 
 
 def recording(result):
