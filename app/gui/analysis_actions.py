@@ -34,6 +34,19 @@ def zoom_passes_on(settings: Any, options: dict[str, Any]) -> bool:
     return bool(settings.value("analysis/zoom_passes", False, type=bool))
 
 
+def apply_zoom_passes(options: dict[str, Any], on: bool) -> None:
+    """Set ``options["scales"]`` for two zoom passes (``on``) or the default one pass;
+    zooms already given that agree (command line: several zooms, or one) are kept."""
+    given = options.get("scales")
+    if not on:
+        if given is not None and len(given) > 1:
+            options.pop("scales")
+    elif given is None or len(given) < 2:
+        from core.segment.infer import ZOOM_PAIR  # torch: only when they are wanted
+
+        options["scales"] = list(ZOOM_PAIR)
+
+
 class AnalysisActions:
     """Label correction, re-tracking, repair and zoom options, model choice (a mixin)."""
 
@@ -285,14 +298,7 @@ class AnalysisActions:
         self._apply_zoom_passes(on)
 
     def _apply_zoom_passes(self, on: bool) -> None:
-        given = self.analyze_options.get("scales")
-        if not on:
-            if given is not None and len(given) > 1:
-                self.analyze_options.pop("scales")
-        elif given is None or len(given) < 2:  # zooms given on the command line stay
-            from core.segment.infer import ZOOM_PAIR  # torch: only when they are wanted
-
-            self.analyze_options["scales"] = list(ZOOM_PAIR)
+        apply_zoom_passes(self.analyze_options, on)
 
     # -- recovery of unsaved corrections -------------------------------------------
     def recovery_dir(self) -> Path:

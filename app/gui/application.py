@@ -101,13 +101,11 @@ def window_analyze_options(analyze_options: dict[str, Any] | None,
     """The analyze options a window opened with these preferences will use: the given ones
     with the remembered Analysis-menu choices that pick the Segmenter (two zoom passes),
     so that :func:`preload_analysis_stack` builds the Segmenter the analyses reuse."""
-    from app.gui.analysis_actions import zoom_passes_on
+    from app.gui.analysis_actions import apply_zoom_passes, zoom_passes_on
 
     options = dict(analyze_options or {})
-    if options.get("scales") is None and zoom_passes_on(settings, options):
-        from core.segment.infer import ZOOM_PAIR
-
-        options["scales"] = list(ZOOM_PAIR)
+    if options.get("scales") is None:
+        apply_zoom_passes(options, zoom_passes_on(settings, options))
     return options
 
 
