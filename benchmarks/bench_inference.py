@@ -10,7 +10,8 @@ Two numbers per setting: the network alone on 256×256 frames (already on the
 training grid) and the whole ``Segmenter.predict`` (normalisation, resampling
 from 1.2 mm to the training grid and back, argmax, post-processing, confidence),
 with one network pass per frame (the default) and with two test-time zoom passes
-(``ZOOM_PAIR``, the default until 2026-12-01).
+(``ZOOM_PAIR``, the default until 2026-12-01), the second on the whole frame or only on
+the box around the first pass's organs (``zoom_roi_mm``).
 On the CPU each backend of the Segmenter is measured: PyTorch eager, ONNX Runtime
 float32 and ONNX Runtime int8 (the default there).  All settings are timed in
 interleaved rounds and the median is reported with its range.  Peak memory: CUDA max
@@ -40,6 +41,9 @@ from core.phantom import generate_case
 from core.segment.infer import ZOOM_PAIR, Segmenter
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "performance_inference.md"
+#: Margin (mm) of the second zoom pass's box around the first pass's organs in the
+#: setting that runs it there (``Segmenter(zoom_roi_mm=...)``, rule 136).
+ROI_MARGIN_MM = 40.0
 
 
 def _timeit(fn, min_time: float, sync) -> float:
@@ -84,13 +88,16 @@ def _cases(dev: torch.device, model_path: str | None, backend: str, series,
                         dev.type, dtype=torch.bfloat16, enabled=dev.type == "cuda"):
                     return m(x)
             cases.append((f"network ({name})", bs, bs, run))
-    for zooms in [(1.0,), ZOOM_PAIR]:  # one pass (the default), and two zoom passes
+    # one pass, two zoom passes on the whole frame, and two with the second on the
+    # organs' box (ROI_MARGIN_MM around them)
+    for zooms, roi in [((1.0,), 0.0), (ZOOM_PAIR, 0.0), (ZOOM_PAIR, ROI_MARGIN_MM)]:
         one = copy.copy(seg)  # shares the network; only the zooms differ
-        one.scales = zooms
+        one.scales, one.zoom_roi_mm = zooms, roi
+        where = f", second on the organs' box + {roi:g} mm" if roi else ""
         for bs in ([2] if dev.type == "cpu" else [64, 256]):
             cases.append((f"Segmenter.predict ({seg.backend}, {len(zooms)} pass"
-                          f"{'es' if len(zooms) > 1 else ''}, {series.n_frames} frames 256² "
-                          "1.2 mm)", bs, series.n_frames,
+                          f"{'es' if len(zooms) > 1 else ''}{where}, {series.n_frames} "
+                          "frames 256² 1.2 mm)", bs, series.n_frames,
                           lambda bs=bs, one=one: one.predict(series, batch_size=bs)))
     return cases, seg.config
 

@@ -216,6 +216,7 @@ def analyze(
     temporal_weight: float | None = None,
     touch_mm: float | None = None,
     piece_weight: float | None = None,
+    zoom_roi_mm: float | None = None,
     batch_size: int | None = None,
     fixed_frames: Mapping[int, np.ndarray] | None = None,
     landmarks: Mapping[str, np.ndarray] | None = None,
@@ -240,9 +241,10 @@ def analyze(
         repair: redraw the model's labels in frames whose mask disagrees with the
             image motion from the rest mask moved by the registration
             (:func:`core.track.repair.repair_labels`); given labels are never changed.
-        backend, scales, temporal_weight, touch_mm, piece_weight: how the network runs,
-            its test-time zoom factors, the weight of neighbouring frames' probabilities
-            and which piece of an organ is kept, in each frame and over time
+        backend, scales, temporal_weight, touch_mm, piece_weight, zoom_roi_mm: how the
+            network runs, its test-time zoom factors, the weight of neighbouring frames'
+            probabilities, which piece of an organ is kept, in each frame and over
+            time, and the margin of the later zoom passes' box around the organs
             (:class:`core.segment.infer.Segmenter`; None = its default).
         batch_size: frames per network call (None = the segmenter's default).
         fixed_frames: {frame: (H, W) labels} that replace the model's in those frames
@@ -293,7 +295,8 @@ def analyze(
             yield Progress("segment", 0, t_n, "loading the model")
             segmenter = shared_segmenter(model, device=device, backend=backend,
                                          scales=scales, temporal_weight=temporal_weight,
-                                         touch_mm=touch_mm, piece_weight=piece_weight)
+                                         touch_mm=touch_mm, piece_weight=piece_weight,
+                                         zoom_roi_mm=zoom_roi_mm)
         seg = None
         steps = (segmenter.segment(series) if batch_size is None
                  else segmenter.segment(series, batch_size=batch_size))
@@ -364,6 +367,8 @@ def analyze(
                                   if labels is None else None),
         "segmentation_piece_weight": (getattr(segmenter, "piece_weight", None)
                                       if labels is None else None),
+        "segmentation_zoom_roi_mm": (getattr(segmenter, "zoom_roi_mm", None)
+                                     if labels is None else None),
     }
     if chosen:
         settings["reference_points"] = chosen

@@ -29,11 +29,12 @@ _scales = _checked(lambda text: [float(z) for z in text.split(",") if z.strip()]
 _temporal_weight = _checked(float, "check_temporal_weight", "a temporal weight like 0.15")
 _touch_mm = _checked(float, "check_touch_mm", "a distance in mm like 3")
 _piece_weight = _checked(float, "check_piece_weight", "a weight like 2")
+_zoom_roi_mm = _checked(float, "check_zoom_roi_mm", "a margin in mm like 32")
 
 
 def add_inference_options(p: argparse.ArgumentParser) -> None:
-    """``--backend``, ``--scales``, ``--temporal-weight``, ``--touch-mm`` and
-    ``--piece-weight``: how the segmentation network runs and cleans its labels
+    """``--backend``, ``--scales``, ``--zoom-roi-mm``, ``--temporal-weight``,
+    ``--touch-mm`` and ``--piece-weight``: how the segmentation network runs and cleans its labels
     (core.segment.infer.Segmenter)."""
     p.add_argument("--backend", choices=("auto", "torch", "onnx", "onnx-int8"), default="auto",
                    help="how the segmentation network runs: auto (default; on the CPU "
@@ -45,6 +46,11 @@ def add_inference_options(p: argparse.ArgumentParser) -> None:
                         "recommended for series unlike the training data, e.g. another "
                         "scanner or protocol: 5 %% lower HD95 on such test series, half as "
                         "fast (docs/segmentation.md, rule 131)")
+    p.add_argument("--zoom-roi-mm", type=_zoom_roi_mm, default=None, metavar="MM",
+                   help="with several --scales, run the zoom passes after the first only "
+                        "on the box around the first pass's organs widened by MM on each "
+                        "side (faster; 0: every pass on the whole frame; the default is "
+                        "the Segmenter's)")
     p.add_argument("--temporal-weight", type=_temporal_weight, default=None, metavar="W",
                    help="mix each frame's class probabilities with its two neighbours' "
                         "with weight W each before labelling (default 0.15: breaks "
@@ -66,7 +72,7 @@ def inference_kwargs(args: argparse.Namespace) -> dict:
     """Segmenter keyword arguments from :func:`add_inference_options`."""
     return {"backend": args.backend, "scales": args.scales,
             "temporal_weight": args.temporal_weight, "touch_mm": args.touch_mm,
-            "piece_weight": args.piece_weight}
+            "piece_weight": args.piece_weight, "zoom_roi_mm": args.zoom_roi_mm}
 
 
 def _slice(text: str) -> int:

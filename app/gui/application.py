@@ -68,8 +68,8 @@ def preload_analysis_stack(options: dict[str, Any] | None = None) -> None:
 
     Args:
         options: the window's ``analyze`` options; their model, device, backend,
-            scales, temporal weight, touch_mm and piece weight pick the Segmenter built
-            here (the one the analyses will reuse).
+            scales, zoom ROI margin, temporal weight, touch_mm and piece weight pick the
+            Segmenter built here (the one the analyses will reuse).
     """
     import core.pipeline  # noqa: F401
     import core.track  # noqa: F401
@@ -85,7 +85,8 @@ def preload_analysis_stack(options: dict[str, Any] | None = None) -> None:
                              backend=opts.get("backend", "auto"), scales=opts.get("scales"),
                              temporal_weight=opts.get("temporal_weight"),
                              touch_mm=opts.get("touch_mm"),
-                             piece_weight=opts.get("piece_weight"))
+                             piece_weight=opts.get("piece_weight"),
+                             zoom_roi_mm=opts.get("zoom_roi_mm"))
         except (ModelError, ValueError):
             pass  # no model / bad option: the analysis reports it when one is needed
     # Everything loaded so far lives as long as the app: move it out of the cyclic

@@ -66,6 +66,15 @@ SCALE_RANGE = (0.5, 2.0)
 #: -0.23 % (lower on 333, p = 6.7e-7), no set more than 1.7 % higher; rule 9 had kept it
 #: off on phantom cases alone. ``--temporal-weight 0`` turns it off.
 DEFAULT_TEMPORAL_WEIGHT = 0.15
+#: With several zoom passes, every pass after the first runs only on the box around the
+#: organs of the first pass (pixels where the organs together have at least
+#: :data:`ROI_ORGAN_PROBABILITY`) widened by this margin in mm on each side; outside the
+#: box the first pass's probabilities stand for the later passes'.  0 = every pass on
+#: the whole frame.  A batch with no organ pixel in the first pass gets the later passes
+#: on the whole frame.
+DEFAULT_ZOOM_ROI_MM = 0.0
+#: Organ probability (1 - background) of a pixel that the later zoom passes must cover.
+ROI_ORGAN_PROBABILITY = 0.1
 
 
 def check_temporal_weight(weight: float) -> float:
@@ -74,6 +83,33 @@ def check_temporal_weight(weight: float) -> float:
     if not 0.0 <= w < 0.5:
         raise ValueError(f"temporal weight must be in [0, 0.5), got {weight}")
     return w
+
+
+def check_zoom_roi_mm(margin: float) -> float:
+    """``margin`` as a float >= 0 (mm around the first pass's organs; 0 = whole frame)."""
+    m = float(margin)
+    if not 0.0 <= m < float("inf"):
+        raise ValueError(f"zoom ROI margin must be a finite number of mm >= 0, got {margin}")
+    return m
+
+
+def organ_box(probs: torch.Tensor, spacing_mm: tuple[float, float], margin_mm: float,
+              min_organ_probability: float = ROI_ORGAN_PROBABILITY,
+              ) -> tuple[slice, slice] | None:
+    """Rows and columns around the organs of class probabilities (N, C, H, W), channel 0
+    the background: the box of every pixel of any frame whose organ probability
+    (1 - background) is at least ``min_organ_probability``, widened by ``margin_mm`` on
+    each side and clipped to the frame; None when no pixel qualifies."""
+    mask = (probs[:, 0] <= 1.0 - min_organ_probability).any(0)
+    rows = torch.nonzero(mask.any(1)).flatten()
+    if not len(rows):
+        return None
+    cols = torch.nonzero(mask.any(0)).flatten()
+    h, w = mask.shape
+    mr = int(np.ceil(margin_mm / float(spacing_mm[0])))
+    mc = int(np.ceil(margin_mm / float(spacing_mm[1])))
+    return (slice(max(0, int(rows[0]) - mr), min(h, int(rows[-1]) + 1 + mr)),
+            slice(max(0, int(cols[0]) - mc), min(w, int(cols[-1]) + 1 + mc)))
 
 
 def check_scales(scales: Sequence[float]) -> tuple[float, ...]:
@@ -157,6 +193,9 @@ class Segmenter:
             neighbours' (in acquisition order) with this weight each before the labels
             are taken; None = :data:`DEFAULT_TEMPORAL_WEIGHT`, 0 = frames alone. It
             breaks near-ties between organs that flip from one frame to the next.
+        zoom_roi_mm: with several ``scales``, the passes after the first run only on the
+            box around the first pass's organs widened by this many mm (:func:`organ_box`);
+            None = :data:`DEFAULT_ZOOM_ROI_MM`, 0 = every pass on the whole frame.
         touch_mm: post-processing keeps, per organ, the piece with the largest area ×
             (2 if within ``touch_mm`` of another organ, else 1) × a factor falling with
             its distance to the other organs; None = :data:`DEFAULT_TOUCH_MM`, 0 = the
@@ -171,7 +210,8 @@ class Segmenter:
                  config: dict[str, Any] | None = None, backend: str = "auto",
                  scales: Sequence[float] | None = None,
                  temporal_weight: float | None = None,
-                 touch_mm: float | None = None, piece_weight: float | None = None) -> None:
+                 touch_mm: float | None = None, piece_weight: float | None = None,
+                 zoom_roi_mm: float | None = None) -> None:
         if isinstance(model, UNet):
             if config is None:
                 raise ModelError("a UNet instance needs its config (organs, spacing_mm)")
@@ -193,6 +233,8 @@ class Segmenter:
         self.temporal_weight = check_temporal_weight(
             DEFAULT_TEMPORAL_WEIGHT if temporal_weight is None else temporal_weight)
         self.touch_mm = check_touch_mm(DEFAULT_TOUCH_MM if touch_mm is None else touch_mm)
+        self.zoom_roi_mm = check_zoom_roi_mm(
+            DEFAULT_ZOOM_ROI_MM if zoom_roi_mm is None else zoom_roi_mm)
         self.piece_weight = check_piece_weight(
             DEFAULT_PIECE_WEIGHT if piece_weight is None else piece_weight)
         self.device = pick_device(device)
@@ -308,15 +350,7 @@ class Segmenter:
         with torch.inference_mode():
             for start in range(0, t_frames, batch_size):
                 stop = min(t_frames, start + batch_size)
-                probs = None
-                for zoom in self.scales:  # on the model's device
-                    spacing = (series.spacing_mm[0] * zoom, series.spacing_mm[1] * zoom)
-                    x, crop = self.network_input(frames[start:stop], spacing)
-                    logits = self._forward(x)[..., crop[0], crop[1]]
-                    p = resample_images(logits, (h, w_img)).softmax(1)
-                    probs = p if probs is None else probs.add_(p)
-                if len(self.scales) > 1:
-                    probs /= len(self.scales)
+                probs = self._zoom_passes(frames[start:stop], series.spacing_mm)
                 if w > 0:  # a frame is finished once its next neighbour is known
                     block = probs if pending is None else torch.cat([pending, probs])
                     last = stop == t_frames
@@ -339,6 +373,64 @@ class Segmenter:
                 conf[t] = _confidence(labels[t], top[t], len(self.organs))
         result = SegmentationResult(labels, conf, self.model_id, self.organs)
         yield Progress("done", t_frames, t_frames, "segmentation done", {"result": result})
+
+    def _zoom_passes(self, frames: np.ndarray, spacing_mm: tuple[float, float]
+                     ) -> torch.Tensor:
+        """Class probabilities (N, C, H, W) of normalised frames (N, H, W), averaged over
+        the zoom passes; with :attr:`zoom_roi_mm`, the passes after the first cover only
+        the first pass's organ box (:meth:`_roi_pass`)."""
+        h, w_img = frames.shape[-2:]
+        first = probs = None
+        for zoom in self.scales:  # on the model's device
+            spacing = (spacing_mm[0] * zoom, spacing_mm[1] * zoom)
+            x, crop = self.network_input(frames, spacing)
+            box = None
+            if first is not None and self.zoom_roi_mm > 0:
+                box = organ_box(first, spacing_mm, self.zoom_roi_mm)
+            if box is None:
+                logits = self._forward(x)[..., crop[0], crop[1]]
+                p = resample_images(logits, (h, w_img)).softmax(1)
+            else:
+                p, box = self._roi_pass(x, crop, (h, w_img), box)
+            if first is None:
+                first, probs = p, (p.clone() if len(self.scales) > 1 else p)
+            elif box is None:
+                probs.add_(p)
+            else:  # the first pass stands for this one outside the box
+                inside = probs[..., box[0], box[1]] + p[..., box[0], box[1]]
+                probs.add_(first)
+                probs[..., box[0], box[1]] = inside
+        if len(self.scales) > 1:
+            probs /= len(self.scales)
+        return probs
+
+    def _roi_pass(self, x: torch.Tensor, crop: tuple[slice, slice], shape: tuple[int, int],
+                  box: tuple[slice, slice]) -> tuple[torch.Tensor, tuple[slice, slice]]:
+        """One zoom pass on the part of the network input ``x`` (N, 1, H', W', padded,
+        ``crop`` its frame) that covers ``box`` (rows, columns of the original matrix
+        ``shape``), cut at multiples of the network's stride so that the network sees
+        the same pixels at the same phase as in a whole-frame pass.  Returns the class
+        probabilities on the original matrix (valid inside the returned box: the
+        original pixels interpolated from network pixels inside the cut) and that box."""
+        m = self.net.multiple
+        n_rows, n_cols = crop[0].stop - crop[0].start, crop[1].stop - crop[1].start
+        cuts, inner = [], []
+        for sl, size, n_net, off, full in ((box[0], shape[0], n_rows, crop[0].start, x.shape[2]),
+                                          (box[1], shape[1], n_cols, crop[1].start, x.shape[3])):
+            scale = n_net / size  # network pixels per original pixel
+            lo = int(np.floor(sl.start * scale + off) // m * m)
+            hi = min(full, int(-(-np.ceil(sl.stop * scale + off) // m) * m))
+            cuts.append(slice(lo, hi))
+            # original pixels that interpolation takes from network pixels at least two
+            # inside the cut (pixel i's centre lies at (i + 0.5) * scale - 0.5 + off)
+            a = 0 if lo <= off else int(np.ceil((lo - off + 2.5) / scale - 0.5))
+            b = size if hi >= off + n_net else int(np.floor((hi - off - 2.5) / scale - 0.5)) + 1
+            inner.append(slice(max(0, a), min(size, max(a, b))))
+        logits = torch.zeros((len(x), self.net.config["n_classes"], *x.shape[2:]),
+                             dtype=torch.float32, device=x.device)
+        logits[..., cuts[0], cuts[1]] = self._forward(x[..., cuts[0], cuts[1]])
+        p = resample_images(logits[..., crop[0], crop[1]], shape).softmax(1)
+        return p, (inner[0], inner[1])
 
     def _finish(self, probs: torch.Tensor, first: int, labels: np.ndarray,
                 conf: np.ndarray, spacing_mm: tuple[float, float],
@@ -385,7 +477,8 @@ def shared_segmenter(model: str | os.PathLike | None = None, device: str = "auto
                      backend: str = "auto", scales: Sequence[float] | None = None,
                      temporal_weight: float | None = None,
                      touch_mm: float | None = None,
-                     piece_weight: float | None = None) -> Segmenter:
+                     piece_weight: float | None = None,
+                     zoom_roi_mm: float | None = None) -> Segmenter:
     """A :class:`Segmenter` reused across calls for the same model file and device.
 
     Building a Segmenter (reading and hashing the weights, folding BatchNorm) takes
@@ -396,8 +489,8 @@ def shared_segmenter(model: str | os.PathLike | None = None, device: str = "auto
 
     Args:
         model: model stem / file, or None for the shipped default model.
-        device, backend, scales, temporal_weight, touch_mm, piece_weight: as for
-            :class:`Segmenter`.
+        device, backend, scales, temporal_weight, touch_mm, piece_weight, zoom_roi_mm:
+            as for :class:`Segmenter`.
     """
     from core.segment.model_io import model_paths, resolve_model
 
@@ -408,13 +501,13 @@ def shared_segmenter(model: str | os.PathLike | None = None, device: str = "auto
         # raises the ModelError naming the file
         return Segmenter(model, device=device, backend=backend, scales=scales,
                          temporal_weight=temporal_weight, touch_mm=touch_mm,
-                         piece_weight=piece_weight)
+                         piece_weight=piece_weight, zoom_roi_mm=zoom_roi_mm)
     key = (str(weights.resolve()), str(pick_device(device)), st.st_mtime_ns, str(st.st_size),
            backend, None if scales is None else tuple(scales), temporal_weight, touch_mm,
-           piece_weight)
+           piece_weight, zoom_roi_mm)
     if key not in _SHARED:
         _SHARED.clear()  # one model at a time is enough
         _SHARED[key] = Segmenter(model, device=device, backend=backend, scales=scales,
                                  temporal_weight=temporal_weight, touch_mm=touch_mm,
-                                 piece_weight=piece_weight)
+                                 piece_weight=piece_weight, zoom_roi_mm=zoom_roi_mm)
     return _SHARED[key]

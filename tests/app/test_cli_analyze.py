@@ -43,11 +43,13 @@ def fake_segmenter(case, monkeypatch):
 
     class Fake:
         def __init__(self, model=None, device="auto", backend="auto", scales=None,
-                     temporal_weight=None, touch_mm=None, piece_weight=None):
+                     temporal_weight=None, touch_mm=None, piece_weight=None,
+                     zoom_roi_mm=None):
             self.model = model
             made.append({"model": model, "device": device, "backend": backend,
                          "scales": scales, "temporal_weight": temporal_weight,
-                         "touch_mm": touch_mm, "piece_weight": piece_weight})
+                         "touch_mm": touch_mm, "piece_weight": piece_weight,
+                         "zoom_roi_mm": zoom_roi_mm})
 
         def segment(self, series):
             t = series.n_frames
@@ -120,10 +122,11 @@ def test_inference_options_reach_the_segmenter(input_file, fake_segmenter, tmp_p
                  "--no-video", "--backend", "onnx", "--scales", "1"]) == 0
     assert main(["analyze", str(input_file), "--out", str(tmp_path / "b"), "--points", "16",
                  "--no-video", "--scales", "0.9,1.1", "--temporal-weight", "0.15",
-                 "--touch-mm", "0", "--piece-weight", "2"]) == 0
-    assert [(m["backend"], m["scales"], m["temporal_weight"], m["touch_mm"], m["piece_weight"])
-            for m in fake_segmenter] == [("onnx", (1.0,), None, None, None),
-                                         ("auto", (0.9, 1.1), 0.15, 0.0, 2.0)]
+                 "--touch-mm", "0", "--piece-weight", "2", "--zoom-roi-mm", "24"]) == 0
+    assert [(m["backend"], m["scales"], m["temporal_weight"], m["touch_mm"], m["piece_weight"],
+             m["zoom_roi_mm"])
+            for m in fake_segmenter] == [("onnx", (1.0,), None, None, None, None),
+                                         ("auto", (0.9, 1.1), 0.15, 0.0, 2.0, 24.0)]
     for bad, msg in [(["--backend", "trt"], "invalid choice: 'trt'"),
                      (["--scales", "big"], "expected zoom factors"),
                      (["--scales", "5"], "zoom factors in [0.5, 2.0]"),
@@ -132,7 +135,9 @@ def test_inference_options_reach_the_segmenter(input_file, fake_segmenter, tmp_p
                      (["--touch-mm", "-1"], "touch_mm must be a finite number >= 0"),
                      (["--touch-mm", "near"], "expected a distance in mm like 3"),
                      (["--piece-weight", "-1"], "piece weight must be a finite number >= 0"),
-                     (["--piece-weight", "x"], "expected a weight like 2")]:
+                     (["--piece-weight", "x"], "expected a weight like 2"),
+                     (["--zoom-roi-mm", "-5"], "zoom ROI margin must be a finite number"),
+                     (["--zoom-roi-mm", "wide"], "expected a margin in mm like 32")]:
         with pytest.raises(SystemExit) as exc:
             main(["analyze", str(input_file), "--out", str(tmp_path / "c"), *bad])
         assert exc.value.code == 2

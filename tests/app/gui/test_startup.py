@@ -11,19 +11,21 @@ def calls(monkeypatch):
     made = []
     monkeypatch.setattr(infer, "shared_segmenter",
                         lambda model=None, device="auto", backend="auto", scales=None,
-                        temporal_weight=None, touch_mm=None, piece_weight=None:
+                        temporal_weight=None, touch_mm=None, piece_weight=None,
+                        zoom_roi_mm=None:
                         made.append((model, device, backend, scales, temporal_weight,
-                                     touch_mm, piece_weight)))
+                                     touch_mm, piece_weight, zoom_roi_mm)))
     return made
 
 
 def test_preload_builds_the_segmenter_of_the_window_options(calls):
     application.preload_analysis_stack({"device": "cpu", "backend": "torch",
                                         "scales": (1.0,), "temporal_weight": 0.15,
-                                        "touch_mm": 0.0, "piece_weight": 0.0})
+                                        "touch_mm": 0.0, "piece_weight": 0.0,
+                                        "zoom_roi_mm": 24.0})
     application.preload_analysis_stack(None)
-    assert calls == [(None, "cpu", "torch", (1.0,), 0.15, 0.0, 0.0),
-                     (None, "auto", "auto", None, None, None, None)]
+    assert calls == [(None, "cpu", "torch", (1.0,), 0.15, 0.0, 0.0, 24.0),
+                     (None, "auto", "auto", None, None, None, None, None)]
 
 
 def test_the_remembered_zoom_passes_pick_the_preloaded_segmenter(tmp_path):

@@ -4,7 +4,13 @@ import torch
 
 from core.device import pick_device
 from core.errors import ModelError
-from core.segment.infer import DEFAULT_TEMPORAL_WEIGHT, ZOOM_PAIR, Segmenter, postprocess
+from core.segment.infer import (
+    DEFAULT_TEMPORAL_WEIGHT,
+    ZOOM_PAIR,
+    Segmenter,
+    organ_box,
+    postprocess,
+)
 from core.segment.model_io import save_model
 from core.segment.unet import UNet
 from core.series import CineSeries
@@ -78,6 +84,92 @@ def test_multi_scale_averages_the_passes(make_case):
     pair = Segmenter(net, device="cpu", config=CFG, backend="torch", scales=ZOOM_PAIR)
     assert pair.scales == (0.93, 1.07)
     assert not np.allclose(pair.predict(series).confidence, a.confidence, atol=1e-4)
+
+
+def test_organ_box_takes_every_frame_widens_by_mm_and_clips():
+    probs = torch.zeros(2, 4, 40, 30)
+    probs[:, 0] = 1.0  # background everywhere
+    assert organ_box(probs, (1.0, 1.0), 5.0) is None
+    probs[0, 0, 10:12, 8:10], probs[0, 2, 10:12, 8:10] = 0.3, 0.7  # frame 0
+    probs[1, 0, 20, 15], probs[1, 3, 20, 15] = 0.85, 0.15  # frame 1: organs at 15 %
+    assert organ_box(probs, (1.0, 1.0), 0.0) == (slice(10, 21), slice(8, 16))
+    # 5 mm is 5 rows at 1 mm and 3 columns at 2 mm (rounded up)
+    assert organ_box(probs, (1.0, 2.0), 5.0) == (slice(5, 26), slice(5, 19))
+    assert organ_box(probs, (1.0, 1.0), 100.0) == (slice(0, 40), slice(0, 30))
+    # a pixel below the organ probability threshold does not count
+    assert organ_box(probs, (1.0, 1.0), 0.0, min_organ_probability=0.2) == (
+        slice(10, 12), slice(8, 10))
+
+
+class _PointwiseNet:
+    """Stands in for the network: organ 1's logit is 8 × (intensity - 0.5) at each pixel
+    (no context), the background's the opposite, the others -10; records the shape of
+    every input."""
+
+    def __init__(self):
+        self.shapes = []
+
+    def __call__(self, x):
+        self.shapes.append(tuple(x.shape))
+        out = torch.full((len(x), 4, *x.shape[2:]), -10.0)
+        out[:, 1] = 8.0 * (x[:, 0] - 0.5)
+        out[:, 0] = -out[:, 1]
+        return out
+
+
+def _bright_square(t=3, shape=(64, 56), spacing=(1.25, 1.25)):
+    frames = np.zeros((t, *shape), np.float32)
+    for i in range(t):
+        frames[i, 20 + i:36 + i, 18:30] = 1.0
+    return CineSeries(frames, spacing, np.arange(t, dtype=float))
+
+
+def _pointwise(scales, margin):
+    seg = Segmenter(UNet(base_channels=4, depth=2), device="cpu", config=CFG,
+                    backend="torch", scales=scales, zoom_roi_mm=margin, temporal_weight=0)
+    seg._forward = _PointwiseNet()
+    return seg
+
+
+def test_later_zoom_passes_run_only_around_the_first_pass_organs():
+    series = _bright_square()
+    norm = series.frames  # already in [0, 1], as the Segmenter normalises frames
+    whole, roi = _pointwise((1.0, 1.0), 0.0), _pointwise((1.0, 1.0), 5.0)
+    p_whole = whole._zoom_passes(norm, series.spacing_mm)
+    p_roi = roi._zoom_passes(norm, series.spacing_mm)
+    # the second pass saw only the square's box (rows 20-37, cols 18-29) + 4 pixels,
+    # cut at the network's multiple (4): rows 16-43, cols 12-35; with no context the
+    # result is the same
+    assert whole._forward.shapes == [(3, 1, 64, 56)] * 2
+    assert roi._forward.shapes[0] == (3, 1, 64, 56)
+    assert roi._forward.shapes[1][2:] == (28, 24)
+    torch.testing.assert_close(p_roi, p_whole)
+    # with two different zooms: outside the box the first pass stands for the second
+    a, b = _pointwise((0.93, 1.07), 0.0), _pointwise((0.93, 1.07), 5.0)
+    pa, pb = a._zoom_passes(norm, series.spacing_mm), b._zoom_passes(norm, series.spacing_mm)
+    first = _pointwise((0.93,), 0.0)._zoom_passes(norm, series.spacing_mm)
+    torch.testing.assert_close(pb[..., :10, :], first[..., :10, :])
+    torch.testing.assert_close(pb.sum(1), torch.ones(3, 64, 56))
+    inner = (slice(None), slice(None), slice(22, 36), slice(20, 28))
+    torch.testing.assert_close(pb[inner], pa[inner], atol=0.02, rtol=0)
+    # the labels are a whole Segmenter's: the same frames, batch by batch
+    lab = b.predict(series, batch_size=1).labels
+    np.testing.assert_array_equal(lab, b.predict(series, batch_size=3).labels)
+    assert (lab[0, 24:32, 20:28] == 1).all() and (lab[:, :10] == 0).all()
+
+
+def test_zoom_roi_with_no_organ_runs_the_whole_frame_and_checks_its_margin():
+    empty = CineSeries(np.zeros((2, 32, 32), np.float32), (1.0, 1.0), np.arange(2.0))
+    seg = _pointwise((1.0, 1.1), 10.0)
+    assert (seg.predict(empty).labels == 0).all()
+    # both passes on the whole frame: 32 px of 1 mm are 26 and 28 px of 1.25 mm
+    # (zoom 1 and 1.1), padded to 28
+    assert [s[2:] for s in seg._forward.shapes] == [(28, 28), (28, 28)]
+    net = UNet(base_channels=4, depth=2)
+    assert Segmenter(net, device="cpu", config=CFG).zoom_roi_mm == 0.0  # default
+    for bad in (-1.0, float("nan"), float("inf")):
+        with pytest.raises(ValueError, match="zoom ROI margin"):
+            Segmenter(net, device="cpu", config=CFG, zoom_roi_mm=bad)
 
 
 class _ScriptedNet:
