@@ -66,12 +66,12 @@ SCALE_RANGE = (0.5, 2.0)
 #: -0.23 % (lower on 333, p = 6.7e-7), no set more than 1.7 % higher; rule 9 had kept it
 #: off on phantom cases alone. ``--temporal-weight 0`` turns it off.
 DEFAULT_TEMPORAL_WEIGHT = 0.15
-#: With several zoom passes, every pass after the first runs only on the box around the
-#: organs of the first pass (pixels where the organs together have at least
-#: :data:`ROI_ORGAN_PROBABILITY`) widened by this margin in mm on each side; outside the
-#: box the first pass's probabilities stand for the later passes'.  0 = every pass on
-#: the whole frame.  A batch with no organ pixel in the first pass gets the later passes
-#: on the whole frame.
+#: With several zoom passes, every pass after the first runs, frame by frame, only on the
+#: box around the frame's organs in the first pass (pixels where the organs together have
+#: at least :data:`ROI_ORGAN_PROBABILITY`) widened by this margin in mm on each side;
+#: outside the box the first pass's probabilities stand for the later passes'.  0 = every
+#: pass on the whole frame.  A frame with no organ pixel in the first pass gets the later
+#: passes on the whole frame.
 DEFAULT_ZOOM_ROI_MM = 0.0
 #: Organ probability (1 - background) of a pixel that the later zoom passes must cover.
 ROI_ORGAN_PROBABILITY = 0.1
@@ -378,28 +378,31 @@ class Segmenter:
                      ) -> torch.Tensor:
         """Class probabilities (N, C, H, W) of normalised frames (N, H, W), averaged over
         the zoom passes; with :attr:`zoom_roi_mm`, the passes after the first cover only
-        the first pass's organ box (:meth:`_roi_pass`)."""
+        each frame's own organ box in the first pass (:meth:`_roi_pass`, frame by frame,
+        so that a frame's labels do not depend on the frames batched with it)."""
         h, w_img = frames.shape[-2:]
         first = probs = None
         for zoom in self.scales:  # on the model's device
-            spacing = (spacing_mm[0] * zoom, spacing_mm[1] * zoom)
-            x, crop = self.network_input(frames, spacing)
-            box = None
-            if first is not None and self.zoom_roi_mm > 0:
-                box = organ_box(first, spacing_mm, self.zoom_roi_mm)
-            if box is None:
+            x, crop = self.network_input(frames, (spacing_mm[0] * zoom, spacing_mm[1] * zoom))
+            if first is None or self.zoom_roi_mm <= 0:
                 logits = self._forward(x)[..., crop[0], crop[1]]
                 p = resample_images(logits, (h, w_img)).softmax(1)
-            else:
-                p, box = self._roi_pass(x, crop, (h, w_img), box)
-            if first is None:
-                first, probs = p, (p.clone() if len(self.scales) > 1 else p)
-            elif box is None:
-                probs.add_(p)
-            else:  # the first pass stands for this one outside the box
-                inside = probs[..., box[0], box[1]] + p[..., box[0], box[1]]
-                probs.add_(first)
-                probs[..., box[0], box[1]] = inside
+                if first is None:
+                    first, probs = p, (p.clone() if len(self.scales) > 1 else p)
+                else:
+                    probs.add_(p)
+                continue
+            for i in range(len(x)):
+                box = organ_box(first[i:i + 1], spacing_mm, self.zoom_roi_mm)
+                if box is None:  # no organ in the first pass: the whole frame
+                    logits = self._forward(x[i:i + 1])[..., crop[0], crop[1]]
+                    probs[i:i + 1].add_(resample_images(logits, (h, w_img)).softmax(1))
+                    continue
+                p, box = self._roi_pass(x[i:i + 1], crop, (h, w_img), box)
+                # the first pass stands for this one outside the box
+                inside = probs[i, :, box[0], box[1]] + p[0, :, box[0], box[1]]
+                probs[i].add_(first[i])
+                probs[i, :, box[0], box[1]] = inside
         if len(self.scales) > 1:
             probs /= len(self.scales)
         return probs

@@ -137,12 +137,12 @@ def test_later_zoom_passes_run_only_around_the_first_pass_organs():
     whole, roi = _pointwise((1.0, 1.0), 0.0), _pointwise((1.0, 1.0), 5.0)
     p_whole = whole._zoom_passes(norm, series.spacing_mm)
     p_roi = roi._zoom_passes(norm, series.spacing_mm)
-    # the second pass saw only the square's box (rows 20-37, cols 18-29) + 4 pixels,
-    # cut at the network's multiple (4): rows 16-43, cols 12-35; with no context the
-    # result is the same
+    # the second pass saw, frame by frame, only the frame's square (rows 20+i to 35+i,
+    # cols 18-29) + 4 pixels, cut at the network's multiple (4): rows 16-39 / 16-43 /
+    # 16-43, cols 12-35; with no context the result is the same
     assert whole._forward.shapes == [(3, 1, 64, 56)] * 2
-    assert roi._forward.shapes[0] == (3, 1, 64, 56)
-    assert roi._forward.shapes[1][2:] == (28, 24)
+    assert roi._forward.shapes == [(3, 1, 64, 56), (1, 1, 24, 24), (1, 1, 28, 24),
+                                   (1, 1, 28, 24)]
     torch.testing.assert_close(p_roi, p_whole)
     # with two different zooms: outside the box the first pass stands for the second
     a, b = _pointwise((0.93, 1.07), 0.0), _pointwise((0.93, 1.07), 5.0)
@@ -162,9 +162,9 @@ def test_zoom_roi_with_no_organ_runs_the_whole_frame_and_checks_its_margin():
     empty = CineSeries(np.zeros((2, 32, 32), np.float32), (1.0, 1.0), np.arange(2.0))
     seg = _pointwise((1.0, 1.1), 10.0)
     assert (seg.predict(empty).labels == 0).all()
-    # both passes on the whole frame: 32 px of 1 mm are 26 and 28 px of 1.25 mm
-    # (zoom 1 and 1.1), padded to 28
-    assert [s[2:] for s in seg._forward.shapes] == [(28, 28), (28, 28)]
+    # both passes on the whole frame, the second frame by frame: 32 px of 1 mm are 26
+    # and 28 px of 1.25 mm (zoom 1 and 1.1), padded to 28
+    assert seg._forward.shapes == [(2, 1, 28, 28), (1, 1, 28, 28), (1, 1, 28, 28)]
     net = UNet(base_channels=4, depth=2)
     assert Segmenter(net, device="cpu", config=CFG).zoom_roi_mm == 0.0  # default
     for bad in (-1.0, float("nan"), float("inf")):
