@@ -9,9 +9,9 @@ Writes (or replaces) the section of that device in docs/performance_inference.md
 Two numbers per setting: the network alone on 256×256 frames (already on the
 training grid) and the whole ``Segmenter.predict`` (normalisation, resampling
 from 1.2 mm to the training grid and back, argmax, post-processing, confidence),
-with one network pass per frame (the default) and with two test-time zoom passes
-(``ZOOM_PAIR``, the default until 2026-12-01), the second on the whole frame or only on
-the box around the first pass's organs (``zoom_roi_mm``).
+with one network pass per frame and with two test-time zoom passes (``ZOOM_PAIR``),
+the second on the whole frame or only on the box around the first pass's organs
+(``zoom_roi_mm``, the default since rule 136).
 On the CPU each backend of the Segmenter is measured: PyTorch eager, ONNX Runtime
 float32 and ONNX Runtime int8 (the default there).  All settings are timed in
 interleaved rounds and the median is reported with its range.  Peak memory: CUDA max

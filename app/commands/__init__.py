@@ -42,15 +42,15 @@ def add_inference_options(p: argparse.ArgumentParser) -> None:
                         "(ONNX Runtime float32, CPU), onnx-int8 (CPU)")
     p.add_argument("--scales", type=_scales, default=None, metavar="Z[,Z...]",
                    help="test-time zoom factors whose class probabilities are averaged "
-                        "(default 1: one pass). 0.93,1.07 (two zoomed passes) is "
-                        "recommended for series unlike the training data, e.g. another "
-                        "scanner or protocol: 5 %% lower HD95 on such test series, half as "
-                        "fast (docs/segmentation.md, rule 131)")
+                        "(default 0.93,1.07: two passes, the second around the organs, "
+                        "see --zoom-roi-mm; rules 131 and 136 in docs/segmentation.md). "
+                        "1: one pass, about 1.5x as fast, 2-4 %% higher HD95 on series "
+                        "unlike the training data")
     p.add_argument("--zoom-roi-mm", type=_zoom_roi_mm, default=None, metavar="MM",
                    help="with several --scales, run the zoom passes after the first only "
-                        "on the box around the first pass's organs widened by MM on each "
-                        "side (faster; 0: every pass on the whole frame; the default is "
-                        "the Segmenter's)")
+                        "on the box around each frame's organs in the first pass, widened "
+                        "by MM on each side (default 40; 0: every pass on the whole frame, "
+                        "a quarter slower)")
     p.add_argument("--temporal-weight", type=_temporal_weight, default=None, metavar="W",
                    help="mix each frame's class probabilities with its two neighbours' "
                         "with weight W each before labelling (default 0.15: breaks "

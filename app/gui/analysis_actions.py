@@ -27,24 +27,22 @@ BRUSH_STEP = 1.25
 
 def zoom_passes_on(settings: Any, options: dict[str, Any]) -> bool:
     """Whether analyses run with two zoom passes: as the ``scales`` given (command line),
-    else as remembered in ``settings`` (Analysis menu; off by default)."""
+    else as remembered in ``settings`` (Analysis menu; on by default since rule 136)."""
     given = options.get("scales")
     if given is not None:
         return len(given) > 1
-    return bool(settings.value("analysis/zoom_passes", False, type=bool))
+    return bool(settings.value("analysis/zoom_passes", True, type=bool))
 
 
 def apply_zoom_passes(options: dict[str, Any], on: bool) -> None:
-    """Set ``options["scales"]`` for two zoom passes (``on``) or the default one pass;
+    """Set ``options["scales"]`` for the default two zoom passes (``on``) or one pass;
     zooms already given that agree (command line: several zooms, or one) are kept."""
     given = options.get("scales")
-    if not on:
-        if given is not None and len(given) > 1:
+    if on:
+        if given is not None and len(given) < 2:
             options.pop("scales")
-    elif given is None or len(given) < 2:
-        from core.segment.infer import ZOOM_PAIR  # torch: only when they are wanted
-
-        options["scales"] = list(ZOOM_PAIR)
+    elif given is None or len(given) > 1:
+        options["scales"] = [1.0]
 
 
 class AnalysisActions:

@@ -33,11 +33,11 @@ def test_the_remembered_zoom_passes_pick_the_preloaded_segmenter(tmp_path):
 
     settings = QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat)
     assert application.window_analyze_options({"device": "cpu"}, settings) == {"device": "cpu"}
-    settings.setValue("analysis/zoom_passes", True)
-    assert application.window_analyze_options(None, settings) == {
-        "scales": list(infer.ZOOM_PAIR)}
+    settings.setValue("analysis/zoom_passes", False)
+    assert application.window_analyze_options(None, settings) == {"scales": [1.0]}
     # zooms given on the command line win
-    assert application.window_analyze_options({"scales": [1.0]}, settings) == {"scales": [1.0]}
+    pair = list(infer.ZOOM_PAIR)
+    assert application.window_analyze_options({"scales": pair}, settings) == {"scales": pair}
 
 
 def test_preload_builds_nothing_when_labels_are_given(calls):

@@ -220,27 +220,26 @@ def test_repair_can_be_turned_off_for_the_next_analyses_and_is_remembered(
     again.shutdown()
 
 
-def test_two_zoom_passes_can_be_turned_on_for_the_next_analyses_and_are_remembered(
+def test_two_zoom_passes_can_be_turned_off_for_the_next_analyses_and_are_remembered(
         window, settings, disc_result, qtbot):
     from app.gui.main_window import MainWindow
-    from core.segment.infer import ZOOM_PAIR
 
     seen, recording_analyze = recording(disc_result)
     window.analyze = recording_analyze
-    # off by default: one pass, the Segmenter's default
-    assert not window.zoom_action.isChecked() and "scales" not in window.analyze_options
-    window.zoom_action.setChecked(True)
-    assert window.analyze_options["scales"] == list(ZOOM_PAIR)
+    # on by default (rule 136): the Segmenter's default, two passes
+    assert window.zoom_action.isChecked() and "scales" not in window.analyze_options
+    window.zoom_action.setChecked(False)
+    assert window.analyze_options["scales"] == [1.0]
     assert window.open_series(disc_result.series)
     qtbot.waitUntil(lambda: window.worker is None, timeout=10_000)
-    assert seen and seen[-1]["scales"] == list(ZOOM_PAIR)
-    # a new window starts with the choice remembered; turning it off drops the zooms
+    assert seen and seen[-1]["scales"] == [1.0]
+    # a new window starts with the choice remembered; turning it on drops the one zoom
     again = MainWindow(settings=settings, analyze=recording_analyze)
     qtbot.addWidget(again)
-    assert again.zoom_action.isChecked() and again.analyze_options["scales"] == list(ZOOM_PAIR)
-    again.zoom_action.setChecked(False)
+    assert not again.zoom_action.isChecked() and again.analyze_options["scales"] == [1.0]
+    again.zoom_action.setChecked(True)
     assert "scales" not in again.analyze_options
-    assert settings.value("analysis/zoom_passes", type=bool) is False
+    assert settings.value("analysis/zoom_passes", type=bool) is True
     again.shutdown()
     # zooms given on the command line win over the remembered choice and are kept
     settings.setValue("analysis/zoom_passes", True)

@@ -64,7 +64,8 @@ def test_multi_scale_averages_the_passes(make_case):
     torch.manual_seed(0)
     net = UNet(base_channels=4, depth=2, norm="instance")
     one = Segmenter(net, device="cpu", config=CFG, backend="torch", scales=(1.0,))
-    twice = Segmenter(net, device="cpu", config=CFG, backend="torch", scales=(1.0, 1.0))
+    twice = Segmenter(net, device="cpu", config=CFG, backend="torch", scales=(1.0, 1.0),
+                      zoom_roi_mm=0)
     a, b = one.predict(series), twice.predict(series)
     np.testing.assert_array_equal(a.labels, b.labels)
     np.testing.assert_allclose(a.confidence, b.confidence, atol=1e-6)
@@ -77,13 +78,15 @@ def test_multi_scale_averages_the_passes(make_case):
     for bad in [(), (0.1,), (1.0, 3.0)]:
         with pytest.raises(ValueError, match="scales"):
             Segmenter(net, device="cpu", config=CFG, backend="torch", scales=bad)
-    # the default is one pass (since 2026-12-01); ZOOM_PAIR is the two-pass option
-    default = Segmenter(net, device="cpu", config=CFG, backend="torch").predict(series)
-    np.testing.assert_array_equal(default.labels, a.labels)
-    np.testing.assert_allclose(default.confidence, a.confidence, atol=1e-6)
-    pair = Segmenter(net, device="cpu", config=CFG, backend="torch", scales=ZOOM_PAIR)
-    assert pair.scales == (0.93, 1.07)
-    assert not np.allclose(pair.predict(series).confidence, a.confidence, atol=1e-4)
+    # the default is two passes, the second on the organs' box (rule 136)
+    default = Segmenter(net, device="cpu", config=CFG, backend="torch")
+    assert default.scales == ZOOM_PAIR == (0.93, 1.07) and default.zoom_roi_mm == 40.0
+    pair = Segmenter(net, device="cpu", config=CFG, backend="torch", scales=ZOOM_PAIR,
+                     zoom_roi_mm=40.0).predict(series)
+    d = default.predict(series)
+    np.testing.assert_array_equal(d.labels, pair.labels)
+    np.testing.assert_allclose(d.confidence, pair.confidence, atol=1e-6)
+    assert not np.allclose(d.confidence, a.confidence, atol=1e-4)
 
 
 def test_organ_box_takes_every_frame_widens_by_mm_and_clips():
@@ -166,7 +169,7 @@ def test_zoom_roi_with_no_organ_runs_the_whole_frame_and_checks_its_margin():
     # and 28 px of 1.25 mm (zoom 1 and 1.1), padded to 28
     assert seg._forward.shapes == [(2, 1, 28, 28), (1, 1, 28, 28), (1, 1, 28, 28)]
     net = UNet(base_channels=4, depth=2)
-    assert Segmenter(net, device="cpu", config=CFG).zoom_roi_mm == 0.0  # default
+    assert Segmenter(net, device="cpu", config=CFG).zoom_roi_mm == 40.0  # default
     for bad in (-1.0, float("nan"), float("inf")):
         with pytest.raises(ValueError, match="zoom ROI margin"):
             Segmenter(net, device="cpu", config=CFG, zoom_roi_mm=bad)
@@ -194,7 +197,7 @@ NEAR_TIE = [[0, 3, 0, 0], [0, 1.0, 1.2, 0], [0, 3, 0, 0]]
 def _scripted(weight, logits=NEAR_TIE, t=3):
     torch.manual_seed(0)
     seg = Segmenter(UNet(base_channels=4, depth=2), device="cpu", config=CFG, backend="torch",
-                    temporal_weight=weight)
+                    temporal_weight=weight, scales=(1.0,))  # one network call per frame
     seg._forward = _ScriptedNet(logits)
     series = CineSeries(np.random.default_rng(0).random((t, 16, 16)), (1.25, 1.25),
                         np.arange(t, dtype=float))
