@@ -40,6 +40,12 @@ from core.segment.preprocess import (
     target_shape,
 )
 from core.segment.unet import UNet, fuse_batchnorm
+from core.segment.zoom import (  # noqa: F401 (re-exported)
+    ROI_ORGAN_PROBABILITY,
+    add_box_pass,
+    check_zoom_roi_mm,
+    organ_box,
+)
 from core.series import CineSeries
 
 BACKENDS = ("auto", "torch", "onnx", "onnx-int8")
@@ -47,17 +53,10 @@ BACKENDS = ("auto", "torch", "onnx", "onnx-int8")
 ZOOM_PAIR: tuple[float, ...] = (0.93, 1.07)
 #: Test-time zoom factors of :class:`Segmenter` (see its ``scales``): two passes
 #: (:data:`ZOOM_PAIR`), the second on the organs' box (:data:`DEFAULT_ZOOM_ROI_MM`), since
-#: rule 136 (2026-12-07, docs/segmentation.md).  History: two whole-frame passes were the
-#: default until 2026-12-01.  On six held-out sets they had lowered summed HD95 from 62.9
-#: to 59.4 mm (model 7961176c0fc8).  On 66 fresh phantom cases with the shipped model
-#: 82ba23e1991b they gained much less: mean per-case HD95 1.3 % and ASD 1.5 % lower.
-#: That is within the 2 % allowed by the rule written before the run, and one pass is
-#: twice as fast (docs/segmentation.md).  ``--scales 0.93,1.07`` gives them back.
-#: On a generator the model never saw they lower summed HD95 by 5.1 % (rule 131,
-#: 2026-12-06), but two passes ran at 23.0-26.8 frames/s on the 2-core CPU in five
-#: benchmark runs, on the 25 frames/s target rather than clear of it (rule 133), so
-#: they stayed an option until rule 136 ran the second pass on the organs' box only.
-#: ``--scales 1`` gives one pass.
+#: rule 136 (2026-12-07): against one pass, summed HD95 -2.3 % on 192 fresh cases of a
+#: generator never trained on, 30-32 frames/s on 2 CPU cores.  Whole-frame passes were
+#: the default until 2026-12-01, then one pass (their 23-27 frames/s sat on the 25
+#: frames/s target, rules 131 and 133); docs/segmentation.md.  ``--scales 1``: one pass.
 DEFAULT_SCALES: tuple[float, ...] = ZOOM_PAIR
 #: Allowed test-time zoom factors.
 SCALE_RANGE = (0.5, 2.0)
@@ -75,8 +74,6 @@ DEFAULT_TEMPORAL_WEIGHT = 0.15
 #: pass on the whole frame.  A frame with no organ pixel in the first pass gets the later
 #: passes on the whole frame.  40 mm since rule 136 (docs/segmentation.md).
 DEFAULT_ZOOM_ROI_MM = 40.0
-#: Organ probability (1 - background) of a pixel that the later zoom passes must cover.
-ROI_ORGAN_PROBABILITY = 0.1
 
 
 def check_temporal_weight(weight: float) -> float:
@@ -85,33 +82,6 @@ def check_temporal_weight(weight: float) -> float:
     if not 0.0 <= w < 0.5:
         raise ValueError(f"temporal weight must be in [0, 0.5), got {weight}")
     return w
-
-
-def check_zoom_roi_mm(margin: float) -> float:
-    """``margin`` as a float >= 0 (mm around the first pass's organs; 0 = whole frame)."""
-    m = float(margin)
-    if not 0.0 <= m < float("inf"):
-        raise ValueError(f"zoom ROI margin must be a finite number of mm >= 0, got {margin}")
-    return m
-
-
-def organ_box(probs: torch.Tensor, spacing_mm: tuple[float, float], margin_mm: float,
-              min_organ_probability: float = ROI_ORGAN_PROBABILITY,
-              ) -> tuple[slice, slice] | None:
-    """Rows and columns around the organs of class probabilities (N, C, H, W), channel 0
-    the background: the box of every pixel of any frame whose organ probability
-    (1 - background) is at least ``min_organ_probability``, widened by ``margin_mm`` on
-    each side and clipped to the frame; None when no pixel qualifies."""
-    mask = (probs[:, 0] <= 1.0 - min_organ_probability).any(0)
-    rows = torch.nonzero(mask.any(1)).flatten()
-    if not len(rows):
-        return None
-    cols = torch.nonzero(mask.any(0)).flatten()
-    h, w = mask.shape
-    mr = int(np.ceil(margin_mm / float(spacing_mm[0])))
-    mc = int(np.ceil(margin_mm / float(spacing_mm[1])))
-    return (slice(max(0, int(rows[0]) - mr), min(h, int(rows[-1]) + 1 + mr)),
-            slice(max(0, int(cols[0]) - mc), min(w, int(cols[-1]) + 1 + mc)))
 
 
 def check_scales(scales: Sequence[float]) -> tuple[float, ...]:
@@ -379,9 +349,8 @@ class Segmenter:
     def _zoom_passes(self, frames: np.ndarray, spacing_mm: tuple[float, float]
                      ) -> torch.Tensor:
         """Class probabilities (N, C, H, W) of normalised frames (N, H, W), averaged over
-        the zoom passes; with :attr:`zoom_roi_mm`, the passes after the first cover only
-        each frame's own organ box in the first pass (:meth:`_roi_pass`, frame by frame,
-        so that a frame's labels do not depend on the frames batched with it)."""
+        the zoom passes; with :attr:`zoom_roi_mm` the later passes cover only each frame's
+        own organ box (:func:`add_box_pass`)."""
         h, w_img = frames.shape[-2:]
         first = probs = None
         for zoom in self.scales:  # on the model's device
@@ -394,48 +363,11 @@ class Segmenter:
                 else:
                     probs.add_(p)
                 continue
-            for i in range(len(x)):
-                box = organ_box(first[i:i + 1], spacing_mm, self.zoom_roi_mm)
-                if box is None:  # no organ in the first pass: the whole frame
-                    logits = self._forward(x[i:i + 1])[..., crop[0], crop[1]]
-                    probs[i:i + 1].add_(resample_images(logits, (h, w_img)).softmax(1))
-                    continue
-                p, box = self._roi_pass(x[i:i + 1], crop, (h, w_img), box)
-                # the first pass stands for this one outside the box
-                inside = probs[i, :, box[0], box[1]] + p[0, :, box[0], box[1]]
-                probs[i].add_(first[i])
-                probs[i, :, box[0], box[1]] = inside
+            add_box_pass(probs, first, x, crop, spacing_mm, self.zoom_roi_mm, self._forward,
+                         self.net.multiple)
         if len(self.scales) > 1:
             probs /= len(self.scales)
         return probs
-
-    def _roi_pass(self, x: torch.Tensor, crop: tuple[slice, slice], shape: tuple[int, int],
-                  box: tuple[slice, slice]) -> tuple[torch.Tensor, tuple[slice, slice]]:
-        """One zoom pass on the part of the network input ``x`` (N, 1, H', W', padded,
-        ``crop`` its frame) that covers ``box`` (rows, columns of the original matrix
-        ``shape``), cut at multiples of the network's stride so that the network sees
-        the same pixels at the same phase as in a whole-frame pass.  Returns the class
-        probabilities on the original matrix (valid inside the returned box: the
-        original pixels interpolated from network pixels inside the cut) and that box."""
-        m = self.net.multiple
-        n_rows, n_cols = crop[0].stop - crop[0].start, crop[1].stop - crop[1].start
-        cuts, inner = [], []
-        for sl, size, n_net, off, full in ((box[0], shape[0], n_rows, crop[0].start, x.shape[2]),
-                                          (box[1], shape[1], n_cols, crop[1].start, x.shape[3])):
-            scale = n_net / size  # network pixels per original pixel
-            lo = int(np.floor(sl.start * scale + off) // m * m)
-            hi = min(full, int(-(-np.ceil(sl.stop * scale + off) // m) * m))
-            cuts.append(slice(lo, hi))
-            # original pixels that interpolation takes from network pixels at least two
-            # inside the cut (pixel i's centre lies at (i + 0.5) * scale - 0.5 + off)
-            a = 0 if lo <= off else int(np.ceil((lo - off + 2.5) / scale - 0.5))
-            b = size if hi >= off + n_net else int(np.floor((hi - off - 2.5) / scale - 0.5)) + 1
-            inner.append(slice(max(0, a), min(size, max(a, b))))
-        logits = torch.zeros((len(x), self.net.config["n_classes"], *x.shape[2:]),
-                             dtype=torch.float32, device=x.device)
-        logits[..., cuts[0], cuts[1]] = self._forward(x[..., cuts[0], cuts[1]])
-        p = resample_images(logits[..., crop[0], crop[1]], shape).softmax(1)
-        return p, (inner[0], inner[1])
 
     def _finish(self, probs: torch.Tensor, first: int, labels: np.ndarray,
                 conf: np.ndarray, spacing_mm: tuple[float, float],
