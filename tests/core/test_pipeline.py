@@ -41,6 +41,7 @@ def test_stages_in_order_and_result(case):
     assert res.settings["segmentation_temporal_weight"] is None
     assert res.settings["segmentation_touch_mm"] is None
     assert res.settings["segmentation_piece_weight"] is None
+    assert res.settings["segmentation_zoom_roi_mm"] is None
 
 
 def test_settings_record_how_the_network_ran(case):
@@ -52,13 +53,14 @@ def test_settings_record_how_the_network_ran(case):
     torch.manual_seed(0)
     seg = Segmenter(UNet(base_channels=4, depth=2), device="cpu", backend="torch",
                     scales=(0.9, 1.1), temporal_weight=0.15, touch_mm=2.0, piece_weight=1.5,
-                    config={"organs": list(ORGANS3), "spacing_mm": 1.25})
+                    zoom_roi_mm=24.0, config={"organs": list(ORGANS3), "spacing_mm": 1.25})
     res = run_analyze(case.series, segmenter=seg, n_points=16, repair=False)
     assert res.settings["segmentation_backend"] == "torch"
     assert res.settings["segmentation_scales"] == [0.9, 1.1]
     assert res.settings["segmentation_temporal_weight"] == 0.15
     assert res.settings["segmentation_touch_mm"] == 2.0
     assert res.settings["segmentation_piece_weight"] == 1.5
+    assert res.settings["segmentation_zoom_roi_mm"] == 24.0
 
 
 def test_tables(result, case):
