@@ -29,13 +29,13 @@ _scales = _checked(lambda text: [float(z) for z in text.split(",") if z.strip()]
 _temporal_weight = _checked(float, "check_temporal_weight", "a temporal weight like 0.15")
 _touch_mm = _checked(float, "check_touch_mm", "a distance in mm like 3")
 _piece_weight = _checked(float, "check_piece_weight", "a weight like 2")
-_zoom_roi_mm = _checked(float, "check_zoom_roi_mm", "a margin in mm like 32")
+_zoom_roi_mm = _checked(float, "check_zoom_roi_mm", "a margin in mm like 40")
 
 
 def add_inference_options(p: argparse.ArgumentParser) -> None:
     """``--backend``, ``--scales``, ``--zoom-roi-mm``, ``--temporal-weight``,
-    ``--touch-mm`` and ``--piece-weight``: how the segmentation network runs and cleans its labels
-    (core.segment.infer.Segmenter)."""
+    ``--touch-mm`` and ``--piece-weight``: how the segmentation network runs and cleans
+    its labels (core.segment.infer.Segmenter)."""
     p.add_argument("--backend", choices=("auto", "torch", "onnx", "onnx-int8"), default="auto",
                    help="how the segmentation network runs: auto (default; on the CPU "
                         "ONNX Runtime int8 when installed, else PyTorch), torch, onnx "

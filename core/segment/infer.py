@@ -68,11 +68,10 @@ SCALE_RANGE = (0.5, 2.0)
 #: off on phantom cases alone. ``--temporal-weight 0`` turns it off.
 DEFAULT_TEMPORAL_WEIGHT = 0.15
 #: With several zoom passes, every pass after the first runs, frame by frame, only on the
-#: box around the frame's organs in the first pass (pixels where the organs together have
-#: at least :data:`ROI_ORGAN_PROBABILITY`) widened by this margin in mm on each side;
-#: outside the box the first pass's probabilities stand for the later passes'.  0 = every
-#: pass on the whole frame.  A frame with no organ pixel in the first pass gets the later
-#: passes on the whole frame.  40 mm since rule 136 (docs/segmentation.md).
+#: box around the frame's organs in the first pass (organ probability at least
+#: :data:`ROI_ORGAN_PROBABILITY`) widened by this margin in mm, the first pass standing in
+#: outside it (:mod:`core.segment.zoom`); 0 = every pass on the whole frame, as is a frame
+#: with no organ pixel.  40 mm since rule 136 (docs/segmentation.md).
 DEFAULT_ZOOM_ROI_MM = 40.0
 
 
@@ -166,8 +165,9 @@ class Segmenter:
             are taken; None = :data:`DEFAULT_TEMPORAL_WEIGHT`, 0 = frames alone. It
             breaks near-ties between organs that flip from one frame to the next.
         zoom_roi_mm: with several ``scales``, the passes after the first run only on the
-            box around the first pass's organs widened by this many mm (:func:`organ_box`);
-            None = :data:`DEFAULT_ZOOM_ROI_MM`, 0 = every pass on the whole frame.
+            box around each frame's organs in the first pass, widened by this many mm
+            (:func:`organ_box`); None = :data:`DEFAULT_ZOOM_ROI_MM`, 0 = every pass on the
+            whole frame.
         touch_mm: post-processing keeps, per organ, the piece with the largest area ×
             (2 if within ``touch_mm`` of another organ, else 1) × a factor falling with
             its distance to the other organs; None = :data:`DEFAULT_TOUCH_MM`, 0 = the

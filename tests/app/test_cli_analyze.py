@@ -137,7 +137,7 @@ def test_inference_options_reach_the_segmenter(input_file, fake_segmenter, tmp_p
                      (["--piece-weight", "-1"], "piece weight must be a finite number >= 0"),
                      (["--piece-weight", "x"], "expected a weight like 2"),
                      (["--zoom-roi-mm", "-5"], "zoom ROI margin must be a finite number"),
-                     (["--zoom-roi-mm", "wide"], "expected a margin in mm like 32")]:
+                     (["--zoom-roi-mm", "wide"], "expected a margin in mm like 40")]:
         with pytest.raises(SystemExit) as exc:
             main(["analyze", str(input_file), "--out", str(tmp_path / "c"), *bad])
         assert exc.value.code == 2
