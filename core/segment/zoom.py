@@ -94,12 +94,9 @@ def add_box_pass(probs: torch.Tensor, first: torch.Tensor, x: torch.Tensor,
     ``forward`` is the network (logits); ``multiple`` its stride.
     """
     shape = tuple(probs.shape[-2:])
+    whole = (slice(0, shape[0]), slice(0, shape[1]))  # its cut is the whole input
     for i in range(len(x)):
-        box = organ_box(first[i:i + 1], spacing_mm, margin_mm)
-        if box is None:  # no organ in the first pass: the whole frame
-            logits = forward(x[i:i + 1])[..., crop[0], crop[1]]
-            probs[i:i + 1].add_(resample_images(logits, shape).softmax(1))
-            continue
+        box = organ_box(first[i:i + 1], spacing_mm, margin_mm) or whole
         cut, box = stride_cut(box, shape, crop, tuple(x.shape[2:]), multiple)
         part = forward(x[i:i + 1, :, cut[0], cut[1]])
         logits = part.new_zeros((1, part.shape[1], *x.shape[2:]))
