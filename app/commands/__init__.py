@@ -50,7 +50,7 @@ def add_inference_options(p: argparse.ArgumentParser) -> None:
                    help="with several --scales, run the zoom passes after the first only "
                         "on the box around each frame's organs in the first pass, widened "
                         "by MM on each side (default 40; 0: every pass on the whole frame, "
-                        "a quarter slower)")
+                        "a quarter slower; on a GPU every pass runs on whole frames)")
     p.add_argument("--temporal-weight", type=_temporal_weight, default=None, metavar="W",
                    help="mix each frame's class probabilities with its two neighbours' "
                         "with weight W each before labelling (default 0.15: breaks "

@@ -43,6 +43,7 @@ from core.segment.unet import UNet, fuse_batchnorm
 from core.segment.zoom import (  # noqa: F401 (re-exported)
     ROI_ORGAN_PROBABILITY,
     add_box_pass,
+    box_margin_on,
     check_zoom_roi_mm,
     organ_box,
 )
@@ -67,11 +68,10 @@ SCALE_RANGE = (0.5, 2.0)
 #: -0.23 % (lower on 333, p = 6.7e-7), no set more than 1.7 % higher; rule 9 had kept it
 #: off on phantom cases alone. ``--temporal-weight 0`` turns it off.
 DEFAULT_TEMPORAL_WEIGHT = 0.15
-#: With several zoom passes, every pass after the first runs, frame by frame, only on the
-#: box around the frame's organs in the first pass (organ probability at least
-#: :data:`ROI_ORGAN_PROBABILITY`) widened by this margin in mm, the first pass standing in
-#: outside it (:mod:`core.segment.zoom`); 0 = every pass on the whole frame, as is a frame
-#: with no organ pixel.  40 mm since rule 136 (docs/segmentation.md).
+#: With several zoom passes, the passes after the first run on the CPU frame by frame only
+#: on the box around the frame's first-pass organs widened by this margin in mm, the first
+#: pass standing in outside it (:mod:`core.segment.zoom`); 0 = whole frames (as on a GPU,
+#: and for a frame with no organ pixel).  40 mm since rule 136 (docs/segmentation.md).
 DEFAULT_ZOOM_ROI_MM = 40.0
 
 
@@ -167,7 +167,7 @@ class Segmenter:
         zoom_roi_mm: with several ``scales``, the passes after the first run only on the
             box around each frame's organs in the first pass, widened by this many mm
             (:func:`organ_box`); None = :data:`DEFAULT_ZOOM_ROI_MM`, 0 = every pass on the
-            whole frame.
+            whole frame, as on a GPU always (:func:`box_margin_on`).
         touch_mm: post-processing keeps, per organ, the piece with the largest area ×
             (2 if within ``touch_mm`` of another organ, else 1) × a factor falling with
             its distance to the other organs; None = :data:`DEFAULT_TOUCH_MM`, 0 = the
@@ -205,11 +205,11 @@ class Segmenter:
         self.temporal_weight = check_temporal_weight(
             DEFAULT_TEMPORAL_WEIGHT if temporal_weight is None else temporal_weight)
         self.touch_mm = check_touch_mm(DEFAULT_TOUCH_MM if touch_mm is None else touch_mm)
-        self.zoom_roi_mm = check_zoom_roi_mm(
-            DEFAULT_ZOOM_ROI_MM if zoom_roi_mm is None else zoom_roi_mm)
         self.piece_weight = check_piece_weight(
             DEFAULT_PIECE_WEIGHT if piece_weight is None else piece_weight)
         self.device = pick_device(device)
+        self.zoom_roi_mm = box_margin_on(self.device.type, check_zoom_roi_mm(
+            DEFAULT_ZOOM_ROI_MM if zoom_roi_mm is None else zoom_roi_mm))
         self.net = fuse_batchnorm(net).to(self.device)
         if self.device.type in ("cuda", "cpu"):
             self.net = self.net.to(memory_format=torch.channels_last)

@@ -28,6 +28,19 @@ def check_zoom_roi_mm(margin: float) -> float:
     return m
 
 
+def box_margin_on(device_type: str, margin_mm: float) -> float:
+    """The zoom ROI margin a Segmenter on ``device_type`` uses: ``margin_mm`` on the CPU,
+    0 (every pass on whole frames, batched) elsewhere.
+
+    The box pass calls the network frame by frame, which pays on the CPU, where the time
+    follows the pixels, and not on a GPU, where a call at batch 1 costs more than a
+    frame in a batch of 64 (one H200: 1.62 against 0.12 ms a frame, docs/performance.md),
+    so that there the box pass would slow the second pass about thirteenfold.  The two
+    give the same accuracy (rule 136, docs/segmentation.md).
+    """
+    return margin_mm if device_type == "cpu" else 0.0
+
+
 def organ_box(probs: torch.Tensor, spacing_mm: tuple[float, float], margin_mm: float,
               min_organ_probability: float = ROI_ORGAN_PROBABILITY,
               ) -> tuple[slice, slice] | None:

@@ -23,6 +23,8 @@ def test_shipped_model_on_cuda_agrees_with_the_cpu():
     gpu = Segmenter(device="cuda").predict(case.series)
     again = Segmenter(device="cuda").predict(case.series)
     assert gpu.labels.shape == cpu.labels.shape == case.labels.shape
+    # the second zoom pass runs on whole frames, batched, on the GPU
+    assert Segmenter(device="cuda").zoom_roi_mm == 0.0
     np.testing.assert_array_equal(gpu.labels, again.labels)  # deterministic on the GPU
     # bfloat16 autocast moves a few boundary pixels, never an organ
     assert (gpu.labels == cpu.labels).mean() > 0.995

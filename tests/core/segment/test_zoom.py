@@ -2,7 +2,7 @@
 
 import pytest
 
-from core.segment.zoom import check_zoom_roi_mm, stride_cut
+from core.segment.zoom import box_margin_on, check_zoom_roi_mm, stride_cut
 
 
 def test_stride_cut_starts_and_ends_at_the_stride_and_covers_the_box():
@@ -29,3 +29,11 @@ def test_zoom_roi_margin_must_be_a_finite_number_of_mm(bad):
     with pytest.raises(ValueError):
         check_zoom_roi_mm(bad)
     assert check_zoom_roi_mm("12.5") == 12.5
+
+
+def test_the_box_pass_runs_on_the_cpu_only():
+    # per-frame network calls pay where time follows pixels, not where a call costs more
+    assert box_margin_on("cpu", 40.0) == 40.0
+    assert box_margin_on("cpu", 0.0) == 0.0
+    assert box_margin_on("cuda", 40.0) == 0.0
+    assert box_margin_on("mps", 40.0) == 0.0
