@@ -20,11 +20,12 @@ pytestmark = [pytest.mark.gpu,
 def test_shipped_model_on_cuda_agrees_with_the_cpu():
     case = generate_case(11, n_frames=6)
     cpu = Segmenter(device="cpu", backend="torch").predict(case.series)
-    gpu = Segmenter(device="cuda").predict(case.series)
+    on_gpu = Segmenter(device="cuda")
+    gpu = on_gpu.predict(case.series)
     again = Segmenter(device="cuda").predict(case.series)
     assert gpu.labels.shape == cpu.labels.shape == case.labels.shape
     # the second zoom pass runs on whole frames, batched, on the GPU
-    assert Segmenter(device="cuda").zoom_roi_mm == 0.0
+    assert on_gpu.zoom_roi_mm == 0.0
     np.testing.assert_array_equal(gpu.labels, again.labels)  # deterministic on the GPU
     # bfloat16 autocast moves a few boundary pixels, never an organ
     assert (gpu.labels == cpu.labels).mean() > 0.995
