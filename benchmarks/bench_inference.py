@@ -38,12 +38,9 @@ import numpy as np
 import torch
 
 from core.phantom import generate_case
-from core.segment.infer import ZOOM_PAIR, Segmenter
+from core.segment.infer import DEFAULT_ZOOM_ROI_MM, ZOOM_PAIR, Segmenter
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "performance_inference.md"
-#: Margin (mm) of the second zoom pass's box around the first pass's organs in the
-#: setting that runs it there (``Segmenter(zoom_roi_mm=...)``, rule 136).
-ROI_MARGIN_MM = 40.0
 
 
 def _timeit(fn, min_time: float, sync) -> float:
@@ -89,9 +86,9 @@ def _cases(dev: torch.device, model_path: str | None, backend: str, series,
                     return m(x)
             cases.append((f"network ({name})", bs, bs, run))
     # one pass, two zoom passes on the whole frame, and two with the second on the
-    # organs' box (ROI_MARGIN_MM around them; set here directly, so that on a GPU it times
+    # organs' box (the default margin around them; set here directly, so that on a GPU it times
     # the box pass that the Segmenter there leaves out, zoom.box_margin_on)
-    for zooms, roi in [((1.0,), 0.0), (ZOOM_PAIR, 0.0), (ZOOM_PAIR, ROI_MARGIN_MM)]:
+    for zooms, roi in [((1.0,), 0.0), (ZOOM_PAIR, 0.0), (ZOOM_PAIR, DEFAULT_ZOOM_ROI_MM)]:
         one = copy.copy(seg)  # shares the network; only the zooms differ
         one.scales, one.zoom_roi_mm = zooms, roi
         where = f", second on the organs' box + {roi:g} mm" if roi else ""
