@@ -140,6 +140,10 @@ def build_config(argv: list[str] | None = None) -> tuple[TrainConfig, argparse.N
                          "for fine-tunes (docs/segmentation.md, Losses)")
     ap.add_argument("--batch-size", type=int, default=RECIPE["batch_size"])
     ap.add_argument("--crop", type=int, default=RECIPE["crop"])
+    ap.add_argument("--depth", type=int, default=RECIPE["depth"],
+                    help="U-Net levels; with --init-model of a lower depth, the model is "
+                         "deepened first (core.segment.unet.deepen_unet); the crop must "
+                         "be a multiple of 2**depth")
     ap.add_argument("--steps-per-epoch", type=int, default=100)
     ap.add_argument("--warmup-steps", type=int, default=50)
     ap.add_argument("--max-minutes", type=float, default=None,
@@ -157,6 +161,7 @@ def build_config(argv: list[str] | None = None) -> tuple[TrainConfig, argparse.N
     recipe = {**RECIPE, "loss": args.loss, "epochs": args.epochs, "cases": args.cases,
               "case_seed0": args.case_seed0, "init_model": args.init_model, "lr": args.lr,
               "seed": args.seed, "batch_size": args.batch_size, "crop": args.crop,
+              "depth": args.depth,
               "steps_per_epoch": args.steps_per_epoch, "warmup_steps": args.warmup_steps}
     if args.dice_first is not None:  # checked by TrainConfig
         recipe["loss_kw"] = {**RECIPE["loss_kw"], "dice_first": args.dice_first}

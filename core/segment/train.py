@@ -31,7 +31,7 @@ from core.segment.augment import AugmentConfig, augment_batch
 from core.segment.data import FrameCache, Source, build_cache, check_overrides
 from core.segment.losses import LOSSES, make_loss
 from core.segment.model_io import load_model, read_tensors, save_model, write_json, write_tensors
-from core.segment.unet import UNet, prune_unet
+from core.segment.unet import UNet, deepen_unet, prune_unet
 
 
 @dataclass
@@ -252,12 +252,16 @@ def _load_state(out: Path, opt: torch.optim.Optimizer, loss_fn: torch.nn.Module,
 
 
 def _initial_weights(cfg: TrainConfig) -> tuple[UNet, str]:
-    """The model named by ``cfg.init_model`` (pruned to ``cfg.base_channels`` if wider), its id."""
+    """The model named by ``cfg.init_model`` (pruned to ``cfg.base_channels`` if wider;
+    a batch-norm model of lower depth deepened level by level, :func:`deepen_unet`), its id."""
     net, mcfg = load_model(cfg.init_model)
     name = cfg.init_model
     if tuple(mcfg.get("organs", ())) != tuple(cfg.organs):
         raise ModelError(f"{name}: its organs {mcfg.get('organs')} differ from the "
                          f"training organs {list(cfg.organs)}")
+    if net.config["depth"] < cfg.depth and net.config["norm"] == cfg.norm == "batch":
+        while net.config["depth"] < cfg.depth:
+            net = deepen_unet(net)
     arch = net.config
     if arch["depth"] != cfg.depth or arch["norm"] != cfg.norm:
         raise ModelError(f"{name}: depth {arch['depth']} / norm {arch['norm']!r} differ from "

@@ -207,3 +207,66 @@ def prune_unet(model: UNet, base_channels: int) -> UNet:
         small.head.weight.data.copy_(model.head.weight.data[:, idx])
         small.head.bias.data.copy_(model.head.bias.data)
     return small
+
+
+def _leaky_relu_moments(mean: torch.Tensor, std: torch.Tensor, slope: float = 0.01
+                        ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Mean and standard deviation of LeakyReLU(X) for X ~ N(mean, std²), per channel."""
+    std = std.clamp_min(1e-6)
+    z = mean / std
+    cdf = torch.special.ndtr(z)
+    pdf = torch.exp(-0.5 * z * z) / (2 * torch.pi) ** 0.5
+    pos1 = mean * cdf + std * pdf  # E[max(X, 0)]
+    pos2 = (mean * mean + std * std) * cdf + mean * std * pdf  # E[max(X, 0)²]
+    neg1, neg2 = mean - pos1, mean * mean + std * std - pos2
+    m1 = pos1 + slope * neg1
+    m2 = pos2 + slope * slope * neg2
+    return m1, (m2 - m1 * m1).clamp_min(1e-12).sqrt()
+
+
+def deepen_unet(model: UNet) -> UNet:
+    """A batch-norm U-Net one level deeper that starts out computing nearly what ``model`` does.
+
+    The old bottleneck becomes the deepest encoder level; below it a new bottleneck and
+    up-convolution (default initialisation) feed a new decoder level whose convolutions
+    start as the identity on the skip connection (the old bottleneck's output) and zero
+    on the new branch, so the new level is learnt during fine-tuning (the zero weights get
+    gradients from the first step) without first undoing the old network.  The new
+    level's BatchNorms are set, scale and statistics alike, to the moments of the old
+    bottleneck's output (its BatchNorm's shift and scale through the LeakyReLU, taken as
+    Gaussian), so that normalising by the batch's statistics in training mode, as by the
+    running ones in eval mode, gives back about the same features.  The only difference
+    in eval mode is that the features' small negative part (LeakyReLU slope 0.01) passes
+    the LeakyReLU again.  A starting point for fine-tuning more capacity at little CPU
+    cost (docs/segmentation.md, "A fifth level"), not a finished model.
+
+    Raises:
+        ValueError: a model with another normalisation.
+    """
+    cfg = model.config
+    if cfg["norm"] != "batch":
+        raise ValueError("deepening needs a batch-norm U-Net")
+    depth = int(cfg["depth"])
+    deep = UNet(cfg["in_channels"], cfg["n_classes"], cfg["base_channels"], depth + 1, "batch")
+    with torch.no_grad():
+        for src, dst in zip(model.encoders, deep.encoders, strict=False):
+            dst.load_state_dict(src.state_dict())
+        deep.encoders[depth].load_state_dict(model.bottleneck.state_dict())
+        for k in range(depth):  # old level k's up and decoder are new level k + 1's
+            deep.ups[k + 1].load_state_dict(model.ups[k].state_dict())
+            deep.decoders[k + 1].load_state_dict(model.decoders[k].state_dict())
+        deep.head.load_state_dict(model.head.state_dict())
+        last_bn = model.bottleneck.block[4]
+        mean, std = _leaky_relu_moments(last_bn.bias.detach(), last_bn.weight.detach().abs())
+        seq = deep.decoders[0].block
+        c = seq[0].out_channels
+        eye = torch.arange(c)
+        for conv, bn, c_in in ((0, 1, 2 * c), (3, 4, c)):
+            w = torch.zeros(c, c_in, 3, 3)
+            w[eye, c_in - c + eye, 1, 1] = 1.0  # identity on the skip (the last c inputs)
+            seq[conv].weight.copy_(w)
+            seq[bn].weight.copy_(std)
+            seq[bn].bias.copy_(mean)
+            seq[bn].running_mean.copy_(mean)
+            seq[bn].running_var.copy_(std * std)
+    return deep

@@ -131,6 +131,31 @@ def test_fine_tune_from_a_wider_model_starts_from_its_pruned_weights(tmp_path, m
             torch.testing.assert_close(value, expected[name], msg=name)
 
 
+def test_fine_tune_of_a_shallower_model_starts_from_it_deepened(tmp_path, make_case):
+    from core.segment.model_io import save_model
+    from core.segment.unet import UNet, deepen_unet
+
+    torch.manual_seed(0)
+    shallow = UNet(1, 4, base_channels=4, depth=1, norm="batch")
+    save_model(shallow, {"organs": ["bladder", "uterus_vagina", "rectum"], "spacing_mm": 2.0},
+               tmp_path / "shallow")
+    _, shallow_cfg = load_model(tmp_path / "shallow")
+    cfg = _config(make_case, epochs=1, steps_per_epoch=1, lr=0.0,
+                  init_model=str(tmp_path / "shallow"))
+    records = list(train(cfg, tmp_path / "run"))
+    tuned, tuned_cfg = load_model(records[-1].data["result"])
+    assert tuned.config["depth"] == 2
+    assert tuned_cfg["training"]["init_model_id"] == shallow_cfg["model_id"]
+    # lr 0: the convolutions are exactly the deepened ones (BatchNorm statistics moved),
+    # but for the new bottleneck and up-convolution, drawn at random
+    expected = deepen_unet(shallow).state_dict()
+    for name, value in tuned.state_dict().items():
+        if name.startswith(("bottleneck.", "ups.0.")):
+            assert value.shape == expected[name].shape
+        elif name.endswith(".weight") and value.ndim == 4:
+            torch.testing.assert_close(value, expected[name], msg=name)
+
+
 def test_fine_tune_refuses_an_unfit_model(tmp_path, make_case):
     from core.errors import ModelError
     from core.segment.model_io import save_model
