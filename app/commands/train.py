@@ -44,7 +44,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--resume", action="store_true", help="continue from MODEL_DIR/last")
     p.add_argument("--init-model", default=None, metavar="MODEL",
                    help="start from this model ('default' = the shipped one; a wider "
-                        "model is pruned to --base-channels) instead of random weights")
+                        "model is pruned to --base-channels, a shallower one deepened to "
+                        "--depth) instead of random weights")
     p.add_argument("--project", action="append", default=[], metavar="FILE",
                    help="also train on the manually corrected frames of this project "
                         "file (repeatable)")
