@@ -108,49 +108,32 @@ def test_explicit_case_seeds_are_trained_on_and_recorded(tmp_path, make_case, mo
         TrainConfig(case_seeds=(1, 1))
 
 
-def test_fine_tune_from_a_wider_model_starts_from_its_pruned_weights(tmp_path, make_case):
+@pytest.mark.parametrize("width, depth, change", [(6, 2, "pruned"), (4, 1, "deepened")])
+def test_fine_tune_from_another_shape_starts_from_its_changed_weights(tmp_path, make_case,
+                                                                       width, depth, change):
+    """A wider model is pruned to the training width, a shallower one deepened to the
+    training depth (width 4, depth 2 in ``_config``)."""
     from core.segment.model_io import save_model
-    from core.segment.unet import UNet, prune_unet
+    from core.segment.unet import UNet, deepen_unet, prune_unet
 
     torch.manual_seed(0)
-    wide = UNet(1, 4, base_channels=6, depth=2, norm="batch")
-    save_model(wide, {"organs": ["bladder", "uterus_vagina", "rectum"], "spacing_mm": 2.0},
-               tmp_path / "wide")
-    _, wide_cfg = load_model(tmp_path / "wide")
+    start = UNet(1, 4, base_channels=width, depth=depth, norm="batch")
+    save_model(start, {"organs": ["bladder", "uterus_vagina", "rectum"], "spacing_mm": 2.0},
+               tmp_path / "start")
+    _, start_cfg = load_model(tmp_path / "start")
     cfg = _config(make_case, epochs=1, steps_per_epoch=1, lr=0.0,
-                  init_model=str(tmp_path / "wide"))
+                  init_model=str(tmp_path / "start"))
     records = list(train(cfg, tmp_path / "run"))
     tuned, tuned_cfg = load_model(records[-1].data["result"])
-    assert tuned.config["base_channels"] == 4
-    assert tuned_cfg["training"]["init_model"] == str(tmp_path / "wide")
-    assert tuned_cfg["training"]["init_model_id"] == wide_cfg["model_id"]
-    # lr 0: the convolutions are exactly the pruned ones (BatchNorm statistics moved)
-    expected = prune_unet(wide, 4).state_dict()
+    assert (tuned.config["base_channels"], tuned.config["depth"]) == (4, 2)
+    assert tuned_cfg["training"]["init_model"] == str(tmp_path / "start")
+    assert tuned_cfg["training"]["init_model_id"] == start_cfg["model_id"]
+    # lr 0: the convolutions are exactly the pruned or deepened ones (BatchNorm statistics
+    # moved), but for a deepened model's new bottleneck and up-convolution, drawn at random
+    expected = (prune_unet(start, 4) if change == "pruned" else deepen_unet(start)).state_dict()
+    new_level = ("bottleneck.", "ups.0.") if change == "deepened" else ()
     for name, value in tuned.state_dict().items():
-        if name.endswith(".weight") and value.ndim == 4:
-            torch.testing.assert_close(value, expected[name], msg=name)
-
-
-def test_fine_tune_of_a_shallower_model_starts_from_it_deepened(tmp_path, make_case):
-    from core.segment.model_io import save_model
-    from core.segment.unet import UNet, deepen_unet
-
-    torch.manual_seed(0)
-    shallow = UNet(1, 4, base_channels=4, depth=1, norm="batch")
-    save_model(shallow, {"organs": ["bladder", "uterus_vagina", "rectum"], "spacing_mm": 2.0},
-               tmp_path / "shallow")
-    _, shallow_cfg = load_model(tmp_path / "shallow")
-    cfg = _config(make_case, epochs=1, steps_per_epoch=1, lr=0.0,
-                  init_model=str(tmp_path / "shallow"))
-    records = list(train(cfg, tmp_path / "run"))
-    tuned, tuned_cfg = load_model(records[-1].data["result"])
-    assert tuned.config["depth"] == 2
-    assert tuned_cfg["training"]["init_model_id"] == shallow_cfg["model_id"]
-    # lr 0: the convolutions are exactly the deepened ones (BatchNorm statistics moved),
-    # but for the new bottleneck and up-convolution, drawn at random
-    expected = deepen_unet(shallow).state_dict()
-    for name, value in tuned.state_dict().items():
-        if name.startswith(("bottleneck.", "ups.0.")):
+        if name.startswith(new_level):
             assert value.shape == expected[name].shape
         elif name.endswith(".weight") and value.ndim == 4:
             torch.testing.assert_close(value, expected[name], msg=name)
