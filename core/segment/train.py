@@ -259,9 +259,8 @@ def _initial_weights(cfg: TrainConfig) -> tuple[UNet, str]:
     if tuple(mcfg.get("organs", ())) != tuple(cfg.organs):
         raise ModelError(f"{name}: its organs {mcfg.get('organs')} differ from the "
                          f"training organs {list(cfg.organs)}")
-    if net.config["depth"] < cfg.depth and net.config["norm"] == cfg.norm == "batch":
-        while net.config["depth"] < cfg.depth:
-            net = deepen_unet(net)
+    while net.config["depth"] < cfg.depth and net.config["norm"] == cfg.norm == "batch":
+        net = deepen_unet(net)
     arch = net.config
     if arch["depth"] != cfg.depth or arch["norm"] != cfg.norm:
         raise ModelError(f"{name}: depth {arch['depth']} / norm {arch['norm']!r} differ from "
