@@ -144,6 +144,10 @@ def build_config(argv: list[str] | None = None) -> tuple[TrainConfig, argparse.N
                     help="U-Net levels; with --init-model of a lower depth, the model is "
                          "deepened first (core.segment.unet.deepen_unet); the crop must "
                          "be a multiple of 2**depth")
+    ap.add_argument("--hard-share", type=float, default=0.0, metavar="SHARE",
+                    help="with --init-model: draw this share of each batch in proportion "
+                         "to the initial model's soft Dice loss on the frame (default 0: "
+                         "uniform)")
     ap.add_argument("--steps-per-epoch", type=int, default=100)
     ap.add_argument("--warmup-steps", type=int, default=50)
     ap.add_argument("--max-minutes", type=float, default=None,
@@ -162,7 +166,8 @@ def build_config(argv: list[str] | None = None) -> tuple[TrainConfig, argparse.N
               "case_seed0": args.case_seed0, "init_model": args.init_model, "lr": args.lr,
               "seed": args.seed, "batch_size": args.batch_size, "crop": args.crop,
               "depth": args.depth,
-              "steps_per_epoch": args.steps_per_epoch, "warmup_steps": args.warmup_steps}
+              "steps_per_epoch": args.steps_per_epoch, "warmup_steps": args.warmup_steps,
+              "hard_share": args.hard_share}
     if args.dice_first is not None:  # checked by TrainConfig
         recipe["loss_kw"] = {**RECIPE["loss_kw"], "dice_first": args.dice_first}
     augment = {}

@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import math
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -56,6 +56,11 @@ class TrainConfig:
     ``phantom_overrides`` (``generate_case`` keywords, or ranges drawn per case, see
     :func:`core.segment.data.resolve_overrides`) apply to ``override_share`` of the
     training and of the validation cases, spread evenly; the rest keep the defaults.
+
+    ``hard_share`` (fine-tunes only): that share of each batch is drawn with a probability
+    proportional to how badly the initial model segments the frame
+    (:func:`frame_difficulty`, capped at its 99th percentile); the rest of the batch is
+    drawn uniformly, as always.  0 (the default) keeps plain uniform sampling.
     """
 
     loss: str = "dice_adaptive"
@@ -92,6 +97,7 @@ class TrainConfig:
     sources: Sequence[Source] = field(default_factory=list, repr=False)
     sources_note: str | None = None
     stored_data: str | None = None
+    hard_share: float = 0.0
 
     def __post_init__(self) -> None:
         if self.loss not in LOSSES:
@@ -113,6 +119,11 @@ class TrainConfig:
             self.cases = len(self.case_seeds)
         if not 0.0 <= self.override_share <= 1.0:
             raise ValueError(f"override_share must be in [0, 1], got {self.override_share}")
+        if not 0.0 <= self.hard_share <= 1.0:
+            raise ValueError(f"hard_share must be in [0, 1], got {self.hard_share}")
+        if self.hard_share and not self.init_model:
+            raise ValueError("hard_share needs init_model: the difficulty of a frame is "
+                             "the initial model's error on it")
         check_overrides(self.phantom_overrides)
         self.build_loss()  # bad loss_kw fail here, before any folder or data is made
 
@@ -180,6 +191,39 @@ def _dice_per_class(pred: torch.Tensor, true: torch.Tensor, n_classes: int) -> n
         denom = int(p.sum() + t.sum())
         out.append(1.0 if denom == 0 else 2.0 * int((p & t).sum()) / denom)
     return np.array(out)
+
+
+def frame_difficulty(model: torch.nn.Module, cache: FrameCache, device: torch.device,
+                     batch: int = 32) -> np.ndarray:
+    """Each frame's soft Dice loss under ``model`` (no augmentation, the whole canvas):
+    the mean over the organs of ``1 - (2 sum(p q) + 1) / (sum(p) + sum(q) + 1)``, with
+    ``p`` the softmax probability and ``q`` the truth; 0 where the model is right, an
+    organ absent from both the truth and the prediction counting as right."""
+    was_training = model.training
+    model.eval()
+    out = []
+    with torch.inference_mode():
+        for start in range(0, len(cache), batch):
+            x = cache.images[start : start + batch].to(device).float()
+            y = cache.labels[start : start + batch].to(device).long()
+            prob = torch.softmax(model(x).float(), 1)[:, 1:]
+            truth = torch.nn.functional.one_hot(y, prob.shape[1] + 1)[..., 1:]
+            truth = truth.permute(0, 3, 1, 2).float()
+            inter = (prob * truth).sum((2, 3))
+            dice = (2 * inter + 1) / (prob.sum((2, 3)) + truth.sum((2, 3)) + 1)
+            out.append((1 - dice).mean(1).cpu())
+    model.train(was_training)
+    return torch.cat(out).numpy().astype(np.float64)
+
+
+def hard_probabilities(difficulty: np.ndarray) -> np.ndarray:
+    """Sampling probabilities proportional to ``difficulty`` capped at its 99th
+    percentile (a few frames no model can get right do not take the hard draws);
+    uniform where every frame is perfect."""
+    d = np.clip(np.nan_to_num(difficulty, nan=0.0), 0.0, None)
+    d = np.minimum(d, np.percentile(d, 99)) if d.size else d
+    total = d.sum()
+    return d / total if total > 0 else np.full(d.shape, 1.0 / max(1, d.size))
 
 
 def validate(model: UNet, cache: FrameCache, organs: Sequence[str], spacing_mm: float,
@@ -343,6 +387,10 @@ def train(config: TrainConfig, out_dir: str | Path, resume: bool = False,
         train_cache = train_cache.to(device)
     yield Progress("data", 1, 1, f"{len(train_cache)} training frames "
                    f"({time.perf_counter() - t0:.1f} s)", {"frames": len(train_cache)})
+    hard_p = None
+    if cfg.hard_share:
+        hard_p = yield from _hard_sampling(model, train_cache, device, out)
+
 
     amp = cfg.amp and device.type == "cuda"
     metrics: dict[str, float] = {}
@@ -354,7 +402,13 @@ def train(config: TrainConfig, out_dir: str | Path, resume: bool = False,
             step = epoch * cfg.steps_per_epoch + i
             for group in opt.param_groups:
                 group["lr"] = cfg.lr * _lr_factor(step, cfg)
-            idx = torch.from_numpy(rng.integers(0, len(train_cache), cfg.batch_size))
+            if hard_p is None:
+                idx = torch.from_numpy(rng.integers(0, len(train_cache), cfg.batch_size))
+            else:
+                n_hard = int(round(cfg.batch_size * cfg.hard_share))
+                idx = torch.from_numpy(np.concatenate([
+                    rng.integers(0, len(train_cache), cfg.batch_size - n_hard),
+                    rng.choice(len(train_cache), n_hard, p=hard_p)]))
             x, y, sdf = _batch(train_cache, idx, cfg.crop, rng, device)
             x, y, sdf = augment_batch(x, y, sdf, cfg.augment, gen)
             if device.type == "cuda":
@@ -382,6 +436,29 @@ def train(config: TrainConfig, out_dir: str | Path, resume: bool = False,
     model_cfg = _model_config(cfg, epochs_done, metrics, init_id)
     save_model(model.cpu().eval(), model_cfg, out / "model")
     yield Progress("done", cfg.epochs, cfg.epochs, "training done", {"result": out / "model"})
+
+
+def _hard_sampling(model: UNet, cache: FrameCache, device: torch.device,
+                   out: Path) -> Generator[Progress, None, np.ndarray]:
+    """The hard draws' probabilities; the difficulties are computed once, by the initial
+    model, and kept in ``out/frame_difficulty.npy`` so a resumed run draws as the
+    uninterrupted one would.  Yields a progress record; returns the probabilities."""
+    path = out / "frame_difficulty.npy"
+    difficulty = np.load(path, allow_pickle=False) if path.is_file() else None
+    if difficulty is None or difficulty.shape != (len(cache),):
+        yield Progress("data", 0, 1, "scoring the training frames with the initial model")
+        t0 = time.perf_counter()
+        difficulty = frame_difficulty(model, cache, device)
+        np.save(path, difficulty, allow_pickle=False)
+        note = f" ({time.perf_counter() - t0:.1f} s)"
+    else:
+        note = " (kept from the interrupted run)"
+    q = np.percentile(difficulty, [50, 90, 99]) if difficulty.size else np.zeros(3)
+    yield Progress("data", 1, 1, f"frame difficulty median {q[0]:.3f}, 90th percentile "
+                   f"{q[1]:.3f}, 99th {q[2]:.3f}{note}",
+                   {"difficulty_median": float(q[0]), "difficulty_p90": float(q[1]),
+                    "difficulty_p99": float(q[2])})
+    return hard_probabilities(difficulty)
 
 
 def _seed_record(seeds: Sequence[int]) -> list[int] | list[list[int]]:

@@ -20,6 +20,13 @@ def test_the_training_seed_can_be_chosen(script):
     assert cfg.seed == 7
 
 
+def test_hard_frames_are_asked_for_by_share_of_a_fine_tune(script):
+    default, _ = script.build_config(["--out", "x"])
+    cfg, _ = script.build_config(["--out", "x", "--init-model", "default",
+                                  "--hard-share", "0.5"])
+    assert default.hard_share == 0.0 and cfg.hard_share == 0.5
+
+
 def test_the_reference_dice_of_the_adaptive_loss_can_be_fixed(script):
     default, _ = script.build_config(["--out", "x"])
     cfg, _ = script.build_config(["--out", "x", "--dice-first", "1.0"])
@@ -144,6 +151,8 @@ def test_every_phantom_option_is_a_phantom_parameter(script):
     (["--anatomy-variation", "-1"], "--anatomy-variation"),
     (["--seeds", "990-1005"], "seeds >= 1000"),
     (["--crop", "100"], "crop must be a multiple"),
+    (["--hard-share", "0.5"], "hard_share needs init_model"),
+    (["--hard-share", "2", "--init-model", "default"], "hard_share must be in [0, 1]"),
 ])
 def test_misuse_is_one_line_and_exit_2(script, capsys, argv, message):
     with pytest.raises(SystemExit) as exc:

@@ -153,3 +153,75 @@ def test_fine_tune_refuses_an_unfit_model(tmp_path, make_case):
                tmp_path / "narrow")
     with pytest.raises(ModelError, match="width 2 cannot start a width 4"):
         list(train(_config(make_case, init_model=str(tmp_path / "narrow")), tmp_path / "b"))
+
+
+class _IntensityIsLabel(torch.nn.Module):
+    """A stand-in network whose answer is the label the intensity encodes (label / 3)."""
+
+    def forward(self, x):
+        classes = torch.arange(4, dtype=x.dtype).view(1, 4, 1, 1)
+        return -50.0 * (3 * x - classes) ** 2
+
+
+def test_frame_difficulty_is_zero_where_right_and_near_one_where_all_missed():
+    from core.segment.data import FrameCache
+    from core.segment.train import frame_difficulty
+
+    labels = torch.zeros(3, 16, 16, dtype=torch.uint8)
+    labels[:, 2:6, 2:6], labels[:, 8:12, 2:6], labels[:, 8:12, 8:12] = 1, 2, 3
+    labels[2] = 0  # nothing to find
+    images = (labels.float() / 3).unsqueeze(1)
+    images[1] = 0  # frame 1: the model sees background only and misses all three organs
+    cache = FrameCache(images.half(), labels, torch.zeros(3, 4, 16, 16).half(),
+                       torch.arange(3))
+    d = frame_difficulty(_IntensityIsLabel(), cache, torch.device("cpu"), batch=2)
+    assert d.shape == (3,)
+    assert d[0] < 0.01 and d[2] < 0.01
+    assert d[1] > 0.9
+
+
+def test_hard_probabilities_follow_difficulty_with_a_cap():
+    from core.segment.train import hard_probabilities
+
+    d = np.r_[np.full(99, 0.1), 0.2, 50.0]  # one frame far beyond the others
+    p = hard_probabilities(d)
+    assert p.sum() == pytest.approx(1.0)
+    assert p[99] == pytest.approx(2 * p[0])
+    assert p[100] <= p[99] * 1.01  # capped at the 99th percentile
+    assert np.allclose(hard_probabilities(np.zeros(4)), 0.25)
+
+
+def test_hard_share_needs_an_initial_model_and_a_share():
+    with pytest.raises(ValueError, match="init_model"):
+        TrainConfig(hard_share=0.5)
+    with pytest.raises(ValueError, match="hard_share"):
+        TrainConfig(hard_share=1.5, init_model="default")
+
+
+def test_hard_sampling_scores_once_and_a_resumed_run_draws_the_same(tmp_path, make_case):
+    from core.segment.model_io import save_model
+    from core.segment.unet import UNet
+
+    torch.manual_seed(0)
+    save_model(UNet(1, 4, base_channels=4, depth=2, norm="batch"),
+               {"organs": ["bladder", "uterus_vagina", "rectum"], "spacing_mm": 2.0},
+               tmp_path / "start")
+    kw = dict(init_model=str(tmp_path / "start"), hard_share=0.5)
+    full = list(train(_config(make_case, **kw), tmp_path / "a"))
+    notes = [r.message for r in full if r.stage == "data"]
+    assert any(n.startswith("frame difficulty median") for n in notes)
+    difficulty = np.load(tmp_path / "a" / "frame_difficulty.npy")
+    assert difficulty.shape == (6,) and np.all((difficulty >= 0) & (difficulty <= 1))
+    _, cfg = load_model(full[-1].data["result"])
+    assert cfg["training"]["hard_share"] == 0.5
+    gen = train(_config(make_case, **kw), tmp_path / "b")
+    for r in gen:
+        if r.stage == "validate":
+            break
+    gen.close()
+    resumed = list(train(_config(make_case, **kw), tmp_path / "b", resume=True))
+    assert any("kept from the interrupted run" in r.message for r in resumed
+               if r.stage == "data")
+    la = [r.data["loss"] for r in full if r.stage == "train"][3:]
+    lb = [r.data["loss"] for r in resumed if r.stage == "train"]
+    assert np.allclose(la, lb, rtol=1e-4, atol=1e-5)
