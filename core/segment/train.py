@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import math
 import time
-from collections.abc import Generator, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -29,6 +29,7 @@ from core.organs import ORGANS
 from core.progress import Progress
 from core.segment.augment import AugmentConfig, augment_batch
 from core.segment.data import FrameCache, Source, build_cache, check_overrides
+from core.segment.hard_frames import hard_sampling, map_batches
 from core.segment.losses import LOSSES, make_loss
 from core.segment.model_io import load_model, read_tensors, save_model, write_json, write_tensors
 from core.segment.unet import UNet, deepen_unet, prune_unet
@@ -59,8 +60,9 @@ class TrainConfig:
 
     ``hard_share`` (fine-tunes only): that share of each batch is drawn with a probability
     proportional to how badly the initial model segments the frame
-    (:func:`frame_difficulty`, capped at its 99th percentile); the rest of the batch is
-    drawn uniformly, as always.  0 (the default) keeps plain uniform sampling.
+    (:func:`core.segment.hard_frames.frame_difficulty`, capped at its 99th percentile);
+    the rest of the batch is drawn uniformly, as always.  0 (the default) keeps plain
+    uniform sampling.
     """
 
     loss: str = "dice_adaptive"
@@ -193,55 +195,13 @@ def _dice_per_class(pred: torch.Tensor, true: torch.Tensor, n_classes: int) -> n
     return np.array(out)
 
 
-def frame_difficulty(model: torch.nn.Module, cache: FrameCache, device: torch.device,
-                     batch: int = 32) -> np.ndarray:
-    """Each frame's soft Dice loss under ``model`` (no augmentation, the whole canvas):
-    the mean over the organs of ``1 - (2 sum(p q) + 1) / (sum(p) + sum(q) + 1)``, with
-    ``p`` the softmax probability and ``q`` the truth; 0 where the model is right, an
-    organ absent from both the truth and the prediction counting as right."""
-    was_training = model.training
-    model.eval()
-    out = []
-    with torch.inference_mode():
-        for start in range(0, len(cache), batch):
-            x = cache.images[start : start + batch].to(device).float()
-            y = cache.labels[start : start + batch].to(device).long()
-            prob = torch.softmax(model(x).float(), 1)[:, 1:]
-            truth = torch.nn.functional.one_hot(y, prob.shape[1] + 1)[..., 1:]
-            truth = truth.permute(0, 3, 1, 2).float()
-            inter = (prob * truth).sum((2, 3))
-            dice = (2 * inter + 1) / (prob.sum((2, 3)) + truth.sum((2, 3)) + 1)
-            out.append((1 - dice).mean(1).cpu())
-    model.train(was_training)
-    return torch.cat(out).numpy().astype(np.float64)
-
-
-def hard_probabilities(difficulty: np.ndarray) -> np.ndarray:
-    """Sampling probabilities proportional to ``difficulty`` capped at its 99th
-    percentile (a few frames no model can get right do not take the hard draws);
-    uniform where every frame is perfect."""
-    d = np.clip(np.nan_to_num(difficulty, nan=0.0), 0.0, None)
-    d = np.minimum(d, np.percentile(d, 99)) if d.size else d
-    total = d.sum()
-    return d / total if total > 0 else np.full(d.shape, 1.0 / max(1, d.size))
-
-
 def validate(model: UNet, cache: FrameCache, organs: Sequence[str], spacing_mm: float,
              device: torch.device, amp: bool) -> dict[str, float]:
     """Per-organ mean DSC, HD95 and ASD (mm) on validation frames (no augmentation)."""
     from core.metrics import organ_metrics
 
-    model.eval()
-    preds = []
-    with torch.inference_mode():
-        for start in range(0, len(cache), 16):
-            x = cache.images[start : start + 16].to(device).float()
-            if device.type == "cuda":
-                x = x.contiguous(memory_format=torch.channels_last)
-            with torch.autocast(device.type, dtype=torch.bfloat16,
-                                enabled=amp and device.type == "cuda"):
-                preds.append(model(x).argmax(1).cpu())
-    model.train()
+    preds = map_batches(model, cache, device, lambda logits, _: logits.argmax(1).cpu(),
+                        batch=16, amp=amp)
     pred = torch.cat(preds).numpy().astype(np.uint8)
     df = organ_metrics(pred, cache.labels.numpy(), tuple(organs), (spacing_mm, spacing_mm))
     metrics: dict[str, float] = {}
@@ -389,7 +349,7 @@ def train(config: TrainConfig, out_dir: str | Path, resume: bool = False,
                    f"({time.perf_counter() - t0:.1f} s)", {"frames": len(train_cache)})
     hard_p = None
     if cfg.hard_share:
-        hard_p = yield from _hard_sampling(model, train_cache, device, out)
+        hard_p = yield from hard_sampling(model, train_cache, device, out)
 
 
     amp = cfg.amp and device.type == "cuda"
@@ -436,29 +396,6 @@ def train(config: TrainConfig, out_dir: str | Path, resume: bool = False,
     model_cfg = _model_config(cfg, epochs_done, metrics, init_id)
     save_model(model.cpu().eval(), model_cfg, out / "model")
     yield Progress("done", cfg.epochs, cfg.epochs, "training done", {"result": out / "model"})
-
-
-def _hard_sampling(model: UNet, cache: FrameCache, device: torch.device,
-                   out: Path) -> Generator[Progress, None, np.ndarray]:
-    """The hard draws' probabilities; the difficulties are computed once, by the initial
-    model, and kept in ``out/frame_difficulty.npy`` so a resumed run draws as the
-    uninterrupted one would.  Yields a progress record; returns the probabilities."""
-    path = out / "frame_difficulty.npy"
-    difficulty = np.load(path, allow_pickle=False) if path.is_file() else None
-    if difficulty is None or difficulty.shape != (len(cache),):
-        yield Progress("data", 0, 1, "scoring the training frames with the initial model")
-        t0 = time.perf_counter()
-        difficulty = frame_difficulty(model, cache, device)
-        np.save(path, difficulty, allow_pickle=False)
-        note = f" ({time.perf_counter() - t0:.1f} s)"
-    else:
-        note = " (kept from the interrupted run)"
-    q = np.percentile(difficulty, [50, 90, 99]) if difficulty.size else np.zeros(3)
-    yield Progress("data", 1, 1, f"frame difficulty median {q[0]:.3f}, 90th percentile "
-                   f"{q[1]:.3f}, 99th {q[2]:.3f}{note}",
-                   {"difficulty_median": float(q[0]), "difficulty_p90": float(q[1]),
-                    "difficulty_p99": float(q[2])})
-    return hard_probabilities(difficulty)
 
 
 def _seed_record(seeds: Sequence[int]) -> list[int] | list[list[int]]:

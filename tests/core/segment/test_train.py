@@ -165,7 +165,7 @@ class _IntensityIsLabel(torch.nn.Module):
 
 def test_frame_difficulty_is_zero_where_right_and_near_one_where_all_missed():
     from core.segment.data import FrameCache
-    from core.segment.train import frame_difficulty
+    from core.segment.hard_frames import frame_difficulty
 
     labels = torch.zeros(3, 16, 16, dtype=torch.uint8)
     labels[:, 2:6, 2:6], labels[:, 8:12, 2:6], labels[:, 8:12, 8:12] = 1, 2, 3
@@ -181,7 +181,7 @@ def test_frame_difficulty_is_zero_where_right_and_near_one_where_all_missed():
 
 
 def test_hard_probabilities_follow_difficulty_with_a_cap():
-    from core.segment.train import hard_probabilities
+    from core.segment.hard_frames import hard_probabilities
 
     d = np.r_[np.full(99, 0.1), 0.2, 50.0]  # one frame far beyond the others
     p = hard_probabilities(d)
