@@ -74,12 +74,14 @@ def hard_probabilities(difficulty: np.ndarray) -> np.ndarray:
 
 
 def hard_sampling(model: torch.nn.Module, cache: FrameCache, device: torch.device,
-                  out: Path) -> Generator[Progress, None, np.ndarray]:
+                  out: Path, resuming: bool) -> Generator[Progress, None, np.ndarray]:
     """The hard draws' probabilities; the difficulties are computed once, by the initial
     model, and kept in ``out/frame_difficulty.npy`` so a resumed run draws as the
-    uninterrupted one would.  Yields a progress record; returns the probabilities."""
+    uninterrupted one would (a fresh run scores anew).  Yields progress records; returns
+    the probabilities."""
     path = out / "frame_difficulty.npy"
-    difficulty = np.load(path, allow_pickle=False) if path.is_file() else None
+    difficulty = (np.load(path, allow_pickle=False) if resuming and path.is_file()
+                  else None)
     if difficulty is None or difficulty.shape != (len(cache),):
         yield Progress("data", 0, 1, "scoring the training frames with the initial model")
         t0 = time.perf_counter()

@@ -349,7 +349,7 @@ def train(config: TrainConfig, out_dir: str | Path, resume: bool = False,
                    f"({time.perf_counter() - t0:.1f} s)", {"frames": len(train_cache)})
     hard_p = None
     if cfg.hard_share:
-        hard_p = yield from hard_sampling(model, train_cache, device, out)
+        hard_p = yield from hard_sampling(model, train_cache, device, out, resuming)
 
 
     amp = cfg.amp and device.type == "cuda"

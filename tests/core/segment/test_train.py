@@ -225,3 +225,9 @@ def test_hard_sampling_scores_once_and_a_resumed_run_draws_the_same(tmp_path, ma
     la = [r.data["loss"] for r in full if r.stage == "train"][3:]
     lb = [r.data["loss"] for r in resumed if r.stage == "train"]
     assert np.allclose(la, lb, rtol=1e-4, atol=1e-5)
+    # a fresh run into a folder that holds another run's scores scores the frames anew
+    np.save(tmp_path / "a" / "frame_difficulty.npy", np.zeros(6))
+    again = list(train(_config(make_case, **kw), tmp_path / "a"))
+    assert any(r.message == "scoring the training frames with the initial model"
+               for r in again if r.stage == "data")
+    assert np.allclose(np.load(tmp_path / "a" / "frame_difficulty.npy"), difficulty)
