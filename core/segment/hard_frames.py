@@ -17,6 +17,7 @@ import torch
 
 from core.progress import Progress
 from core.segment.data import FrameCache
+from core.segment.losses import dice_loss, one_hot
 
 
 def map_batches(model: torch.nn.Module, cache: FrameCache, device: torch.device,
@@ -46,18 +47,15 @@ def map_batches(model: torch.nn.Module, cache: FrameCache, device: torch.device,
 def frame_difficulty(model: torch.nn.Module, cache: FrameCache, device: torch.device,
                      batch: int = 32) -> np.ndarray:
     """Each frame's soft Dice loss under ``model`` (no augmentation, the whole canvas):
-    the mean over the organs of ``1 - (2 sum(p q) + 1) / (sum(p) + sum(q) + 1)``, with
-    ``p`` the softmax probability and ``q`` the truth; 0 where the model is right, an
-    organ absent from both the truth and the prediction counting as right."""
+    :func:`core.segment.losses.dice_loss` of the frame alone, 0 where the model is right,
+    an organ absent from both the truth and the prediction counting as right."""
 
     def soft_dice_loss(logits: torch.Tensor, start: int) -> torch.Tensor:
-        y = cache.labels[start : start + len(logits)].to(logits.device).long()
-        prob = torch.softmax(logits, 1)[:, 1:]
-        truth = torch.nn.functional.one_hot(y, prob.shape[1] + 1)[..., 1:]
-        truth = truth.permute(0, 3, 1, 2).float()
-        inter = (prob * truth).sum((2, 3))
-        dice = (2 * inter + 1) / (prob.sum((2, 3)) + truth.sum((2, 3)) + 1)
-        return (1 - dice).mean(1).cpu()
+        prob = torch.softmax(logits, 1)
+        y = cache.labels[start : start + len(logits)].to(logits.device)
+        truth = one_hot(y, prob.shape[1])
+        return torch.stack([dice_loss(prob[i : i + 1], truth[i : i + 1])
+                            for i in range(len(prob))]).cpu()
 
     out = map_batches(model, cache, device, soft_dice_loss, batch=batch)
     return torch.cat(out).numpy().astype(np.float64)

@@ -348,9 +348,9 @@ def train(config: TrainConfig, out_dir: str | Path, resume: bool = False,
     yield Progress("data", 1, 1, f"{len(train_cache)} training frames "
                    f"({time.perf_counter() - t0:.1f} s)", {"frames": len(train_cache)})
     hard_p = None
+    n_hard = int(round(cfg.batch_size * cfg.hard_share))
     if cfg.hard_share:
         hard_p = yield from hard_sampling(model, train_cache, device, out, resuming)
-
 
     amp = cfg.amp and device.type == "cuda"
     metrics: dict[str, float] = {}
@@ -365,7 +365,6 @@ def train(config: TrainConfig, out_dir: str | Path, resume: bool = False,
             if hard_p is None:
                 idx = torch.from_numpy(rng.integers(0, len(train_cache), cfg.batch_size))
             else:
-                n_hard = int(round(cfg.batch_size * cfg.hard_share))
                 idx = torch.from_numpy(np.concatenate([
                     rng.integers(0, len(train_cache), cfg.batch_size - n_hard),
                     rng.choice(len(train_cache), n_hard, p=hard_p)]))
