@@ -7,6 +7,14 @@ are registered at once as one batch.  Drift control: each frame is matched to
 the rest frame and, in the rest frame's domain, to its temporal neighbour, so
 consecutive fields stay consistent while none is a composition of many steps.
 
+When there are mask channels, an optional short lead pass on the coarse levels,
+with the masks weighted far above the intensity, finds the organs' large motion
+first and starts the main pass: where the intensity has structure that does not
+move with the tissue (bSSFP banding, coil shading), the main pass alone can settle
+on it.  It is off by default: it trusts the masks, and on held-out phantom cases a
+wrong model mask pulled the points further off with it than it helped elsewhere
+(docs/tracking.md).
+
 Convention: ``u[t, :, r, c] = (dx, dy)`` in pixels such that the rest-frame pixel
 (r, c) sits at (r + dy, c + dx) in frame t.
 """
@@ -35,6 +43,10 @@ class RegistrationSettings:
         smooth: weight of the membrane penalty on the control grid.
         neighbour: weight of the frame-to-neighbour term.
         mask_weight: weight of the organ-mask channels relative to intensity.
+        lead_levels: number of coarse levels (from ``levels``) of the lead pass that
+            starts the main pass when there are mask channels and no ``init``;
+            0 = no lead pass.
+        lead_mask_weight: weight of the mask channels in the lead pass.
     """
 
     levels: tuple[int, ...] = (8, 4, 2, 1)
@@ -44,6 +56,8 @@ class RegistrationSettings:
     smooth: float = 0.5
     neighbour: float = 0.5
     mask_weight: float = 0.3
+    lead_levels: int = 0
+    lead_mask_weight: float = 10.0
 
 
 def resolve_device(device: str | torch.device = "auto") -> torch.device:
@@ -100,6 +114,56 @@ class _Adam:
         self.p.sub_(self.lr * m_hat / (v_hat.sqrt() + self.eps))
 
 
+class _Fit:
+    """Coarse-to-fine Adam on the control grids of all frames (one batch)."""
+
+    def __init__(self, full: torch.Tensor, roi_full: torch.Tensor, keep: torch.Tensor,
+                 g_n: int, rest_frame: int, s: RegistrationSettings) -> None:
+        self.full, self.roi_full, self.keep = full, roi_full, keep
+        self.g_n, self.rest_frame, self.s = g_n, rest_frame, s
+
+    def __call__(self, params: torch.Tensor, levels: tuple[int, ...], iters: tuple[int, ...],
+                 mask_weight: float) -> torch.Tensor:
+        s, full, dev = self.s, self.full, self.full.device
+        g_n, rest_frame = self.g_n, self.rest_frame
+        t_n = full.shape[0] // g_n
+        c_n = full.shape[1]
+        gh, gw = params.shape[-2:]
+        chan_w = torch.ones(1, c_n, 1, 1, device=dev)
+        chan_w[:, 1:] = mask_weight
+        params = params.detach().clone().requires_grad_(True)
+        adam = _Adam(params, s.lr)
+        for factor, n_iter in zip(levels, iters, strict=True):
+            if factor > 1:
+                img = F.avg_pool2d(full, kernel_size=factor, stride=factor, ceil_mode=True)
+                roi = F.avg_pool2d(self.roi_full, kernel_size=factor, stride=factor,
+                                   ceil_mode=True)
+            else:
+                img, roi = full, self.roi_full
+            h, w = img.shape[-2:]
+            roi = (roi / roi.mean(dim=(2, 3), keepdim=True).clamp_min(1e-6))[:, None] * chan_w
+            base = _identity(h, w, dev)
+            by, bx = _basis(gh, h, dev), _basis(gw, w, dev)
+            fixed = img.reshape(g_n, t_n, c_n, h, w)[:, rest_frame:rest_frame + 1]
+            for _ in range(n_iter):
+                params.grad = None
+                u = _field(params * self.keep, by, bx)
+                grid = base + u.permute(0, 2, 3, 1)
+                warped = F.grid_sample(img, grid, mode="bilinear", padding_mode="border",
+                                       align_corners=True).reshape(g_n, t_n, c_n, h, w)
+                loss = ((warped - fixed) ** 2 * roi).mean()
+                if s.neighbour > 0 and t_n > 1:
+                    nb = ((warped[:, 1:] - warped[:, :-1]) ** 2 * roi).mean()
+                    loss = loss + s.neighbour * nb
+                if s.smooth > 0:
+                    dxp = params[:, :, :, 1:] - params[:, :, :, :-1]
+                    dyp = params[:, :, 1:, :] - params[:, :, :-1, :]
+                    loss = loss + s.smooth * ((dxp ** 2).mean() + (dyp ** 2).mean())
+                loss.backward()
+                adam.step()
+        return params.detach()
+
+
 def register_to_rest(
     images: np.ndarray,
     rest_frame: int,
@@ -121,7 +185,8 @@ def register_to_rest(
         weights: optional (G, H, W) or (H, W) weights >= 0 of each pixel of the
             rest frame in the image terms (default uniform).
         device: "auto", "cpu", "cuda", ...
-        init: optional starting displacement, same layout as the result (pixels).
+        init: optional starting displacement, same layout as the result (pixels);
+            it replaces the lead pass.
         settings: optimization settings (defaults if None).
 
     Returns:
@@ -140,9 +205,6 @@ def register_to_rest(
         raise ValueError(f"rest_frame must be in [0, {t_n - 1}], got {rest_frame}")
     dev = resolve_device(device)
     full = torch.from_numpy(x.reshape(g_n * t_n, c_n, h_full, w_full)).to(dev)
-    chan_w = torch.ones(1, c_n, 1, 1, device=dev)
-    if c_n > 1:
-        chan_w[:, 1:] = s.mask_weight
     if weights is None:
         roi_full = torch.ones(g_n, 1, h_full, w_full, device=dev)
     else:
@@ -153,41 +215,17 @@ def register_to_rest(
     gh = max(4, int(round(h_full / s.control_px)) + 1)
     gw = max(4, int(round(w_full / s.control_px)) + 1)
     params = torch.zeros(g_n * t_n, 2, gh, gw, device=dev)
-    if init is not None:
-        params = _project(np.asarray(init, np.float32).reshape(g_n * t_n, 2, h_full, w_full),
-                          gh, gw, dev)
-    params.requires_grad_(True)
     keep = torch.ones(g_n, t_n, 1, 1, 1, device=dev)
     keep[:, rest_frame] = 0.0
     keep = keep.reshape(g_n * t_n, 1, 1, 1)
-    adam = _Adam(params, s.lr)
-    for factor, n_iter in zip(s.levels, s.iters, strict=True):
-        if factor > 1:
-            img = F.avg_pool2d(full, kernel_size=factor, stride=factor, ceil_mode=True)
-            roi = F.avg_pool2d(roi_full, kernel_size=factor, stride=factor, ceil_mode=True)
-        else:
-            img, roi = full, roi_full
-        h, w = img.shape[-2:]
-        roi = (roi / roi.mean(dim=(2, 3), keepdim=True).clamp_min(1e-6))[:, None] * chan_w
-        base = _identity(h, w, dev)
-        by, bx = _basis(gh, h, dev), _basis(gw, w, dev)
-        fixed = img.reshape(g_n, t_n, c_n, h, w)[:, rest_frame:rest_frame + 1]
-        for _ in range(n_iter):
-            params.grad = None
-            u = _field(params * keep, by, bx)
-            grid = base + u.permute(0, 2, 3, 1)
-            warped = F.grid_sample(img, grid, mode="bilinear", padding_mode="border",
-                                   align_corners=True).reshape(g_n, t_n, c_n, h, w)
-            loss = ((warped - fixed) ** 2 * roi).mean()
-            if s.neighbour > 0 and t_n > 1:
-                nb = ((warped[:, 1:] - warped[:, :-1]) ** 2 * roi).mean()
-                loss = loss + s.neighbour * nb
-            if s.smooth > 0:
-                dxp = params[:, :, :, 1:] - params[:, :, :, :-1]
-                dyp = params[:, :, 1:, :] - params[:, :, :-1, :]
-                loss = loss + s.smooth * ((dxp ** 2).mean() + (dyp ** 2).mean())
-            loss.backward()
-            adam.step()
+    fit = _Fit(full, roi_full, keep, g_n, rest_frame, s)
+    if init is not None:
+        params = _project(np.asarray(init, np.float32).reshape(g_n * t_n, 2, h_full, w_full),
+                          gh, gw, dev)
+    elif c_n > 1 and s.lead_levels > 0:
+        lead = slice(0, s.lead_levels)
+        params = fit(params, s.levels[lead], s.iters[lead], s.lead_mask_weight)
+    params = fit(params, s.levels, s.iters, s.mask_weight)
     with torch.no_grad():
         u = _field(params * keep, _basis(gh, h_full, dev), _basis(gw, w_full, dev))
         u_px = torch.stack([u[:, 0] * (w_full - 1) / 2, u[:, 1] * (h_full - 1) / 2], dim=1)
