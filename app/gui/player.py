@@ -21,6 +21,9 @@ from app.gui.theme import FOREGROUND, MUTED, colour_map, configure_pyqtgraph, or
 #: Radius (mm) within which hovering reports the nearest tracked point.
 HOVER_RADIUS_MM = 4.0
 
+#: Longest series title shown above the image (characters); longer ones end in "…".
+TITLE_CHARS = 60
+
 
 class StackHistogram(pg.HistogramLUTItem):
     """Levels widget whose histogram is computed once per stack, not every frame."""
@@ -51,7 +54,10 @@ class PlayerView(pg.GraphicsLayoutWidget):
         super().__init__(parent)
         self.state = state
         self.ci.setContentsMargins(4, 4, 4, 4)
-        self.info = self.addLabel("", row=0, col=0, justify="left", color=FOREGROUND, size="10pt")
+        # The read-out spans the three columns: as wide as its text, it would
+        # otherwise set the image column's minimum and push the levels off the view.
+        self.info = self.addLabel("", row=0, col=0, colspan=3, justify="left",
+                                  color=FOREGROUND, size="10pt")
         self.view = self.addViewBox(row=1, col=0, lockAspect=True, invertY=True,
                                     enableMenu=False)
         self.image = pg.ImageItem(axisOrder="row-major")
@@ -66,7 +72,7 @@ class PlayerView(pg.GraphicsLayoutWidget):
                                    gradientPosition="right")
         self.hist.gradient.hide()
         self.hist.axis.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
-        self.hist.setMaximumWidth(76)
+        self.hist.setFixedWidth(100)
         self.hist.plot.setBrush(pg.mkBrush(120, 128, 145, 140))
         self.hist.plot.setPen(pg.mkPen(170, 176, 190, 200))
         self.hist.region.setBrush(pg.mkBrush(61, 139, 253, 45))
@@ -169,10 +175,13 @@ class PlayerView(pg.GraphicsLayoutWidget):
         marks = (" &nbsp; <span style='color:#7ee787'>✎ corrected</span>" if manual else "") + (
             f" &nbsp; <span style='color:#f0b429'>⚑ check {', '.join(flagged)}</span>"
             if flagged else "")
+        if len(desc) > TITLE_CHARS:
+            desc = desc[: TITLE_CHARS - 1].rstrip() + "…"
         self.info.setText(
             f"<b>{desc}</b> &nbsp; frame {frame + 1}/{s.n_frames} &nbsp; "
             f"t = {s.times_s[frame]:.2f} s{marks}"
         )
+        self.info.setMinimumWidth(0)  # clipped at the view's edge, never widening it
 
     # -- hover -----------------------------------------------------------------
     def point_at(self, x_mm: float, y_mm: float) -> tuple[str, int] | None:

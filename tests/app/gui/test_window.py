@@ -326,3 +326,25 @@ def test_the_window_fits_a_1440_by_900_screen_with_three_organs(window, qtbot):
     qtbot.waitUntil(lambda: area.viewport().width()
                     >= window.panel.minimumSizeHint().width(), timeout=2000)  # not cut off
     assert not area.verticalScrollBar().isVisible()      # three organs fit unscrolled
+
+
+def test_a_long_title_leaves_the_levels_widget_inside_the_player(window, qtbot):
+    """The read-out above the image spans the columns: a long series title once set
+    the image column's least width and pushed the levels histogram off the view."""
+    from gui_helpers import disc_case
+    from PySide6.QtWidgets import QApplication
+
+    result = disc_case()
+    result.series.meta["series_description"] = "straining, sagittal T2 SSFSE " * 3
+    window.resize(1440, 900)
+    window.show()
+    qtbot.waitExposed(window)
+    window.state.set_result(result, dirty=False)
+    player = window.player
+    qtbot.waitUntil(lambda: player.hist.isVisible(), timeout=2000)
+    QApplication.processEvents()
+    hist = player.hist.geometry()
+    assert player.info.geometry().width() > player.view.geometry().width()  # spans
+    assert hist.x() + hist.width() <= player.width()
+    assert hist.width() >= 90                            # room for the histogram itself
+    assert "…" in player.info.text and "frame 1/6" in player.info.text
