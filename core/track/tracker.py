@@ -22,6 +22,7 @@ Pipeline per series (all organs at once):
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -48,6 +49,16 @@ CONTROL_MM = 28.0
 #: error 0.4 → 1.6 mm on phantom cases); the registration's neighbour term
 #: already keeps consecutive fields consistent.
 TIME_WINDOW = 1
+
+#: Coarse levels of the mask-led lead pass tried again for an organ whose first
+#: registration leaves frames flagged while its rest frame is not doubted: the second
+#: field is kept if its masks agree clearly better with the frames' (an image
+#: pattern, such as bSSFP bands fixed in the image, can hold the first field while the
+#: organ moves under it). 0 = never.
+RESCUE_LEAD_LEVELS = 0
+#: The second field is kept if its mean gap over the frames is below this fraction of
+#: the first's.
+RESCUE_GAP_RATIO = 0.75
 
 
 def _organ_box(mask: np.ndarray, margin: int) -> tuple[int, int, int, int]:
@@ -299,6 +310,32 @@ def _check(series: CineSeries, labels: np.ndarray, organs: Sequence[str], n_poin
     return lab
 
 
+def _register_organ(organ: str, chans: np.ndarray, masks: np.ndarray, weights: np.ndarray,
+                    rest_frame: int, present: np.ndarray, pixel_area_mm2: float,
+                    rest_perimeter_mm: float, device: str, reg: RegistrationSettings
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, float, str | None]:
+    """One organ's field, gaps and flags: ``(field, gap, flagged, threshold, note)``.
+
+    When the field leaves frames flagged and the rest frame is not doubted (no note),
+    the registration runs again with a mask-led lead pass (``RESCUE_LEAD_LEVELS``) and
+    its field is kept if its mean gap is below ``RESCUE_GAP_RATIO`` × the first's.
+    """
+    def run(settings: RegistrationSettings) -> tuple:
+        field = register_to_rest(chans, rest_frame, weights=weights, device=device,
+                                 settings=settings)
+        gap = mask_disagreement(masks, field, rest_frame, pixel_area_mm2, rest_perimeter_mm)
+        return (field, gap, *flag_frames(organ, gap, present, rest_frame))
+
+    first = run(reg)
+    field, gap, bad, _, note = first
+    if RESCUE_LEAD_LEVELS <= 0 or reg.lead_levels > 0 or note is not None or not bad.any():
+        return first
+    second = run(replace(reg, lead_levels=RESCUE_LEAD_LEVELS))
+    if second[4] is None and second[1][present].mean() < RESCUE_GAP_RATIO * gap[present].mean():
+        return second
+    return first
+
+
 def track_organs(
     series: CineSeries,
     labels: np.ndarray,
@@ -363,9 +400,10 @@ def track_organs(
             chans = _channels(series.frames[:, r0:r1, c0:c1], sub)
             wts = _roi_weights(sub[rest_frame], ring_px)
             field = register_to_rest(chans, rest_frame, weights=wts, device=device, settings=reg)
-            gap = mask_disagreement(sub, field, rest_frame, sr * sc, perimeter(rest_c))
             present = np.array([c is not None for c in contours[organ]])
-            bad, thresholds[organ], note = flag_frames(organ, gap, present, rest_frame)
+            field, gap, bad, thresholds[organ], note = _register_organ(
+                organ, chans, sub, wts, rest_frame, present, sr * sc, perimeter(rest_c),
+                device, reg)
             notes += [note] if note else []
             flagged[organ] = bad
             rows, cols = rest_pts[:, 1] / sr - r0, rest_pts[:, 0] / sc - c0
