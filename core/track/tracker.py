@@ -55,7 +55,7 @@ TIME_WINDOW = 1
 #: field is kept if its masks agree clearly better with the frames' (an image
 #: pattern, such as bSSFP bands fixed in the image, can hold the first field while the
 #: organ moves under it). 0 = never.
-RESCUE_LEAD_LEVELS = 0
+RESCUE_LEAD_LEVELS = 2
 #: The second field is kept if its mean gap over the frames is below this fraction of
 #: the first's.
 RESCUE_GAP_RATIO = 0.75

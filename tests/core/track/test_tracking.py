@@ -237,3 +237,70 @@ def test_mask_led_lead_pass_holds_the_banded_bladder():
             default = run(c.series, c.labels, c.organs, n_points=64, device="cpu")
             np.testing.assert_array_equal(default.points["bladder"], tr.points["bladder"])
     assert err[2] < 0.75 * err[0], err
+
+
+def _moving_disc_masks(n_frames=12, moving_from=7, shift=8, size=48, radius=8):
+    """A disc still in the first frames, then ``shift`` px lower: (masks, true field)."""
+    rr, cc = np.mgrid[0:size, 0:size]
+    masks = np.zeros((n_frames, size, size), bool)
+    field = np.zeros((n_frames, 2, size, size), np.float32)
+    for t in range(n_frames):
+        dy = shift if t >= moving_from else 0
+        masks[t] = (rr - 20 - dy) ** 2 + (cc - 24) ** 2 <= radius**2
+        field[t, 1] = dy
+    return masks, field
+
+
+@pytest.mark.parametrize("lead_gap", ["true", "no better"])
+def test_the_lead_pass_rescues_an_organ_whose_field_is_held_still(monkeypatch, lead_gap):
+    """A first field held still (as by bSSFP bands) leaves the moved frames flagged while
+    the rest frame is trusted: the lead pass runs again and its field is kept only if
+    its masks agree clearly better (``RESCUE_GAP_RATIO``)."""
+    from core.track import tracker as tk
+    from core.track.register import RegistrationSettings
+
+    masks, true_field = _moving_disc_masks()
+    calls = []
+
+    def fake_register(chans, rest_frame, *, weights, device, settings):
+        calls.append(settings.lead_levels)
+        if settings.lead_levels and lead_gap == "true":
+            return true_field
+        return np.zeros_like(true_field)
+
+    monkeypatch.setattr(tk, "register_to_rest", fake_register)
+    monkeypatch.setattr(tk, "RESCUE_LEAD_LEVELS", 2)
+    present = masks.any(axis=(1, 2))
+    perim = 2 * np.pi * 8
+    args = ("bladder", None, masks, None, 0, present, 1.0, perim, "cpu")
+    field, gap, bad, _, note = tk._register_organ(*args, RegistrationSettings())
+    assert calls == [0, 2] and note is None
+    if lead_gap == "true":
+        assert field is true_field and not bad.any() and gap.max() < 0.1
+    else:                                               # the first field, its flags kept
+        assert not field.any() and bad[7:].all() and not bad[:7].any()
+    calls.clear()
+    monkeypatch.setattr(tk, "RESCUE_LEAD_LEVELS", 0)    # off: one registration
+    field, _, bad, _, _ = tk._register_organ(*args, RegistrationSettings())
+    assert calls == [0] and not field.any() and bad[7:].all()
+
+
+def test_no_rescue_when_the_rest_frame_is_doubted(monkeypatch):
+    """Most frames flagged: the rest mask may be the wrong one, and a mask-led pass
+    would follow it further (seed 1217); the first field stays, with its note."""
+    from core.track import tracker as tk
+    from core.track.register import RegistrationSettings
+
+    masks, true_field = _moving_disc_masks(moving_from=4)   # 8 of 11 frames moved
+    calls = []
+
+    def fake_register(chans, rest_frame, *, weights, device, settings):
+        calls.append(settings.lead_levels)
+        return true_field if settings.lead_levels else np.zeros_like(true_field)
+
+    monkeypatch.setattr(tk, "register_to_rest", fake_register)
+    monkeypatch.setattr(tk, "RESCUE_LEAD_LEVELS", 2)
+    present = masks.any(axis=(1, 2))
+    field, _, _, _, note = tk._register_organ("bladder", None, masks, None, 0, present, 1.0,
+                                              2 * np.pi * 8, "cpu", RegistrationSettings())
+    assert calls == [0] and note is not None and not field.any()
