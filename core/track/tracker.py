@@ -316,9 +316,11 @@ def _register_organ(organ: str, chans: np.ndarray, masks: np.ndarray, weights: n
                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, float, str | None]:
     """One organ's field, gaps and flags: ``(field, gap, flagged, threshold, note)``.
 
-    When the field leaves frames flagged and the rest frame is not doubted (no note),
-    the registration runs again with a mask-led lead pass (``RESCUE_LEAD_LEVELS``) and
-    its field is kept if its mean gap is below ``RESCUE_GAP_RATIO`` × the first's.
+    When the field leaves frames flagged and the rest frame is not doubted
+    (:func:`rest_is_suspect`; a note that most frames disagree does not stop it), the
+    registration runs again with a mask-led lead pass (``RESCUE_LEAD_LEVELS``) and its
+    field is kept if the rest frame is not doubted there either and its mean gap is
+    below ``RESCUE_GAP_RATIO`` × the first's.
     """
     def run(settings: RegistrationSettings) -> tuple:
         field = register_to_rest(chans, rest_frame, weights=weights, device=device,
@@ -326,12 +328,19 @@ def _register_organ(organ: str, chans: np.ndarray, masks: np.ndarray, weights: n
         gap = mask_disagreement(masks, field, rest_frame, pixel_area_mm2, rest_perimeter_mm)
         return (field, gap, *flag_frames(organ, gap, present, rest_frame))
 
+    def trusted(gap: np.ndarray) -> np.ndarray | None:
+        """The frames over the threshold, or None if the rest frame is doubted."""
+        over = (gap > disagreement_threshold(gap, present, rest_frame)) & present
+        return None if rest_is_suspect(gap, present, rest_frame, over) else over
+
     first = run(reg)
-    field, gap, bad, _, note = first
-    if RESCUE_LEAD_LEVELS <= 0 or reg.lead_levels > 0 or note is not None or not bad.any():
+    gap = first[1]
+    over = trusted(gap)
+    if RESCUE_LEAD_LEVELS <= 0 or reg.lead_levels > 0 or over is None or not over.any():
         return first
     second = run(replace(reg, lead_levels=RESCUE_LEAD_LEVELS))
-    if second[4] is None and second[1][present].mean() < RESCUE_GAP_RATIO * gap[present].mean():
+    if (trusted(second[1]) is not None
+            and second[1][present].mean() < RESCUE_GAP_RATIO * gap[present].mean()):
         return second
     return first
 
