@@ -408,7 +408,6 @@ def track_organs(
             sub = mask[:, r0:r1, c0:c1]
             chans = _channels(series.frames[:, r0:r1, c0:c1], sub)
             wts = _roi_weights(sub[rest_frame], ring_px)
-            field = register_to_rest(chans, rest_frame, weights=wts, device=device, settings=reg)
             present = np.array([c is not None for c in contours[organ]])
             field, gap, bad, thresholds[organ], note = _register_organ(
                 organ, chans, sub, wts, rest_frame, present, sr * sc, perimeter(rest_c),

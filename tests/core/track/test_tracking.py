@@ -310,3 +310,20 @@ def test_no_rescue_when_the_rest_frame_is_doubted(monkeypatch):
     field, _, bad, _, note = tk._register_organ("bladder", None, masks, None, 0, present, 1.0,
                                                 2 * np.pi * 8, "cpu", RegistrationSettings())
     assert calls == [0, 2] and field is true_field and not bad.any() and note is None
+
+
+def test_each_organ_is_registered_once_when_no_frame_is_flagged(case, monkeypatch):
+    """The rescue costs nothing where it is not needed: one registration per organ."""
+    from core.track import tracker as tk
+
+    calls = []
+    real = tk.register_to_rest
+
+    def counting(*args, **kwargs):
+        calls.append(kwargs["settings"].lead_levels)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(tk, "register_to_rest", counting)
+    tracks = run(case.series, case.labels, n_points=32)
+    assert not any(f.any() for f in tracks.flagged.values())
+    assert calls == [0] * len(ORGANS3)
